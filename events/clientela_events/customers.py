@@ -1,0 +1,55 @@
+"""Events of the customers service (source `clientela.customers`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SOURCE = "clientela.customers"
+
+
+class CustomerV1(BaseModel):
+    """A customer profile as events carry it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    email: str | None = None
+    phone: str | None = Field(default=None, description="E.164")
+    first_name: str | None = None
+    last_name: str | None = None
+    city: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    tags: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    version: int = Field(ge=1)
+
+
+class CustomerCreatedV1(BaseModel):
+    """A customer profile was created."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer: CustomerV1
+
+
+class CustomerUpdatedV1(BaseModel):
+    """A customer profile changed. Carries both states so consumers need no extra read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    old: CustomerV1
+    new: CustomerV1
+    changed: list[str] = Field(description="Names of the fields whose value changed.")
+
+
+class CustomerDeletedV1(BaseModel):
+    """A customer profile was deleted. Carries no personal data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    version: int = Field(ge=1, description="The version the profile had when deleted.")
+    deleted_at: datetime

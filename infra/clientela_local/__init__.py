@@ -1,0 +1,1 @@
+"""Clientela on a laptop: packaging, local provisioning and the local stack (moto + Chalice)."""

@@ -1,0 +1,138 @@
+"""Creating every Clientela resource in a running moto server, from the deployable templates.
+
+The same infra/*.yaml that deploy to AWS are handed to moto's CloudFormation (platform first,
+its exports feed the services), minus what moto cannot create (see moto_template.py). What
+moto's CloudFormation skips is then applied with boto3 from the properties moto resolved.
+Locally the signing key is the well-known development key instead of a generated one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from clientela_local import cfn
+from clientela_local.moto_template import Applied, applied_from_outputs, to_moto_template
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
+# TODO(lead): replace with `from clientela.auth import LOCAL_DEVELOPMENT_KEY` once
+# lib/clientela/auth.py exists.
+LOCAL_DEVELOPMENT_KEY = "clientela-local-development-signing-key-0001"
+
+INFRA_DIR = Path(__file__).resolve().parent.parent
+
+# Deployment order: the platform stack exports what the service stacks import.
+STACKS = ("platform", "customers", "credits", "automation", "exports")
+
+STACK_PREFIX = "clientela-"
+_TIMEOUT_SECONDS = 30.0
+
+
+def provision(endpoint_url: str, region: str = "us-east-1") -> None:
+    """Creates every stack (and what moto's CloudFormation skips) unless it already exists."""
+    clients = _Clients(endpoint_url, region)
+    for name in STACKS:
+        template = to_moto_template(cfn.load(INFRA_DIR / f"{name}.yaml"))
+        if not template["Resources"]:
+            continue  # CloudFormation refuses an empty stack; nothing to create
+        outputs = _ensure_stack(clients.cloudformation, STACK_PREFIX + name, template)
+        for applied in applied_from_outputs(outputs):
+            _apply(clients, applied)
+
+
+class _Clients:
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        # Dummy credentials on purpose: provisioning must never reach a real account.
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
+        config = Config(retries={"total_max_attempts": 1})
+        self.cloudformation = session.client(
+            "cloudformation", endpoint_url=endpoint_url, config=config
+        )
+        self.dynamodb = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+        self.secretsmanager = session.client(
+            "secretsmanager", endpoint_url=endpoint_url, config=config
+        )
+        self.sqs = session.client("sqs", endpoint_url=endpoint_url, config=config)
+        # No boto3 stubs for CloudWatch are installed, hence Any.
+        self.cloudwatch: Any = session.client("cloudwatch", endpoint_url=endpoint_url, config=config)
+
+
+def _ensure_stack(client: CloudFormationClient, name: str, template: cfn.Template) -> dict[str, str]:
+    try:
+        client.describe_stacks(StackName=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationError":  # "does not exist"
+            raise
+        client.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    return _wait_for_stack(client, name)
+
+
+def _wait_for_stack(client: CloudFormationClient, name: str) -> dict[str, str]:
+    # moto finishes within the create call; the loop (not boto3's 30 s-period waiter) only
+    # covers a stack another process is still creating.
+    deadline = time.monotonic() + _TIMEOUT_SECONDS
+    while True:
+        stack = client.describe_stacks(StackName=name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            return {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
+        if not status.endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+            reason = stack.get("StackStatusReason", "")
+            raise RuntimeError(f"stack {name} is {status}: {reason}")
+        time.sleep(0.05)
+
+
+def _apply(clients: _Clients, applied: Applied) -> None:
+    properties = applied.properties
+    if applied.type == "AWS::SecretsManager::Secret":
+        _put_local_secret(clients, properties)
+    elif applied.type == "AWS::SQS::QueuePolicy":
+        policy = json.dumps(properties["PolicyDocument"])
+        for queue_url in properties["Queues"]:
+            clients.sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
+    elif applied.type == "AWS::CloudWatch::Alarm":
+        # The alarm's CloudFormation properties are put_metric_alarm's parameters.
+        clients.cloudwatch.put_metric_alarm(**properties)
+    elif applied.type == "AWS::DynamoDB::Table":
+        _enable_time_to_live(clients, properties["PhysicalId"], properties)
+    else:
+        raise ValueError(f"no local applier for {applied.type} ({applied.logical_id})")
+
+
+def _put_local_secret(clients: _Clients, properties: dict[str, Any]) -> None:
+    # The template generates the key on AWS; locally every token is signed with the known
+    # development key so `make token` and the tests can mint tokens.
+    name = properties["Name"]
+    try:
+        clients.secretsmanager.create_secret(
+            Name=name,
+            Description=properties.get("Description", ""),
+            SecretString=LOCAL_DEVELOPMENT_KEY,
+        )
+    except clients.secretsmanager.exceptions.ResourceExistsException:
+        clients.secretsmanager.put_secret_value(SecretId=name, SecretString=LOCAL_DEVELOPMENT_KEY)
+
+
+def _enable_time_to_live(clients: _Clients, table: str, properties: dict[str, Any]) -> None:
+    specification = properties["TimeToLiveSpecification"]
+    current = clients.dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    wanted = "ENABLED" if specification["Enabled"] else "DISABLED"
+    if current.get("TimeToLiveStatus") == wanted:
+        return  # AWS rejects a TTL update that changes nothing
+    clients.dynamodb.update_time_to_live(
+        TableName=table,
+        TimeToLiveSpecification={
+            "AttributeName": specification["AttributeName"],
+            "Enabled": specification["Enabled"],
+        },
+    )

@@ -1,0 +1,246 @@
+"""Routes the same way in every service: auth, parsing, problem responses, docs metadata.
+
+A service declares a route with `Service.route(...)`, giving the models of its query, body and
+answer. The wrapper verifies the principal, parses and validates input (bad input never reaches
+a use case), turns `Problem`s into RFC 9457 answers, and records what the OpenAPI document needs.
+A route function receives a `Call` and the path parameters, and returns a `Reply`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from clientela import problems
+from clientela.auth import Principal, install_authorizer, principal_from_context
+from clientela.observability import Observability
+from clientela.problems import PROBLEM_CONTENT_TYPE, FieldError, Problem
+
+DEFAULT_MAX_BODY = 64 * 1024
+JSON_TYPES = ["application/json", "application/merge-patch+json"]
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says about one route."""
+
+    path: str
+    method: str
+    operation_id: str
+    summary: str
+    description: str
+    tags: tuple[str, ...]
+    query: type[BaseModel] | None
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[int, ...]
+    headers: tuple[str, ...]
+    response_headers: tuple[str, ...]
+    auth: bool
+    scope: str | None
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: BaseModel | dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_response(self) -> Response:
+        if self.body is None:
+            return Response(body="", status_code=self.status, headers=self.headers)
+        if isinstance(self.body, BaseModel):
+            text = self.body.model_dump_json(exclude_none=False)
+        else:
+            text = json.dumps(self.body, ensure_ascii=False, default=str)
+        return Response(
+            body=text,
+            status_code=self.status,
+            headers={"Content-Type": "application/json", **self.headers},
+        )
+
+
+@dataclass(frozen=True)
+class Call:
+    """One validated request, as a route function sees it."""
+
+    principal: Principal
+    query: Any
+    body: Any
+    headers: dict[str, str]
+    request_id: str | None
+
+    @property
+    def store_id(self) -> str:
+        return self.principal.store_id
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_body(raw: bytes | None, limit: int) -> Any:
+    if raw is None or raw == b"":
+        raise problems.bad_request("A JSON body is required", [FieldError("", "Missing body")])
+    if len(raw) > limit:
+        raise problems.too_large(limit)
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise problems.bad_request(
+            "The body is not valid UTF-8 JSON", [FieldError("", "Malformed JSON")]
+        ) from None
+
+
+def _query_dict(request: Any, model: type[BaseModel]) -> dict[str, Any]:
+    params = request.query_params
+    if not params:
+        return {}
+    result: dict[str, Any] = {}
+    for name in params:
+        values = params.getlist(name)
+        annotation = model.model_fields[name].annotation if name in model.model_fields else None
+        is_list = getattr(annotation, "__origin__", None) is list
+        result[name] = values if is_list else values[-1]
+    return result
+
+
+def _validate(model: type[BaseModel], data: Any, *, status: int, location: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise problems.from_validation_error(exc, status=status, location=location) from None
+
+
+class Service:
+    """A service's Chalice app with Clientela's conventions installed."""
+
+    registry: dict[str, list[RouteDoc]] = {}
+
+    def __init__(self, app: Chalice, name: str, obs: Observability) -> None:
+        self.app = app
+        self.name = name
+        self.obs = obs
+        self.authorizer = install_authorizer(app, name)
+        self.docs = Service.registry.setdefault(app.app_name, [])
+        self.docs.clear()
+        app.register_middleware(self._problem_middleware, "http")
+
+    def _problem_middleware(self, event: Any, get_response: Callable[[Any], Any]) -> Any:
+        """Chalice's own errors (415, 405, ...) answered as problem documents like ours."""
+        response = get_response(event)
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code >= 400 and content_type != PROBLEM_CONTENT_TYPE:
+            try:
+                original = json.loads(response.body) if isinstance(response.body, str) else {}
+            except ValueError:
+                original = {}
+            message = original.get("Message") if isinstance(original, dict) else None
+            slug = str(original.get("Code", "error")) if isinstance(original, dict) else "error"
+            problem = Problem(
+                response.status_code,
+                slug.lower(),
+                "Request refused" if response.status_code < 500 else "Internal error",
+                str(message or ""),
+            )
+            return problem.to_response()
+        return response
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        *,
+        summary: str,
+        description: str = "",
+        query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        errors: tuple[int, ...] = (),
+        headers: tuple[str, ...] = (),
+        response_headers: tuple[str, ...] = (),
+        auth: bool = True,
+        write: bool | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
+        is_write = method not in ("GET", "HEAD") if write is None else write
+        scope = f"{self.name}:{'write' if is_write else 'read'}" if auth else None
+
+        def decorate(func: Callable[..., Reply]) -> Callable[..., Reply]:
+            def view(**params: Any) -> Response:
+                return self._handle(func, params, query=query, body=body, auth=auth,
+                                    scope=scope, max_body=max_body).to_response()
+
+            view.__name__ = func.__name__
+            view.__doc__ = func.__doc__
+            self.app.route(
+                path,
+                methods=[method],
+                authorizer=self.authorizer if auth else None,
+                content_types=JSON_TYPES,
+            )(view)
+            self.docs.append(
+                RouteDoc(path, method, func.__name__, summary, description or (func.__doc__ or ""),
+                         (self.name,), query, body, response, status,
+                         tuple(sorted({*errors, *((401, 403) if auth else ()), 400, 500})),
+                         headers, response_headers, auth, scope)
+            )
+            return func
+
+        return decorate
+
+    def _handle(
+        self,
+        func: Callable[..., Reply],
+        params: dict[str, Any],
+        *,
+        query: type[BaseModel] | None,
+        body: type[BaseModel] | None,
+        auth: bool,
+        scope: str | None,
+        max_body: int,
+    ) -> Reply | Problem:
+        request = self.app.current_request
+        try:
+            principal = principal_from_context(request.context) if auth else Principal("", frozenset())
+            if scope and scope not in principal.scopes and not (
+                scope.endswith(":read") and scope.replace(":read", ":write") in principal.scopes
+            ):
+                raise problems.forbidden(f"This token lacks the scope {scope}")
+            parsed_query = (
+                _validate(query, _query_dict(request, query), status=400, location="")
+                if query else None
+            )
+            if query is None and request.query_params:
+                raise problems.bad_request(
+                    "This operation takes no query parameters",
+                    [FieldError(name, "Unknown parameter") for name in request.query_params],
+                )
+            parsed_body = None
+            if body is not None:
+                parsed_body = _validate(
+                    body, parse_json_body(request.raw_body, max_body), status=422, location=""
+                )
+            call = Call(
+                principal=principal,
+                query=parsed_query,
+                body=parsed_body,
+                headers={k.lower(): v for k, v in (request.headers or {}).items()},
+                request_id=(request.context or {}).get("requestId"),
+            )
+            return func(call, **params)
+        except Problem as problem:
+            return problem
+        except Exception:
+            self.obs.logger.exception("unhandled error")  # stack only; inputs are not logged
+            return Problem(500, "internal-error", "Internal error", "Something went wrong")

@@ -1,0 +1,160 @@
+"""Tokens, the custom authorizer and the tenant of a request.
+
+A token is a JWT (HS256) signed with the platform's signing key. It names the store and the
+scopes it grants. The same authorizer code runs on AWS (a Lambda authorizer per service API) and
+locally (Chalice's local gateway runs it), so 401 and 403 come from one place.
+
+The store id of a request comes only from the verified token, through the authorizer context.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from aws_lambda_powertools.utilities import parameters
+from chalice import AuthResponse, AuthRoute, Chalice
+from chalice.app import AuthRequest, ChaliceAuthorizer
+
+from clientela import aws
+from clientela.settings import platform_settings
+
+ISSUER = "clientela"
+AUDIENCE = "clientela-api"
+ALGORITHM = "HS256"
+SERVICES = ("customers", "automation", "credits", "exports")
+ALL_SCOPES = tuple(f"{svc}:{level}" for svc in SERVICES for level in ("read", "write"))
+STORE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+# Only ever used by the local stack and tests; AWS generates its own key (infra/platform.yaml).
+LOCAL_DEVELOPMENT_KEY = "clientela-local-development-signing-key-0001"  # noqa: S105
+READ_METHODS = ["GET", "HEAD"]
+WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+CLOCK_SKEW_SECONDS = 30
+
+
+class InvalidToken(Exception):  # noqa: N818 - reads better at call sites
+    """The token is missing, malformed, badly signed, expired or names no valid store."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    store_id: str
+    scopes: frozenset[str]
+
+
+def issue_token(
+    store_id: str, scopes: Iterable[str], key: str, ttl_seconds: int = 3600
+) -> str:
+    if not STORE_ID_PATTERN.match(store_id):
+        raise ValueError("store id must be 2-63 lowercase letters, digits or dashes")
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "store_id": store_id,
+        "scope": " ".join(sorted(set(scopes))),
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def verify_token(token: str, key: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=CLOCK_SKEW_SECONDS,
+            options={"require": ["exp", "iat", "iss", "aud", "store_id"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(type(exc).__name__) from exc
+    store_id = claims.get("store_id")
+    scope = claims.get("scope", "")
+    if not isinstance(store_id, str) or not STORE_ID_PATTERN.match(store_id):
+        raise InvalidToken("store_id")
+    if not isinstance(scope, str):
+        raise InvalidToken("scope")
+    return Principal(store_id=store_id, scopes=frozenset(scope.split()))
+
+
+def bearer_token(header: str | None) -> str:
+    if not header:
+        raise InvalidToken("missing")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("scheme")
+    return token.strip()
+
+
+def signing_key() -> str:
+    """The current signing key, from Secrets Manager, cached for a few minutes."""
+    settings = platform_settings()
+    value = parameters.get_secret(
+        settings.signing_key_secret,
+        max_age=settings.signing_key_max_age,
+        boto3_client=aws.client("secretsmanager"),
+    )
+    return str(value)
+
+
+def allowed_routes(service: str, scopes: frozenset[str]) -> list[AuthRoute | str]:
+    routes: list[AuthRoute | str] = []
+    if f"{service}:read" in scopes or f"{service}:write" in scopes:
+        routes.append(AuthRoute("/*", READ_METHODS))
+    if f"{service}:write" in scopes:
+        routes.append(AuthRoute("/*", WRITE_METHODS))
+    return routes
+
+
+def authorize(request: AuthRequest, service: str) -> AuthResponse | dict[str, Any]:
+    """Allow the methods the token's scopes grant on this service; anything else is denied.
+
+    A bad token raises `Exception("Unauthorized")`: API Gateway answers that with 401. A good
+    token without the scope gets an explicit Deny: API Gateway answers 403.
+    """
+    try:
+        principal = verify_token(bearer_token(request.token), signing_key())
+    except InvalidToken:
+        raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract
+    context = {"store_id": principal.store_id, "scopes": " ".join(sorted(principal.scopes))}
+    routes = allowed_routes(service, principal.scopes)
+    if not routes:
+        return {
+            "principalId": principal.store_id,
+            "context": context,
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [request.method_arn]}
+                ],
+            },
+        }
+    return AuthResponse(routes=routes, principal_id=principal.store_id, context=context)
+
+
+def install_authorizer(app: Chalice, service: str) -> ChaliceAuthorizer:
+    """Register the token authorizer on a service's app; routes pass it as `authorizer=`."""
+
+    def token_authorizer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
+        return authorize(request, service)
+
+    # Cache decisions per token for 5 minutes on API Gateway: one authorizer call, many requests.
+    return app.authorizer(name="token_authorizer", ttl_seconds=300)(token_authorizer)  # type: ignore[no-any-return]
+
+
+def principal_from_context(context: dict[str, Any] | None) -> Principal:
+    """The principal the authorizer vouched for. Never read the store from anywhere else."""
+    authorizer = (context or {}).get("authorizer") or {}
+    store_id = authorizer.get("store_id")
+    if not isinstance(store_id, str) or not STORE_ID_PATTERN.match(store_id):
+        # Only reachable if a route was registered without the authorizer: fail closed.
+        raise PermissionError("request carries no verified store")
+    return Principal(store_id=store_id, scopes=frozenset(str(authorizer.get("scopes", "")).split()))

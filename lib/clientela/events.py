@@ -1,0 +1,97 @@
+"""Publishing domain events on the bus, and reading them back in consumers.
+
+Publishers hand over (contract, store, payload, event id); this module builds the envelope and
+sends EventBridge entries in batches, reporting which ones failed so the caller can retry exactly
+those. Consumers parse the EventBridge event into the typed envelope of its contract.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from clientela_events import Envelope, Metadata, contract_for
+from pydantic import BaseModel
+
+from clientela import aws
+from clientela.settings import platform_settings
+
+_MAX_ENTRIES_PER_CALL = 10  # EventBridge's PutEvents limit
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    event_type: str
+    version: int
+    event_id: UUID
+    store_id: str
+    occurred_at: datetime
+    data: BaseModel
+    correlation_id: str | None = None
+
+    def entry(self, bus: str) -> dict[str, Any]:
+        contract = contract_for(self.event_type, self.version)
+        envelope = Envelope[contract.model](  # type: ignore[name-defined]
+            metadata=Metadata(
+                event_id=self.event_id,
+                event_type=self.event_type,
+                version=self.version,
+                occurred_at=self.occurred_at,
+                store_id=self.store_id,
+                correlation_id=self.correlation_id,
+            ),
+            data=self.data,
+        )
+        return {
+            "EventBusName": bus,
+            "Source": contract.source,
+            "DetailType": self.event_type,
+            "Time": self.occurred_at,
+            "Detail": envelope.model_dump_json(),
+        }
+
+
+def publish(events: Sequence[OutgoingEvent]) -> list[int]:
+    """Put the events on the bus in order. Returns the indexes of those that were not accepted."""
+    bus = platform_settings().event_bus
+    failed: list[int] = []
+    for start in range(0, len(events), _MAX_ENTRIES_PER_CALL):
+        chunk = events[start : start + _MAX_ENTRIES_PER_CALL]
+        try:
+            response = aws.events().put_events(Entries=[e.entry(bus) for e in chunk])  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - the caller retries what failed, whatever the cause
+            failed.extend(range(start, len(events)))
+            break
+        for offset, result in enumerate(response["Entries"]):
+            if "ErrorCode" in result:
+                failed.append(start + offset)
+    return failed
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    source: str
+    event_type: str
+    metadata: Metadata
+    data: BaseModel
+
+
+def parse_eventbridge(body: str | dict[str, Any]) -> IncomingEvent:
+    """An EventBridge event (as an SQS body or a dict) as the typed envelope of its contract.
+
+    Raises ValueError (or pydantic's ValidationError) for anything that is not a known contract.
+    """
+    event = json.loads(body) if isinstance(body, str) else body
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise ValueError("event has no detail")
+    metadata = Metadata.model_validate(detail.get("metadata"))
+    contract = contract_for(event.get("detail-type", ""), metadata.version)
+    if contract.source != event.get("source"):
+        raise ValueError("event source does not match its contract")
+    data = contract.model.model_validate(detail.get("data"))
+    return IncomingEvent(contract.source, contract.event_type, metadata, data)

@@ -1,0 +1,62 @@
+"""Idempotency set-up: one way for every service to make a use case safe to retry.
+
+Built on Powertools Idempotency with a DynamoDB table per service. The persistence layer is made
+on first use so importing a service stays cheap and tests can start their mocks first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from clientela import aws
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_EXPIRY_SECONDS = 24 * 3600
+
+
+def idempotent(
+    *,
+    table: Callable[[], str],
+    key: str,
+    payload: str | None = None,
+    data_argument: str = "request",
+    expires_after_seconds: int = DEFAULT_EXPIRY_SECONDS,
+) -> Callable[[F], F]:
+    """Make a use case idempotent on the JMESPath `key` of its `data_argument`.
+
+    With `payload`, a repeat of the same key with a different payload raises Powertools'
+    `IdempotencyValidationError` instead of answering with the first result.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.cache
+        def guarded() -> Callable[..., Any]:
+            config = IdempotencyConfig(
+                event_key_jmespath=key,
+                payload_validation_jmespath=payload,
+                raise_on_no_idempotency_key=True,
+                expires_after_seconds=expires_after_seconds,
+            )
+            store = DynamoDBPersistenceLayer(table_name=table(), boto3_client=aws.dynamodb())
+            wrapped: Callable[..., Any] = idempotent_function(
+                data_keyword_argument=data_argument, config=config, persistence_store=store
+            )(func)
+            return wrapped
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return guarded()(*args, **kwargs)
+
+        run.reset = guarded.cache_clear  # type: ignore[attr-defined]
+        return run  # type: ignore[return-value]
+
+    return decorate

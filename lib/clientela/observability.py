@@ -1,0 +1,70 @@
+"""Logging, metrics and tracing set-up, the same for every service.
+
+JSON logs with the correlation id and the store id; never personal data (log ids, not
+e-mails, phones or names). Metrics in CloudWatch's embedded format; X-Ray tracing on AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from chalice import Chalice
+
+METRICS_NAMESPACE = "Clientela"
+
+
+@dataclass(frozen=True)
+class Observability:
+    logger: Logger
+    metrics: Metrics
+    tracer: Tracer
+
+
+def observability(service: str) -> Observability:
+    return Observability(
+        logger=Logger(service=service),
+        metrics=Metrics(namespace=METRICS_NAMESPACE, service=service),
+        tracer=Tracer(service=service),
+    )
+
+
+def install(app: Chalice, obs: Observability) -> None:
+    """Wrap every invocation of the app: correlation id, store id, one metric, flush."""
+
+    @app.middleware("http")
+    def http_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
+        context = event.context or {}
+        headers = event.headers or {}
+        correlation_id = headers.get("x-correlation-id") or context.get("requestId")
+        store_id = (context.get("authorizer") or {}).get("store_id")
+        obs.logger.set_correlation_id(correlation_id)
+        obs.logger.append_keys(store_id=store_id, route=context.get("resourcePath"))
+        try:
+            response = get_response(event)
+            obs.metrics.add_metric(
+                name=f"Http{response.status_code // 100}xx", unit=MetricUnit.Count, value=1
+            )
+            obs.logger.info(
+                "request handled",
+                extra={"method": event.method, "status": response.status_code},
+            )
+            if correlation_id:
+                response.headers["X-Correlation-Id"] = correlation_id
+            return response
+        finally:
+            obs.metrics.flush_metrics()
+            obs.logger.remove_keys(["store_id", "route"])
+
+    @app.middleware("all")
+    def event_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
+        if hasattr(event, "method"):  # HTTP requests pass through http_context above
+            return get_response(event)
+        obs.logger.set_correlation_id(getattr(getattr(event, "context", None), "aws_request_id", None))
+        try:
+            return get_response(event)
+        finally:
+            obs.metrics.flush_metrics()

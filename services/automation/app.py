@@ -1,0 +1,23 @@
+"""Automation service: HTTP routes and event handlers (only its health check so far)."""
+
+from __future__ import annotations
+
+from chalice import Chalice
+from clientela.api import Call, Reply, Service
+from clientela.observability import install, observability
+from pydantic import BaseModel
+
+app = Chalice(app_name="clientela-automation")
+obs = observability("automation")
+install(app, obs)
+service = Service(app, "automation", obs)
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+
+
+@service.route("/health/automation", "GET", summary="Health check", response=Health, auth=False)
+def health(call: Call) -> Reply:
+    return Reply(200, Health(status="ok", service="automation"))

@@ -1,0 +1,1 @@
+"""The automation service (routes arrive with their issues)."""

@@ -1,0 +1,49 @@
+"""Credits service: HTTP routes and event handlers. Each one parses, calls a use case, answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import SQSEvent
+from clientela import problems
+from clientela.api import Call, Reply, Service
+from clientela.observability import install, observability
+
+from chalicelib.credits import usecases
+from chalicelib.credits.consumer import handle_batch
+from chalicelib.credits.domain import WalletNotFound
+from chalicelib.credits.models import Health, Wallet
+from chalicelib.credits.settings import settings
+
+app = Chalice(app_name="clientela-credits")
+obs = observability("credits")
+install(app, obs)
+service = Service(app, "credits", obs)
+
+
+@service.route("/health/credits", "GET", summary="Health check", response=Health, auth=False)
+def health(call: Call) -> Reply:
+    return Reply(200, Health(status="ok", service="credits"))
+
+
+@service.route(
+    "/wallets/{customer_id}",
+    "GET",
+    summary="Get a customer's wallet",
+    response=Wallet,
+    errors=(404,),
+)
+def get_wallet(call: Call, customer_id: str) -> Reply:
+    """Every customer gets an empty wallet when its profile is created."""
+    try:
+        wallet = usecases.get_wallet(call.store_id, customer_id)
+    except WalletNotFound:
+        raise problems.not_found("wallet") from None
+    return Reply(200, Wallet.of(wallet))
+
+
+@app.on_sqs_message(queue=settings().customer_events_queue, batch_size=10)
+def on_customer_event(event: SQSEvent) -> dict[str, Any]:
+    """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
+    return handle_batch(event.to_dict(), event.context)

@@ -1,0 +1,45 @@
+"""What the credits service does, one function per use case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clientela import aws
+from clientela.idempotency import idempotent
+from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
+
+from chalicelib.credits.domain import Wallet, WalletNotFound
+from chalicelib.credits.settings import settings
+from chalicelib.credits.store import WalletStore
+
+
+def wallet_store() -> WalletStore:
+    return WalletStore(aws.dynamodb(), settings().table)
+
+
+def get_wallet(store_id: str, customer_id: str) -> Wallet:
+    wallet = wallet_store().get(store_id, customer_id)
+    if wallet is None:
+        raise WalletNotFound
+    return wallet
+
+
+@idempotent(table=lambda: settings().idempotency_table, key="event_id")
+def follow_customer_event(request: dict[str, Any]) -> dict[str, Any]:
+    """Keeps wallets in step with customers. Keyed on the event id: a redelivery is a no-op.
+
+    `request` carries the event id, type, store and the event data as JSON.
+    """
+    store = wallet_store()
+    store_id = request["store_id"]
+    if request["event_type"] == "customer.created":
+        created = CustomerCreatedV1.model_validate(request["data"])
+        opened = store.open(store_id, created.customer.id, created.customer.created_at)
+        return {"outcome": "opened" if opened else "already-known"}
+    if request["event_type"] == "customer.deleted":
+        deleted = CustomerDeletedV1.model_validate(request["data"])
+        store.close(store_id, deleted.customer_id, deleted.deleted_at)
+        return {"outcome": "closed"}
+    return {"outcome": "ignored"}
+
+

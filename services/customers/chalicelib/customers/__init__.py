@@ -1,0 +1,1 @@
+"""The customers service: profiles of a store's customers and prospects."""

@@ -1,0 +1,105 @@
+"""Customer events, published from the table's stream.
+
+Every committed write to a customer item reaches the stream, and only committed writes do, so
+the events cannot drift from the data: no dual write, no outbox to sweep. The stream record's id
+gives each event a stable id, so a retried batch republishes the same ids and consumers drop the
+duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from clientela.events import OutgoingEvent, publish
+from clientela_events.customers import (
+    CustomerCreatedV1,
+    CustomerDeletedV1,
+    CustomerUpdatedV1,
+    CustomerV1,
+)
+
+from chalicelib.customers.domain import changed_fields
+from chalicelib.customers.store import CUSTOMER_PREFIX, plain
+
+# Fixed namespace: the same stream record always yields the same event id.
+EVENT_ID_NAMESPACE = uuid.UUID("6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8")
+
+
+def _snapshot(image: dict[str, Any]) -> CustomerV1:
+    data = plain(image)
+    return CustomerV1(
+        id=data["id"],
+        email=data.get("email"),
+        phone=data.get("phone"),
+        first_name=data.get("first_name"),
+        last_name=data.get("last_name"),
+        city=data.get("city"),
+        country=data.get("country"),
+        tags=list(data.get("tags", [])),
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+        version=int(data["version"]),
+    )
+
+
+def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
+    """The domain event a stream record stands for, or None for items that are not customers."""
+    change = record["dynamodb"]
+    keys = change["Keys"]
+    if not keys["sk"]["S"].startswith(CUSTOMER_PREFIX):
+        return None
+    store_id = keys["pk"]["S"].removeprefix("STORE#")
+    event_id = uuid.uuid5(EVENT_ID_NAMESPACE, record["eventID"])
+    new, old = change.get("NewImage"), change.get("OldImage")
+    correlation = (new or {}).get("correlation_id", {}).get("S")
+    common = {"event_id": event_id, "store_id": store_id, "version": 1, "correlation_id": correlation}
+    name = record["eventName"]
+    if name == "INSERT" and new:
+        snapshot = _snapshot(new)
+        return OutgoingEvent(
+            event_type="customer.created",
+            occurred_at=snapshot.updated_at,
+            data=CustomerCreatedV1(customer=snapshot),
+            **common,
+        )
+    if name == "MODIFY" and new and old:
+        before, after = _snapshot(old), _snapshot(new)
+        return OutgoingEvent(
+            event_type="customer.updated",
+            occurred_at=after.updated_at,
+            data=CustomerUpdatedV1(
+                old=before,
+                new=after,
+                changed=changed_fields(before.model_dump(), after.model_dump()),
+            ),
+            **common,
+        )
+    if name == "REMOVE" and old:
+        before = _snapshot(old)
+        deleted_at = datetime.fromtimestamp(
+            float(change.get("ApproximateCreationDateTime", 0)) or before.updated_at.timestamp(),
+            UTC,
+        )
+        return OutgoingEvent(
+            event_type="customer.deleted",
+            occurred_at=deleted_at,
+            data=CustomerDeletedV1(
+                customer_id=before.id, version=before.version, deleted_at=deleted_at
+            ),
+            **common,
+        )
+    return None
+
+
+def publish_changes(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Publishes a stream batch in order; reports the first failure so the rest is retried."""
+    pending = [(record, event_for(record)) for record in records]
+    outgoing = [(record, event) for record, event in pending if event is not None]
+    failed = publish([event for _, event in outgoing])
+    if not failed:
+        return {"batchItemFailures": []}
+    first = outgoing[min(failed)][0]
+    return {"batchItemFailures": [{"itemIdentifier": first["dynamodb"]["SequenceNumber"]}]}

@@ -1,0 +1,23 @@
+"""The customers service's configuration, validated once at start-up."""
+
+from __future__ import annotations
+
+import functools
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CustomersSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUSTOMERS_", frozen=True)
+
+    table: str = "clientela-customers"
+    idempotency_table: str = "clientela-customers-idempotency"
+    # Only the local stack reads this: on AWS the stream is wired by infra/customers.yaml.
+    table_stream_arn: str = (
+        "arn:aws:dynamodb:us-east-1:000000000000:table/clientela-customers/stream/local"
+    )
+
+
+@functools.cache
+def settings() -> CustomersSettings:
+    return CustomersSettings()

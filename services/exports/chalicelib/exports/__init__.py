@@ -1,0 +1,1 @@
+"""The exports service (routes arrive with their issues)."""

@@ -38,9 +38,20 @@ def function_name(app_name: str, handler_name: str) -> str:
     return f"{app_name}-local-{handler_name}"
 
 
-def new_context(app_name: str, handler_name: str, region: str, account: str) -> LambdaContext:
+def new_context(
+    app_name: str,
+    handler_name: str,
+    *,
+    region: str,
+    account: str,
+    memory_mb: int = 512,
+    timeout_seconds: float = 60.0,
+) -> LambdaContext:
+    """A fresh context per invocation: new request id, full time budget."""
     name = function_name(app_name, handler_name)
     return LambdaContext(
         function_name=name,
         invoked_function_arn=f"arn:aws:lambda:{region}:{account}:function:{name}",
+        memory_limit_in_mb=memory_mb,
+        timeout_seconds=timeout_seconds,
     )

@@ -9,6 +9,7 @@ The store id of a request comes only from the verified token, through the author
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from chalice import AuthResponse, AuthRoute, Chalice
 from chalice.app import AuthRequest, ChaliceAuthorizer
 
@@ -94,14 +95,16 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
+@functools.cache
+def _secrets(client: Any) -> SecretsProvider:
+    return SecretsProvider(boto3_client=client)
+
+
 def signing_key() -> str:
     """The current signing key, from Secrets Manager, cached for a few minutes."""
     settings = platform_settings()
-    value = parameters.get_secret(
-        settings.signing_key_secret,
-        max_age=settings.signing_key_max_age,
-        boto3_client=aws.client("secretsmanager"),
-    )
+    provider = _secrets(aws.client("secretsmanager"))
+    value = provider.get(settings.signing_key_secret, max_age=settings.signing_key_max_age)
     return str(value)
 
 

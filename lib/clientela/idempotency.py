@@ -21,6 +21,15 @@ from clientela import aws
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_EXPIRY_SECONDS = 24 * 3600
+_CONFIGS: list[IdempotencyConfig] = []
+
+
+def use_lambda_context(context: Any) -> None:
+    """Lets every idempotent use case see the invocation's remaining time (stale locks expire)."""
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return
+    for config in _CONFIGS:
+        config.register_lambda_context(context)
 
 
 def idempotent(
@@ -46,6 +55,7 @@ def idempotent(
                 raise_on_no_idempotency_key=True,
                 expires_after_seconds=expires_after_seconds,
             )
+            _CONFIGS.append(config)
             store = DynamoDBPersistenceLayer(table_name=table(), boto3_client=aws.dynamodb())
             wrapped: Callable[..., Any] = idempotent_function(
                 data_keyword_argument=data_argument, config=config, persistence_store=store

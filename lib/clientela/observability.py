@@ -14,6 +14,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice
 
+from clientela.idempotency import use_lambda_context
+
 METRICS_NAMESPACE = "Clientela"
 
 
@@ -41,6 +43,7 @@ def install(app: Chalice, obs: Observability) -> None:
         headers = event.headers or {}
         correlation_id = headers.get("x-correlation-id") or context.get("requestId")
         store_id = (context.get("authorizer") or {}).get("store_id")
+        use_lambda_context(app.lambda_context)
         obs.logger.set_correlation_id(correlation_id)
         obs.logger.append_keys(store_id=store_id, route=context.get("resourcePath"))
         try:
@@ -63,7 +66,9 @@ def install(app: Chalice, obs: Observability) -> None:
     def event_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
         if hasattr(event, "method"):  # HTTP requests pass through http_context above
             return get_response(event)
-        obs.logger.set_correlation_id(getattr(getattr(event, "context", None), "aws_request_id", None))
+        lambda_context = getattr(event, "context", None)
+        use_lambda_context(lambda_context)
+        obs.logger.set_correlation_id(getattr(lambda_context, "aws_request_id", None))
         try:
             return get_response(event)
         finally:

@@ -1,0 +1,175 @@
+"""Builds every deployable artifact: `python -m clientela_local.package --out build`.
+
+For each service, build/<svc>/ gets:
+- `app/`: services/<svc> plus the shared code vendored into `app/vendor/` (lib/clientela and
+  events/clientela_events). This is the one way shared code reaches a Lambda package; the repo
+  never holds copies of it.
+- `merge-template.json`: fragments/service-api.yaml merged with infra/<svc>.yaml. It is
+  written as JSON because Chalice switches its output to YAML when the merge template is YAML,
+  and the rest of the tooling expects `sam.json`.
+- `sam.json` and `deployment.zip`, from `chalice package --stage prod`.
+build/ also gets platform.yaml and edge.yaml, the two templates no Chalice app owns.
+
+build/<svc>/app/.chalice/deployments is kept between runs: Chalice reuses the zip it built
+there, with its Lambda (manylinux) wheels from PyPI, as long as the app, its requirements and
+the vendored code are unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from clientela_local import cfn
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+SERVICES = ("customers", "automation", "credits", "exports")
+SHARED_PACKAGES = (ROOT / "lib" / "clientela", ROOT / "events" / "clientela_events")
+STANDALONE_TEMPLATES = ("platform.yaml", "edge.yaml")
+STAGE = "prod"
+
+# Never part of a package: caches, and what Chalice or a developer left in the source tree.
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
+_SOURCE_ONLY = ("vendor", "deployments", "deployed")  # services/<svc>/vendor, .chalice/*
+_KEPT_BETWEEN_RUNS = Path(".chalice") / "deployments"
+
+
+def package(out: Path, services: tuple[str, ...] = SERVICES) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in STANDALONE_TEMPLATES:
+        shutil.copyfile(INFRA / name, out / name)
+    # `chalice package` spends its time in pip; the services do not share anything on disk.
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        for service, seconds in pool.map(lambda svc: package_service(svc, out), services):
+            print(f"packaged {service} in {seconds:.1f} s -> {out / service}")
+
+
+def package_service(service: str, out: Path) -> tuple[str, float]:
+    started = time.monotonic()
+    target = out / service
+    app_dir = target / "app"
+    _copy_app(ROOT / "services" / service, app_dir)
+    _vendor_shared_code(app_dir / "vendor")
+    requirements = app_dir / "requirements.txt"
+    if not requirements.exists():
+        requirements.write_text(_runtime_requirements(), encoding="utf-8")
+
+    merge_template = target / "merge-template.json"
+    merged = cfn.deep_merge(
+        cfn.load(INFRA / "fragments" / "service-api.yaml"), cfn.load(INFRA / f"{service}.yaml")
+    )
+    merge_template.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+
+    _chalice_package(app_dir, merge_template, target)
+    check_merged(target / "sam.json")
+    _prune_package_cache(app_dir / _KEPT_BETWEEN_RUNS)
+    return service, time.monotonic() - started
+
+
+def _copy_app(source: Path, app_dir: Path) -> None:
+    """Mirrors `source` into `app_dir`, keeping only Chalice's package cache."""
+    if app_dir.exists():
+        for child in app_dir.iterdir():
+            if child.name == ".chalice":
+                for entry in child.iterdir():
+                    if entry.name != _KEPT_BETWEEN_RUNS.name:
+                        _remove(entry)
+            else:
+                _remove(child)
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = set(_IGNORED(directory, names))
+        at_top = Path(directory) == source
+        in_chalice = Path(directory) == source / ".chalice"
+        return ignored | {
+            name
+            for name in names
+            if (at_top and name == "vendor") or (in_chalice and name in _SOURCE_ONLY)
+        }
+
+    shutil.copytree(source, app_dir, ignore=ignore, dirs_exist_ok=True)
+
+
+def _vendor_shared_code(vendor: Path) -> None:
+    vendor.mkdir(exist_ok=True)
+    for package_dir in SHARED_PACKAGES:
+        shutil.copytree(package_dir, vendor / package_dir.name, ignore=_IGNORED)
+
+
+def _runtime_requirements() -> str:
+    lines = (ROOT / "requirements" / "runtime.in").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return "\n".join(kept) + "\n"
+
+
+def _chalice_package(app_dir: Path, merge_template: Path, target: Path) -> None:
+    chalice = Path(sys.executable).with_name("chalice")
+    command = [
+        str(chalice),
+        "package",
+        "--stage",
+        STAGE,
+        "--merge-template",
+        str(merge_template.resolve()),
+        str(target.resolve()),
+    ]
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(  # noqa: PLW1510 - the return code is checked below
+        command, cwd=app_dir, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"chalice package failed in {app_dir}:\n{result.stdout}\n{result.stderr}"
+        )
+
+
+def check_merged(sam_template: Path) -> None:
+    """Fails when the merge template completes a resource Chalice did not generate.
+
+    A merge template names Chalice's logical ids (`PublishCustomerChanges`, `DefaultRole`, ...);
+    if a handler is renamed, the merge would quietly produce a resource without a Type.
+    """
+    resources = cfn.load(sam_template)["Resources"]
+    orphans = sorted(name for name, resource in resources.items() if "Type" not in resource)
+    if orphans:
+        raise RuntimeError(
+            f"{sam_template}: the merge template completes resources Chalice did not generate "
+            f"(renamed or removed handler?): {', '.join(orphans)}"
+        )
+
+
+def _prune_package_cache(cache: Path) -> None:
+    # Chalice names each zip by a hash of the whole app, so every change leaves a ~20 MB zip
+    # behind that only an exact revert could reuse. Keep the newest only.
+    zips = sorted(cache.glob("*.zip"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in zips[1:]:
+        stale.unlink()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=ROOT / "build")
+    parser.add_argument("--service", action="append", choices=SERVICES, dest="services")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    package(args.out, tuple(args.services or SERVICES))
+    print(f"packaged in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The customers HTTP API, in-process, against moto provisioned from infra/."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import token_for
+from tests.service.conftest import Api
+
+MARIA = {
+    "email": "  Maria.Garcia@Example.ES ",
+    "phone": "612 34 56 78",
+    "first_name": "María José",
+    "last_name": "García Núñez",
+    "city": "Sevilla",
+    "country": "es",
+    "tags": ["VIP", " newsletter ", "vip"],
+}
+
+
+def test_create_normalises_and_answers_with_the_profile(api: Api) -> None:
+    answer = api.call("POST", "/customers", MARIA)
+
+    assert answer.status == 201
+    body = answer.body
+    assert body["email"] == "maria.garcia@example.es"
+    assert body["phone"] == "+34612345678"
+    assert body["first_name"] == "María José"
+    assert body["country"] == "ES"
+    assert body["tags"] == ["newsletter", "vip"]
+    assert body["version"] == 1
+    assert answer.headers["etag"] == '"1"'
+    assert answer.headers["location"] == f"/customers/{body['id']}"
+    assert api.call("GET", f"/customers/{body['id']}").body == body
+
+
+def test_names_keep_any_script(api: Api) -> None:
+    answer = api.call("POST", "/customers", {"email": "li@example.cn", "first_name": "李", "last_name": "小龍"})
+    assert answer.status == 201
+    assert (answer.body["first_name"], answer.body["last_name"]) == ("李", "小龍")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"phone": "12"}, ""),
+        ({"first_name": "Ana"}, ""),
+        ({"email": "a@example.com", "country": "XX"}, "country"),
+        ({"email": "a@example.com", "tags": "vip"}, "tags"),
+        ({"email": "a@example.com", "id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "id"),
+        ({"email": "a@example.com", "version": 7}, "version"),
+        ({"email": "a@example.com", "first_name": ""}, "first_name"),
+        ({"email": "a@example.com", "first_name": "x" * 101}, "first_name"),
+    ],
+)
+def test_bad_input_is_422_naming_the_field(api: Api, body: dict[str, object], field: str) -> None:
+    answer = api.call("POST", "/customers", body)
+
+    assert answer.status == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.body["status"] == 422
+    assert answer.body["type"].startswith("https://clientela.dev/problems/")
+    assert field in [error["field"] for error in answer.body["errors"]]
+    assert all(error["reason"] for error in answer.body["errors"])
+    assert api.call("GET", "/customers").body["items"] == []
+
+
+def test_malformed_json_is_400_and_oversized_body_is_413(api: Api) -> None:
+    assert api.call("POST", "/customers", raw=b"{not json").status == 400
+    assert api.call("POST", "/customers", raw=b"[1, 2]").status == 422
+    assert api.call("POST", "/customers", raw=b'{"email": NaN}').status == 400
+    huge = b'{"email": "a@example.com", "first_name": "' + b"x" * 70_000 + b'"}'
+    answer = api.call("POST", "/customers", raw=huge)
+    assert answer.status == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert api.call("GET", "/customers").body["items"] == []
+
+
+def test_email_is_unique_per_store(api: Api) -> None:
+    first = api.call("POST", "/customers", {"email": "ana@example.com"}).body
+
+    answer = api.call("POST", "/customers", {"email": "ANA@example.com", "first_name": "Ana"})
+
+    assert answer.status == 409
+    assert answer.body["existing_customer_id"] == first["id"]
+    assert [c["id"] for c in api.call("GET", "/customers").body["items"]] == [first["id"]]
+
+
+def test_the_same_email_in_two_stores_is_two_customers(api: Api, customers_client) -> None:  # type: ignore[no-untyped-def]
+    other = Api(customers_client, {"authorization": f"Bearer {token_for('store-other-' + api.headers['authorization'][-8:].lower())}"})
+    assert api.call("POST", "/customers", {"email": "same@example.com"}).status == 201
+    assert other.call("POST", "/customers", {"email": "same@example.com"}).status == 201
+
+
+def test_another_store_sees_nothing(api: Api, customers_client) -> None:  # type: ignore[no-untyped-def]
+    mine = api.call("POST", "/customers", {"email": "mine@example.com"}).body
+    intruder = Api(customers_client, {"authorization": f"Bearer {token_for('store-intruder')}"})
+
+    assert intruder.call("GET", f"/customers/{mine['id']}").status == 404
+    assert intruder.call("PATCH", f"/customers/{mine['id']}", {"city": "Roma"}).status == 404
+    assert intruder.call("DELETE", f"/customers/{mine['id']}").status == 404
+    assert mine["id"] not in [c["id"] for c in intruder.call("GET", "/customers").body["items"]]
+    assert api.call("GET", f"/customers/{mine['id']}").body == mine
+
+
+def test_patch_is_a_merge_patch_and_bumps_the_version(api: Api) -> None:
+    created = api.call("POST", "/customers", MARIA).body
+
+    answer = api.call("PATCH", f"/customers/{created['id']}", {"city": "Málaga", "phone": None},
+                      headers={"if-match": '"1"'})
+
+    assert answer.status == 200
+    assert answer.body["city"] == "Málaga"
+    assert answer.body["phone"] is None
+    assert answer.body["email"] == created["email"]
+    assert answer.body["version"] == 2
+    assert answer.headers["etag"] == '"2"'
+
+
+def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(api: Api) -> None:
+    created = api.call("POST", "/customers", MARIA).body
+    api.call("PATCH", f"/customers/{created['id']}", {"city": "Cádiz"})
+
+    answer = api.call("PATCH", f"/customers/{created['id']}", {"city": "Granada"},
+                      headers={"if-match": '"1"'})
+
+    assert answer.status == 412
+    assert answer.body["current_version"] == 2
+    assert api.call("GET", f"/customers/{created['id']}").body["city"] == "Cádiz"
+
+
+def test_patch_cannot_remove_the_last_contact(api: Api) -> None:
+    created = api.call("POST", "/customers", {"email": "only@example.com"}).body
+
+    answer = api.call("PATCH", f"/customers/{created['id']}", {"email": None})
+
+    assert answer.status == 422
+    assert api.call("GET", f"/customers/{created['id']}").body["email"] == "only@example.com"
+
+
+def test_changing_email_frees_the_old_one(api: Api) -> None:
+    created = api.call("POST", "/customers", {"email": "old@example.com"}).body
+    api.call("PATCH", f"/customers/{created['id']}", {"email": "new@example.com"})
+
+    assert api.call("POST", "/customers", {"email": "old@example.com"}).status == 201
+    assert api.call("POST", "/customers", {"email": "new@example.com"}).status == 409
+
+
+def test_delete_honours_if_match(api: Api) -> None:
+    created = api.call("POST", "/customers", {"email": "gone@example.com"}).body
+
+    assert api.call("DELETE", f"/customers/{created['id']}", headers={"if-match": '"9"'}).status == 412
+    assert api.call("DELETE", f"/customers/{created['id']}", headers={"if-match": '"1"'}).status == 204
+    assert api.call("GET", f"/customers/{created['id']}").status == 404
+    assert api.call("DELETE", f"/customers/{created['id']}").status == 404
+    assert api.call("POST", "/customers", {"email": "gone@example.com"}).status == 201
+
+
+def test_list_is_newest_first_with_a_cursor(api: Api) -> None:
+    ids = [api.call("POST", "/customers", {"email": f"c{i}@example.com"}).body["id"] for i in range(5)]
+
+    first = api.call("GET", "/customers?limit=2").body
+    second = api.call("GET", f"/customers?limit=2&cursor={first['next_cursor']}").body
+    third = api.call("GET", f"/customers?limit=2&cursor={second['next_cursor']}").body
+
+    seen = [c["id"] for page in (first, second, third) for c in page["items"]]
+    assert seen == list(reversed(ids))
+    assert third["next_cursor"] is None
+
+
+def test_a_tampered_or_foreign_cursor_is_400(api: Api, customers_client) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        api.call("POST", "/customers", {"email": f"t{i}@example.com"})
+    cursor = api.call("GET", "/customers?limit=1").body["next_cursor"]
+    tampered = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+    other = Api(customers_client, {"authorization": f"Bearer {token_for('store-cursor-thief')}"})
+
+    assert api.call("GET", f"/customers?cursor={tampered}").status == 400
+    assert other.call("GET", f"/customers?cursor={cursor}").status == 400
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=ten", "color=red"])
+def test_bad_query_parameters_are_400(api: Api, query: str) -> None:
+    answer = api.call("GET", f"/customers?{query}")
+    assert answer.status == 400
+    assert answer.body["errors"][0]["field"] in ("limit", "color")
+
+
+def test_idempotency_key_replays_the_first_answer(api: Api) -> None:
+    key = {"idempotency-key": "order-sync-42"}
+    first = api.call("POST", "/customers", {"email": "retry@example.com"}, headers=key)
+    again = api.call("POST", "/customers", {"email": "retry@example.com"}, headers=key)
+    other = api.call("POST", "/customers", {"email": "someone-else@example.com"}, headers=key)
+
+    assert first.status == again.status == 201
+    assert again.body == first.body
+    assert other.status == 422
+    assert other.body["errors"][0]["field"] == "Idempotency-Key"
+    assert len(api.call("GET", "/customers").body["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer", "Basic abc", "Bearer not.a.jwt", "expired", "bad-signature", "no-store"],
+)
+def test_bad_tokens_get_401(customers_client, authorization: str | None) -> None:  # type: ignore[no-untyped-def]
+    import jwt
+
+    from clientela import auth
+
+    if authorization == "expired":
+        authorization = "Bearer " + token_for("store-a", ttl=-120)
+    elif authorization == "bad-signature":
+        authorization = "Bearer " + auth.issue_token("store-a", auth.ALL_SCOPES, "some-other-key")
+    elif authorization == "no-store":
+        authorization = "Bearer " + jwt.encode(
+            {"iss": "clientela", "aud": "clientela-api", "iat": 0, "exp": 2**33},
+            auth.LOCAL_DEVELOPMENT_KEY,
+        )
+    sent = {} if authorization is None else {"authorization": authorization}
+    answer = Api(customers_client, sent).call("GET", "/customers")
+    assert answer.status == 401
+
+
+def test_missing_scope_is_403(customers_client) -> None:  # type: ignore[no-untyped-def]
+    reader = Api(customers_client, {"authorization": f"Bearer {token_for('store-r', ('customers:read',))}"})
+    stranger = Api(customers_client, {"authorization": f"Bearer {token_for('store-r', ('credits:read',))}"})
+
+    assert reader.call("GET", "/customers").status == 200
+    assert reader.call("POST", "/customers", {"email": "x@example.com"}).status == 403
+    assert stranger.call("GET", "/customers").status == 403
+
+
+def test_health_needs_no_token(customers_client) -> None:  # type: ignore[no-untyped-def]
+    assert Api(customers_client, {}).call("GET", "/health/customers").body == {
+        "status": "ok",
+        "service": "customers",
+    }

@@ -40,6 +40,13 @@ STAGE = "prod"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
 _SOURCE_ONLY = ("vendor", "deployments", "deployed")  # services/<svc>/vendor, .chalice/*
 _KEPT_BETWEEN_RUNS = Path(".chalice") / "deployments"
+_PLACEHOLDER_POLICY_FILE = f"policy-{STAGE}.json"
+_PLACEHOLDER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "ReplacedByTheMergeTemplate", "Effect": "Deny", "Action": "*", "Resource": "*"}
+    ],
+}
 
 
 def package(out: Path, services: tuple[str, ...] = SERVICES) -> None:
@@ -58,6 +65,7 @@ def package_service(service: str, out: Path) -> tuple[str, float]:
     app_dir = target / "app"
     _copy_app(ROOT / "services" / service, app_dir)
     _vendor_shared_code(app_dir / "vendor")
+    _use_template_policy(app_dir / ".chalice")
     requirements = app_dir / "requirements.txt"
     if not requirements.exists():
         requirements.write_text(_runtime_requirements(), encoding="utf-8")
@@ -102,6 +110,24 @@ def _vendor_shared_code(vendor: Path) -> None:
     vendor.mkdir(exist_ok=True)
     for package_dir in SHARED_PACKAGES:
         shutil.copytree(package_dir, vendor / package_dir.name, ignore=_IGNORED)
+
+
+def _use_template_policy(chalice_dir: Path) -> None:
+    """Turns off Chalice's policy generation: the role's policy is written in infra/<svc>.yaml.
+
+    Chalice's source analyser would otherwise guess a policy from the boto3 calls in app.py
+    (and crashes on some valid code). The placeholder it gets instead denies everything, so a
+    merge template that forgot to replace it fails closed.
+    """
+    config_file = chalice_dir / "config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    stage = config.setdefault("stages", {}).setdefault(STAGE, {})
+    stage["autogen_policy"] = False
+    stage["iam_policy_file"] = _PLACEHOLDER_POLICY_FILE
+    config_file.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (chalice_dir / _PLACEHOLDER_POLICY_FILE).write_text(
+        json.dumps(_PLACEHOLDER_POLICY, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def _runtime_requirements() -> str:

@@ -22,12 +22,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_EXPIRY_SECONDS = 24 * 3600
 _CONFIGS: list[IdempotencyConfig] = []
+_CURRENT_CONTEXT: list[Any] = []
 
 
 def use_lambda_context(context: Any) -> None:
     """Lets every idempotent use case see the invocation's remaining time (stale locks expire)."""
     if context is None or not hasattr(context, "get_remaining_time_in_millis"):
         return
+    _CURRENT_CONTEXT[:] = [context]
     for config in _CONFIGS:
         config.register_lambda_context(context)
 
@@ -56,6 +58,8 @@ def idempotent(
                 expires_after_seconds=expires_after_seconds,
             )
             _CONFIGS.append(config)
+            for context in _CURRENT_CONTEXT:
+                config.register_lambda_context(context)
             store = DynamoDBPersistenceLayer(table_name=table(), boto3_client=aws.dynamodb())
             wrapped: Callable[..., Any] = idempotent_function(
                 data_keyword_argument=data_argument, config=config, persistence_store=store

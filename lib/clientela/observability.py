@@ -72,4 +72,5 @@ def install(app: Chalice, obs: Observability) -> None:
         try:
             return get_response(event)
         finally:
+            obs.metrics.add_metric(name="EventInvocations", unit=MetricUnit.Count, value=1)
             obs.metrics.flush_metrics()

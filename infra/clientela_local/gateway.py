@@ -1,0 +1,258 @@
+"""The local front door: CloudFront's path routing plus API Gateway, in front of the four apps.
+
+On AWS one CloudFront distribution sends each path to the API Gateway of the service that owns
+it (cache behaviours in `infra/edge.yaml`, first match wins), and API Gateway runs the custom
+authorizer before invoking the function. Here the same behaviours pick the app and Chalice's
+`LocalGateway` plays API Gateway; what API Gateway answers by itself (401, 403, missing route,
+body too large) comes from the gateway responses in the infra template.
+
+One log line per request: method, path without query, status, milliseconds. Never headers or
+bodies: they carry tokens and personal data.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+from chalice.local import ForbiddenError, InvalidAuthorizerError, LocalGateway, NotAuthorizedError
+
+from clientela_local.apps import LoadedApp
+from clientela_local.gateway_responses import Answer, GatewayResponses
+
+log = logging.getLogger(__name__)
+
+# Lambda's synchronous invocation payload limit, for requests and responses alike.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# Hop-by-hop and framing headers are the server's business, not the app's.
+_FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+
+
+@dataclass(frozen=True)
+class LocalRoute:
+    """An endpoint the local gateway answers itself (health, docs, local controls)."""
+
+    handler: Callable[[dict[str, list[str]]], Answer]
+
+
+def match_service(path: str, routes: Iterable[tuple[str, str]]) -> str | None:
+    """The service of the first CloudFront behaviour whose path pattern matches `path`.
+
+    CloudFront patterns are case-sensitive; `*` matches any characters including `/`, `?`
+    exactly one character; the leading `/` is optional.
+    """
+    for pattern, service in routes:
+        if _pattern(pattern).fullmatch(path):
+            return service
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    if not pattern.startswith("/") and pattern != "*":
+        pattern = "/" + pattern
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+class ServiceGateway(LocalGateway):  # type: ignore[misc]
+    """Chalice's API Gateway stand-in, closer to a REST API's proxy event and routing."""
+
+    def __init__(self, loaded: LoadedApp, multi_value_headers: dict[str, list[str]]) -> None:
+        super().__init__(loaded.app, loaded.config)
+        self._multi_value_headers = multi_value_headers
+
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = super()._generate_lambda_event(method, path, headers, body)
+        context = event["requestContext"]
+        methods = self._app_object.routes[context["resourcePath"]]
+        if method not in methods and not (method == "OPTIONS" and _has_cors(methods)):
+            # API Gateway has no such method on the resource: its missing-route answer. (A
+            # ValueError is how LocalGateway signals "no route".)
+            raise ValueError(f"no {method} on {context['resourcePath']}")
+        # What a REST API proxy event carries and LocalGateway leaves out.
+        event["resource"] = context["resourcePath"]
+        event["path"] = context["path"]
+        event["httpMethod"] = method
+        event["multiValueHeaders"] = self._multi_value_headers
+        query = event["multiValueQueryStringParameters"]
+        event["queryStringParameters"] = {k: v[-1] for k, v in query.items()} if query else None
+        event["pathParameters"] = {k: unquote(v) for k, v in event["pathParameters"].items()}
+        context.update({"requestId": _request_id(), "stage": "api", "resourceId": "local"})
+        return event
+
+
+def _has_cors(methods: dict[str, Any]) -> bool:
+    return any(entry.cors for entry in methods.values())
+
+
+def _request_id() -> str:
+    import uuid  # noqa: PLC0415 - only needed per request
+
+    return str(uuid.uuid4())
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True  # an idle keep-alive connection must not hold up shutdown
+
+    def __init__(
+        self,
+        port: int,
+        apps: Iterable[LoadedApp],
+        routes: list[tuple[str, str]],
+        responses: GatewayResponses,
+        local_routes: dict[tuple[str, str], LocalRoute] | None = None,
+    ) -> None:
+        self.apps = {loaded.service: loaded for loaded in apps}
+        self.routes = routes
+        self.responses = responses
+        self.local_routes = local_routes or {}
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer is not an error of ours; anything else is logged.
+        log.exception("gateway: unhandled error while serving a request")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: GatewayServer
+    timeout = 30  # seconds an idle keep-alive connection stays open
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
+        """Silenced: `_serve` logs its own line, without query strings."""
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        path, _, query = self.path.partition("?")
+        status = 500
+        try:
+            status = self._respond(path)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info("%s %s %d %.0fms", self.command, path, status, elapsed)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def _respond(self, path: str) -> int:
+        body = self._read_body()
+        if body is None:
+            return self._send(self.server.responses.render("REQUEST_TOO_LARGE"))
+        local = self.server.local_routes.get((self.command, path))
+        if local is not None:
+            from urllib.parse import parse_qs  # noqa: PLC0415
+
+            return self._send(local.handler(parse_qs(self.path.partition("?")[2])))
+        service = match_service(path, self.server.routes)
+        loaded = self.server.apps.get(service or "")
+        if loaded is None:
+            return self._send(self.server.responses.render("MISSING_AUTHENTICATION_TOKEN"))
+        return self._send(self._invoke(loaded, body))
+
+    def _read_body(self) -> bytes | None:
+        """The request body ('' when none); None when it is over Lambda's payload limit."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self.close_connection = True  # the unread body must not be taken as a request
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes | None:
+        chunks: list[bytes] = []
+        total = 0
+        while size := int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16):
+            total += size
+            if total > MAX_PAYLOAD_BYTES:
+                self.close_connection = True
+                return None
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the CRLF after each chunk
+        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return b"".join(chunks)
+
+    def _invoke(self, loaded: LoadedApp, body: bytes) -> Answer:
+        names = dict.fromkeys(name.lower() for name in self.headers)
+        multi = {name: self.headers.get_all(name) or [] for name in names}
+        # A REST API event's `headers` keeps the last value of a repeated header.
+        single = {name: values[-1] for name, values in multi.items() if values}
+        gateway = ServiceGateway(loaded, multi)
+        responses = self.server.responses
+        try:
+            with loaded.lock:
+                response = gateway.handle_request(self.command, self.path, single, body or None)
+        except NotAuthorizedError:
+            return responses.render("UNAUTHORIZED")
+        except ForbiddenError as exc:
+            if b"Missing Authentication Token" in (exc.body or b"") or b"Credential" in (
+                exc.body or b""
+            ):
+                return responses.render("MISSING_AUTHENTICATION_TOKEN")
+            return responses.render("ACCESS_DENIED")
+        except InvalidAuthorizerError:
+            return responses.render("AUTHORIZER_CONFIGURATION_ERROR")
+        except Exception as exc:
+            # Chalice turns a view's exception into a 500 response itself, so what escapes
+            # comes from the authorizer. `raise Exception("Unauthorized")` is API Gateway's
+            # contract for 401; any other failure is an authorizer failure (500).
+            if str(exc) == "Unauthorized" and type(exc) is Exception:
+                return responses.render("UNAUTHORIZED")
+            log.exception("%s: authorizer failed", loaded.service)
+            return responses.render("AUTHORIZER_FAILURE")
+        return _answer(response, responses)
+
+    def _send(self, answer: Answer) -> int:
+        self.send_response(answer.status)
+        for name, value in _header_items(answer.headers):
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer.body)
+        return answer.status
+
+
+def _answer(response: dict[str, Any], responses: GatewayResponses) -> Answer:
+    """A Lambda proxy response -> an HTTP answer, as API Gateway converts it."""
+    body: Any = response.get("body") or b""
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body)
+    elif isinstance(body, str):
+        body = body.encode("utf-8")
+    if len(body) > MAX_PAYLOAD_BYTES:
+        log.error("response of %d bytes is over Lambda's payload limit", len(body))
+        return responses.render("DEFAULT_5XX")
+    headers: dict[str, Any] = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[name] = list(values)
+    return Answer(int(response["statusCode"]), headers, body)
+
+
+def _header_items(headers: dict[str, Any]) -> list[tuple[str, str]]:
+    items = []
+    for name, value in headers.items():
+        if name.lower() in _FRAMING_HEADERS:
+            continue
+        for single in value if isinstance(value, list) else [value]:
+            items.append((name, str(single)))
+    return items

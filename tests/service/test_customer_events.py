@@ -1,0 +1,126 @@
+"""Customer events: table stream -> publisher -> bus, checked against the published contracts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+from botocore.config import Config
+
+from clientela.settings import PlatformSettings
+from clientela_local.lambda_context import new_context
+from tests.service.conftest import Api
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
+
+
+def _context(handler: str) -> Any:
+    return new_context("clientela-customers", handler, region="us-east-1", account="123456789012")
+
+
+def stream_records(store_id: str) -> list[dict[str, Any]]:
+    """Every record of the customers table stream that belongs to one store, in order."""
+    streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    table = boto3.client("dynamodb").describe_table(TableName="clientela-customers")["Table"]
+    arn = table["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records += page["Records"]
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    mine = [r for r in records if r["dynamodb"]["Keys"]["pk"]["S"] == f"STORE#{store_id}"]
+    for record in mine:  # Lambda hands the handler JSON, not datetimes
+        when = record["dynamodb"].get("ApproximateCreationDateTime")
+        if when is not None and not isinstance(when, int | float):
+            record["dynamodb"]["ApproximateCreationDateTime"] = when.timestamp()
+        record["eventSourceARN"] = arn
+    return mine
+
+
+@pytest.fixture
+def listener(store_id: str) -> Iterator[Any]:
+    """A queue subscribed to this store's customer events, as an integration test listener."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    name = f"listener-{uuid.uuid4().hex[:10]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["clientela.customers"], "detail": {"metadata": {"store_id": [store_id]}}}
+    events.put_rule(Name=name, EventBusName="clientela", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName="clientela", Targets=[{"Id": "q", "Arn": arn}])
+
+    def received() -> list[dict[str, Any]]:
+        out = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            for message in batch:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return out
+
+    yield received
+    events.remove_targets(Rule=name, EventBusName="clientela", Ids=["q"])
+    events.delete_rule(Name=name, EventBusName="clientela")
+    sqs.delete_queue(QueueUrl=url)
+
+
+def test_every_committed_write_becomes_one_contract_event(api: Api, apps, store_id, listener) -> None:  # type: ignore[no-untyped-def]
+    created = api.call("POST", "/customers", {"email": "eva@example.it", "city": "Torino"}).body
+    api.call("POST", "/customers", {"email": "eva@example.it"})  # refused: no event
+    api.call("PATCH", f"/customers/{created['id']}", {"city": "Milano", "tags": ["vip"]})
+    api.call("DELETE", f"/customers/{created['id']}")
+    records = stream_records(store_id)
+
+    result = apps["customers"].publish_customer_changes({"Records": records}, _context("publish"))
+
+    assert result == {"batchItemFailures": []}
+    events = listener()
+    assert [e["detail-type"] for e in events] == ["customer.created", "customer.updated", "customer.deleted"]
+    for event in events:
+        schema = json.loads((SCHEMAS / f"{event['detail-type']}.v1.json").read_text())
+        jsonschema.validate(event["detail"], schema)
+        assert event["detail"]["metadata"]["store_id"] == store_id
+    created_event, updated, deleted = (e["detail"]["data"] for e in events)
+    assert created_event["customer"]["email"] == "eva@example.it"
+    assert updated["changed"] == ["city", "tags"]
+    assert (updated["old"]["city"], updated["new"]["city"]) == ("Torino", "Milano")
+    assert updated["new"]["version"] == 2
+    assert deleted == {"customer_id": created["id"], "version": 2, "deleted_at": deleted["deleted_at"]}
+    assert "email" not in json.dumps(deleted)
+
+
+def test_a_retried_batch_republishes_the_same_event_ids(api: Api, apps, store_id, listener) -> None:  # type: ignore[no-untyped-def]
+    api.call("POST", "/customers", {"email": "ugo@example.it"})
+    records = stream_records(store_id)
+    handler = apps["customers"].publish_customer_changes
+
+    handler({"Records": records}, _context("publish"))
+    handler({"Records": records}, _context("publish"))
+
+    ids = [e["detail"]["metadata"]["event_id"] for e in listener()]
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+
+
+def test_when_the_bus_refuses_the_batch_reports_the_first_record(  # type: ignore[no-untyped-def]
+    api: Api, apps, store_id, listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.call("POST", "/customers", {"email": "a@example.it"})
+    api.call("POST", "/customers", {"email": "b@example.it"})
+    records = [r for r in stream_records(store_id) if r["dynamodb"]["Keys"]["sk"]["S"].startswith("CUSTOMER#")]
+    monkeypatch.setattr(
+        "clientela.events.platform_settings", lambda: PlatformSettings(event_bus="no-such-bus")
+    )
+
+    result = apps["customers"].publish_customer_changes({"Records": records}, _context("publish"))
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    assert listener() == []

@@ -30,7 +30,11 @@ def _shape(schema: dict[str, Any], root: dict[str, Any]) -> Any:
 
 
 def breaking_changes(
-    old: dict[str, Any], new: dict[str, Any], *, path: str = "", roots: tuple[Any, Any] = ()
+    old: dict[str, Any],
+    new: dict[str, Any],
+    *,
+    path: str = "",
+    roots: tuple[Any, Any] | None = None,
 ) -> list[str]:
     old_root, new_root = roots or (old, new)
     old, new = _resolve(old, old_root), _resolve(new, new_root)
@@ -50,5 +54,7 @@ def breaking_changes(
             continue
         if name in old_required and name not in new_required:
             problems.append(f"{where}: no longer required")
-        problems += breaking_changes(old_prop, new_props[name], path=where, roots=(old_root, new_root))
+        problems += breaking_changes(
+            old_prop, new_props[name], path=where, roots=(old_root, new_root)
+        )
     return problems

@@ -5,7 +5,8 @@ allows those on the default bus only) and, for each one that is due, delivers th
 event to the rule's targets, shaped by the target's Input / InputPath / InputTransformer.
 Apps' own `@app.schedule` handlers are fired the same way (see `AppSchedule`).
 
-Time is injectable (`now=`): tests pass a `ManualTime` and call `tick()` after advancing it.
+Time is injectable (`now=`): tests pass an `AdjustableTime` and call `tick()` after advancing
+it.
 A clock that falls behind (laptop asleep, time advanced by hours) fires each rule once, not
 once per missed period.
 """
@@ -38,21 +39,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ManualTime:
-    """A `now` that only moves when told to."""
+class AdjustableTime:
+    """A `now` that can be moved forward: real time plus an offset, or frozen at `start`.
 
-    def __init__(self, start: datetime) -> None:
-        self._now = start
+    Tests freeze it (`AdjustableTime(start)`) and advance it; the running stack uses real time,
+    and `POST /_local/clock/advance` moves it forward to let schedules come due.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._start = start
+        self._offset = timedelta()
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
         with self._lock:
-            return self._now
+            return (self._start or utc_now()) + self._offset
 
     def advance(self, delta: timedelta) -> datetime:
         with self._lock:
-            self._now += delta
-            return self._now
+            self._offset += delta
+        return self()
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class Clock:
         self._sqs = boto3.client("sqs", config=config)
         self._sfn = boto3.client("stepfunctions", config=config)
         self._due: dict[str, tuple[schedules.Schedule, datetime]] = {}
+        self._invalid: set[tuple[str, str]] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
@@ -129,10 +136,13 @@ class Clock:
         """The firing time that is due now, if any, and moves the rule to its next one."""
         known = self._due.get(arn)
         if known is None or known[0].expression != expression.strip():
+            if (arn, expression) in self._invalid:
+                return None
             try:
                 schedule = schedules.parse(expression, anchor=now)
-            except ValueError:
-                log.exception("ignoring schedule of %s", arn)
+            except ValueError as exc:
+                log.error("ignoring the schedule of %s: %s", arn, exc)  # noqa: TRY400
+                self._invalid.add((arn, expression))
                 return None
             # First sight: the first firing is one period (or cron occurrence) from now.
             self._due[arn] = (schedule, schedule.next_after(now))

@@ -17,11 +17,12 @@ import functools
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from chalice.local import ForbiddenError, InvalidAuthorizerError, LocalGateway, NotAuthorizedError
 
@@ -88,18 +89,12 @@ class ServiceGateway(LocalGateway):  # type: ignore[misc]
         query = event["multiValueQueryStringParameters"]
         event["queryStringParameters"] = {k: v[-1] for k, v in query.items()} if query else None
         event["pathParameters"] = {k: unquote(v) for k, v in event["pathParameters"].items()}
-        context.update({"requestId": _request_id(), "stage": "api", "resourceId": "local"})
+        context.update({"requestId": str(uuid.uuid4()), "stage": "api", "resourceId": "local"})
         return event
 
 
 def _has_cors(methods: dict[str, Any]) -> bool:
     return any(entry.cors for entry in methods.values())
-
-
-def _request_id() -> str:
-    import uuid  # noqa: PLC0415 - only needed per request
-
-    return str(uuid.uuid4())
 
 
 class GatewayServer(ThreadingHTTPServer):
@@ -156,9 +151,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(self.server.responses.render("REQUEST_TOO_LARGE"))
         local = self.server.local_routes.get((self.command, path))
         if local is not None:
-            from urllib.parse import parse_qs  # noqa: PLC0415
-
-            return self._send(local.handler(parse_qs(self.path.partition("?")[2])))
+            try:
+                answer = local.handler(parse_qs(self.path.partition("?")[2]))
+            except Exception:
+                log.exception("%s %s failed", self.command, path)
+                answer = self.server.responses.render("DEFAULT_5XX")
+            return self._send(answer)
         service = match_service(path, self.server.routes)
         loaded = self.server.apps.get(service or "")
         if loaded is None:
@@ -242,13 +240,13 @@ def _answer(response: dict[str, Any], responses: GatewayResponses) -> Answer:
     if len(body) > MAX_PAYLOAD_BYTES:
         log.error("response of %d bytes is over Lambda's payload limit", len(body))
         return responses.render("DEFAULT_5XX")
-    headers: dict[str, Any] = dict(response.get("headers") or {})
+    headers: dict[str, str | list[str]] = dict(response.get("headers") or {})
     for name, values in (response.get("multiValueHeaders") or {}).items():
         headers[name] = list(values)
     return Answer(int(response["statusCode"]), headers, body)
 
 
-def _header_items(headers: dict[str, Any]) -> list[tuple[str, str]]:
+def _header_items(headers: dict[str, str | list[str]]) -> list[tuple[str, str]]:
     items = []
     for name, value in headers.items():
         if name.lower() in _FRAMING_HEADERS:

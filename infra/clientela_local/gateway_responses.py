@@ -40,7 +40,7 @@ AWS_DEFAULTS: dict[str, tuple[int, str | None]] = {
 @dataclass(frozen=True)
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str | list[str]]
     body: bytes
 
 
@@ -67,7 +67,7 @@ class GatewayResponses:
             body = json.dumps({"message": message}).encode()
             return Answer(default_status, {"Content-Type": "application/json"}, body)
         status = int(definition.get("StatusCode", default_status))
-        headers = {"Content-Type": "application/json"}
+        headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
         for name, value in definition.get("ResponseParameters", {}).get("Headers", {}).items():
             if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'":
                 headers[name] = value[1:-1]  # a static value; others map request data

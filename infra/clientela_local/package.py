@@ -41,11 +41,10 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".myp
 _SOURCE_ONLY = ("vendor", "deployments", "deployed")  # services/<svc>/vendor, .chalice/*
 _KEPT_BETWEEN_RUNS = Path(".chalice") / "deployments"
 _PLACEHOLDER_POLICY_FILE = f"policy-{STAGE}.json"
+_PLACEHOLDER_SID = "ReplacedByTheMergeTemplate"
 _PLACEHOLDER_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Sid": "ReplacedByTheMergeTemplate", "Effect": "Deny", "Action": "*", "Resource": "*"}
-    ],
+    "Statement": [{"Sid": _PLACEHOLDER_SID, "Effect": "Deny", "Action": "*", "Resource": "*"}],
 }
 
 
@@ -158,18 +157,26 @@ def _chalice_package(app_dir: Path, merge_template: Path, target: Path) -> None:
 
 
 def check_merged(sam_template: Path) -> None:
-    """Fails when the merge template completes a resource Chalice did not generate.
+    """Fails when the merge template and the Chalice app disagree on logical ids.
 
-    A merge template names Chalice's logical ids (`PublishCustomerChanges`, `DefaultRole`, ...);
-    if a handler is renamed, the merge would quietly produce a resource without a Type.
+    A merge template names the ids Chalice generates (`PublishCustomerChanges`,
+    `ApiHandlerRole`, ...). A renamed handler would otherwise deploy a resource without a Type;
+    a new one, a role still holding the deny-all placeholder.
     """
     resources = cfn.load(sam_template)["Resources"]
     orphans = sorted(name for name, resource in resources.items() if "Type" not in resource)
+    placeholders = sorted(
+        name
+        for name, resource in resources.items()
+        if resource.get("Type") == "AWS::IAM::Role" and _PLACEHOLDER_SID in json.dumps(resource)
+    )
+    problems = []
     if orphans:
-        raise RuntimeError(
-            f"{sam_template}: the merge template completes resources Chalice did not generate "
-            f"(renamed or removed handler?): {', '.join(orphans)}"
-        )
+        problems.append(f"completes resources Chalice did not generate: {', '.join(orphans)}")
+    if placeholders:
+        problems.append(f"gives no policy to the roles {', '.join(placeholders)}")
+    if problems:
+        raise RuntimeError(f"{sam_template}: the merge template " + "; and ".join(problems))
 
 
 def _prune_package_cache(cache: Path) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from chalice.app import DynamoDBEventConfig, SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from clientela_local.apps import REPO_ROOT, LoadedApp
 from clientela_local.polling import POLL_INTERVAL_SECONDS, Activity, Poller, mapping_settings
@@ -48,18 +48,32 @@ class Pollers:
                 if isinstance(source, SQSEventConfig):
                     queue = source.queue or str(source.queue_arn).rsplit(":", 1)[-1]
                     poller: Poller = SqsPoller(
-                        target, queue, source.batch_size, settings, self.activity, interval,
+                        target,
+                        queue,
+                        source.batch_size,
+                        settings,
+                        self.activity,
+                        interval,
                         wait_seconds=sqs_wait_seconds,
                     )
                 elif isinstance(source, DynamoDBEventConfig):
                     poller = StreamPoller(
-                        target, source.stream_arn, source.batch_size, settings, self.activity,
-                        interval, starting_position=source.starting_position,
+                        target,
+                        source.stream_arn,
+                        source.batch_size,
+                        settings,
+                        self.activity,
+                        interval,
+                        starting_position=source.starting_position,
                     )
+                elif isinstance(source, ScheduledEventConfig):
+                    continue  # the clock fires these
                 else:
                     log.warning(
                         "%s.%s: %s is not run by the local stack",
-                        loaded.service, handler, type(source).__name__,
+                        loaded.service,
+                        handler,
+                        type(source).__name__,
                     )
                     continue
                 self.pollers.append(poller)

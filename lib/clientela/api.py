@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
 from clientela import problems
@@ -53,8 +53,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
     def to_response(self) -> Response:
+        headers: dict[str, str | list[str]] = dict(self.headers)
         if self.body is None:
-            return Response(body="", status_code=self.status, headers=self.headers)
+            return Response(body="", status_code=self.status, headers=headers)
         if isinstance(self.body, BaseModel):
             text = self.body.model_dump_json(exclude_none=False)
         else:
@@ -62,7 +63,7 @@ class Reply:
         return Response(
             body=text,
             status_code=self.status,
-            headers={"Content-Type": "application/json", **self.headers},
+            headers={"Content-Type": "application/json", **headers},
         )
 
 
@@ -99,6 +100,11 @@ def parse_json_body(raw: bytes | None, limit: int) -> Any:
         raise problems.bad_request(
             "The body is not valid UTF-8 JSON", [FieldError("", "Malformed JSON")]
         ) from None
+
+
+def _raw_body(request: Any) -> bytes:
+    raw = request.raw_body or b""
+    return raw.encode() if isinstance(raw, str) else bytes(raw)
 
 
 def _query_dict(request: Any, model: type[BaseModel]) -> dict[str, Any]:
@@ -178,8 +184,9 @@ class Service:
 
         def decorate(func: Callable[..., Reply]) -> Callable[..., Reply]:
             def view(**params: Any) -> Response:
-                return self._handle(func, params, query=query, body=body, auth=auth,
-                                    scope=scope, max_body=max_body).to_response()
+                return self._handle(
+                    func, params, query=query, body=body, auth=auth, scope=scope, max_body=max_body
+                ).to_response()
 
             view.__name__ = func.__name__
             view.__doc__ = func.__doc__
@@ -190,10 +197,23 @@ class Service:
                 content_types=JSON_TYPES,
             )(view)
             self.docs.append(
-                RouteDoc(path, method, func.__name__, summary, description or (func.__doc__ or ""),
-                         (self.name,), query, body, response, status,
-                         tuple(sorted({*errors, *((401, 403) if auth else ()), 400, 500})),
-                         headers, response_headers, auth, scope)
+                RouteDoc(
+                    path,
+                    method,
+                    func.__name__,
+                    summary,
+                    description or (func.__doc__ or ""),
+                    (self.name,),
+                    query,
+                    body,
+                    response,
+                    status,
+                    tuple(sorted({*errors, *((401, 403) if auth else ()), 400, 500})),
+                    headers,
+                    response_headers,
+                    auth,
+                    scope,
+                )
             )
             return func
 
@@ -211,15 +231,23 @@ class Service:
         max_body: int,
     ) -> Reply | Problem:
         request = self.app.current_request
+        assert request is not None  # Chalice sets it before calling any view
         try:
-            principal = principal_from_context(request.context) if auth else Principal("", frozenset())
-            if scope and scope not in principal.scopes and not (
-                scope.endswith(":read") and scope.replace(":read", ":write") in principal.scopes
+            principal = (
+                principal_from_context(request.context) if auth else Principal("", frozenset())
+            )
+            if (
+                scope
+                and scope not in principal.scopes
+                and not (
+                    scope.endswith(":read") and scope.replace(":read", ":write") in principal.scopes
+                )
             ):
                 raise problems.forbidden(f"This token lacks the scope {scope}")
             parsed_query = (
                 _validate(query, _query_dict(request, query), status=400, location="")
-                if query else None
+                if query
+                else None
             )
             if query is None and request.query_params:
                 raise problems.bad_request(
@@ -229,7 +257,10 @@ class Service:
             parsed_body = None
             if body is not None:
                 parsed_body = _validate(
-                    body, parse_json_body(request.raw_body, max_body), status=422, location=""
+                    body,
+                    parse_json_body(_raw_body(request), max_body),
+                    status=422,
+                    location="",
                 )
             call = Call(
                 principal=principal,

@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from chalice import AuthResponse, AuthRoute, Chalice
+from chalice.app import AuthResponse, AuthRoute, Chalice
 from chalice.app import AuthRequest, ChaliceAuthorizer
 
 from clientela import aws
@@ -31,13 +31,13 @@ SERVICES = ("customers", "automation", "credits", "exports")
 ALL_SCOPES = tuple(f"{svc}:{level}" for svc in SERVICES for level in ("read", "write"))
 STORE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 # Only ever used by the local stack and tests; AWS generates its own key (infra/platform.yaml).
-LOCAL_DEVELOPMENT_KEY = "clientela-local-development-signing-key-0001"  # noqa: S105
+LOCAL_DEVELOPMENT_KEY = "clientela-local-development-signing-key-0001"
 READ_METHODS = ["GET", "HEAD"]
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 CLOCK_SKEW_SECONDS = 30
 
 
-class InvalidToken(Exception):  # noqa: N818 - reads better at call sites
+class InvalidToken(Exception):
     """The token is missing, malformed, badly signed, expired or names no valid store."""
 
 
@@ -47,9 +47,7 @@ class Principal:
     scopes: frozenset[str]
 
 
-def issue_token(
-    store_id: str, scopes: Iterable[str], key: str, ttl_seconds: int = 3600
-) -> str:
+def issue_token(store_id: str, scopes: Iterable[str], key: str, ttl_seconds: int = 3600) -> str:
     if not STORE_ID_PATTERN.match(store_id):
         raise ValueError("store id must be 2-63 lowercase letters, digits or dashes")
     now = int(time.time())
@@ -126,7 +124,7 @@ def authorize(request: AuthRequest, service: str) -> AuthResponse | dict[str, An
     try:
         principal = verify_token(bearer_token(request.token), signing_key())
     except InvalidToken:
-        raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract
+        raise Exception("Unauthorized") from None
     context = {"store_id": principal.store_id, "scopes": " ".join(sorted(principal.scopes))}
     routes = allowed_routes(service, principal.scopes)
     if not routes:
@@ -136,7 +134,11 @@ def authorize(request: AuthRequest, service: str) -> AuthResponse | dict[str, An
             "policyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [request.method_arn]}
+                    {
+                        "Action": "execute-api:Invoke",
+                        "Effect": "Deny",
+                        "Resource": [request.method_arn],
+                    }
                 ],
             },
         }

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from clientela_events import Envelope, Metadata, contract_for
 from pydantic import BaseModel
 
 from clientela import aws
 from clientela.settings import platform_settings
+from clientela_events import Envelope, Metadata, contract_for
 
 _MAX_ENTRIES_PER_CALL = 10  # EventBridge's PutEvents limit
 
@@ -63,7 +63,7 @@ def publish(events: Sequence[OutgoingEvent]) -> list[int]:
         chunk = events[start : start + _MAX_ENTRIES_PER_CALL]
         try:
             response = aws.events().put_events(Entries=[e.entry(bus) for e in chunk])  # type: ignore[misc]
-        except Exception:  # noqa: BLE001 - the caller retries what failed, whatever the cause
+        except Exception:
             failed.extend(range(start, len(events)))
             break
         for offset, result in enumerate(response["Entries"]):

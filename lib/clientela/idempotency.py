@@ -53,7 +53,7 @@ def idempotent(
         def guarded() -> Callable[..., Any]:
             config = IdempotencyConfig(
                 event_key_jmespath=key,
-                payload_validation_jmespath=payload,
+                payload_validation_jmespath=payload or "",
                 raise_on_no_idempotency_key=True,
                 expires_after_seconds=expires_after_seconds,
             )

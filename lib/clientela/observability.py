@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Chalice
+from chalice.app import Chalice
 
 from clientela.idempotency import use_lambda_context
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Response
+from chalice.app import Response
 from pydantic import ValidationError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -26,7 +26,7 @@ class FieldError:
 
 
 @dataclass
-class Problem(Exception):  # noqa: N818 - it is a problem document, not only an error
+class Problem(Exception):
     status: int
     slug: str
     title: str
@@ -80,7 +80,9 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", detail)
 
 
-def from_validation_error(exc: ValidationError, *, status: int = 422, location: str = "") -> Problem:
+def from_validation_error(
+    exc: ValidationError, *, status: int = 422, location: str = ""
+) -> Problem:
     """Name each bad field and why, in the words pydantic gives, without echoing input values."""
     errors = []
     for err in exc.errors(include_url=False, include_input=False):

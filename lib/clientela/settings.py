@@ -13,7 +13,7 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLIENTELA_", frozen=True)
 
     event_bus: str = "clientela"
-    signing_key_secret: str = "clientela/auth/signing-key"
+    signing_key_secret: str = "clientela/auth/signing-key"  # noqa: S105 - a name, not a key
     # How long a verified signing key is cached in memory, in seconds.
     signing_key_max_age: int = 300
 

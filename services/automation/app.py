@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from chalice import Chalice
+from chalice.app import Chalice
+from pydantic import BaseModel
+
 from clientela.api import Call, Reply, Service
 from clientela.observability import install, observability
-from pydantic import BaseModel
 
 app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
@@ -19,5 +20,5 @@ class Health(BaseModel):
 
 
 @service.route("/health/automation", "GET", summary="Health check", response=Health, auth=False)
-def health(call: Call) -> Reply:
+def health(_call: Call) -> Reply:
     return Reply(200, Health(status="ok", service="automation"))

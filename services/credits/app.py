@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
+from chalice.app import Chalice
 from chalice.app import SQSEvent
-from clientela import problems
-from clientela.api import Call, Reply, Service
-from clientela.observability import install, observability
 
 from chalicelib.credits import usecases
 from chalicelib.credits.consumer import handle_batch
 from chalicelib.credits.domain import WalletNotFound
 from chalicelib.credits.models import Health, Wallet
 from chalicelib.credits.settings import settings
+from clientela import problems
+from clientela.api import Call, Reply, Service
+from clientela.observability import install, observability
 
 app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
@@ -23,7 +23,7 @@ service = Service(app, "credits", obs)
 
 
 @service.route("/health/credits", "GET", summary="Health check", response=Health, auth=False)
-def health(call: Call) -> Reply:
+def health(_call: Call) -> Reply:
     return Reply(200, Health(status="ok", service="credits"))
 
 

@@ -8,10 +8,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
-from chalice import Chalice
+from chalice.app import Chalice
 from chalice.app import DynamoDBEvent
-from clientela.api import Call, Reply, Service
-from clientela.observability import install, observability
 
 from chalicelib.customers import usecases
 from chalicelib.customers.domain import CustomerError
@@ -33,6 +31,8 @@ from chalicelib.customers.models import (
 )
 from chalicelib.customers.publishing import publish_changes
 from chalicelib.customers.settings import settings
+from clientela.api import Call, Reply, Service
+from clientela.observability import install, observability
 
 app = Chalice(app_name="clientela-customers")
 obs = observability("customers")
@@ -47,7 +47,7 @@ def _customer_reply(customer: Any, status: int = 200) -> Reply:
 
 
 @service.route("/health/customers", "GET", summary="Health check", response=Health, auth=False)
-def health(call: Call) -> Reply:
+def health(_call: Call) -> Reply:
     return Reply(200, Health(status="ok", service="customers"))
 
 
@@ -85,7 +85,11 @@ def create_customer(call: Call) -> Reply:
                 }
             )
             created = Customer.model_validate(result)
-            return Reply(201, created, {"ETag": etag(created.version), "Location": f"/customers/{created.id}"})
+            return Reply(
+                201,
+                created,
+                {"ETag": etag(created.version), "Location": f"/customers/{created.id}"},
+            )
     except CREATE_ERRORS as error:
         raise problem_for(error) from None
     reply = _customer_reply(customer, 201)
@@ -131,7 +135,7 @@ def get_customer(call: Call, customer_id: str) -> Reply:
     summary="Change a customer (JSON merge patch)",
     body=CustomerPatch,
     response=Customer,
-    errors=PROBLEMS_OF_CUSTOMER + (413,),
+    errors=(*PROBLEMS_OF_CUSTOMER, 413),
     headers=("If-Match",),
     response_headers=("ETag",),
 )

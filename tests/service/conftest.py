@@ -36,8 +36,11 @@ class Api:
         payload = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         response = getattr(self._client.http, method.lower())(path, headers=sent, body=payload)
         text = response.body.decode() if response.body else ""
-        return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                      json.loads(text) if text else None)
+        return Answer(
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            json.loads(text) if text else None,
+        )
 
 
 @pytest.fixture

@@ -19,8 +19,12 @@ WHEN = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
 def created(store_id: str, customer_id: str) -> OutgoingEvent:
-    customer = CustomerV1(id=customer_id, email="x@example.com", created_at=WHEN, updated_at=WHEN, version=1)
-    return OutgoingEvent("customer.created", 1, uuid.uuid4(), store_id, WHEN, CustomerCreatedV1(customer=customer))
+    customer = CustomerV1(
+        id=customer_id, email="x@example.com", created_at=WHEN, updated_at=WHEN, version=1
+    )
+    return OutgoingEvent(
+        "customer.created", 1, uuid.uuid4(), store_id, WHEN, CustomerCreatedV1(customer=customer)
+    )
 
 
 def deleted(store_id: str, customer_id: str) -> OutgoingEvent:
@@ -32,17 +36,29 @@ def sqs_record(event: OutgoingEvent | str) -> dict[str, Any]:
     """The SQS record Lambda hands the handler for an EventBridge event delivered to a queue."""
     if isinstance(event, OutgoingEvent):
         entry = event.entry("clientela")
-        body = json.dumps({
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"],
-            "source": entry["Source"], "time": WHEN.isoformat(), "region": "us-east-1",
-            "resources": [], "detail": json.loads(entry["Detail"]),
-        })
+        body = json.dumps(
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": entry["DetailType"],
+                "source": entry["Source"],
+                "time": WHEN.isoformat(),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": json.loads(entry["Detail"]),
+            }
+        )
     else:
         body = event
     return {
-        "messageId": str(uuid.uuid4()), "receiptHandle": "handle", "body": body,
-        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-        "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "handle",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "awsRegion": "us-east-1",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:clientela-credits-customer-events",
     }
 
@@ -50,7 +66,9 @@ def sqs_record(event: OutgoingEvent | str) -> dict[str, Any]:
 @pytest.fixture
 def deliver(apps: dict[str, Any]) -> Any:
     def run(*records: dict[str, Any]) -> Any:
-        context = new_context("clientela-credits", "on_customer_event", region="us-east-1", account="123456789012")
+        context = new_context(
+            "clientela-credits", "on_customer_event", region="us-east-1", account="123456789012"
+        )
         return apps["credits"].on_customer_event({"Records": list(records)}, context)
 
     return run

@@ -53,7 +53,9 @@ def listener(store_id: str) -> Iterator[Any]:
     sqs, events = boto3.client("sqs"), boto3.client("events")
     name = f"listener-{uuid.uuid4().hex[:10]}"
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     pattern = {"source": ["clientela.customers"], "detail": {"metadata": {"store_id": [store_id]}}}
     events.put_rule(Name=name, EventBusName="clientela", EventPattern=json.dumps(pattern))
     events.put_targets(Rule=name, EventBusName="clientela", Targets=[{"Id": "q", "Arn": arn}])
@@ -72,7 +74,9 @@ def listener(store_id: str) -> Iterator[Any]:
     sqs.delete_queue(QueueUrl=url)
 
 
-def test_every_committed_write_becomes_one_contract_event(api: Api, apps, store_id, listener) -> None:  # type: ignore[no-untyped-def]
+def test_every_committed_write_becomes_one_contract_event(
+    api: Api, apps, store_id, listener
+) -> None:  # type: ignore[no-untyped-def]
     created = api.call("POST", "/customers", {"email": "eva@example.it", "city": "Torino"}).body
     api.call("POST", "/customers", {"email": "eva@example.it"})  # refused: no event
     api.call("PATCH", f"/customers/{created['id']}", {"city": "Milano", "tags": ["vip"]})
@@ -83,7 +87,11 @@ def test_every_committed_write_becomes_one_contract_event(api: Api, apps, store_
 
     assert result == {"batchItemFailures": []}
     events = listener()
-    assert [e["detail-type"] for e in events] == ["customer.created", "customer.updated", "customer.deleted"]
+    assert [e["detail-type"] for e in events] == [
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+    ]
     for event in events:
         schema = json.loads((SCHEMAS / f"{event['detail-type']}.v1.json").read_text())
         jsonschema.validate(event["detail"], schema)
@@ -93,7 +101,11 @@ def test_every_committed_write_becomes_one_contract_event(api: Api, apps, store_
     assert updated["changed"] == ["city", "tags"]
     assert (updated["old"]["city"], updated["new"]["city"]) == ("Torino", "Milano")
     assert updated["new"]["version"] == 2
-    assert deleted == {"customer_id": created["id"], "version": 2, "deleted_at": deleted["deleted_at"]}
+    assert deleted == {
+        "customer_id": created["id"],
+        "version": 2,
+        "deleted_at": deleted["deleted_at"],
+    }
     assert "email" not in json.dumps(deleted)
 
 
@@ -115,12 +127,18 @@ def test_when_the_bus_refuses_the_batch_reports_the_first_record(  # type: ignor
 ) -> None:
     api.call("POST", "/customers", {"email": "a@example.it"})
     api.call("POST", "/customers", {"email": "b@example.it"})
-    records = [r for r in stream_records(store_id) if r["dynamodb"]["Keys"]["sk"]["S"].startswith("CUSTOMER#")]
+    records = [
+        r
+        for r in stream_records(store_id)
+        if r["dynamodb"]["Keys"]["sk"]["S"].startswith("CUSTOMER#")
+    ]
     monkeypatch.setattr(
         "clientela.events.platform_settings", lambda: PlatformSettings(event_bus="no-such-bus")
     )
 
     result = apps["customers"].publish_customer_changes({"Records": records}, _context("publish"))
 
-    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
+    }
     assert listener() == []

@@ -35,7 +35,9 @@ def test_create_normalises_and_answers_with_the_profile(api: Api) -> None:
 
 
 def test_names_keep_any_script(api: Api) -> None:
-    answer = api.call("POST", "/customers", {"email": "li@example.cn", "first_name": "李", "last_name": "小龍"})
+    answer = api.call(
+        "POST", "/customers", {"email": "li@example.cn", "first_name": "李", "last_name": "小龍"}
+    )
     assert answer.status == 201
     assert (answer.body["first_name"], answer.body["last_name"]) == ("李", "小龍")
 
@@ -88,7 +90,12 @@ def test_email_is_unique_per_store(api: Api) -> None:
 
 
 def test_the_same_email_in_two_stores_is_two_customers(api: Api, customers_client) -> None:  # type: ignore[no-untyped-def]
-    other = Api(customers_client, {"authorization": f"Bearer {token_for('store-other-' + api.headers['authorization'][-8:].lower())}"})
+    other = Api(
+        customers_client,
+        {
+            "authorization": f"Bearer {token_for('store-other-' + api.headers['authorization'][-8:].lower())}"
+        },
+    )
     assert api.call("POST", "/customers", {"email": "same@example.com"}).status == 201
     assert other.call("POST", "/customers", {"email": "same@example.com"}).status == 201
 
@@ -107,8 +114,12 @@ def test_another_store_sees_nothing(api: Api, customers_client) -> None:  # type
 def test_patch_is_a_merge_patch_and_bumps_the_version(api: Api) -> None:
     created = api.call("POST", "/customers", MARIA).body
 
-    answer = api.call("PATCH", f"/customers/{created['id']}", {"city": "Málaga", "phone": None},
-                      headers={"if-match": '"1"'})
+    answer = api.call(
+        "PATCH",
+        f"/customers/{created['id']}",
+        {"city": "Málaga", "phone": None},
+        headers={"if-match": '"1"'},
+    )
 
     assert answer.status == 200
     assert answer.body["city"] == "Málaga"
@@ -122,8 +133,9 @@ def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(api: Api) -> Non
     created = api.call("POST", "/customers", MARIA).body
     api.call("PATCH", f"/customers/{created['id']}", {"city": "Cádiz"})
 
-    answer = api.call("PATCH", f"/customers/{created['id']}", {"city": "Granada"},
-                      headers={"if-match": '"1"'})
+    answer = api.call(
+        "PATCH", f"/customers/{created['id']}", {"city": "Granada"}, headers={"if-match": '"1"'}
+    )
 
     assert answer.status == 412
     assert answer.body["current_version"] == 2
@@ -150,15 +162,21 @@ def test_changing_email_frees_the_old_one(api: Api) -> None:
 def test_delete_honours_if_match(api: Api) -> None:
     created = api.call("POST", "/customers", {"email": "gone@example.com"}).body
 
-    assert api.call("DELETE", f"/customers/{created['id']}", headers={"if-match": '"9"'}).status == 412
-    assert api.call("DELETE", f"/customers/{created['id']}", headers={"if-match": '"1"'}).status == 204
+    assert (
+        api.call("DELETE", f"/customers/{created['id']}", headers={"if-match": '"9"'}).status == 412
+    )
+    assert (
+        api.call("DELETE", f"/customers/{created['id']}", headers={"if-match": '"1"'}).status == 204
+    )
     assert api.call("GET", f"/customers/{created['id']}").status == 404
     assert api.call("DELETE", f"/customers/{created['id']}").status == 404
     assert api.call("POST", "/customers", {"email": "gone@example.com"}).status == 201
 
 
 def test_list_is_newest_first_with_a_cursor(api: Api) -> None:
-    ids = [api.call("POST", "/customers", {"email": f"c{i}@example.com"}).body["id"] for i in range(5)]
+    ids = [
+        api.call("POST", "/customers", {"email": f"c{i}@example.com"}).body["id"] for i in range(5)
+    ]
 
     first = api.call("GET", "/customers?limit=2").body
     second = api.call("GET", f"/customers?limit=2&cursor={first['next_cursor']}").body
@@ -224,8 +242,12 @@ def test_bad_tokens_get_401(customers_client, authorization: str | None) -> None
 
 
 def test_missing_scope_is_403(customers_client) -> None:  # type: ignore[no-untyped-def]
-    reader = Api(customers_client, {"authorization": f"Bearer {token_for('store-r', ('customers:read',))}"})
-    stranger = Api(customers_client, {"authorization": f"Bearer {token_for('store-r', ('credits:read',))}"})
+    reader = Api(
+        customers_client, {"authorization": f"Bearer {token_for('store-r', ('customers:read',))}"}
+    )
+    stranger = Api(
+        customers_client, {"authorization": f"Bearer {token_for('store-r', ('credits:read',))}"}
+    )
 
     assert reader.call("GET", "/customers").status == 200
     assert reader.call("POST", "/customers", {"email": "x@example.com"}).status == 403

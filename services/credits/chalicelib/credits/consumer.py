@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from clientela.events import parse_eventbridge
 
 from chalicelib.credits import usecases
+from clientela.events import parse_eventbridge
 
 logger = Logger(service="credits")
 
@@ -33,9 +37,10 @@ def handle_record(record: SQSRecord) -> None:
 
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Processes each message on its own; failures go back to the queue, the rest are done."""
-    return process_partial_response(
+    response: dict[str, Any] = process_partial_response(  # type: ignore[assignment]
         event=event,
         record_handler=handle_record,
         processor=BatchProcessor(event_type=EventType.SQS),
         context=context,
     )
+    return response

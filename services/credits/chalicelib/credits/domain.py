@@ -13,7 +13,7 @@ class WalletStatus(StrEnum):
     CLOSED = "closed"
 
 
-class WalletNotFound(Exception):  # noqa: N818
+class WalletNotFound(Exception):
     pass
 
 

@@ -83,6 +83,10 @@ class WalletStore:
             customer_id=item["customer_id"]["S"],
             status=WalletStatus(item["status"]["S"]),
             balance=Decimal(item["balance"]["N"]),
-            opened_at=datetime.fromisoformat(item["opened_at"]["S"]) if "opened_at" in item else None,
-            closed_at=datetime.fromisoformat(item["closed_at"]["S"]) if "closed_at" in item else None,
+            opened_at=datetime.fromisoformat(item["opened_at"]["S"])
+            if "opened_at" in item
+            else None,
+            closed_at=datetime.fromisoformat(item["closed_at"]["S"])
+            if "closed_at" in item
+            else None,
         )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientela import aws
-from clientela.idempotency import idempotent
-from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
-
 from chalicelib.credits.domain import Wallet, WalletNotFound
 from chalicelib.credits.settings import settings
 from chalicelib.credits.store import WalletStore
+from clientela import aws
+from clientela.idempotency import idempotent
+from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
 
 
 def wallet_store() -> WalletStore:
@@ -41,5 +40,3 @@ def follow_customer_event(request: dict[str, Any]) -> dict[str, Any]:
         store.close(store_id, deleted.customer_id, deleted.deleted_at)
         return {"outcome": "closed"}
     return {"outcome": "ignored"}
-
-

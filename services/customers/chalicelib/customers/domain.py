@@ -144,7 +144,10 @@ def new_customer(store_id: str, customer_id: str, profile: dict[str, Any]) -> Cu
 
 def apply_changes(customer: Customer, changes: dict[str, Any]) -> Customer:
     """The customer after a merge-patch: a field set to null is cleared."""
-    values = {name: (value if value is not None or name != "tags" else []) for name, value in changes.items()}
+    values = {
+        name: (value if value is not None or name != "tags" else [])
+        for name, value in changes.items()
+    }
     changed = replace(customer, **values)
     if not changed.email and not changed.phone:
         raise ContactRequired

@@ -6,10 +6,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
-from clientela import problems
-from clientela.auth import signing_key
-from clientela.cursor import decode_cursor, encode_cursor
-from clientela.problems import FieldError, Problem
 
 from chalicelib.customers.domain import (
     ContactRequired,
@@ -18,6 +14,10 @@ from chalicelib.customers.domain import (
     VersionMismatch,
 )
 from chalicelib.customers.usecases import Precondition
+from clientela import problems
+from clientela.auth import signing_key
+from clientela.cursor import decode_cursor, encode_cursor
+from clientela.problems import FieldError, Problem
 
 LIST_SCOPE = "customers:list:v1"
 
@@ -47,8 +47,10 @@ def problem_for(error: Exception) -> Problem:
         )
     if isinstance(error, ContactRequired):
         return problems.invalid(
-            [FieldError("email", "email or phone is required"),
-             FieldError("phone", "email or phone is required")]
+            [
+                FieldError("email", "email or phone is required"),
+                FieldError("phone", "email or phone is required"),
+            ]
         )
     if isinstance(error, IdempotencyValidationError):
         return Problem(
@@ -106,7 +108,9 @@ def idempotency_key(value: str | None) -> str | None:
 def next_cursor(store_id: str, after_id: str | None) -> str | None:
     if after_id is None:
         return None
-    return encode_cursor({"after": after_id}, store_id=store_id, scope=LIST_SCOPE, key=signing_key())
+    return encode_cursor(
+        {"after": after_id}, store_id=store_id, scope=LIST_SCOPE, key=signing_key()
+    )
 
 
 def cursor_position(store_id: str, cursor: str | None) -> str | None:

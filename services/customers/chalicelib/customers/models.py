@@ -54,7 +54,9 @@ class CustomerCreate(_Input):
     phone: str | None = Field(
         default=None,
         max_length=32,
-        description="International form (+ and country code), or national form when `country` is given.",
+        description=(
+            "International form (+ and country code), or national form when `country` is given."
+        ),
         examples=["+34612345678"],
     )
     first_name: Name | None = None
@@ -115,7 +117,9 @@ class CustomerPage(BaseModel):
     """One page of customers, newest first."""
 
     items: list[Customer]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class ListQuery(BaseModel):

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.customers.domain import changed_fields
+from chalicelib.customers.store import CUSTOMER_PREFIX, plain
 from clientela.events import OutgoingEvent, publish
 from clientela_events.customers import (
     CustomerCreatedV1,
@@ -20,9 +22,6 @@ from clientela_events.customers import (
     CustomerUpdatedV1,
     CustomerV1,
 )
-
-from chalicelib.customers.domain import changed_fields
-from chalicelib.customers.store import CUSTOMER_PREFIX, plain
 
 # Fixed namespace: the same stream record always yields the same event id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8")
@@ -55,7 +54,12 @@ def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
     event_id = uuid.uuid5(EVENT_ID_NAMESPACE, record["eventID"])
     new, old = change.get("NewImage"), change.get("OldImage")
     correlation = (new or {}).get("correlation_id", {}).get("S")
-    common = {"event_id": event_id, "store_id": store_id, "version": 1, "correlation_id": correlation}
+    common = {
+        "event_id": event_id,
+        "store_id": store_id,
+        "version": 1,
+        "correlation_id": correlation,
+    }
     name = record["eventName"]
     if name == "INSERT" and new:
         snapshot = _snapshot(new)

@@ -142,9 +142,7 @@ class CustomerStore:
         actions = [put] + ([self._reserve_email(customer)] if customer.email else [])
         self._transact(actions, customer, email_index=1)
 
-    def replace(
-        self, old: Customer, new: Customer, *, correlation_id: str | None = None
-    ) -> None:
+    def replace(self, old: Customer, new: Customer, *, correlation_id: str | None = None) -> None:
         """Writes `new` if the stored customer is still `old`. Raises VersionMismatch."""
         put = {
             "Put": {

@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from clientela import aws
-from clientela.idempotency import idempotent
-from clientela.ids import is_id, new_id
-
 from chalicelib.customers import domain
 from chalicelib.customers.domain import Customer, CustomerNotFound, VersionMismatch
 from chalicelib.customers.settings import settings
 from chalicelib.customers.store import CustomerStore
+from clientela import aws
+from clientela.idempotency import idempotent
+from clientela.ids import is_id, new_id
 
 _CONFLICT_RETRIES = 3
 

@@ -1,0 +1,106 @@
+"""What the local gateway answers itself, outside any service's paths.
+
+- `GET /health`: the stack is up, and which services it serves.
+- `GET /openapi.json` and `GET /docs`: the merged API document and a page that renders it (on
+  AWS both are files in S3 behind the same CloudFront distribution).
+- `POST /_local/wait-idle`, `POST /_local/clock/advance?seconds=N`: controls for tests that
+  drive the stack from another process (e2e); they exist only locally.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from clientela_local.apps import LoadedApp
+from clientela_local.gateway import LocalRoute
+from clientela_local.gateway_responses import Answer
+
+log = logging.getLogger(__name__)
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Clientela API (local)</title>
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+  <div id="docs"></div>
+  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+  <script>
+    // "Authorize" takes the bearer token `python -m clientela_local` printed.
+    SwaggerUIBundle({url: "/openapi.json", dom_id: "#docs", persistAuthorization: true});
+  </script>
+</body>
+</html>
+"""
+
+
+def json_answer(status: int, payload: Any, content_type: str = "application/json") -> Answer:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return Answer(status, {"Content-Type": content_type}, body)
+
+
+def problem(status: int, slug: str, title: str, detail: str) -> Answer:
+    payload = {
+        "type": f"https://clientela.dev/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    return json_answer(status, payload, "application/problem+json")
+
+
+def local_routes(
+    apps: Sequence[LoadedApp],
+    *,
+    wait_idle: Callable[[float], None],
+    advance_clock: Callable[[timedelta], list[str]],
+) -> dict[tuple[str, str], LocalRoute]:
+    services = [loaded.service for loaded in apps]
+    openapi_cache: list[bytes] = []
+
+    def health(_query: dict[str, list[str]]) -> Answer:
+        return json_answer(200, {"status": "ok", "services": services})
+
+    def openapi(_query: dict[str, list[str]]) -> Answer:
+        if not openapi_cache:
+            try:
+                from clientela.openapi import build_document  # noqa: PLC0415 - optional part
+            except ImportError as exc:
+                return problem(501, "not-implemented", "Not Implemented", str(exc))
+            document = build_document([loaded.app for loaded in apps])
+            openapi_cache.append(json.dumps(document, ensure_ascii=False).encode())
+        return Answer(200, {"Content-Type": "application/json"}, openapi_cache[0])
+
+    def docs(_query: dict[str, list[str]]) -> Answer:
+        return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, DOCS_PAGE.encode())
+
+    def settle(query: dict[str, list[str]]) -> Answer:
+        timeout = float(query.get("timeout", ["30"])[-1])
+        try:
+            wait_idle(timeout)
+        except TimeoutError as exc:
+            return problem(504, "gateway-timeout", "Gateway Timeout", str(exc))
+        return Answer(204, {}, b"")
+
+    def advance(query: dict[str, list[str]]) -> Answer:
+        try:
+            seconds = float(query.get("seconds", ["0"])[-1])
+        except ValueError:
+            seconds = -1
+        if seconds < 0:
+            return problem(400, "bad-request", "Bad Request", "seconds must be a number >= 0")
+        return json_answer(200, {"fired": advance_clock(timedelta(seconds=seconds))})
+
+    return {
+        ("GET", "/health"): LocalRoute(health),
+        ("GET", "/openapi.json"): LocalRoute(openapi),
+        ("GET", "/docs"): LocalRoute(docs),
+        ("POST", "/_local/wait-idle"): LocalRoute(settle),
+        ("POST", "/_local/clock/advance"): LocalRoute(advance),
+    }

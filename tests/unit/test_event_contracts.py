@@ -1,0 +1,93 @@
+"""Event contracts: generated files match the models, and breaking changes need a new version."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.customers.publishing import event_for
+from clientela_events import CONTRACTS
+from clientela_events.compat import breaking_changes
+from clientela_events.generate import SAMPLES_DIR, SCHEMAS_DIR, sample_of, schema_of
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_committed_schema_and_sample_are_what_the_models_generate(contract: Any) -> None:
+    committed = json.loads((SCHEMAS_DIR / f"{contract.name}.json").read_text())
+    assert committed == schema_of(contract), "run `make schemas` and commit the result"
+    sample = json.loads((SAMPLES_DIR / f"{contract.name}.json").read_text())
+    assert sample == sample_of(contract)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_no_published_version_changed_incompatibly(contract: Any) -> None:
+    committed = json.loads((SCHEMAS_DIR / f"{contract.name}.json").read_text())
+    assert breaking_changes(committed, schema_of(contract)) == []
+
+
+def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def test_the_compatibility_rules() -> None:
+    base = _object({"id": {"type": "string"}, "n": {"type": "integer"}}, ["id", "n"])
+    added = _object({**base["properties"], "extra": {"type": "string"}}, ["id", "n"])
+    removed = _object({"id": {"type": "string"}}, ["id"])
+    optional = _object(base["properties"], ["id"])
+    retyped = _object({"id": {"type": "string"}, "n": {"type": "string"}}, ["id", "n"])
+
+    assert breaking_changes(base, added) == []
+    assert breaking_changes(base, removed) == ["/n: removed"]
+    assert breaking_changes(base, optional) == ["/n: no longer required"]
+    assert breaking_changes(base, retyped) == ["/n: type changed"]
+
+
+def _record(
+    name: str, sk: str, new: dict[str, Any] | None, old: dict[str, Any] | None
+) -> dict[str, Any]:
+    change: dict[str, Any] = {
+        "Keys": {"pk": {"S": "STORE#s1"}, "sk": {"S": sk}},
+        "SequenceNumber": "1",
+        "ApproximateCreationDateTime": 1_795_000_000,
+    }
+    if new:
+        change["NewImage"] = new
+    if old:
+        change["OldImage"] = old
+    return {"eventID": "abc", "eventName": name, "dynamodb": change}
+
+
+def _image(version: int, city: str) -> dict[str, Any]:
+    return {
+        "id": {"S": "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"},
+        "email": {"S": "a@example.com"},
+        "city": {"S": city},
+        "created_at": {"S": "2026-11-23T10:00:00Z"},
+        "updated_at": {"S": "2026-11-23T11:00:00Z"},
+        "version": {"N": str(version)},
+        "store_id": {"S": "s1"},
+        "entity": {"S": "customer"},
+    }
+
+
+def test_stream_records_map_to_events() -> None:
+    sk = "CUSTOMER#01JD3Z6Q4W0W8Y5J3K2M1N0PQR"
+    created = event_for(_record("INSERT", sk, _image(1, "Roma"), None))
+    updated = event_for(_record("MODIFY", sk, _image(2, "Bari"), _image(1, "Roma")))
+    deleted = event_for(_record("REMOVE", sk, None, _image(2, "Bari")))
+
+    assert created and updated and deleted
+    assert (created.event_type, updated.event_type, deleted.event_type) == (
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+    )
+    assert updated.data.changed == ["city"]  # type: ignore[attr-defined]
+    assert created.event_id == uuid.uuid5(uuid.UUID("6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8"), "abc")
+    assert (
+        event_for(_record("INSERT", "EMAIL#a@example.com", {"customer_id": {"S": "x"}}, None))
+        is None
+    )

@@ -52,8 +52,14 @@ class LoadedApp:
 
 
 def load_apps(root: Path = REPO_ROOT, services: tuple[str, ...] = SERVICES) -> list[LoadedApp]:
-    """Imports every service app that exists, fresh (module-level clients see today's endpoint)."""
-    _forget_loaded_service_code()
+    """Imports every service app that exists.
+
+    Loading again in the same process (a second stack) imports them afresh, so module-level
+    state cannot point at the previous stack's moto server.
+    """
+    if any(_is_app_module(name) for name in sys.modules):
+        _forget_loaded_service_code()
+    forget_aws_clients()
     loaded = []
     for service in services:
         service_dir = root / "services" / service
@@ -81,13 +87,18 @@ def _chalice_config(service_dir: Path) -> Config:
     return Config(chalice_stage="dev", config_from_disk=from_disk)
 
 
+def _is_app_module(name: str) -> bool:
+    return name.startswith("clientela_") and name.endswith("_app")
+
+
 def _forget_loaded_service_code() -> None:
-    """Drops service modules and cached AWS clients left by an earlier stack in this process."""
     for name in list(sys.modules):
-        if name == "chalicelib" or name.startswith("chalicelib."):
+        if _is_app_module(name) or name == "chalicelib" or name.startswith("chalicelib."):
             del sys.modules[name]
-        elif name.startswith("clientela_") and name.endswith("_app"):
-            del sys.modules[name]
+
+
+def forget_aws_clients() -> None:
+    """Drops the shared lib's cached boto3 clients: they hold the endpoint they were made with."""
     try:
         from clientela import aws  # noqa: PLC0415 - the shared lib may not be importable yet
     except ImportError:

@@ -28,7 +28,7 @@ from botocore.config import Config
 from clientela_local import schedules
 
 if TYPE_CHECKING:
-    from mypy_boto3_events.type_defs import TargetTypeDef
+    from mypy_boto3_events.type_defs import TargetOutputTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Clock:
             try:
                 schedule = schedules.parse(expression, anchor=now)
             except ValueError as exc:
-                log.error("ignoring the schedule of %s: %s", arn, exc)  # noqa: TRY400
+                log.error("ignoring the schedule of %s: %s", arn, exc)
                 self._invalid.add((arn, expression))
                 return None
             # First sight: the first firing is one period (or cron occurrence) from now.
@@ -189,7 +189,7 @@ class Clock:
 
         return deliver
 
-    def _deliver(self, target: TargetTypeDef, event: dict[str, Any]) -> None:
+    def _deliver(self, target: TargetOutputTypeDef, event: dict[str, Any]) -> None:
         body = target_input(target, event)
         arn = target["Arn"]
         service = arn.split(":")[2]
@@ -207,7 +207,7 @@ class Clock:
             log.warning("scheduled targets of type %s are not run locally (%s)", service, arn)
 
 
-def target_input(target: TargetTypeDef, event: dict[str, Any]) -> str:
+def target_input(target: TargetOutputTypeDef, event: dict[str, Any]) -> str:
     """What EventBridge sends a target: the event, or what Input / InputPath / InputTransformer
     make of it."""
     if "Input" in target:

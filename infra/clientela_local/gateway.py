@@ -16,6 +16,7 @@ import base64
 import functools
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # Lambda's synchronous invocation payload limit, for requests and responses alike.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# Bodies over the limit up to this size are read and dropped; bigger ones close the connection.
+MAX_DISCARD_BYTES = 64 * 1024 * 1024
 # Hop-by-hop and framing headers are the server's business, not the app's.
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 
@@ -64,7 +67,7 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-class ServiceGateway(LocalGateway):  # type: ignore[misc]
+class ServiceGateway(LocalGateway):
     """Chalice's API Gateway stand-in, closer to a REST API's proxy event and routing."""
 
     def __init__(self, loaded: LoadedApp, multi_value_headers: dict[str, list[str]]) -> None:
@@ -118,8 +121,9 @@ class GatewayServer(ThreadingHTTPServer):
     def port(self) -> int:
         return int(self.server_address[1])
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-answer is not an error of ours; anything else is logged.
+    def handle_error(self, _request: Any, _client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up mid-answer: not an error of ours
         log.exception("gateway: unhandled error while serving a request")
 
 
@@ -128,12 +132,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: GatewayServer
     timeout = 30  # seconds an idle keep-alive connection stays open
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
+    def log_message(self, format: str, *args: Any) -> None:
         """Silenced: `_serve` logs its own line, without query strings."""
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        path, _, query = self.path.partition("?")
+        path = self.path.partition("?")[0]
         status = 500
         try:
             status = self._respond(path)
@@ -169,9 +173,20 @@ class _Handler(BaseHTTPRequestHandler):
             return self._read_chunked()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD_BYTES:
-            self.close_connection = True  # the unread body must not be taken as a request
+            self._discard(length)
             return None
         return self.rfile.read(length) if length > 0 else b""
+
+    def _discard(self, length: int) -> None:
+        """Reads a refused body, so the client (still sending) gets the 413 and not a reset."""
+        if length > MAX_DISCARD_BYTES:
+            self.close_connection = True  # the unread rest must not be taken as a request
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                break  # the client gave up
+            length -= len(chunk)
 
     def _read_chunked(self) -> bytes | None:
         chunks: list[bytes] = []
@@ -193,29 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
         # A REST API event's `headers` keeps the last value of a repeated header.
         single = {name: values[-1] for name, values in multi.items() if values}
         gateway = ServiceGateway(loaded, multi)
-        responses = self.server.responses
         try:
             with loaded.lock:
                 response = gateway.handle_request(self.command, self.path, single, body or None)
-        except NotAuthorizedError:
-            return responses.render("UNAUTHORIZED")
-        except ForbiddenError as exc:
-            if b"Missing Authentication Token" in (exc.body or b"") or b"Credential" in (
-                exc.body or b""
-            ):
-                return responses.render("MISSING_AUTHENTICATION_TOKEN")
-            return responses.render("ACCESS_DENIED")
-        except InvalidAuthorizerError:
-            return responses.render("AUTHORIZER_CONFIGURATION_ERROR")
         except Exception as exc:
-            # Chalice turns a view's exception into a 500 response itself, so what escapes
-            # comes from the authorizer. `raise Exception("Unauthorized")` is API Gateway's
-            # contract for 401; any other failure is an authorizer failure (500).
-            if str(exc) == "Unauthorized" and type(exc) is Exception:
-                return responses.render("UNAUTHORIZED")
-            log.exception("%s: authorizer failed", loaded.service)
-            return responses.render("AUTHORIZER_FAILURE")
-        return _answer(response, responses)
+            return self.server.responses.render(_gateway_error(loaded.service, exc))
+        return _answer(response, self.server.responses)
 
     def _send(self, answer: Answer) -> int:
         self.send_response(answer.status)
@@ -228,6 +226,27 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(answer.body)
         return answer.status
+
+
+def _gateway_error(service: str, exc: Exception) -> str:
+    """The gateway response type API Gateway answers with when the function is not reached."""
+    if isinstance(exc, NotAuthorizedError):
+        return "UNAUTHORIZED"
+    if isinstance(exc, ForbiddenError):
+        # LocalGateway's "no such route" (with or without an Authorization header).
+        no_route = any(
+            text in (exc.body or b"") for text in (b"Missing Authentication", b"Credential")
+        )
+        return "MISSING_AUTHENTICATION_TOKEN" if no_route else "ACCESS_DENIED"
+    if isinstance(exc, InvalidAuthorizerError):
+        return "AUTHORIZER_CONFIGURATION_ERROR"
+    # Chalice turns a view's exception into a 500 response itself, so what escapes comes from
+    # the authorizer: `raise Exception("Unauthorized")` is API Gateway's contract for a 401, any
+    # other failure an authorizer failure (500).
+    if type(exc) is Exception and str(exc) == "Unauthorized":
+        return "UNAUTHORIZED"
+    log.error("%s: authorizer failed", service, exc_info=exc)
+    return "AUTHORIZER_FAILURE"
 
 
 def _answer(response: dict[str, Any], responses: GatewayResponses) -> Answer:

@@ -73,8 +73,8 @@ class GatewayResponses:
                 headers[name] = value[1:-1]  # a static value; others map request data
         templates = definition.get("ResponseTemplates", {})
         template = templates.get("application/json") or next(iter(templates.values()), "")
-        body = _substitute(str(template), response_type, message)
-        return Answer(status, headers, body.encode())
+        text = _substitute(str(template), response_type, message)
+        return Answer(status, headers, text.encode())
 
 
 def _substitute(template: str, response_type: str, message: str | None) -> str:

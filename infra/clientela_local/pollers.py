@@ -13,11 +13,18 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from clientela_local.apps import REPO_ROOT, LoadedApp
-from clientela_local.polling import POLL_INTERVAL_SECONDS, Activity, Poller, mapping_settings
+from clientela_local.polling import (
+    POLL_INTERVAL_SECONDS,
+    Activity,
+    Poller,
+    Target,
+    mapping_settings,
+)
 from clientela_local.sqs_poller import SqsPoller
 from clientela_local.stream_poller import StreamPoller
 
@@ -44,27 +51,23 @@ class Pollers:
             for source in loaded.app.event_sources:
                 handler = source.handler_string.rsplit(".", 1)[-1]
                 target = Target(loaded, handler, region, account)
-                settings = mapping_settings(template, handler)
+                common: dict[str, Any] = {
+                    "batch_size": source.batch_size,
+                    "settings": mapping_settings(template, handler),
+                    "activity": self.activity,
+                    "interval": interval,
+                }
                 if isinstance(source, SQSEventConfig):
                     queue = source.queue or str(source.queue_arn).rsplit(":", 1)[-1]
                     poller: Poller = SqsPoller(
-                        target,
-                        queue,
-                        source.batch_size,
-                        settings,
-                        self.activity,
-                        interval,
-                        wait_seconds=sqs_wait_seconds,
+                        target, queue=queue, wait_seconds=sqs_wait_seconds, **common
                     )
                 elif isinstance(source, DynamoDBEventConfig):
                     poller = StreamPoller(
                         target,
-                        source.stream_arn,
-                        source.batch_size,
-                        settings,
-                        self.activity,
-                        interval,
+                        stream_arn=source.stream_arn,
                         starting_position=source.starting_position,
+                        **common,
                     )
                 elif isinstance(source, ScheduledEventConfig):
                     continue  # the clock fires these

@@ -17,15 +17,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from clientela.auth import LOCAL_DEVELOPMENT_KEY
 from clientela_local import cfn
 from clientela_local.moto_template import Applied, applied_from_outputs, to_moto_template
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
-
-# TODO(lead): replace with `from clientela.auth import LOCAL_DEVELOPMENT_KEY` once
-# lib/clientela/auth.py exists.
-LOCAL_DEVELOPMENT_KEY = "clientela-local-development-signing-key-0001"
 
 INFRA_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,7 +49,9 @@ class _Clients:
     def __init__(self, endpoint_url: str, region: str) -> None:
         # Dummy credentials on purpose: provisioning must never reach a real account.
         session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any key
+            region_name=region,
         )
         config = Config(retries={"total_max_attempts": 1})
         self.cloudformation = session.client(
@@ -64,10 +63,14 @@ class _Clients:
         )
         self.sqs = session.client("sqs", endpoint_url=endpoint_url, config=config)
         # No boto3 stubs for CloudWatch are installed, hence Any.
-        self.cloudwatch: Any = session.client("cloudwatch", endpoint_url=endpoint_url, config=config)
+        self.cloudwatch: Any = session.client(
+            "cloudwatch", endpoint_url=endpoint_url, config=config
+        )
 
 
-def _ensure_stack(client: CloudFormationClient, name: str, template: cfn.Template) -> dict[str, str]:
+def _ensure_stack(
+    client: CloudFormationClient, name: str, template: cfn.Template
+) -> dict[str, str]:
     try:
         client.describe_stacks(StackName=name)
     except ClientError as error:

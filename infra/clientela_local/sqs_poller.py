@@ -27,12 +27,12 @@ class SqsPoller(Poller):
     def __init__(
         self,
         target: Target,
+        *,
         queue: str,
         batch_size: int,
         settings: MappingSettings,
         activity: Activity,
         interval: float,
-        *,
         wait_seconds: int = 1,
     ) -> None:
         super().__init__(target, activity, interval)
@@ -56,7 +56,7 @@ class SqsPoller(Poller):
         result, raised = self.invoke({"Records": [self._record(m) for m in messages]})
         failed = set(ids) if raised else self._reported_failures(result, ids)
         succeeded = [m for m in messages if m["MessageId"] not in failed]
-        self._delete(succeeded)
+        self._delete_messages(succeeded)
         if failed:
             log.warning(
                 "%s: %d of %d messages failed; SQS redelivers them after the visibility timeout",
@@ -112,7 +112,7 @@ class SqsPoller(Poller):
             return set()
         return set(ids) if failed is None else failed
 
-    def _delete(self, messages: list[MessageTypeDef]) -> None:
+    def _delete_messages(self, messages: list[MessageTypeDef]) -> None:
         assert self._queue_url is not None
         for start in range(0, len(messages), SQS_MAX_RECEIVE):
             chunk = messages[start : start + SQS_MAX_RECEIVE]

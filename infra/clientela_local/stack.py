@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import urllib.request
 from datetime import timedelta
@@ -26,7 +25,8 @@ import boto3
 from chalice.app import ScheduledEventConfig
 from moto.server import ThreadedMotoServer
 
-from clientela_local.apps import REPO_ROOT, LoadedApp, load_apps
+from clientela_local import environment
+from clientela_local.apps import REPO_ROOT, LoadedApp, forget_aws_clients, load_apps
 from clientela_local.clock import AdjustableTime, AppSchedule, Clock
 from clientela_local.endpoints import local_routes
 from clientela_local.gateway import GatewayServer
@@ -56,7 +56,7 @@ class LocalStack:
         self.apps: list[LoadedApp] = []
         self.account = ""
         self.time = AdjustableTime()
-        self._saved_environment: dict[str, str | None] = {}
+        self._saved_environment: environment.Values = {}
         self._moto: Any = None
         self._pollers: Pollers | None = None
         self._clock: Clock | None = None
@@ -149,6 +149,7 @@ class LocalStack:
             self._moto.stop()
             self._moto = None
         self._restore_environment()
+        forget_aws_clients()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Waits until queues and streams are drained and no handler runs (see Pollers)."""
@@ -163,38 +164,12 @@ class LocalStack:
 
     def _point_aws_at_moto(self) -> None:
         host, port = self._moto.get_host_and_port()
-        values: dict[str, str | None] = {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-            "MOTO_PORT": str(port),
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-            # Nothing from a developer's real AWS set-up may leak in: no profile, no session,
-            # no per-service endpoint overriding the one above.
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_PROFILE": None,
-            "AWS_SESSION_TOKEN": None,
-            "AWS_SECURITY_TOKEN": None,
-            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
-        }
-        values.update({name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")})
-        for name, value in values.items():
-            self._saved_environment.setdefault(name, os.environ.get(name))
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        values = environment.moto_environment(f"http://{host}:{port}", port, self.region)
+        self._saved_environment = environment.apply(values)
 
     def _restore_environment(self) -> None:
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment.clear()
+        environment.restore(self._saved_environment)
+        self._saved_environment = {}
 
     def _moto_api(self, action: str, payload: dict[str, Any]) -> None:
         request = urllib.request.Request(  # noqa: S310 - a fixed http:// URL on this machine

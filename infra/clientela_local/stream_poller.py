@@ -14,7 +14,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -22,6 +22,7 @@ from botocore.config import Config
 from clientela_local.polling import Activity, MappingSettings, Poller, Target, failed_item_ids
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodbstreams.literals import ShardIteratorTypeType
     from mypy_boto3_dynamodbstreams.type_defs import RecordTypeDef
 
 log = logging.getLogger(__name__)
@@ -50,12 +51,12 @@ class StreamPoller(Poller):
     def __init__(
         self,
         target: Target,
+        *,
         stream_arn: str,
         batch_size: int,
         settings: MappingSettings,
         activity: Activity,
         interval: float,
-        *,
         starting_position: str = "TRIM_HORIZON",
     ) -> None:
         super().__init__(target, activity, interval)
@@ -103,7 +104,10 @@ class StreamPoller(Poller):
                 continue
             # The mapping's starting position applies when it starts; shards born later are
             # read from their beginning, as Lambda does.
-            position = self.starting_position if first_discovery else "TRIM_HORIZON"
+            position = cast(
+                "ShardIteratorTypeType",
+                self.starting_position if first_discovery else "TRIM_HORIZON",
+            )
             iterator = self._streams.get_shard_iterator(
                 StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=position
             )["ShardIterator"]
@@ -200,7 +204,7 @@ class StreamPoller(Poller):
         }
         for part in ("Keys", "NewImage", "OldImage"):
             if part in change:
-                dynamodb[part] = {name: _wire(value) for name, value in change[part].items()}  # type: ignore[literal-required]
+                dynamodb[part] = {name: _wire(value) for name, value in change[part].items()}
         event: dict[str, Any] = {
             "eventID": record["eventID"],
             "eventName": record["eventName"],

@@ -134,14 +134,18 @@ def build_document(apps: Iterable[Chalice], *, version: str = API_VERSION) -> di
     return copy.deepcopy(document)  # no part shared with these module constants or between parts
 
 
-ModelKey = tuple[type[BaseModel], JsonSchemaMode]
+# (model, "validation" | "serialization") -> {"$ref": ...}; keyed as pydantic keys it.
+Refs = dict[Any, dict[str, Any]]
 
 
-def _schemas(docs: list[RouteDoc]) -> tuple[dict[ModelKey, dict[str, Any]], dict[str, Any]]:
+def _schemas(docs: list[RouteDoc]) -> tuple[Refs, dict[str, Any]]:
     """The `$ref` of every body and answer model, and the component schemas behind them."""
-    wanted = {(doc.body, "validation") for doc in docs if doc.body} | {
-        (doc.response, "serialization") for doc in docs if doc.response
-    }
+    wanted: set[tuple[type[BaseModel], JsonSchemaMode]] = set()
+    for doc in docs:
+        if doc.body:
+            wanted.add((doc.body, "validation"))
+        if doc.response:
+            wanted.add((doc.response, "serialization"))
     ordered = sorted(wanted, key=lambda key: (key[0].__module__, key[0].__qualname__, key[1]))
     refs, top = models_json_schema(ordered, ref_template=REF_TEMPLATE)
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
@@ -155,9 +159,7 @@ def _add_schemas(schemas: dict[str, Any], new: dict[str, Any]) -> None:
             raise ValueError(f"Two different schemas are named {name}: rename one of the models")
 
 
-def _operation(
-    doc: RouteDoc, refs: dict[ModelKey, dict[str, Any]], schemas: dict[str, Any]
-) -> dict[str, Any]:
+def _operation(doc: RouteDoc, refs: Refs, schemas: dict[str, Any]) -> dict[str, Any]:
     service = doc.tags[0] if doc.tags else "clientela"
     description = inspect.cleandoc(doc.description)
     operation: dict[str, Any] = {
@@ -223,7 +225,7 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
     return parameters
 
 
-def _success(doc: RouteDoc, refs: dict[ModelKey, dict[str, Any]]) -> dict[str, Any]:
+def _success(doc: RouteDoc, refs: Refs) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": HTTPStatus(doc.status).phrase}
     if doc.response_headers:
         answer["headers"] = {

@@ -1,0 +1,57 @@
+"""`python -m bench [--json] [--only api|startup|stream] [--repeat N]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+SECTIONS = ("startup", "api", "stream")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these")
+    parser.add_argument("--repeat", type=int, default=5, help="start-up runs per module")
+    args = parser.parse_args(argv)
+    chosen = args.only or list(SECTIONS)
+    started = time.perf_counter()
+    document: dict[str, Any] = {}
+    text: list[str] = []
+
+    if "startup" in chosen:
+        from bench import startup  # noqa: PLC0415
+
+        found = startup.run(args.repeat)
+        document["startup"] = startup.as_json(found)
+        text.append(startup.render(found))
+    if "api" in chosen or "stream" in chosen:
+        from bench import api, report, stream  # noqa: PLC0415
+        from bench.stack import local_stack  # noqa: PLC0415
+        from bench.text import heading  # noqa: PLC0415
+
+        with local_stack() as stack:
+            if "api" in chosen:
+                results = api.run(stack)
+                document["api"] = report.api_json(results)
+                text.insert(0, heading("Customers API: AWS requests and capacity per request")
+                            + "\n" + report.render_api(results))
+            if "stream" in chosen:
+                batches = stream.run(stack)
+                document["stream"] = stream.as_json(batches)
+                text.append(stream.render(batches))
+    document["seconds"] = round(time.perf_counter() - started, 1)
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, default=str)
+        print()
+    else:
+        print("\n".join(text))
+        print(f"\n(bench ran in {document['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

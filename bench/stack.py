@@ -1,0 +1,118 @@
+"""The customers app in-process against a moto server provisioned like AWS, with the meter on.
+
+Set up as the service tests do (tests/conftest.py): dummy credentials, a ThreadedMotoServer,
+`provision(endpoint)`, then `load_apps()`. The clients `clientela.aws.client()` caches are the
+ones the app uses, so the hooks go on those.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from bench.audit import BENCH_ACCESS_KEY, ServerLog
+from bench.billing import DynamoDBBilling, Peek
+from bench.meter import Meter
+from bench.usage import Usage
+
+REGION = "us-east-1"
+ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+METERED_SERVICES = ("dynamodb", "events", "secretsmanager", "sqs")
+
+
+@dataclass
+class Measurement:
+    """One operation, repeated `samples` times: what the clients did and what moto received."""
+
+    name: str
+    samples: int
+    usage: Usage = field(default_factory=Usage)
+    received: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unmetered(self) -> dict[str, int]:
+        """Requests moto received that no hook counted (should be empty)."""
+        metered = self.usage.requests
+        return {k: n - metered[k] for k, n in self.received.items() if n > metered[k]}
+
+
+@dataclass
+class LocalStack:
+    endpoint: str
+    apps: dict[str, Any]  # service -> clientela_local.apps.LoadedApp
+    meter: Meter
+    server_log: ServerLog
+
+    def internal_client(self, service: str, **config: Any) -> Any:
+        return internal_client(self.endpoint, service, **config)
+
+    @contextmanager
+    def measure(self, name: str, samples: int) -> Iterator[Measurement]:
+        measurement = Measurement(name, samples)
+        self.server_log.restart()
+        with self.meter.measure() as usage:
+            yield measurement
+        measurement.usage = usage
+        measurement.received = dict(self.server_log.requests())
+
+
+@contextmanager
+def local_stack() -> Iterator[LocalStack]:
+    with tempfile.TemporaryDirectory(prefix="clientela-bench-") as scratch:
+        # moto reads where to record when it is imported: set it first.
+        os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(scratch) / "moto-recording")
+        os.environ.update(ENVIRONMENT)
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            yield _provisioned(server)
+        finally:
+            server.stop()
+
+
+def _provisioned(server: Any) -> LocalStack:
+    from clientela import aws  # noqa: PLC0415
+    from clientela_local.apps import load_apps  # noqa: PLC0415
+    from clientela_local.provision import provision  # noqa: PLC0415
+
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, MOTO_PORT=str(port))
+    aws.reset()
+    provision(endpoint)
+    apps = {loaded.service: loaded for loaded in load_apps()}  # resets the client cache
+    meter = Meter(DynamoDBBilling(Peek(internal_client(endpoint, "dynamodb"))))
+    for service in METERED_SERVICES:
+        meter.instrument(aws.client(service))
+    return LocalStack(endpoint, apps, meter, ServerLog(endpoint))
+
+
+def internal_client(endpoint: str, service: str, **config: Any) -> Any:
+    """A client for the bench's own reads: unmetered, and left out of the server count."""
+    session = boto3.session.Session(
+        aws_access_key_id=BENCH_ACCESS_KEY,
+        aws_secret_access_key="bench",  # noqa: S106 - moto does not check it
+        region_name=REGION,
+    )
+    return session.client(service, endpoint_url=endpoint, config=Config(**config))  # type: ignore[call-overload]

@@ -1,0 +1,47 @@
+"""The environment variables that point every AWS SDK in this process at moto, and only moto."""
+
+from __future__ import annotations
+
+import os
+
+Values = dict[str, str | None]  # None: the variable must be unset
+
+
+def moto_environment(endpoint_url: str, moto_port: int, region: str) -> Values:
+    values: Values = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        # moto's Step Functions tasks call back to the server on this port.
+        "MOTO_PORT": str(moto_port),
+        # moto serves DynamoDB Streams on the plain endpoint, not an account-specific one.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        # Nothing from a developer's real AWS set-up may leak in: no profile, no session, no
+        # per-service endpoint overriding the one above.
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_PROFILE": None,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_SECURITY_TOKEN": None,
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
+    }
+    values.update({name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")})
+    return values
+
+
+def apply(values: Values) -> Values:
+    """Sets `values` in os.environ; returns what to pass to `restore` to undo it."""
+    saved: Values = {}
+    for name, value in values.items():
+        saved[name] = os.environ.get(name)
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return saved
+
+
+def restore(saved: Values) -> None:
+    apply(saved)

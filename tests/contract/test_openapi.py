@@ -1,0 +1,210 @@
+"""The merged OpenAPI document: valid 3.1, complete, and generated from the routes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.app import Chalice
+from clientela.api import Call, Reply, Service
+from clientela.observability import observability
+from clientela.openapi import build_document
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from pydantic import BaseModel, ConfigDict, computed_field
+
+Document = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def service_apps(apps: dict[str, Any]) -> list[Chalice]:
+    return [module.app for module in apps.values()]
+
+
+@pytest.fixture(scope="module")
+def document(service_apps: list[Chalice]) -> Document:
+    return build_document(service_apps)
+
+
+def operations(document: Document) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def test_the_document_is_valid_openapi_3_1(document: Document) -> None:
+    assert document["openapi"].startswith("3.1.")
+    errors = [error.message for error in OpenAPIV31SpecValidator(document).iter_errors()]
+    assert errors == []
+
+
+def test_every_route_of_every_app_is_documented_and_nothing_else(
+    apps: dict[str, Any], document: Document
+) -> None:
+    routes = {
+        (path, method.lower())
+        for module in apps.values()
+        for path, methods in module.app.routes.items()
+        for method in methods
+    }
+    documented = {(path, method) for path, method, _ in operations(document)}
+
+    assert len(apps) == 4
+    assert routes == documented
+
+
+def test_operation_ids_are_unique(document: Document) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(document)]
+    assert len(ids) == len(set(ids))
+
+
+def test_the_document_is_generated_the_same_whatever_the_order(
+    service_apps: list[Chalice], document: Document
+) -> None:
+    again = build_document(list(reversed(service_apps)))
+
+    assert again == document
+    assert json.dumps(again) == json.dumps(document)  # key order too: diffs stay readable
+
+
+def test_each_operation_states_its_security_and_scope(
+    apps: dict[str, Any], document: Document
+) -> None:
+    declared = {
+        (doc.path, doc.method.lower()): doc for module in apps.values() for doc in module.service.docs
+    }
+    for path, method, operation in operations(document):
+        doc = declared[(path, method)]
+        if doc.auth:
+            assert operation["security"] == [{"bearer": []}]
+            assert operation["x-required-scope"] == doc.scope
+            assert f"`{doc.scope}`" in operation["description"]
+            assert {"401", "403"} <= set(operation["responses"])
+        else:
+            assert operation["security"] == []
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_every_error_answer_is_a_problem_document(document: Document) -> None:
+    for _, _, operation in operations(document):
+        for status, answer in operation["responses"].items():
+            if int(status) >= 400:
+                assert answer["content"] == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }
+    problem = document["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status"}
+    assert problem["additionalProperties"] is True
+
+
+def test_the_customers_operations_document_their_input_and_output(document: Document) -> None:
+    create = document["paths"]["/customers"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CustomerCreate"
+    }
+    assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Customer"
+    }
+    assert set(create["responses"]["201"]["headers"]) == {"ETag", "Location"}
+    assert [p["name"] for p in create["parameters"]] == ["Idempotency-Key"]
+
+    listing = document["paths"]["/customers"]["get"]
+    limit = next(p for p in listing["parameters"] if p["name"] == "limit")
+    assert limit["in"] == "query"
+    assert limit["required"] is False
+    assert limit["description"] == "Page size."
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 200)
+
+    patch = document["paths"]["/customers/{customer_id}"]["patch"]
+    assert set(patch["requestBody"]["content"]) == {
+        "application/json",
+        "application/merge-patch+json",
+    }
+    assert {"name": "customer_id", "in": "path", "required": True} == {
+        key: value for key, value in patch["parameters"][0].items() if key != "schema"
+    }
+    assert "If-Match" in {p["name"] for p in patch["parameters"]}
+
+    delete = document["paths"]["/customers/{customer_id}"]["delete"]
+    assert "content" not in delete["responses"]["204"]
+
+
+# A made-up service, to pin down how clashing model names and list parameters are documented.
+
+
+class Thing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+class Echo(BaseModel):
+    text: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def length(self) -> int:
+        return len(self.text)
+
+
+class SearchQuery(BaseModel):
+    tag: list[str] = []
+    q: str
+
+
+def other_thing() -> type[BaseModel]:
+    class Thing(BaseModel):  # same name as the module-level one, another shape
+        size: int
+
+    return Thing
+
+
+def make_fixture_app() -> Chalice:
+    app = Chalice(app_name="clientela-openapi-fixture")
+    service = Service(app, "fixture", observability("fixture"))
+
+    @service.route("/things", "POST", summary="Create", body=Thing, response=other_thing())
+    def create_thing(call: Call) -> Reply:
+        return Reply(200)
+
+    @service.route("/echo", "POST", summary="Echo", body=Echo, response=Echo)
+    def echo(call: Call) -> Reply:
+        return Reply(200)
+
+    @service.route("/search", "GET", summary="Search", query=SearchQuery, auth=False)
+    def search(call: Call) -> Reply:
+        return Reply(200)
+
+    return app
+
+
+def test_models_with_one_name_or_two_modes_never_overwrite_each_other() -> None:
+    document = build_document([make_fixture_app()])
+    OpenAPIV31SpecValidator(document).validate()
+    schemas = document["components"]["schemas"]
+
+    things = [name for name in schemas if "Thing" in name]
+    assert len(things) == 2
+    assert {frozenset(schemas[name]["properties"]) for name in things} == {
+        frozenset({"name"}),
+        frozenset({"size"}),
+    }
+    echo = document["paths"]["/echo"]["post"]
+    body_ref = echo["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    answer_ref = echo["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert body_ref != answer_ref
+    assert "length" in schemas[answer_ref.rsplit("/", 1)[1]]["properties"]
+    assert "length" not in schemas[body_ref.rsplit("/", 1)[1]]["properties"]
+
+
+def test_query_models_become_parameters() -> None:
+    document = build_document([make_fixture_app()])
+    parameters = {p["name"]: p for p in document["paths"]["/search"]["get"]["parameters"]}
+
+    assert parameters["tag"]["style"] == "form"
+    assert parameters["tag"]["explode"] is True
+    assert parameters["tag"]["required"] is False
+    assert parameters["q"]["required"] is True
+    assert "style" not in parameters["q"]
+    assert "SearchQuery" not in document["components"]["schemas"]

@@ -1,0 +1,1 @@
+"""The infrastructure definition: templates, packaging, local provisioning, routing."""

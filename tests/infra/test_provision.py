@@ -1,0 +1,198 @@
+"""Local provisioning creates, in moto, what the templates define, from the templates themselves.
+
+moto's in-process servers share their state, so these tests provision into a region no other
+test uses: they neither see nor disturb the stack the service tests run against.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from clientela.auth import LOCAL_DEVELOPMENT_KEY
+from clientela_local import cfn
+from clientela_local.provision import provision
+
+REGION = "eu-west-3"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+TABLES = {
+    "clientela-customers": ("customers", "CustomersTable"),
+    "clientela-customers-idempotency": ("customers", "CustomersIdempotencyTable"),
+    "clientela-credits": ("credits", "CreditsTable"),
+    "clientela-credits-idempotency": ("credits", "CreditsIdempotencyTable"),
+}
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    provision(url, REGION)
+    yield url
+    server.stop()
+
+
+def client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def table_properties(table: str) -> dict[str, Any]:
+    stack, logical_id = TABLES[table]
+    properties: dict[str, Any] = cfn.load(INFRA / f"{stack}.yaml")["Resources"][logical_id][
+        "Properties"
+    ]
+    return properties
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_tables_match_their_definition(endpoint: str, table: str) -> None:
+    dynamodb = client(endpoint, "dynamodb")
+    expected = table_properties(table)
+    described = dynamodb.describe_table(TableName=table)["Table"]
+
+    assert described["KeySchema"] == expected["KeySchema"]
+    assert sorted(described["AttributeDefinitions"], key=str) == sorted(
+        expected["AttributeDefinitions"], key=str
+    )
+    assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])] == [
+        index["IndexName"] for index in expected.get("GlobalSecondaryIndexes", [])
+    ]
+    stream = expected.get("StreamSpecification")
+    assert described.get("StreamSpecification") == (
+        {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]} if stream else None
+    )
+    ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    if "TimeToLiveSpecification" in expected:
+        assert ttl == {
+            "TimeToLiveStatus": "ENABLED",
+            "AttributeName": expected["TimeToLiveSpecification"]["AttributeName"],
+        }
+    else:
+        assert ttl["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_the_customers_table_streams_old_and_new_images(endpoint: str) -> None:
+    described = client(endpoint, "dynamodb").describe_table(TableName="clientela-customers")
+    assert described["Table"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert described["Table"]["LatestStreamArn"].startswith(f"arn:aws:dynamodb:{REGION}:")
+
+
+def test_the_credits_queue_redrives_to_its_dlq_after_five_receives(endpoint: str) -> None:
+    sqs = client(endpoint, "sqs")
+    url = sqs.get_queue_url(QueueName="clientela-credits-customer-events")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName="clientela-credits-customer-events-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": 5,
+    }
+
+
+def test_only_the_credits_rule_may_send_to_the_credits_queue(endpoint: str) -> None:
+    sqs = client(endpoint, "sqs")
+    url = sqs.get_queue_url(QueueName="clientela-credits-customer-events")["QueueUrl"]
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    rule_arn = client(endpoint, "events").describe_rule(
+        Name="clientela-credits-customer-events", EventBusName="clientela"
+    )["Arn"]
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
+
+
+def test_the_credits_rule_delivers_customer_events_to_the_queue(endpoint: str) -> None:
+    marker = uuid.uuid4().hex
+    client(endpoint, "events").put_events(
+        Entries=[
+            {
+                "EventBusName": "clientela",
+                "Source": "clientela.customers",
+                "DetailType": "customer.created",
+                "Detail": json.dumps({"marker": marker}),
+            },
+            {  # not a customer lifecycle event: the rule must not deliver it
+                "EventBusName": "clientela",
+                "Source": "clientela.credits",
+                "DetailType": "wallet.opened",
+                "Detail": json.dumps({"marker": marker}),
+            },
+        ]
+    )
+    sqs = client(endpoint, "sqs")
+    url = sqs.get_queue_url(QueueName="clientela-credits-customer-events")["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    bodies = [json.loads(message["Body"]) for message in messages]
+    assert [(body["source"], body["detail-type"]) for body in bodies] == [
+        ("clientela.customers", "customer.created")
+    ]
+    assert bodies[0]["detail"] == {"marker": marker}
+
+
+def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> None:
+    alarms = client(endpoint, "cloudwatch").describe_alarms()["MetricAlarms"]
+    topic = client(endpoint, "sns").create_topic(Name="clientela-alarms")["TopicArn"]  # idempotent
+    watched = {
+        alarm["Dimensions"][0]["Value"]: alarm
+        for alarm in alarms
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    assert set(watched) == {
+        "clientela-customers-stream-dlq",
+        "clientela-credits-customer-events-dlq",
+    }
+    for alarm in watched.values():
+        assert alarm["AlarmActions"] == [topic]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_the_signing_key_is_the_local_development_key(endpoint: str) -> None:
+    secret = client(endpoint, "secretsmanager").get_secret_value(
+        SecretId="clientela/auth/signing-key"
+    )
+    assert secret["SecretString"] == LOCAL_DEVELOPMENT_KEY
+
+
+def test_the_bus_is_archived_for_replay(endpoint: str) -> None:
+    archives = client(endpoint, "events").list_archives()["Archives"]
+    assert [(a["ArchiveName"], a["EventSourceArn"].rsplit("/", 1)[1]) for a in archives] == [
+        ("clientela-events", "clientela")
+    ]
+
+
+def test_provisioning_again_changes_nothing(endpoint: str) -> None:
+    cloudformation = client(endpoint, "cloudformation")
+    before = cloudformation.describe_stacks()["Stacks"]
+    provision(endpoint, REGION)
+    after = cloudformation.describe_stacks()["Stacks"]
+    assert [stack["StackId"] for stack in after] == [stack["StackId"] for stack in before]
+    assert {stack["StackName"] for stack in after} == {
+        "clientela-platform",
+        "clientela-customers",
+        "clientela-credits",
+    }

@@ -1,0 +1,75 @@
+"""Fixtures for the local stack's own parts: a bare moto server (no provisioning) and fake apps.
+
+The moto server is per test module and puts the environment back afterwards, so other test
+layers sharing the pytest worker keep pointing at their own server.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from chalice.app import Chalice
+from chalice.config import Config
+from moto.server import ThreadedMotoServer
+
+from clientela_local import environment
+from clientela_local.apps import LoadedApp
+from clientela_local.pollers import Pollers
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = environment.apply(environment.moto_environment(endpoint, port, REGION))
+    yield endpoint
+    environment.restore(saved)
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: str) -> str:
+    """The module's moto server, emptied before each test."""
+    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - http://127.0.0.1
+        pass
+    return moto_server
+
+
+def loaded_app(app: Chalice, *handlers: object, service: str = "svc") -> LoadedApp:
+    """A Chalice app defined in a test, packaged the way `load_apps` packages a real one."""
+    module = types.ModuleType(f"clientela_test_{service}_app")
+    module.app = app  # type: ignore[attr-defined]
+    for handler in handlers:
+        setattr(module, handler.func.__name__, handler)  # type: ignore[attr-defined]
+    return LoadedApp(service, module, app, Config())
+
+
+@contextmanager
+def running(*apps: LoadedApp, infra_dir: Path) -> Iterator[Pollers]:
+    """Pollers for `apps`, tuned for tests: no long polls, short intervals."""
+    pollers = Pollers(
+        apps,
+        region=REGION,
+        account=ACCOUNT,
+        infra_dir=infra_dir,
+        interval=0.02,
+        sqs_wait_seconds=0,
+    )
+    pollers.start()
+    try:
+        yield pollers
+    finally:
+        pollers.stop()

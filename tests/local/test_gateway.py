@@ -1,0 +1,261 @@
+"""The local gateway: CloudFront path routing, API Gateway's own answers (from the infra
+template), and faithful proxy events, in front of a small Chalice app."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from chalice.app import AuthResponse, AuthRoute, Chalice, Response
+from chalice.config import Config
+
+from clientela_local.apps import LoadedApp
+from clientela_local.endpoints import local_routes
+from clientela_local.gateway import MAX_PAYLOAD_BYTES, GatewayServer, match_service
+from clientela_local.gateway_responses import GatewayResponses
+
+ROUTES = [
+    ("/things", "svc"),
+    ("/things/*", "svc"),
+    ("/health/svc", "svc"),
+    ("/elsewhere*", "other"),
+    ("*", "docs"),
+]
+PROBLEM = "https://clientela.dev/problems/"
+
+
+def _app() -> Chalice:
+    app = Chalice("gw")
+
+    @app.authorizer()
+    def token_authorizer(request):
+        if request.token == "Bearer writer":
+            return AuthResponse(routes=[AuthRoute("/*", ["GET", "POST"])], principal_id="s-1")
+        if request.token == "Bearer reader":
+            return AuthResponse(routes=[AuthRoute("/*", ["GET"])], principal_id="s-1")
+        if request.token == "Bearer crash":
+            raise KeyError("signing key")
+        raise Exception("Unauthorized")
+
+    @app.route("/health/svc", methods=["GET"])
+    def health():
+        return {"status": "ok"}
+
+    @app.route("/things/{thing_id}", methods=["GET"], authorizer=token_authorizer)
+    def get_thing(thing_id):
+        request = app.current_request
+        assert request is not None
+        event = request.to_original_event()
+        return {
+            "id": thing_id,
+            "tags": (event["multiValueQueryStringParameters"] or {}).get("tag", []),
+            "repeated": event["multiValueHeaders"].get("x-repeated"),
+            "request_id": event["requestContext"]["requestId"],
+            "store": request.context["authorizer"]["principalId"],
+        }
+
+    @app.route(
+        "/things",
+        methods=["POST"],
+        authorizer=token_authorizer,
+        content_types=["application/octet-stream"],
+    )
+    def echo():
+        request = app.current_request
+        assert request is not None
+        return Response(
+            request.raw_body,
+            status_code=201,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    @app.route("/things/{thing_id}/explode", methods=["GET"], authorizer=token_authorizer)
+    def explode(thing_id):
+        raise RuntimeError("a bug")
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    loaded = LoadedApp("svc", None, _app(), Config())  # type: ignore[arg-type]
+    server = GatewayServer(
+        0,
+        [loaded],
+        ROUTES,
+        GatewayResponses.from_template(),
+        local_routes([loaded], wait_idle=lambda _t: None, advance_clock=lambda _d: []),
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def _problem(response: requests.Response, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == PROBLEM + slug
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/things", "svc"),
+        ("/things/", "svc"),
+        ("/things/a/b", "svc"),
+        ("/thingsX", "docs"),
+        ("/elsewhere/deep/path", "other"),
+        ("/elsewhere", "other"),
+        ("/Things", "docs"),  # CloudFront patterns are case-sensitive
+        ("/", "docs"),
+    ],
+)
+def test_paths_go_to_the_first_matching_behaviour(path, service):
+    assert match_service(path, ROUTES) == service
+
+
+def test_pattern_wildcards():
+    assert match_service("/a1.json", [("/a?.json", "x")]) == "x"
+    assert match_service("/a12.json", [("/a?.json", "x")]) is None
+    assert match_service("/v1/x", [("v1/*", "x")]) == "x"  # leading slash is optional
+    assert match_service("/anything", []) is None
+
+
+def test_health_lists_the_services(base_url):
+    response = requests.get(f"{base_url}/health", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "services": ["svc"]}
+
+
+def test_docs_page_renders_the_merged_document(base_url):
+    response = requests.get(f"{base_url}/docs", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "/openapi.json" in response.text
+
+
+def test_routes_without_authorizer_answer_directly(base_url):
+    response = requests.get(f"{base_url}/health/svc", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_no_token_is_a_401_problem(base_url):
+    response = requests.get(f"{base_url}/things/t-1", timeout=5)
+    _problem(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_token_the_authorizer_rejects_is_a_401_problem(base_url):
+    headers = {"Authorization": "Bearer forged"}
+    response = requests.get(f"{base_url}/things/t-1", headers=headers, timeout=5)
+    _problem(response, 401, "unauthorized")
+
+
+def test_a_method_the_policy_does_not_allow_is_a_403_problem(base_url):
+    headers = {"Authorization": "Bearer reader", "Content-Type": "application/octet-stream"}
+    response = requests.post(f"{base_url}/things", data=b"x", headers=headers, timeout=5)
+    _problem(response, 403, "forbidden")
+
+
+def test_an_authorizer_that_crashes_is_a_500_problem(base_url):
+    headers = {"Authorization": "Bearer crash"}
+    response = requests.get(f"{base_url}/things/t-1", headers=headers, timeout=5)
+    assert response.status_code == 500
+    assert response.json()["type"] == PROBLEM + "internal-error"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/things/t-1/nothing-here"),  # owned by the service, no such route
+        ("DELETE", "/things/t-1"),  # route exists, method does not
+        ("GET", "/elsewhere/x"),  # a behaviour whose service is not running
+        ("GET", "/nowhere"),  # the default behaviour (documents, not an API)
+    ],
+)
+def test_a_route_that_does_not_exist_gets_the_missing_route_answer(base_url, method, path):
+    headers = {"Authorization": "Bearer writer"}
+    response = requests.request(method, base_url + path, headers=headers, timeout=5)
+    answer = GatewayResponses.from_template().render("MISSING_AUTHENTICATION_TOKEN")
+    assert response.status_code == answer.status
+    assert response.content == answer.body
+
+
+def test_query_strings_headers_and_path_parameters_reach_the_app(base_url):
+    # http.client, because requests sends one value per header name.
+    url = urlsplit(base_url)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
+    connection.putrequest("GET", "/things/caf%C3%A9?tag=vip&tag=new")
+    for name, value in [
+        ("Authorization", "Bearer reader"),
+        ("X-Repeated", "1"),
+        ("X-Repeated", "2"),
+    ]:
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+    assert response.status == 200, body
+    assert body["id"] == "café"  # path parameters arrive decoded, as from API Gateway
+    assert body["tags"] == ["vip", "new"]
+    assert body["repeated"] == ["1", "2"]
+    assert body["request_id"]
+    assert body["store"] == "s-1"
+
+
+def test_binary_bodies_round_trip(base_url):
+    payload = bytes(range(256)) * 4
+    headers = {"Authorization": "Bearer writer", "Content-Type": "application/octet-stream"}
+    response = requests.post(
+        f"{base_url}/things",
+        data=payload,
+        headers={**headers, "Accept": "application/octet-stream"},
+        timeout=5,
+    )
+    assert response.status_code == 201
+    assert response.content == payload
+    assert response.headers["Content-Length"] == str(len(payload))
+
+
+def test_a_body_over_lambdas_payload_limit_is_a_413_problem(base_url):
+    headers = {"Authorization": "Bearer writer", "Content-Type": "application/octet-stream"}
+    body = b"x" * (MAX_PAYLOAD_BYTES + 1)
+    response = requests.post(f"{base_url}/things", data=body, headers=headers, timeout=10)
+    _problem(response, 413, "payload-too-large")
+    # The connection is still usable afterwards.
+    assert requests.get(f"{base_url}/health", timeout=5).status_code == 200
+
+
+def test_a_view_that_raises_is_chalices_500(base_url):
+    headers = {"Authorization": "Bearer reader"}
+    response = requests.get(f"{base_url}/things/t-1/explode", headers=headers, timeout=5)
+    assert response.status_code == 500
+
+
+def test_one_log_line_per_request_without_query_or_headers(base_url, caplog):
+    caplog.set_level(logging.INFO, logger="clientela_local.gateway")
+    headers = {"Authorization": "Bearer reader"}
+    requests.get(f"{base_url}/things/t-9?email=maria@example.com", headers=headers, timeout=5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "clientela_local.gateway"]
+    assert len(lines) == 1
+    method, path, status, elapsed = lines[0].split()
+    assert (method, path, status) == ("GET", "/things/t-9", "200")
+    assert elapsed.endswith("ms")
+    assert "maria" not in lines[0]
+    assert "reader" not in lines[0]

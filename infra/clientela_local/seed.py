@@ -44,13 +44,21 @@ def demo_customers(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> list
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     weights = [country.weight for country in COUNTRIES]
     customers = []
-    for index in range(count):
-        country = rng.choices(COUNTRIES, weights)[0]
-        customers.append(_customer(rng, country, index))
+    emails: set[str] = set()
+    for _ in range(count):
+        customer = _customer(rng, rng.choices(COUNTRIES, weights)[0])
+        if "email" in customer:  # namesakes get a number, as mailbox providers make them do
+            local, domain = customer["email"].split("@")
+            suffix = 1
+            while customer["email"] in emails:
+                suffix += 1
+                customer["email"] = f"{local}{suffix}@{domain}"
+            emails.add(customer["email"])
+        customers.append(customer)
     return customers
 
 
-def _customer(rng: random.Random, country: Country, index: int) -> dict[str, Any]:
+def _customer(rng: random.Random, country: Country) -> dict[str, Any]:
     first = rng.choice(FIRST_NAMES[country.first_names])
     last = rng.choice(LAST_NAMES[country.last_names])
     if country.last_names in {"pt", "es"} and rng.random() < 0.4:
@@ -66,7 +74,7 @@ def _customer(rng: random.Random, country: Country, index: int) -> dict[str, Any
     contact = rng.random()
     if contact >= 0.05:  # a few customers only ever gave a phone
         local = f"{_ascii(first)}.{_ascii(last)}".replace(" ", "").replace("'", "")
-        customer["email"] = f"{local}{index}@{rng.choice(EMAIL_DOMAINS)}"
+        customer["email"] = f"{local}@{rng.choice(EMAIL_DOMAINS)}"
     if contact < 0.05 or rng.random() < 0.85:
         customer["phone"] = _mobile(rng, country, mobile_prefix)
     return customer
@@ -81,9 +89,8 @@ def _ascii(text: str) -> str:
 def _mobile(rng: random.Random, country: Country, prefix: str) -> str:
     """A valid E.164 mobile number of `country` (checked with the same library the API uses)."""
     for _ in range(50):
-        rest = "".join(rng.choice("0123456789") for _ in range(country.national_digits))
-        number = f"+{country.calling_code}{prefix}{rest}"[: len(country.calling_code) + 1]
-        number += (prefix + rest)[: country.national_digits + (prefix.startswith("9") and country.code == "AR")]
+        digits = "".join(rng.choice("0123456789") for _ in range(country.national_digits))
+        number = f"+{country.calling_code}{prefix}{digits[len(prefix) :]}"
         if phonenumbers.is_valid_number(phonenumbers.parse(number)):
             return number
     raise ValueError(f"no valid {country.code} number starts with {prefix}")
@@ -142,8 +149,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--store", default=DEMO_STORE)
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT)
     args = parser.parse_args(None if argv is None else list(argv))
-    created = seed(args.base_url, demo_token(args.store), demo_customers(args.count), store=args.store)
-    print(f"{created} customers in store {args.store}")  # noqa: T201 - a command's output
+    created = seed(
+        args.base_url, demo_token(args.store), demo_customers(args.count), store=args.store
+    )
+    print(f"{created} customers in store {args.store}")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# fmt: off
 FIRST_NAMES = {
     "pt-BR": [
         "João", "José", "Antônio", "Luís", "Sérgio", "Mário", "Caio", "Thiago", "Vinícius",
@@ -64,9 +65,9 @@ class Country:
     weight: int  # how many of the store's customers live there, relatively
     first_names: str
     last_names: str
-    cities: tuple[tuple[str, str], ...]  # (city, the start of a local mobile number)
+    cities: tuple[tuple[str, str], ...]  # (city, how its mobile numbers start)
     calling_code: str
-    national_digits: int  # length of the national number, area included
+    national_digits: int  # digits after the calling code, prefix included
 
 
 COUNTRIES = (
@@ -156,5 +157,7 @@ TAGS = {
     "b2b": 4,
     "staff": 2,
 }
+
+# fmt: on
 
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")

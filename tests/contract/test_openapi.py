@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from chalice.app import Chalice
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from pydantic import BaseModel, ConfigDict, computed_field
+
 from clientela.api import Call, Reply, Service
 from clientela.observability import observability
 from clientela.openapi import build_document
-from openapi_spec_validator import OpenAPIV31SpecValidator
-from pydantic import BaseModel, ConfigDict, computed_field
 
 Document = dict[str, Any]
 
@@ -73,7 +74,9 @@ def test_each_operation_states_its_security_and_scope(
     apps: dict[str, Any], document: Document
 ) -> None:
     declared = {
-        (doc.path, doc.method.lower()): doc for module in apps.values() for doc in module.service.docs
+        (doc.path, doc.method.lower()): doc
+        for module in apps.values()
+        for doc in module.service.docs
     }
     for path, method, operation in operations(document):
         doc = declared[(path, method)]
@@ -122,8 +125,10 @@ def test_the_customers_operations_document_their_input_and_output(document: Docu
         "application/json",
         "application/merge-patch+json",
     }
-    assert {"name": "customer_id", "in": "path", "required": True} == {
-        key: value for key, value in patch["parameters"][0].items() if key != "schema"
+    assert {key: value for key, value in patch["parameters"][0].items() if key != "schema"} == {
+        "name": "customer_id",
+        "in": "path",
+        "required": True,
     }
     assert "If-Match" in {p["name"] for p in patch["parameters"]}
 

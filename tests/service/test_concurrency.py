@@ -1,0 +1,75 @@
+"""Concurrent writers never break the rules: one e-mail per store, no lost updates."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from chalicelib.customers import usecases
+from chalicelib.customers.domain import EmailAlreadyUsed, VersionMismatch
+
+
+def _race(calls: list[Any]) -> list[Any]:
+    def attempt(call: Any) -> Any:
+        try:
+            return call()
+        except (EmailAlreadyUsed, VersionMismatch) as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(attempt, calls))
+
+
+def test_racing_signups_with_one_email_make_one_customer(
+    apps: dict[str, Any], store_id: str
+) -> None:
+    outcomes = _race(
+        [
+            lambda i=i: usecases.create_customer(
+                store_id, {"email": "rush@example.com", "first_name": f"N{i}"}
+            )
+            for i in range(8)
+        ]
+    )
+
+    created = [o for o in outcomes if not isinstance(o, Exception)]
+    refused = [o for o in outcomes if isinstance(o, EmailAlreadyUsed)]
+    assert len(created) == 1
+    assert len(refused) == 7
+    assert {r.existing_id for r in refused} == {created[0].id}
+
+
+def test_racing_patches_on_one_version_let_exactly_one_win(
+    apps: dict[str, Any], store_id: str
+) -> None:
+    customer = usecases.create_customer(store_id, {"email": "race@example.com"})
+    seen = usecases.Precondition(frozenset({customer.version}))
+
+    outcomes = _race(
+        [
+            lambda i=i: usecases.update_customer(store_id, customer.id, {"city": f"City {i}"}, seen)
+            for i in range(6)
+        ]
+    )
+
+    winners = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(winners) == 1
+    assert all(isinstance(o, VersionMismatch) for o in outcomes if o not in winners)
+    stored = usecases.get_customer(store_id, customer.id)
+    assert (stored.city, stored.version) == (winners[0].city, 2)
+
+
+def test_patches_without_if_match_all_land(apps: dict[str, Any], store_id: str) -> None:
+    customer = usecases.create_customer(store_id, {"email": "many@example.com"})
+
+    outcomes = _race(
+        [
+            lambda i=i: usecases.update_customer(
+                store_id, customer.id, {"tags": [f"t{i}"]}, usecases.Precondition()
+            )
+            for i in range(3)
+        ]
+    )
+
+    assert not [o for o in outcomes if isinstance(o, Exception)]
+    assert usecases.get_customer(store_id, customer.id).version == 4

@@ -31,6 +31,18 @@ def moto_environment(endpoint_url: str, moto_port: int, region: str) -> Values:
     return values
 
 
+def local_defaults() -> Values:
+    """Quiet settings for a terminal, unless the developer chose otherwise: there is no X-Ray
+    daemon to trace to, metrics (EMF lines) would drown the request log, and the gateway already
+    logs every request (`POWERTOOLS_LOG_LEVEL=INFO make run` shows the apps' own lines)."""
+    defaults = {
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    return {name: value for name, value in defaults.items() if name not in os.environ}
+
+
 def apply(values: Values) -> Values:
     """Sets `values` in os.environ; returns what to pass to `restore` to undo it."""
     saved: Values = {}

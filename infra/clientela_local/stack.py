@@ -165,6 +165,7 @@ class LocalStack:
     def _point_aws_at_moto(self) -> None:
         host, port = self._moto.get_host_and_port()
         values = environment.moto_environment(f"http://{host}:{port}", port, self.region)
+        values.update(environment.local_defaults())
         self._saved_environment = environment.apply(values)
 
     def _restore_environment(self) -> None:

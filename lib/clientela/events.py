@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from clientela import aws
 from clientela.settings import platform_settings
@@ -72,6 +72,10 @@ def publish(events: Sequence[OutgoingEvent]) -> list[int]:
     return failed
 
 
+class InvalidEvent(Exception):  # noqa: N818 - reads better at call sites
+    """An event that is not one of our contracts. Its message never holds the event's values."""
+
+
 @dataclass(frozen=True)
 class IncomingEvent:
     source: str
@@ -85,13 +89,20 @@ def parse_eventbridge(body: str | dict[str, Any]) -> IncomingEvent:
 
     Raises ValueError (or pydantic's ValidationError) for anything that is not a known contract.
     """
-    event = json.loads(body) if isinstance(body, str) else body
-    detail = event.get("detail")
-    if not isinstance(detail, dict):
-        raise ValueError("event has no detail")
-    metadata = Metadata.model_validate(detail.get("metadata"))
-    contract = contract_for(event.get("detail-type", ""), metadata.version)
-    if contract.source != event.get("source"):
-        raise ValueError("event source does not match its contract")
-    data = contract.model.model_validate(detail.get("data"))
+    try:
+        event = json.loads(body) if isinstance(body, str) else body
+        detail = event.get("detail")
+        if not isinstance(detail, dict):
+            raise InvalidEvent("the event has no detail")
+        metadata = Metadata.model_validate(detail.get("metadata"))
+        contract = contract_for(event.get("detail-type", ""), metadata.version)
+        if contract.source != event.get("source"):
+            raise InvalidEvent("the event's source is not its contract's")
+        data = contract.model.model_validate(detail.get("data"))
+    except ValidationError as exc:
+        # Name the fields, never their values: events carry personal data and this ends in logs.
+        fields = sorted({".".join(map(str, e["loc"])) + f" ({e['type']})" for e in exc.errors()})
+        raise InvalidEvent(f"the event does not match its contract: {', '.join(fields)}") from None
+    except (KeyError, ValueError, AttributeError) as exc:
+        raise InvalidEvent(f"the event is not a Clientela event: {type(exc).__name__}") from None
     return IncomingEvent(contract.source, contract.event_type, metadata, data)

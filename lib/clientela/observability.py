@@ -6,6 +6,7 @@ e-mails, phones or names). Metrics in CloudWatch's embedded format; X-Ray tracin
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,9 @@ def install(app: Chalice, obs: Observability) -> None:
     def http_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
         context = event.context or {}
         headers = event.headers or {}
-        correlation_id = headers.get("x-correlation-id") or context.get("requestId")
+        correlation_id = (
+            headers.get("x-correlation-id") or context.get("requestId") or str(uuid.uuid4())
+        )
         store_id = (context.get("authorizer") or {}).get("store_id")
         use_lambda_context(app.lambda_context)
         obs.logger.set_correlation_id(correlation_id)

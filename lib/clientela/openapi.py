@@ -2,9 +2,9 @@
 
 Nothing here is written by hand per route: each `Service.route(...)` records a `RouteDoc`, and
 this module turns those (and the pydantic models they name) into one document behind one base
-URL. Bodies are documented as pydantic validates them, answers as it serialises them; when the
-two differ pydantic names the schemas `Model-Input` / `Model-Output`, and two different models
-with the same name get module-qualified names, so no schema silently replaces another.
+URL. Bodies are documented as pydantic validates them, answers as it serialises them. pydantic
+names every distinct schema apart (`Model-Input` / `Model-Output` when one model reads and writes
+differently, longer names when two models share a name), so no schema silently replaces another.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 
+PLAIN: dict[str, Any] = {"schema": {"type": "string"}}  # a header we have no words for yet
 REQUEST_HEADERS: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {
         "description": (
@@ -183,7 +184,7 @@ def _operation(doc: RouteDoc, refs: Refs, schemas: dict[str, Any]) -> dict[str, 
     if doc.query:
         parameters += _query_parameters(doc.query, schemas)
     parameters += [
-        {"name": name, "in": "header", "required": False, **REQUEST_HEADERS.get(name, {})}
+        {"name": name, "in": "header", "required": False, **REQUEST_HEADERS.get(name, PLAIN)}
         for name in doc.headers
     ]
     if parameters:
@@ -229,8 +230,7 @@ def _success(doc: RouteDoc, refs: Refs) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": HTTPStatus(doc.status).phrase}
     if doc.response_headers:
         answer["headers"] = {
-            name: RESPONSE_HEADERS.get(name, {"schema": {"type": "string"}})
-            for name in doc.response_headers
+            name: RESPONSE_HEADERS.get(name, PLAIN) for name in doc.response_headers
         }
     if doc.response and doc.status != HTTPStatus.NO_CONTENT:
         answer["content"] = {"application/json": {"schema": refs[(doc.response, "serialization")]}}

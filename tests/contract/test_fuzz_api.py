@@ -9,6 +9,7 @@ whose `status` is the HTTP status. The answers must also match what the document
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -33,7 +34,8 @@ from schemathesis.specs.openapi.checks import (
 from clientela.openapi import build_document
 from tests.conftest import token_for
 
-MAX_EXAMPLES = 30  # per operation and mode: about 20 s for the whole API
+# Per operation and mode: about 20 s for the whole API. Raise it for a deeper hunt.
+MAX_EXAMPLES = int(os.environ.get("CLIENTELA_FUZZ_EXAMPLES", "30"))
 PROBLEM = "application/problem+json"
 CHECKS = [
     not_a_server_error,

@@ -96,7 +96,7 @@ def parse_json_body(raw: bytes | None, limit: int) -> Any:
         raise problems.too_large(limit)
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # a few KB of nesting recurses out
         raise problems.bad_request(
             "The body is not valid UTF-8 JSON", [FieldError("", "Malformed JSON")]
         ) from None
@@ -147,7 +147,8 @@ class Service:
         content_type = response.headers.get("Content-Type", "")
         if response.status_code >= 400 and content_type != PROBLEM_CONTENT_TYPE:
             try:
-                original = json.loads(response.body) if isinstance(response.body, str) else {}
+                body = response.body  # Chalice's own errors carry a dict: {"Code", "Message"}
+                original = json.loads(body) if isinstance(body, str | bytes) else body
             except ValueError:
                 original = {}
             message = original.get("Message") if isinstance(original, dict) else None

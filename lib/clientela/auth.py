@@ -18,8 +18,7 @@ from typing import Any
 
 import jwt
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from chalice.app import AuthResponse, AuthRoute, Chalice
-from chalice.app import AuthRequest, ChaliceAuthorizer
+from chalice.app import AuthRequest, AuthResponse, AuthRoute, Chalice, ChaliceAuthorizer
 
 from clientela import aws
 from clientela.settings import platform_settings

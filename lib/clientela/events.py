@@ -72,7 +72,7 @@ def publish(events: Sequence[OutgoingEvent]) -> list[int]:
     return failed
 
 
-class InvalidEvent(Exception):  # noqa: N818 - reads better at call sites
+class InvalidEvent(Exception):
     """An event that is not one of our contracts. Its message never holds the event's values."""
 
 

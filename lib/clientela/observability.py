@@ -6,6 +6,7 @@ e-mails, phones or names). Metrics in CloudWatch's embedded format; X-Ray tracin
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from chalice.app import Chalice
 from clientela.idempotency import use_lambda_context
 
 METRICS_NAMESPACE = "Clientela"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,10 @@ def install(app: Chalice, obs: Observability) -> None:
     def http_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
         context = event.context or {}
         headers = event.headers or {}
+        offered = headers.get("x-correlation-id") or ""
+        # A caller's id is kept only if it cannot smuggle anything into the logs.
         correlation_id = (
-            headers.get("x-correlation-id") or context.get("requestId") or str(uuid.uuid4())
+            offered if _SAFE_ID.match(offered) else context.get("requestId") or str(uuid.uuid4())
         )
         store_id = (context.get("authorizer") or {}).get("store_id")
         use_lambda_context(app.lambda_context)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice
-from chalice.app import SQSEvent
+from chalice.app import Chalice, SQSEvent
 
 from chalicelib.credits import usecases
 from chalicelib.credits.consumer import handle_batch

@@ -8,8 +8,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
-from chalice.app import Chalice
-from chalice.app import DynamoDBEvent
+from chalice.app import Chalice, DynamoDBEvent
 
 from chalicelib.customers import usecases
 from chalicelib.customers.domain import CustomerError

@@ -153,3 +153,34 @@ def create_customer(gateway: ChaliceWSGI, auth: dict[str, str]) -> str:
     )
     assert created.status_code == 201
     return str(json.loads(created.body)["id"])
+
+
+# Inputs schemathesis does not make, each once a 5xx or a problem without words.
+HOSTILE = [
+    pytest.param("POST", "/customers", b"[" * 3000 + b"]" * 3000, {}, 400, id="deep-array"),
+    pytest.param(
+        "POST", "/customers", b'{"a":' * 3000 + b"1" + b"}" * 3000, {}, 400, id="deep-obj"
+    ),
+    pytest.param("POST", "/customers", b"{}", {"content-type": "text/plain"}, 415, id="media-type"),
+    pytest.param("PUT", "/customers", b"{}", {}, 405, id="method"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers", "status"), HOSTILE)
+def test_hostile_input_gets_a_problem_that_says_what_went_wrong(
+    gateways: dict[str, ChaliceWSGI],
+    auth: dict[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    sent = {**auth, "content-type": "application/json", **headers}
+    response = gateways["customers"].http.request(method, path, headers=sent, body=body)
+
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == PROBLEM
+    problem = json.loads(response.body)
+    assert problem["status"] == status
+    assert problem["detail"]

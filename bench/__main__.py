@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import time
+import warnings
 from typing import Any
 
 SECTIONS = ("startup", "api", "stream")
@@ -33,12 +36,18 @@ def main(argv: list[str] | None = None) -> int:
         from bench.stack import local_stack  # noqa: PLC0415
         from bench.text import heading  # noqa: PLC0415
 
-        with local_stack() as stack:
+        # Powertools prints metrics every 100 values even when disabled: keep them off the report.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        with local_stack() as stack, contextlib.redirect_stdout(io.StringIO()):
             if "api" in chosen:
                 results = api.run(stack)
                 document["api"] = report.api_json(results)
-                text.insert(0, heading("Customers API: AWS requests and capacity per request")
-                            + "\n" + report.render_api(results))
+                text.insert(
+                    0,
+                    heading("Customers API: AWS requests and capacity per request")
+                    + "\n"
+                    + report.render_api(results),
+                )
             if "stream" in chosen:
                 batches = stream.run(stack)
                 document["stream"] = stream.as_json(batches)

@@ -21,7 +21,7 @@ class ServerLog:
         self._base = endpoint.rstrip("/") + "/moto-api/recorder/"
 
     def _call(self, action: str, method: str = "POST") -> str:
-        request = urllib.request.Request(self._base + action, method=method, data=b"")
+        request = urllib.request.Request(self._base + action, method=method, data=b"")  # noqa: S310
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - local moto
             return str(answer.read().decode())
 

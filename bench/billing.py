@@ -102,8 +102,13 @@ class DynamoDBBilling:
     ) -> None:
         ok = "Error" not in answer
         if writes:
-            self._bill_writes(api, writes, ok=ok, partial="UnprocessedItems" in answer
-                              and bool(answer["UnprocessedItems"]), usage=usage)
+            self._bill_writes(
+                api,
+                writes,
+                ok=ok,
+                partial="UnprocessedItems" in answer and bool(answer["UnprocessedItems"]),
+                usage=usage,
+            )
         elif ok:
             self._bill_reads(api, params, answer, usage)
 
@@ -152,8 +157,12 @@ class DynamoDBBilling:
         elif api == "BatchGetItem":  # each item billed as its own GetItem (misses not seen)
             for table, found in answer.get("Responses", {}).items():
                 request = params["RequestItems"][table]
-                _read(usage.table(api, table), [item_size(item) for item in found],
-                      consistent=bool(request.get("ConsistentRead")), per_item=True)
+                _read(
+                    usage.table(api, table),
+                    [item_size(item) for item in found],
+                    consistent=bool(request.get("ConsistentRead")),
+                    per_item=True,
+                )
         elif api == "TransactGetItems":
             by_table: dict[str, list[int]] = {}
             responses = answer.get("Responses", [])
@@ -161,8 +170,13 @@ class DynamoDBBilling:
                 sizes = by_table.setdefault(action["Get"]["TableName"], [])
                 sizes.extend([item_size(response["Item"])] if response.get("Item") else [])
             for table, sizes in by_table.items():
-                _read(usage.table(api, table), sizes, consistent=True, per_item=True,
-                      factor=TRANSACTION_FACTOR)
+                _read(
+                    usage.table(api, table),
+                    sizes,
+                    consistent=True,
+                    per_item=True,
+                    factor=TRANSACTION_FACTOR,
+                )
         else:  # control-plane and other APIs: a request, no capacity
             usage.table(api, params.get("TableName", "-")).requests += 1
 

@@ -37,23 +37,23 @@ def _binary_size(value: bytes | str) -> int:
     return len(value) if isinstance(value, bytes | bytearray) else len(base64.b64decode(value))
 
 
+_SCALARS = {
+    "S": lambda text: len(text.encode()),
+    "N": number_size,
+    "B": _binary_size,
+    "BOOL": lambda _: 1,
+    "NULL": lambda _: 1,
+}
+_SETS = {"SS": "S", "NS": "N", "BS": "B"}
+
+
 def value_size(value: Item) -> int:
     """Bytes of one attribute value in DynamoDB JSON (`{"S": "..."}`, `{"L": [...]}`, ...)."""
     ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "N":
-        return number_size(inner)
-    if kind == "B":
-        return _binary_size(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(text.encode()) for text in inner)
-    if kind == "NS":
-        return sum(number_size(text) for text in inner)
-    if kind == "BS":
-        return sum(_binary_size(blob) for blob in inner)
+    if kind in _SCALARS:
+        return int(_SCALARS[kind](inner))
+    if kind in _SETS:
+        return sum(int(_SCALARS[_SETS[kind]](element)) for element in inner)
     if kind == "L":
         return 3 + sum(1 + value_size(element) for element in inner)
     if kind == "M":

@@ -71,4 +71,3 @@ class Meter:
             entries = params.get("Entries", [])
             usage.put_events_entries.append(len(entries))
             usage.event_entry_bytes.extend(entry_size(entry) for entry in entries)
-

@@ -52,8 +52,10 @@ def api_rows(results: list[Measurement]) -> list[list[str]]:
                 mean("items_written"),
                 mean("bytes_written"),
                 mean("write_units"),
-                *(_per_request(sum(usage.requests_of(s).values()), n)
-                  for s in ("events", "secretsmanager", "sqs")),
+                *(
+                    _per_request(sum(usage.requests_of(s).values()), n)
+                    for s in ("events", "secretsmanager", "sqs")
+                ),
                 _check(m),
             ]
         )
@@ -61,8 +63,19 @@ def api_rows(results: list[Measurement]) -> list[list[str]]:
 
 
 API_HEADERS = [
-    "operation", "n", "DynamoDB requests", "items R", "bytes R", "RCU",
-    "items W", "bytes W", "WCU", "EventBridge", "Secrets", "SQS", "moto check",
+    "operation",
+    "n",
+    "DynamoDB requests",
+    "items R",
+    "bytes R",
+    "RCU",
+    "items W",
+    "bytes W",
+    "WCU",
+    "EventBridge",
+    "Secrets",
+    "SQS",
+    "moto check",
 ]
 
 
@@ -73,18 +86,34 @@ def breakdown_rows(results: list[Measurement]) -> list[list[str]]:
         for (api, name), use in sorted(m.usage.tables.items()):
             n = m.samples
             rows.append(
-                [label, api, name, _per_request(use.requests, n),
-                 _per_request(use.items_read, n), _per_request(use.bytes_read, n),
-                 _per_request(use.read_units, n), _per_request(use.items_written, n),
-                 _per_request(use.bytes_written, n), _per_request(use.write_units, n)]
+                [
+                    label,
+                    api,
+                    name,
+                    _per_request(use.requests, n),
+                    _per_request(use.items_read, n),
+                    _per_request(use.bytes_read, n),
+                    _per_request(use.read_units, n),
+                    _per_request(use.items_written, n),
+                    _per_request(use.bytes_written, n),
+                    _per_request(use.write_units, n),
+                ]
             )
             label = ""
     return rows
 
 
 BREAKDOWN_HEADERS = [
-    "operation", "API", "table", "requests", "items R", "bytes R", "RCU",
-    "items W", "bytes W", "WCU",
+    "operation",
+    "API",
+    "table",
+    "requests",
+    "items R",
+    "bytes R",
+    "RCU",
+    "items W",
+    "bytes W",
+    "WCU",
 ]
 
 

@@ -1,8 +1,8 @@
-"""The customers app in-process against a moto server provisioned like AWS, with the meter on.
+"""The service apps in-process against a moto server provisioned like AWS, with the meter on.
 
 Set up as the service tests do (tests/conftest.py): dummy credentials, a ThreadedMotoServer,
-`provision(endpoint)`, then `load_apps()`. The clients `clientela.aws.client()` caches are the
-ones the app uses, so the hooks go on those.
+`provision(endpoint)`, then `load_apps()`. The app uses the clients `clientela.aws.client()`
+caches, so the hooks go on those.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,15 +55,37 @@ class Measurement:
         return {k: n - metered[k] for k, n in self.received.items() if n > metered[k]}
 
 
-@dataclass
 class LocalStack:
-    endpoint: str
-    apps: dict[str, Any]  # service -> clientela_local.apps.LoadedApp
-    meter: Meter
-    server_log: ServerLog
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.server_log = ServerLog(endpoint)
+        self.apps: dict[str, Any] = {}  # service -> clientela_local.apps.LoadedApp
+        self.meter = Meter(DynamoDBBilling(Peek(self.internal_client("dynamodb"))))
+
+    def reset(self) -> None:
+        """Empty moto, provision every resource, load the apps afresh and meter their clients."""
+        from clientela import aws  # noqa: PLC0415
+        from clientela_local.apps import load_apps  # noqa: PLC0415
+        from clientela_local.provision import provision  # noqa: PLC0415
+
+        # moto keeps its state per process, not per server.
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(request, timeout=30).close()  # noqa: S310 - local moto
+        aws.reset()
+        provision(self.endpoint)
+        self.apps = {loaded.service: loaded for loaded in load_apps()}  # resets client cache
+        self.meter = Meter(DynamoDBBilling(Peek(self.internal_client("dynamodb"))))
+        for service in METERED_SERVICES:
+            self.meter.instrument(aws.client(service))
 
     def internal_client(self, service: str, **config: Any) -> Any:
-        return internal_client(self.endpoint, service, **config)
+        """A client for the bench's own reads: unmetered, and left out of the server count."""
+        session = boto3.session.Session(
+            aws_access_key_id=BENCH_ACCESS_KEY,
+            aws_secret_access_key="bench",  # noqa: S106 - moto does not check it
+            region_name=REGION,
+        )
+        return session.client(service, endpoint_url=self.endpoint, config=Config(**config))  # type: ignore[call-overload]
 
     @contextmanager
     def measure(self, name: str, samples: int) -> Iterator[Measurement]:
@@ -76,6 +99,7 @@ class LocalStack:
 
 @contextmanager
 def local_stack() -> Iterator[LocalStack]:
+    """A moto server for this process; call `reset()` before each use."""
     with tempfile.TemporaryDirectory(prefix="clientela-bench-") as scratch:
         # moto reads where to record when it is imported: set it first.
         os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(scratch) / "moto-recording")
@@ -85,34 +109,10 @@ def local_stack() -> Iterator[LocalStack]:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        os.environ.update(AWS_ENDPOINT_URL=endpoint, MOTO_PORT=str(port))
         try:
-            yield _provisioned(server)
+            yield LocalStack(endpoint)
         finally:
             server.stop()
-
-
-def _provisioned(server: Any) -> LocalStack:
-    from clientela import aws  # noqa: PLC0415
-    from clientela_local.apps import load_apps  # noqa: PLC0415
-    from clientela_local.provision import provision  # noqa: PLC0415
-
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, MOTO_PORT=str(port))
-    aws.reset()
-    provision(endpoint)
-    apps = {loaded.service: loaded for loaded in load_apps()}  # resets the client cache
-    meter = Meter(DynamoDBBilling(Peek(internal_client(endpoint, "dynamodb"))))
-    for service in METERED_SERVICES:
-        meter.instrument(aws.client(service))
-    return LocalStack(endpoint, apps, meter, ServerLog(endpoint))
-
-
-def internal_client(endpoint: str, service: str, **config: Any) -> Any:
-    """A client for the bench's own reads: unmetered, and left out of the server count."""
-    session = boto3.session.Session(
-        aws_access_key_id=BENCH_ACCESS_KEY,
-        aws_secret_access_key="bench",  # noqa: S106 - moto does not check it
-        region_name=REGION,
-    )
-    return session.client(service, endpoint_url=endpoint, config=Config(**config))  # type: ignore[call-overload]

@@ -1,1 +1,221 @@
-"""Stub."""
+"""The stream publisher: table writes -> stream batches -> `publish_customer_changes` -> bus.
+
+For each workload of 100 customer writes (creates, updates, deletes: one through the API, 99
+copies of it, see copies.py) the table's stream records are read back with the bench's own
+unmetered client, cut into batches of the mapping's batch size and handed to the handler as
+Lambda would, while the meter counts what the handler sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.app import DynamoDBEventConfig
+from chalice.test import Client
+
+from bench.api import Api, BenchError, profile
+from bench.copies import Copies, customers_table
+from bench.stack import REGION, LocalStack, Measurement
+from bench.text import heading, number, table
+from clientela_local.lambda_context import new_context
+
+STORE = "bench-stream"
+WRITES = 100
+ACCOUNT = "123456789012"
+EVENT_BILLING_CHUNK = 64 * 1024  # EventBridge bills each 64 KB of an entry as one event
+
+
+@dataclass
+class Workload:
+    measurement: Measurement
+    customer_writes: int
+    records: int
+    invocations: int
+    batch_size: int
+
+
+class StreamReader:
+    """Reads what the customers table's stream gained since the last read, shard by shard."""
+
+    def __init__(self, stack: LocalStack, table: str) -> None:
+        self._streams = stack.internal_client(
+            "dynamodbstreams", account_id_endpoint_mode="disabled"
+        )
+        description = stack.internal_client("dynamodb").describe_table(TableName=table)["Table"]
+        self.arn: str = description["LatestStreamArn"]
+        self._iterators: dict[str, str] = {}
+
+    def read(self) -> list[dict[str, Any]]:
+        shards = self._streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        records: list[dict[str, Any]] = []
+        for shard in shards:
+            iterator = (
+                self._iterators.get(shard["ShardId"])
+                or self._streams.get_shard_iterator(
+                    StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            )
+            while iterator:
+                answer = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+                self._iterators[shard["ShardId"]] = iterator = answer["NextShardIterator"]
+                records += answer["Records"]
+                if not answer["Records"]:
+                    break
+        return records
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A stream record as Lambda hands it to a function (epoch seconds, binary as base64)."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    change["ApproximateCreationDateTime"] = int(created.timestamp() if created else time.time())
+    wire = json.loads(json.dumps(change, default=_base64))
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": wire,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def _base64(blob: bytes) -> str:
+    return base64.b64encode(blob).decode()
+
+
+class _Writes:
+    """The three workloads on the same customers: one through the API, the rest copies of it."""
+
+    def __init__(self, stack: LocalStack, api: Api) -> None:
+        self.stack = stack
+        self.api = api
+        self.customer: dict[str, Any] = {}
+        self.copies: Copies | None = None
+
+    def create(self) -> None:
+        self.customer = self.api.create(profile(0))
+        self.copies = Copies(self.stack, self.customer, WRITES - 1, first=1)
+        self.copies.follow()
+
+    def update(self) -> None:
+        self.customer = self.api.patch(self.customer, {"last_name": "Pérez"})
+        assert self.copies is not None
+        self.copies.follow()
+
+    def delete(self) -> None:
+        self.api.delete(self.customer)
+        assert self.copies is not None
+        self.copies.follow()
+
+
+def run(stack: LocalStack) -> list[Workload]:
+    stack.reset()
+    loaded = stack.apps["customers"]
+    (source,) = [s for s in loaded.app.event_sources if isinstance(s, DynamoDBEventConfig)]
+    handler_name = source.handler_string.rsplit(".", 1)[-1]
+    handler = getattr(loaded.module, handler_name)
+    reader = StreamReader(stack, customers_table())
+    results = []
+    with Client(loaded.app) as client:
+        writes = _Writes(stack, Api(client, STORE))
+        workloads = [
+            (f"{WRITES} creates (with e-mail)", writes.create),
+            (f"{WRITES} updates (name)", writes.update),
+            (f"{WRITES} deletes", writes.delete),
+        ]
+        for name, write in workloads:
+            reader.read()  # skip anything older
+            write()
+            records = [lambda_record(r, reader.arn) for r in reader.read()]
+            batches = [
+                records[i : i + source.batch_size]
+                for i in range(0, len(records), source.batch_size)
+            ]
+            with stack.measure(name, len(records)) as measurement:
+                for batch in batches:
+                    context = new_context(
+                        loaded.app.app_name,
+                        handler_name,
+                        region=REGION,
+                        account=ACCOUNT,
+                        memory_mb=loaded.memory_mb,
+                        timeout_seconds=loaded.timeout_seconds,
+                    )
+                    answer = handler({"Records": batch}, context)
+                    if answer.get("batchItemFailures"):
+                        raise BenchError(f"{name}: the publisher reported failures {answer}")
+            results.append(
+                Workload(measurement, WRITES, len(records), len(batches), source.batch_size)
+            )
+    return results
+
+
+HEADERS = [
+    "workload",
+    "stream records",
+    "invocations",
+    "events",
+    "PutEvents calls",
+    "events/call",
+    "PutEvents/record",
+    "PutEvents/write",
+    "entry bytes (mean)",
+    "billed events",
+    "other requests",
+]
+
+
+def _row(w: Workload) -> list[str]:
+    usage = w.measurement.usage
+    calls = len(usage.put_events_entries)
+    events = sum(usage.put_events_entries)
+    sizes = usage.event_entry_bytes
+    other = {k: n for k, n in usage.requests.items() if k != "events:PutEvents"}
+    return [
+        w.measurement.name,
+        str(w.records),
+        f"{w.invocations} x {w.batch_size}",
+        str(events),
+        str(calls),
+        number(events / calls if calls else 0),
+        number(calls / w.records if w.records else 0, 3),
+        number(calls / w.customer_writes, 3),
+        number(sum(sizes) / len(sizes) if sizes else 0, 0),
+        str(sum(math.ceil(size / EVENT_BILLING_CHUNK) for size in sizes)),
+        ", ".join(f"{k} x{n}" for k, n in other.items()) or "0",
+    ]
+
+
+def render(workloads: list[Workload]) -> str:
+    notes = (
+        "  A stream record per item written: an e-mail reservation item writes its own record,\n"
+        "  which the publisher skips. 'invocations' = Lambda batches at the mapping's batch size.\n"
+        "  Reading the stream for a Lambda trigger is free on AWS. moto check: "
+        + ("ok" if all(not w.measurement.unmetered for w in workloads) else "MISSED requests")
+    )
+    title = heading("Stream publisher: customer writes -> EventBridge")
+    return f"{title}\n{table(HEADERS, [_row(w) for w in workloads])}\n\n{notes}"
+
+
+def as_json(workloads: list[Workload]) -> list[dict[str, Any]]:
+    return [
+        {
+            "workload": w.measurement.name,
+            "customer_writes": w.customer_writes,
+            "stream_records": w.records,
+            "invocations": w.invocations,
+            "batch_size": w.batch_size,
+            "put_events_entries": w.measurement.usage.put_events_entries,
+            "event_entry_bytes": w.measurement.usage.event_entry_bytes,
+            "requests": dict(w.measurement.usage.requests),
+            "unmetered": w.measurement.unmetered,
+        }
+        for w in workloads
+    ]

@@ -43,7 +43,11 @@ class Usage:
     def requests_of(self, service: str) -> Counter[str]:
         prefix = service + ":"
         return Counter(
-            {key.removeprefix(prefix): n for key, n in self.requests.items() if key.startswith(prefix)}
+            {
+                key.removeprefix(prefix): n
+                for key, n in self.requests.items()
+                if key.startswith(prefix)
+            }
         )
 
     @property

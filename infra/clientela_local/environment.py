@@ -26,6 +26,8 @@ def moto_environment(endpoint_url: str, moto_port: int, region: str) -> Values:
         "AWS_SESSION_TOKEN": None,
         "AWS_SECURITY_TOKEN": None,
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
+        # Unchanged here, but saved so `restore` undoes what every Chalice app import appends.
+        "AWS_EXECUTION_ENV": os.environ.get("AWS_EXECUTION_ENV"),
     }
     values.update({name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")})
     return values

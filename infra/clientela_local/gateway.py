@@ -13,10 +13,13 @@ bodies: they carry tokens and personal data.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import logging
 import re
+import socket
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -101,7 +104,10 @@ def _has_cors(methods: dict[str, Any]) -> bool:
 
 
 class GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True  # an idle keep-alive connection must not hold up shutdown
+    # Handler threads are joined on close (`close`); open keep-alive connections are cut first so
+    # an idle browser tab cannot hold the stop up.
+    daemon_threads = False
+    block_on_close = True
 
     def __init__(
         self,
@@ -115,7 +121,32 @@ class GatewayServer(ThreadingHTTPServer):
         self.routes = routes
         self.responses = responses
         self.local_routes = local_routes or {}
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close(self) -> None:
+        """Stops serving, hangs up on idle connections and joins every handler thread.
+
+        Call from another thread than the one running `serve_forever`.
+        """
+        self.shutdown()
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by its client
+                connection.shutdown(socket.SHUT_RDWR)
+        self.server_close()
 
     @property
     def port(self) -> int:

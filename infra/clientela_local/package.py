@@ -3,7 +3,8 @@
 For each service, build/<svc>/ gets:
 - `app/`: services/<svc> plus the shared code vendored into `app/vendor/` (lib/clientela and
   events/clientela_events). This is the one way shared code reaches a Lambda package; the repo
-  never holds copies of it.
+  never holds copies of it. Chalice's policy generation is switched off in this copy: each
+  function's role gets its permissions from infra/<svc>.yaml (see `_use_template_policy`).
 - `merge-template.json`: fragments/service-api.yaml merged with infra/<svc>.yaml. It is
   written as JSON because Chalice switches its output to YAML when the merge template is YAML,
   and the rest of the tooling expects `sam.json`.
@@ -49,6 +50,7 @@ _PLACEHOLDER_POLICY = {
 
 
 def package(out: Path, services: tuple[str, ...] = SERVICES) -> None:
+    """Builds the given services into `out`, plus the standalone templates."""
     out.mkdir(parents=True, exist_ok=True)
     for name in STANDALONE_TEMPLATES:
         shutil.copyfile(INFRA / name, out / name)
@@ -59,6 +61,7 @@ def package(out: Path, services: tuple[str, ...] = SERVICES) -> None:
 
 
 def package_service(service: str, out: Path) -> tuple[str, float]:
+    """Builds `out/<service>`; returns the service and the seconds it took."""
     started = time.monotonic()
     target = out / service
     app_dir = target / "app"

@@ -91,7 +91,7 @@ def _mobile(rng: random.Random, country: Country, prefix: str) -> str:
     for _ in range(50):
         digits = "".join(rng.choice("0123456789") for _ in range(country.national_digits))
         number = f"+{country.calling_code}{prefix}{digits[len(prefix) :]}"
-        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+        if phonenumbers.is_valid_number_for_region(phonenumbers.parse(number), country.code):
             return number
     raise ValueError(f"no valid {country.code} number starts with {prefix}")
 

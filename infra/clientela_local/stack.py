@@ -6,7 +6,11 @@ one HTTP front door.
         stack.wait_idle()
 
 Every start is a fresh moto server provisioned from the infra templates, so runs never share
-state. The environment variables that point boto3 at moto are set before the apps are imported
+state. moto keeps its state in process-wide globals, so a start resets moto for the whole
+process: run one stack per process, and never in-process next to other moto users (tests start
+it as a subprocess, see tests/e2e/conftest.py).
+
+The environment variables that point boto3 at moto are set before the apps are imported
 (module-level clients read them) and restored on stop.
 """
 
@@ -98,6 +102,9 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         self._point_aws_at_moto()
+        # moto keeps its state in module globals, shared by every server in this process: a
+        # stack started earlier in the same process would otherwise still be there.
+        self._moto_api("reset", {})
         # Step Functions only runs state machines when told to (tasks call back on MOTO_PORT).
         self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
         # Imported here: provisioning and routing are optional until the infra is complete.
@@ -134,8 +141,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stops everything that started, newest first; safe to call more than once."""
         if self._gateway is not None:
-            self._gateway.shutdown()
-            self._gateway.server_close()
+            self._gateway.close()
             if self._gateway_thread is not None:
                 self._gateway_thread.join()
             self._gateway = self._gateway_thread = None

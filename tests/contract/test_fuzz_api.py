@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import schemathesis
@@ -156,31 +156,33 @@ def create_customer(gateway: ChaliceWSGI, auth: dict[str, str]) -> str:
 
 
 # Inputs schemathesis does not make, each once a 5xx or a problem without words.
-HOSTILE = [
-    pytest.param("POST", "/customers", b"[" * 3000 + b"]" * 3000, {}, 400, id="deep-array"),
-    pytest.param(
-        "POST", "/customers", b'{"a":' * 3000 + b"1" + b"}" * 3000, {}, 400, id="deep-obj"
-    ),
-    pytest.param("POST", "/customers", b"{}", {"content-type": "text/plain"}, 415, id="media-type"),
-    pytest.param("PUT", "/customers", b"{}", {}, 405, id="method"),
-]
+class Hostile(NamedTuple):
+    method: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    status: int
 
 
-@pytest.mark.parametrize(("method", "path", "body", "headers", "status"), HOSTILE)
+HOSTILE = {
+    "deep-array": Hostile("POST", "/customers", b"[" * 3000 + b"]" * 3000, {}, 400),
+    "deep-object": Hostile("POST", "/customers", b'{"a":' * 3000 + b"1" + b"}" * 3000, {}, 400),
+    "media-type": Hostile("POST", "/customers", b"{}", {"content-type": "text/plain"}, 415),
+    "method": Hostile("PUT", "/customers", b"{}", {}, 405),
+}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_input_gets_a_problem_that_says_what_went_wrong(
-    gateways: dict[str, ChaliceWSGI],
-    auth: dict[str, str],
-    method: str,
-    path: str,
-    body: bytes,
-    headers: dict[str, str],
-    status: int,
+    gateways: dict[str, ChaliceWSGI], auth: dict[str, str], hostile: Hostile
 ) -> None:
-    sent = {**auth, "content-type": "application/json", **headers}
-    response = gateways["customers"].http.request(method, path, headers=sent, body=body)
+    sent = {**auth, "content-type": "application/json", **hostile.headers}
+    response = gateways["customers"].http.request(
+        hostile.method, hostile.path, headers=sent, body=hostile.body
+    )
 
-    assert response.status_code == status
+    assert response.status_code == hostile.status
     assert response.headers["Content-Type"] == PROBLEM
     problem = json.loads(response.body)
-    assert problem["status"] == status
+    assert problem["status"] == hostile.status
     assert problem["detail"]

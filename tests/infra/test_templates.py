@@ -7,6 +7,7 @@ on-demand, encrypted and recoverable.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,31 @@ def test_applied_resources_are_read_back_from_outputs() -> None:
         "AWS::DynamoDB::Table",
         {},
     )
+
+
+GATEWAY_RESPONSES = FRAGMENT["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+
+
+@pytest.mark.parametrize("response_type", sorted(GATEWAY_RESPONSES))
+def test_gateway_responses_are_problem_documents(response_type: str) -> None:
+    response = GATEWAY_RESPONSES[response_type]
+    assert response["ResponseParameters"]["Headers"]["Content-Type"] == (
+        "'application/problem+json'"
+    )
+    # API Gateway substitutes a quoted JSON string for $context.error.messageString.
+    template = response["ResponseTemplates"]["application/json"]
+    body = json.loads(template.replace("$context.error.messageString", '"message"'))
+    assert body["type"].startswith("https://clientela.dev/problems/")
+    assert body["title"]
+    assert body.get("status") == (int(response["StatusCode"]) if "StatusCode" in response else None)
+
+
+def test_the_spec_gateway_responses_are_all_customised() -> None:
+    assert {
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "REQUEST_TOO_LARGE",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    } <= set(GATEWAY_RESPONSES)

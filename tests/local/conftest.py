@@ -1,14 +1,16 @@
 """Fixtures for the local stack's own parts: a bare moto server (no provisioning) and fake apps.
 
-The moto server is per test module and puts the environment back afterwards, so other test
-layers sharing the pytest worker keep pointing at their own server.
+moto keeps its state in module globals, shared by every moto server in the process, including
+the provisioned one other test layers use in the same pytest worker. So nothing here resets
+moto: each test works in an AWS account of its own (`MOTO_ACCOUNT_ID`), and the environment is
+put back after each module.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import types
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,11 +42,9 @@ def moto_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def aws(moto_server: str) -> str:
-    """The module's moto server, emptied before each test."""
-    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - http://127.0.0.1
-        pass
+def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The module's moto server, seen through an account no other test uses."""
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", f"{random.randrange(10**11, 10**12)}")
     return moto_server
 
 

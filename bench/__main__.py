@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these")
     parser.add_argument("--repeat", type=int, default=5, help="start-up runs per module")
+    parser.add_argument("--cold-repeat", type=int, default=3, help="start-up runs without .pyc")
     args = parser.parse_args(argv)
     chosen = args.only or list(SECTIONS)
     started = time.perf_counter()
@@ -28,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     if "startup" in chosen:
         from bench import startup  # noqa: PLC0415
 
-        found = startup.run(args.repeat)
+        found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
-        text.append(startup.render(found))
+        text.append(startup.render(found, args.repeat, args.cold_repeat))
     if "api" in chosen or "stream" in chosen:
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415

@@ -25,7 +25,7 @@ from clientela import auth
 STORE = "bench-store"
 STORE_SIZE = 500
 PAGE_SIZE = 50
-SAMPLES = 20
+SAMPLES = 10
 LIST_SAMPLES = 5
 
 

@@ -129,10 +129,11 @@ class DynamoDBBilling:
                 use.bytes_written += billed
 
     def _size_after(self, write: Write, *, ok: bool) -> int:
-        if not ok or write.kind == "check":
-            return write.before
+        """The size billed beside `before`: the new item (a refused put is sized the same)."""
         if write.kind == "put":
             return item_size(write.item)
+        if not ok or write.kind == "check":
+            return write.before
         if write.kind == "update":
             return self.peek.size(write.table, write.key)
         return 0  # delete

@@ -6,129 +6,88 @@ from typing import Any
 
 from bench.stack import Measurement
 from bench.text import number, table
+from bench.usage import TableUse
 
 LEGEND = """\
-  Per request, mean over n requests. Bytes are DynamoDB item sizes (attribute names + values).
-  RCU: 4 KB units (strongly consistent 1, eventually consistent 0.5; a query sums its items
-  first). WCU: 1 KB units per item written, on the larger of the item before and after (a
-  delete bills the deleted item). Transactions count double. On-demand bills these as read /
-  write request units. "moto check": requests moto received that the hooks did not count."""
+  Per request: mean over n requests. Bytes: DynamoDB item sizes (attribute names + values).
+  RCU: 4 KB read units (strongly consistent 1, eventually consistent 0.5; a query adds up its
+  items first; a miss still costs 1). WCU: 1 KB write units per item, on the larger of the item
+  before and after (a delete bills the deleted item; a failed condition still bills).
+  Transactions count double. On-demand bills these as read / write request units; '+' marks a
+  lower bound. 'moto check': requests moto received that no hook counted ('ok': none).
+  Secrets: in-process the authorizer and the routes share one signing-key cache (max age 5 min);
+  on AWS the authorizer is a function of its own, and each execution environment fetches the
+  key on its first use and every 5 minutes after."""
+
+SERVICES = ("events", "secretsmanager", "sqs")
+HEADERS = [
+    "operation", "n", "DynamoDB requests", "items R", "bytes R", "RCU",
+    "items W", "bytes W", "WCU", "EventBridge", "Secrets", "SQS", "moto check",
+]  # fmt: skip
+BREAKDOWN_HEADERS = [
+    "operation", "API", "table", "requests", "items R", "bytes R", "RCU",
+    "items W", "bytes W", "WCU",
+]  # fmt: skip
 
 
-def _per_request(count: float, samples: int) -> str:
-    return number(count / samples)
+def _mean(total: float, samples: int, digits: int = 2) -> str:
+    return number(total / samples, digits)
 
 
-def dynamodb_calls(measurement: Measurement) -> str:
-    calls = measurement.usage.requests_of("dynamodb")
+def _cells(use: TableUse, n: int) -> list[str]:
+    """items R, bytes R, RCU, items W, bytes W, WCU: per request."""
+    return [
+        _mean(use.items_read, n),
+        _mean(use.bytes_read, n, 0),
+        _mean(use.read_units, n) + ("+" if use.lower_bound else ""),
+        _mean(use.items_written, n),
+        _mean(use.bytes_written, n, 0),
+        _mean(use.write_units, n),
+    ]
+
+
+def dynamodb_calls(m: Measurement) -> str:
     parts = []
-    for api, count in calls.items():
-        mean = count / measurement.samples
+    for api, count in m.usage.requests_of("dynamodb").items():
+        mean = count / m.samples
         parts.append(api if mean == 1 else f"{api} x{number(mean)}")
     return " + ".join(parts) or "-"
 
 
-def _check(measurement: Measurement) -> str:
-    missing = measurement.unmetered
+def _check(m: Measurement) -> str:
+    missing = m.unmetered
     return "ok" if not missing else "MISSED " + ", ".join(f"{k} x{n}" for k, n in missing.items())
 
 
-def api_rows(results: list[Measurement]) -> list[list[str]]:
-    rows = []
-    for m in results:
-        usage, n = m.usage, m.samples
-
-        def mean(name: str, usage: Any = usage, n: int = n) -> str:
-            return _per_request(usage.total(name), n)
-
-        rows.append(
-            [
-                m.name,
-                str(n),
-                dynamodb_calls(m),
-                mean("items_read"),
-                mean("bytes_read"),
-                mean("read_units") + ("+" if usage.lower_bound else ""),
-                mean("items_written"),
-                mean("bytes_written"),
-                mean("write_units"),
-                *(
-                    _per_request(sum(usage.requests_of(s).values()), n)
-                    for s in ("events", "secretsmanager", "sqs")
-                ),
-                _check(m),
-            ]
-        )
-    return rows
+def _row(m: Measurement) -> list[str]:
+    others = [_mean(sum(m.usage.requests_of(s).values()), m.samples) for s in SERVICES]
+    cells = _cells(m.usage.combined(), m.samples)
+    return [m.name, str(m.samples), dynamodb_calls(m), *cells, *others, _check(m)]
 
 
-API_HEADERS = [
-    "operation",
-    "n",
-    "DynamoDB requests",
-    "items R",
-    "bytes R",
-    "RCU",
-    "items W",
-    "bytes W",
-    "WCU",
-    "EventBridge",
-    "Secrets",
-    "SQS",
-    "moto check",
-]
-
-
-def breakdown_rows(results: list[Measurement]) -> list[list[str]]:
+def _breakdown(results: list[Measurement]) -> list[list[str]]:
     rows = []
     for m in results:
         label = m.name
         for (api, name), use in sorted(m.usage.tables.items()):
-            n = m.samples
-            rows.append(
-                [
-                    label,
-                    api,
-                    name,
-                    _per_request(use.requests, n),
-                    _per_request(use.items_read, n),
-                    _per_request(use.bytes_read, n),
-                    _per_request(use.read_units, n),
-                    _per_request(use.items_written, n),
-                    _per_request(use.bytes_written, n),
-                    _per_request(use.write_units, n),
-                ]
-            )
+            rows.append([label, api, name, _mean(use.requests, m.samples), *_cells(use, m.samples)])
             label = ""
     return rows
 
 
-BREAKDOWN_HEADERS = [
-    "operation",
-    "API",
-    "table",
-    "requests",
-    "items R",
-    "bytes R",
-    "RCU",
-    "items W",
-    "bytes W",
-    "WCU",
-]
-
-
 def render_api(results: list[Measurement]) -> str:
     retries = sum(m.usage.retries for m in results)
-    lines = [
-        table(API_HEADERS, api_rows(results)),
-        "",
-        LEGEND,
-        f"  SDK retries during the run: {retries}.",
-        "",
-        "  By API and table (per request):",
-        table(BREAKDOWN_HEADERS, breakdown_rows(results), indent=4),
-    ]
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            table(HEADERS, [_row(m) for m in results]),
+            "",
+            LEGEND,
+            f"  SDK retries during the run: {retries}.",
+            "",
+            "  By API and table (per request):",
+            table(BREAKDOWN_HEADERS, _breakdown(results), indent=4),
+        ]
+    )
 
 
 def api_json(results: list[Measurement]) -> list[dict[str, Any]]:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 
 def number(value: float, digits: int = 2) -> str:
-    """`3` for whole numbers, else up to `digits` decimals (`0.5`, `1.25`)."""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", " ")
-    return f"{value:.{digits}f}".rstrip("0")
+    """`3`, `0.5`, `1.25`, `17 034`: at most `digits` decimals, trailing zeros dropped."""
+    text = f"{value:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", " ")
 
 
 def _is_numeric(cell: str) -> bool:

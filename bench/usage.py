@@ -37,8 +37,14 @@ class Usage:
     def table(self, api: str, table: str) -> TableUse:
         return self.tables.setdefault((api, table), TableUse())
 
-    def total(self, name: str) -> float:
-        return sum(getattr(use, name) for use in self.tables.values())
+    def combined(self) -> TableUse:
+        """Every API and table added up."""
+        total = TableUse()
+        for use in self.tables.values():
+            for name, value in use.as_dict().items():
+                setattr(total, name, getattr(total, name) + value)
+        total.lower_bound = any(use.lower_bound for use in self.tables.values())
+        return total
 
     def requests_of(self, service: str) -> Counter[str]:
         prefix = service + ":"
@@ -49,7 +55,3 @@ class Usage:
                 if key.startswith(prefix)
             }
         )
-
-    @property
-    def lower_bound(self) -> bool:
-        return any(use.lower_bound for use in self.tables.values())

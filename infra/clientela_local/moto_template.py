@@ -6,7 +6,8 @@ calls handlers in-process), Secrets Manager secrets, queue policies and alarms; 
 table's TimeToLiveSpecification. This module keeps the first kind as they are and, for the
 second kind, adds a stack output that asks moto to resolve the resource's properties
 (`Fn::ToJsonString` of them, intrinsics included), so provisioning can apply them with boto3
-from the template's own properties instead of a second definition.
+from the template's own properties instead of a second definition. A resource type in none of
+the lists below is refused, so nothing goes missing locally without a decision.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ APPLIED_WITH_BOTO3 = frozenset(
     }
 )
 
+# Not created locally on purpose: the local stack runs handlers in-process and checks no IAM.
+# Resources without a Type (a merge template completing what Chalice generates) are skipped too.
+NOT_LOCAL_PREFIXES = ("AWS::Serverless::", "AWS::IAM::", "AWS::Lambda::", "AWS::ApiGateway::")
+
 # Outputs named with this prefix carry a resource for provision.py to apply.
 APPLY_OUTPUT_PREFIX = "LocalApply"
 
@@ -58,6 +63,7 @@ class Applied:
 def to_moto_template(template: Template) -> Template:
     """The part of `template` moto can hold, plus outputs describing what boto3 must apply."""
     source = template.get("Resources", {})
+    _refuse_unknown_types(source)
     kept = {
         logical_id: resource
         for logical_id, resource in source.items()
@@ -84,6 +90,25 @@ def to_moto_template(template: Template) -> Template:
     if outputs:
         moto_template["Outputs"] = outputs
     return moto_template
+
+
+def _refuse_unknown_types(resources: dict[str, Any]) -> None:
+    # A new resource type must be placed in one of the lists above: silently leaving it out
+    # would make the local stack differ from AWS without anyone noticing.
+    for logical_id, resource in resources.items():
+        resource_type = resource.get("Type")
+        if (
+            resource_type is None
+            or resource_type in CREATED_BY_MOTO
+            or resource_type in APPLIED_WITH_BOTO3
+            or resource_type.startswith(NOT_LOCAL_PREFIXES)
+        ):
+            continue
+        raise ValueError(
+            f"{logical_id}: no local provisioning for {resource_type}; add it to "
+            "CREATED_BY_MOTO, APPLIED_WITH_BOTO3 (with an applier in provision.py) or "
+            "NOT_LOCAL_PREFIXES in clientela_local/moto_template.py"
+        )
 
 
 def _to_apply(logical_id: str, resource: dict[str, Any]) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ The same infra/*.yaml that deploy to AWS are handed to moto's CloudFormation (pl
 its exports feed the services), minus what moto cannot create (see moto_template.py). What
 moto's CloudFormation skips is then applied with boto3 from the properties moto resolved.
 Locally the signing key is the well-known development key instead of a generated one.
+edge.yaml is not provisioned: locally the gateway plays CloudFront (clientela_local.routing).
 """
 
 from __future__ import annotations

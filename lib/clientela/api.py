@@ -9,6 +9,7 @@ A route function receives a `Call` and the path parameters, and returns a `Reply
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,13 @@ def _raw_body(request: Any) -> bytes:
     return raw.encode() if isinstance(raw, str) else bytes(raw)
 
 
+def _is_list(annotation: Any) -> bool:
+    """list[X], or list[X] | None: a query parameter that may repeat."""
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(typing.get_origin(arg) is list for arg in typing.get_args(annotation))
+
+
 def _query_dict(request: Any, model: type[BaseModel]) -> dict[str, Any]:
     params = request.query_params
     if not params:
@@ -115,8 +123,7 @@ def _query_dict(request: Any, model: type[BaseModel]) -> dict[str, Any]:
     for name in params:
         values = params.getlist(name)
         annotation = model.model_fields[name].annotation if name in model.model_fields else None
-        is_list = getattr(annotation, "__origin__", None) is list
-        result[name] = values if is_list else values[-1]
+        result[name] = values if _is_list(annotation) else values[-1]
     return result
 
 
@@ -209,7 +216,17 @@ class Service:
                     body,
                     response,
                     status,
-                    tuple(sorted({*errors, *((401, 403) if auth else ()), 400, 500})),
+                    tuple(
+                        sorted(
+                            {
+                                *errors,
+                                *((401, 403) if auth else ()),
+                                *((415,) if body else ()),
+                                400,
+                                500,
+                            }
+                        )
+                    ),
                     headers,
                     response_headers,
                     auth,

@@ -21,8 +21,6 @@ from clientela.auth import LOCAL_DEVELOPMENT_KEY
 from clientela_local import cfn
 from clientela_local.provision import provision
 
-# One worker provisions once; the region keeps these resources apart from the shared stack.
-pytestmark = pytest.mark.xdist_group("infra-provision")
 REGION = "eu-west-3"
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 TABLES = {

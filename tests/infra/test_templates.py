@@ -198,6 +198,12 @@ def test_a_resource_moto_skips_may_not_depend_on_another_it_skips() -> None:
         to_moto_template(template)
 
 
+def test_a_resource_type_nobody_placed_is_refused_rather_than_dropped() -> None:
+    template = {"Resources": {"Flow": {"Type": "AWS::Scheduler::Schedule", "Properties": {}}}}
+    with pytest.raises(ValueError, match="no local provisioning for AWS::Scheduler::Schedule"):
+        to_moto_template(template)
+
+
 def test_applied_resources_are_read_back_from_outputs() -> None:
     outputs = {
         "TableName": "t",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,23 +22,34 @@ PERSONAL = {
 }
 
 
-def test_request_logs_name_the_store_and_never_the_customer(
-    api: Api, store_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Powertools bound its handler to the stdout of whichever test imported the app: listen on
-    # the service's logger with the same JSON formatter instead.
+@pytest.fixture
+def customers_log(apps: dict[str, Any]) -> Iterator[io.StringIO]:
+    """What the customers service logs, in the JSON it writes on Lambda.
+
+    Powertools bound its handler to the stdout of whichever test imported the app, so listen on
+    the service's logger with the same formatter instead.
+    """
     service_logger = logging.getLogger("customers")
     stream = io.StringIO()
     listener = logging.StreamHandler(stream)
     listener.setFormatter(service_logger.handlers[0].formatter)
-    monkeypatch.setattr(service_logger, "level", logging.DEBUG)
-    monkeypatch.setattr(service_logger, "handlers", [listener])
+    handlers, level = service_logger.handlers, service_logger.level
+    service_logger.handlers = [listener]
+    service_logger.setLevel(logging.DEBUG)  # setLevel also clears logging's level cache
+    yield stream
+    service_logger.handlers = handlers
+    service_logger.setLevel(level)
+
+
+def test_request_logs_name_the_store_and_never_the_customer(
+    api: Api, store_id: str, customers_log: io.StringIO
+) -> None:
     created = api.call("POST", "/customers", PERSONAL).body
     api.call("PATCH", f"/customers/{created['id']}", {"city": "Brescia"})
     api.call("POST", "/customers", {**PERSONAL, "email": "bad"})
     api.call("GET", f"/customers/{created['id']}")
 
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    lines = [json.loads(line) for line in customers_log.getvalue().splitlines()]
 
     handled = [line for line in lines if line.get("message") == "request handled"]
     assert len(handled) == 4

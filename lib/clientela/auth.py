@@ -105,8 +105,8 @@ def signing_key() -> str:
     return str(value)
 
 
-def allowed_routes(service: str, scopes: frozenset[str]) -> list[AuthRoute | str]:
-    routes: list[AuthRoute | str] = []
+def allowed_routes(service: str, scopes: frozenset[str]) -> list[AuthRoute]:
+    routes: list[AuthRoute] = []
     if f"{service}:read" in scopes or f"{service}:write" in scopes:
         routes.append(AuthRoute("/*", READ_METHODS))
     if f"{service}:write" in scopes:
@@ -141,7 +141,7 @@ def authorize(request: AuthRequest, service: str) -> AuthResponse | dict[str, An
                 ],
             },
         }
-    return AuthResponse(routes=routes, principal_id=principal.store_id, context=context)
+    return AuthResponse(routes=[*routes], principal_id=principal.store_id, context=context)
 
 
 def install_authorizer(app: Chalice, service: str) -> ChaliceAuthorizer:

@@ -15,7 +15,7 @@ def store_id() -> str:
     return f"e2e-{uuid.uuid4().hex[:12]}"
 
 
-def test_a_customer_lifecycle(stack, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_customer_lifecycle(stack, store_id) -> None:
     url, headers = stack.base_url, stack.headers(store_id)
     body = {
         "email": "Lucia.Bianchi@Example.IT",
@@ -67,7 +67,7 @@ def test_a_customer_lifecycle(stack, store_id) -> None:  # type: ignore[no-untyp
     assert gone.status_code == 404
 
 
-def test_the_event_opens_and_closes_the_wallet(stack, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_the_event_opens_and_closes_the_wallet(stack, store_id) -> None:
     url, headers = stack.base_url, stack.headers(store_id)
     customer = requests.post(
         f"{url}/customers", json={"email": "w@example.com"}, headers=headers, timeout=10
@@ -85,7 +85,7 @@ def test_the_event_opens_and_closes_the_wallet(stack, store_id) -> None:  # type
     assert closed.json()["status"] == "closed"
 
 
-def test_another_store_gets_404(stack, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_another_store_gets_404(stack, store_id) -> None:
     url = stack.base_url
     customer = requests.post(
         f"{url}/customers",
@@ -113,7 +113,7 @@ def test_another_store_gets_404(stack, store_id) -> None:  # type: ignore[no-unt
 
 
 @pytest.mark.parametrize("kind", ["missing", "malformed", "bad-signature", "expired", "not-bearer"])
-def test_bad_tokens_get_401(stack, kind) -> None:  # type: ignore[no-untyped-def]
+def test_bad_tokens_get_401(stack, kind) -> None:
     tokens = {
         "missing": None,
         "malformed": "Bearer abc.def",
@@ -130,7 +130,7 @@ def test_bad_tokens_get_401(stack, kind) -> None:  # type: ignore[no-untyped-def
     assert answer.json()["status"] == 401
 
 
-def test_a_token_without_the_scope_gets_403(stack, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_without_the_scope_gets_403(stack, store_id) -> None:
     url = stack.base_url
     reader = stack.headers(store_id, ["customers:read"])
 
@@ -143,7 +143,7 @@ def test_a_token_without_the_scope_gets_403(stack, store_id) -> None:  # type: i
     assert requests.get(f"{url}/wallets/x", headers=reader, timeout=10).status_code == 403
 
 
-def test_bad_input_is_a_problem_and_changes_nothing(stack, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_a_problem_and_changes_nothing(stack, store_id) -> None:
     url, headers = stack.base_url, stack.headers(store_id)
 
     bad = requests.post(
@@ -171,7 +171,7 @@ def test_bad_input_is_a_problem_and_changes_nothing(stack, store_id) -> None:  #
     assert requests.get(f"{url}/customers", headers=headers, timeout=10).json()["items"] == []
 
 
-def test_a_retried_post_creates_one_customer(stack, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_post_creates_one_customer(stack, store_id) -> None:
     url, headers = stack.base_url, {**stack.headers(store_id), "Idempotency-Key": "k-1"}
     body = {"email": "once@example.com"}
 
@@ -187,7 +187,7 @@ def test_a_retried_post_creates_one_customer(stack, store_id) -> None:  # type: 
     assert len(listed["items"]) == 1
 
 
-def test_pages_follow_the_cursor(stack, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_pages_follow_the_cursor(stack, store_id) -> None:
     url, headers = stack.base_url, stack.headers(store_id)
     ids = [
         requests.post(

@@ -80,7 +80,7 @@ def wallets(apps: dict[str, Any], headers: dict[str, str]) -> Any:
         yield Api(client, headers)
 
 
-def test_a_new_customer_gets_an_empty_wallet(deliver, wallets, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_customer_gets_an_empty_wallet(deliver, wallets, store_id) -> None:
     customer_id = "01JD40000000000000000000AA"
 
     assert deliver(sqs_record(created(store_id, customer_id))) == {"batchItemFailures": []}
@@ -91,7 +91,7 @@ def test_a_new_customer_gets_an_empty_wallet(deliver, wallets, store_id) -> None
     assert answer.body["balance"] == "0"
 
 
-def test_redelivery_changes_nothing_twice(deliver, wallets, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_redelivery_changes_nothing_twice(deliver, wallets, store_id) -> None:
     customer_id = "01JD40000000000000000000AB"
     event = sqs_record(created(store_id, customer_id))
 
@@ -102,7 +102,7 @@ def test_redelivery_changes_nothing_twice(deliver, wallets, store_id) -> None:  
     assert wallets.call("GET", f"/wallets/{customer_id}").body == first
 
 
-def test_a_deletion_that_overtakes_the_creation_wins(deliver, wallets, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_deletion_that_overtakes_the_creation_wins(deliver, wallets, store_id) -> None:
     customer_id = "01JD40000000000000000000AC"
 
     deliver(sqs_record(deleted(store_id, customer_id)))
@@ -111,7 +111,7 @@ def test_a_deletion_that_overtakes_the_creation_wins(deliver, wallets, store_id)
     assert wallets.call("GET", f"/wallets/{customer_id}").body["status"] == "closed"
 
 
-def test_deletion_closes_an_open_wallet(deliver, wallets, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_deletion_closes_an_open_wallet(deliver, wallets, store_id) -> None:
     customer_id = "01JD40000000000000000000AD"
     deliver(sqs_record(created(store_id, customer_id)))
 
@@ -122,7 +122,7 @@ def test_deletion_closes_an_open_wallet(deliver, wallets, store_id) -> None:  # 
     assert body["closed_at"] is not None
 
 
-def test_a_poison_message_fails_alone(deliver, wallets, store_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_poison_message_fails_alone(deliver, wallets, store_id) -> None:
     good = sqs_record(created(store_id, "01JD40000000000000000000AE"))
     poison = sqs_record('{"detail-type": "customer.created", "detail": {"metadata": {}}}')
 
@@ -132,7 +132,7 @@ def test_a_poison_message_fails_alone(deliver, wallets, store_id) -> None:  # ty
     assert wallets.call("GET", "/wallets/01JD40000000000000000000AE").status == 200
 
 
-def test_a_wallet_of_another_store_is_404(deliver, wallets, store_id, apps) -> None:  # type: ignore[no-untyped-def]
+def test_a_wallet_of_another_store_is_404(deliver, wallets, store_id, apps) -> None:
     deliver(sqs_record(created("store-elsewhere", "01JD40000000000000000000AF")))
 
     assert wallets.call("GET", "/wallets/01JD40000000000000000000AF").status == 404

@@ -89,7 +89,7 @@ def test_email_is_unique_per_store(api: Api) -> None:
     assert [c["id"] for c in api.call("GET", "/customers").body["items"]] == [first["id"]]
 
 
-def test_the_same_email_in_two_stores_is_two_customers(  # type: ignore[no-untyped-def]
+def test_the_same_email_in_two_stores_is_two_customers(
     api: Api, customers_client, store_id: str
 ) -> None:
     other = Api(customers_client, {"authorization": f"Bearer {token_for(store_id + '-other')}"})
@@ -97,7 +97,7 @@ def test_the_same_email_in_two_stores_is_two_customers(  # type: ignore[no-untyp
     assert other.call("POST", "/customers", {"email": "same@example.com"}).status == 201
 
 
-def test_another_store_sees_nothing(api: Api, customers_client) -> None:  # type: ignore[no-untyped-def]
+def test_another_store_sees_nothing(api: Api, customers_client) -> None:
     mine = api.call("POST", "/customers", {"email": "mine@example.com"}).body
     intruder = Api(customers_client, {"authorization": f"Bearer {token_for('store-intruder')}"})
 
@@ -184,7 +184,7 @@ def test_list_is_newest_first_with_a_cursor(api: Api) -> None:
     assert third["next_cursor"] is None
 
 
-def test_a_tampered_or_foreign_cursor_is_400(api: Api, customers_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_or_foreign_cursor_is_400(api: Api, customers_client) -> None:
     for i in range(3):
         api.call("POST", "/customers", {"email": f"t{i}@example.com"})
     cursor = api.call("GET", "/customers?limit=1").body["next_cursor"]
@@ -221,7 +221,7 @@ def test_idempotency_key_replays_the_first_answer(api: Api) -> None:
 )
 def test_bad_tokens_are_refused_by_the_authorizer(
     customers_client, authorization: str | None
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import jwt
 
     from clientela import auth
@@ -246,7 +246,7 @@ def test_bad_tokens_are_refused_by_the_authorizer(
     assert type(refused.value).__name__ in ("Exception", "NotAuthorizedError")
 
 
-def test_missing_scope_is_403(customers_client) -> None:  # type: ignore[no-untyped-def]
+def test_missing_scope_is_403(customers_client) -> None:
     reader = Api(
         customers_client, {"authorization": f"Bearer {token_for('store-r', ('customers:read',))}"}
     )
@@ -259,7 +259,7 @@ def test_missing_scope_is_403(customers_client) -> None:  # type: ignore[no-unty
     assert stranger.call("GET", "/customers").status == 403
 
 
-def test_health_needs_no_token(customers_client) -> None:  # type: ignore[no-untyped-def]
+def test_health_needs_no_token(customers_client) -> None:
     assert Api(customers_client, {}).call("GET", "/health/customers").body == {
         "status": "ok",
         "service": "customers",

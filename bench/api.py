@@ -137,7 +137,9 @@ class _Scenario:
 
     def _pages(self) -> None:
         first = self.measure(
-            f"list: 1st page of {PAGE_SIZE} (500 in store)", [None] * LIST_SAMPLES, self.api.page
+            f"list: 1st page of {PAGE_SIZE} ({STORE_SIZE} in store)",
+            [None] * LIST_SAMPLES,
+            self.api.page,
         )[0]
         if len(first["items"]) != PAGE_SIZE or not first["next_cursor"]:
             raise BenchError(f"the first page has {len(first['items'])} items, or no cursor")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.stack import Measurement
-from bench.text import number, table
+from bench.text import heading, number, table
 from bench.usage import TableUse
 
 LEGEND = """\
@@ -79,6 +79,7 @@ def render_api(results: list[Measurement]) -> str:
     retries = sum(m.usage.retries for m in results)
     return "\n".join(
         [
+            heading("Customers API: AWS requests and capacity per request"),
             table(HEADERS, [_row(m) for m in results]),
             "",
             LEGEND,

@@ -66,8 +66,6 @@ def run(stack: LocalStack) -> list[Workload]:
     stack.reset()
     loaded = stack.apps["customers"]
     (source,) = [s for s in loaded.app.event_sources if isinstance(s, DynamoDBEventConfig)]
-    handler_name = source.handler_string.rsplit(".", 1)[-1]
-    handler = getattr(loaded.module, handler_name)
     reader = StreamReader(stack, customers_table())
     results = []
     with Client(loaded.app) as client:
@@ -81,42 +79,38 @@ def run(stack: LocalStack) -> list[Workload]:
             reader.read()  # skip anything older
             write()
             records = [lambda_record(r, reader.arn) for r in reader.read()]
-            batches = [
-                records[i : i + source.batch_size]
-                for i in range(0, len(records), source.batch_size)
-            ]
-            with stack.measure(name, len(records)) as measurement:
-                for batch in batches:
-                    context = new_context(
-                        loaded.app.app_name,
-                        handler_name,
-                        region=REGION,
-                        account=ACCOUNT,
-                        memory_mb=loaded.memory_mb,
-                        timeout_seconds=loaded.timeout_seconds,
-                    )
-                    answer = handler({"Records": batch}, context)
-                    if answer.get("batchItemFailures"):
-                        raise BenchError(f"{name}: the publisher reported failures {answer}")
-            results.append(
-                Workload(measurement, WRITES, len(records), len(batches), source.batch_size)
-            )
+            results.append(_publish(stack, loaded, source, name, records))
     return results
 
 
+def _publish(
+    stack: LocalStack, loaded: Any, source: Any, name: str, records: list[dict[str, Any]]
+) -> Workload:
+    """Invokes the handler with the records in batches, as the event source mapping would."""
+    handler_name = source.handler_string.rsplit(".", 1)[-1]
+    size = source.batch_size
+    batches = [records[i : i + size] for i in range(0, len(records), size)]
+    with stack.measure(name, len(records)) as measurement:
+        for batch in batches:
+            context = new_context(
+                loaded.app.app_name,
+                handler_name,
+                region=REGION,
+                account=ACCOUNT,
+                memory_mb=loaded.memory_mb,
+                timeout_seconds=loaded.timeout_seconds,
+            )
+            answer = getattr(loaded.module, handler_name)({"Records": batch}, context)
+            if answer.get("batchItemFailures"):
+                raise BenchError(f"{name}: the publisher reported failures: {answer}")
+    return Workload(measurement, WRITES, len(records), len(batches), size)
+
+
 HEADERS = [
-    "workload",
-    "stream records",
-    "invocations",
-    "events",
-    "PutEvents calls",
-    "events/call",
-    "PutEvents/record",
-    "PutEvents/write",
-    "entry bytes (mean)",
-    "billed events",
+    "workload", "stream records", "invocations", "events", "PutEvents calls", "events/call",
+    "PutEvents/record", "PutEvents/write", "entry bytes (mean)", "billed events",
     "other requests",
-]
+]  # fmt: skip
 
 
 def _row(w: Workload) -> list[str]:

@@ -162,21 +162,17 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: GatewayServer
     timeout = 30  # seconds an idle keep-alive connection stays open
+    _started = 0.0
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: `_serve` logs its own line, without query strings."""
 
     def _serve(self) -> None:
-        started = time.perf_counter()
-        path = self.path.partition("?")[0]
-        status = 500
+        self._started = time.perf_counter()
         try:
-            status = self._respond(path)
+            self._respond(self.path.partition("?")[0])
         except (ConnectionError, TimeoutError):
-            self.close_connection = True
-        finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            log.info("%s %s %d %.0fms", self.command, path, status, elapsed)
+            self.close_connection = True  # the client went away
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
@@ -247,6 +243,10 @@ class _Handler(BaseHTTPRequestHandler):
         return _answer(response, self.server.responses)
 
     def _send(self, answer: Answer) -> int:
+        # Logged before answering, so the line exists by the time the client has its answer.
+        elapsed = (time.perf_counter() - self._started) * 1000
+        path = self.path.partition("?")[0]
+        log.info("%s %s %d %.0fms", self.command, path, answer.status, elapsed)
         self.send_response(answer.status)
         for name, value in _header_items(answer.headers):
             self.send_header(name, value)

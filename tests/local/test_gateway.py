@@ -247,16 +247,23 @@ def test_a_view_that_raises_is_chalices_500(base_url):
     assert response.status_code == 500
 
 
-def test_one_log_line_per_request_without_query_or_headers(base_url, caplog):
-    caplog.set_level(logging.INFO, logger="clientela_local.gateway")
-    headers = {"Authorization": "Bearer reader"}
-    requests.get(f"{base_url}/things/t-9?email=maria@example.com", headers=headers, timeout=5)
-    # (Lines of earlier tests' requests may still arrive: the line is written after the answer.)
-    lines = [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == "clientela_local.gateway" and "t-9" in r.getMessage()
-    ]
+def test_one_log_line_per_request_without_query_or_headers(base_url, monkeypatch):
+    # Listen on the gateway's logger itself: other tests in this worker may reconfigure the root
+    # logger or disable existing loggers.
+    logger = logging.getLogger("clientela_local.gateway")
+    records: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = records.append  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(logger, "disabled", False)
+    monkeypatch.setattr(logger, "handlers", [listener])
+    level = logger.level
+    logger.setLevel(logging.INFO)  # (setLevel, not setattr: it clears the logging cache)
+    try:
+        headers = {"Authorization": "Bearer reader"}
+        requests.get(f"{base_url}/things/t-9?email=maria@example.com", headers=headers, timeout=5)
+    finally:
+        logger.setLevel(level)
+    lines = [r.getMessage() for r in records]
     assert len(lines) == 1
     method, path, status, elapsed = lines[0].split()
     assert (method, path, status) == ("GET", "/things/t-9", "200")

@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -57,15 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    stack = LocalStack(port=args.port)
-    try:
-        stack.start()
-    except OSError as exc:
-        print(
-            f"Cannot listen on port {args.port} ({exc.strerror}); try --port or PORT=",
-            file=sys.stderr,
-        )
+    if not _port_is_free(args.port):  # say so now, not after provisioning everything
+        print(f"Port {args.port} is in use: try --port N (or PORT=N make run).", file=sys.stderr)
         return 1
+    stack = LocalStack(port=args.port)
+    stack.start()
     try:
         token = seed.demo_token()
         services = ", ".join(loaded.service for loaded in stack.apps)
@@ -86,6 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Stopping...", flush=True)
         stack.stop()
     return 0
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the gateway will
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _seed(base_url: str, token: str, count: int, stopping: threading.Event) -> None:

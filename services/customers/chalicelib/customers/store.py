@@ -178,12 +178,20 @@ class CustomerStore:
     def _transact(
         self, actions: list[dict[str, Any]], customer: Customer, *, email_index: int | None
     ) -> None:
+        """All actions or none. One action is a plain conditional write: half the capacity."""
         try:
-            self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+            if len(actions) == 1:
+                self._write_one(actions[0])
+            else:
+                self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
+            code = error.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                reasons = ["ConditionalCheckFailed"]
+            elif code == "TransactionCanceledException":
+                reasons = _reasons(error)
+            else:
                 raise
-            reasons = _reasons(error)
             if email_index is not None and reasons[email_index : email_index + 1] == [
                 "ConditionalCheckFailed"
             ]:
@@ -194,6 +202,12 @@ class CustomerStore:
                 current = self.get(customer.store_id, customer.id)
                 raise VersionMismatch(current.version if current else None) from None
             raise
+
+    def _write_one(self, action: dict[str, Any]) -> None:
+        if "Put" in action:
+            self._db.put_item(**action["Put"])
+        else:
+            self._db.delete_item(**action["Delete"])
 
     def page(
         self, store_id: str, *, limit: int, after_id: str | None

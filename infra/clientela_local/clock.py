@@ -123,6 +123,7 @@ class Clock:
                 due = self._take_due(arn, expression, now)
                 if due is None:
                     continue
+                log.info("schedule %s fired (due %s)", arn.rsplit("/", 1)[-1], due.isoformat())
                 try:
                     fire(self._scheduled_event(arn, due))
                 except Exception:

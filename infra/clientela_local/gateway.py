@@ -165,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
     _started = 0.0
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: `_serve` logs its own line, without query strings."""
+        """Silenced: `_send` logs its own line, without query strings."""
 
     def _serve(self) -> None:
         self._started = time.perf_counter()
@@ -176,10 +176,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
-    def _respond(self, path: str) -> int:
-        body = self._read_body()
+    def _respond(self, path: str) -> None:
+        try:
+            body = self._read_body()
+        except ValueError:  # a Content-Length or chunk size that is not a number
+            self.close_connection = True
+            self._send(self.server.responses.render("DEFAULT_4XX", "Malformed request framing"))
+            return
         if body is None:
-            return self._send(self.server.responses.render("REQUEST_TOO_LARGE"))
+            self._send(self.server.responses.render("REQUEST_TOO_LARGE"))
+            return
         local = self.server.local_routes.get((self.command, path))
         if local is not None:
             try:
@@ -187,12 +193,14 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception:
                 log.exception("%s %s failed", self.command, path)
                 answer = self.server.responses.render("DEFAULT_5XX")
-            return self._send(answer)
+            self._send(answer)
+            return
         service = match_service(path, self.server.routes)
         loaded = self.server.apps.get(service or "")
         if loaded is None:
-            return self._send(self.server.responses.render("MISSING_AUTHENTICATION_TOKEN"))
-        return self._send(self._invoke(loaded, body))
+            self._send(self.server.responses.render("MISSING_AUTHENTICATION_TOKEN"))
+            return
+        self._send(self._invoke(loaded, body))
 
     def _read_body(self) -> bytes | None:
         """The request body ('' when none); None when it is over Lambda's payload limit."""
@@ -242,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self.server.responses.render(_gateway_error(loaded.service, exc))
         return _answer(response, self.server.responses)
 
-    def _send(self, answer: Answer) -> int:
+    def _send(self, answer: Answer) -> None:
         # Logged before answering, so the line exists by the time the client has its answer.
         elapsed = (time.perf_counter() - self._started) * 1000
         path = self.path.partition("?")[0]
@@ -256,7 +264,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)
-        return answer.status
 
 
 def _gateway_error(service: str, exc: Exception) -> str:

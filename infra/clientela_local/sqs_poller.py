@@ -55,6 +55,7 @@ class SqsPoller(Poller):
         ids = [m["MessageId"] for m in messages]
         result, raised = self.invoke({"Records": [self._record(m) for m in messages]})
         failed = set(ids) if raised else self._reported_failures(result, ids)
+        self.log_batch(f"sqs:{self.queue}", len(messages), len(failed))
         succeeded = [m for m in messages if m["MessageId"] not in failed]
         self._delete_messages(succeeded)
         if failed:

@@ -38,6 +38,8 @@ from clientela_local.gateway_responses import GatewayResponses
 from clientela_local.lambda_context import function_name
 from clientela_local.pollers import Pollers
 from clientela_local.polling import Target
+from clientela_local.provision import provision
+from clientela_local.routing import load_routes
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +109,17 @@ class LocalStack:
         self._moto_api("reset", {})
         # Step Functions only runs state machines when told to (tasks call back on MOTO_PORT).
         self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
-        # Imported here: provisioning and routing are optional until the infra is complete.
-        from clientela_local.provision import provision  # noqa: PLC0415
-        from clientela_local.routing import load_routes  # noqa: PLC0415
-
         provision(self.endpoint_url, self.region)
         self.account = boto3.client("sts").get_caller_identity()["Account"]
         self.apps = load_apps(self.root)
+        # Bound (not yet serving) before any thread starts: a busy port fails fast and clean.
+        self._gateway = GatewayServer(
+            self.requested_port,
+            self.apps,
+            load_routes(self.root / "infra" / "edge.yaml"),
+            GatewayResponses.from_template(self.root / "infra" / "fragments" / "service-api.yaml"),
+            local_routes(self.apps, wait_idle=self.wait_idle, advance_clock=self.advance_clock),
+        )
         self._pollers = Pollers(
             self.apps, region=self.region, account=self.account, infra_dir=self.root / "infra"
         )
@@ -126,13 +132,6 @@ class LocalStack:
             app_schedules=self._app_schedules(),
         )
         self._clock.start()
-        self._gateway = GatewayServer(
-            self.requested_port,
-            self.apps,
-            load_routes(self.root / "infra" / "edge.yaml"),
-            GatewayResponses.from_template(self.root / "infra" / "fragments" / "service-api.yaml"),
-            local_routes(self.apps, wait_idle=self.wait_idle, advance_clock=self.advance_clock),
-        )
         self._gateway_thread = threading.Thread(
             target=self._gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway"
         )
@@ -140,11 +139,12 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stops everything that started, newest first; safe to call more than once."""
-        if self._gateway is not None:
-            self._gateway.close()
-            if self._gateway_thread is not None:
-                self._gateway_thread.join()
-            self._gateway = self._gateway_thread = None
+        if self._gateway_thread is not None and self._gateway is not None:
+            self._gateway.close()  # stops serve_forever, cuts idle connections, joins handlers
+            self._gateway_thread.join()
+        elif self._gateway is not None:
+            self._gateway.server_close()  # bound but never served
+        self._gateway = self._gateway_thread = None
         if self._clock is not None:
             self._clock.stop()
             self._clock = None

@@ -126,6 +126,7 @@ class StreamPoller(Poller):
         sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
         result, raised = self.invoke({"Records": [self._record(r) for r in batch]})
         failed = set(sequence_numbers) if raised else self._reported_failures(result, batch)
+        self.log_batch(f"stream:{self.table_name}", len(batch), len(failed))
         if not failed:
             del shard.pending[: len(batch)]
             shard.failed_head, shard.attempts = None, 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -270,3 +271,25 @@ def test_one_log_line_per_request_without_query_or_headers(base_url, monkeypatch
     assert elapsed.endswith("ms")
     assert "maria" not in lines[0]
     assert "reader" not in lines[0]
+
+
+def test_malformed_framing_is_a_400_problem(base_url):
+    url = urlsplit(base_url)
+    with socket.create_connection((url.hostname or "", url.port or 0), timeout=5) as raw:
+        raw.sendall(b"POST /things HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n")
+        answer = raw.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert json.loads(body)["type"] == PROBLEM + "bad-request"
+
+
+def test_chunked_request_bodies_are_read_whole(base_url):
+    headers = {"Authorization": "Bearer writer", "Content-Type": "application/octet-stream"}
+    response = requests.post(
+        f"{base_url}/things",
+        data=iter([b"ol", b"\xc3\xa1", b"!"]),  # a generator: requests sends it chunked
+        headers={**headers, "Accept": "application/octet-stream"},
+        timeout=5,
+    )
+    assert response.status_code == 201
+    assert response.content == "olá!".encode()

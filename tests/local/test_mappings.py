@@ -1,0 +1,51 @@
+"""Event source mappings take their settings from the merge templates, and `wait_idle` does not
+mistake a system that keeps failing for a quiet one."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from chalice.app import Chalice
+
+from clientela_local.apps import REPO_ROOT
+from clientela_local.polling import MappingSettings, mapping_settings
+from tests.local.conftest import loaded_app, running
+
+INFRA = REPO_ROOT / "infra"
+
+
+def test_the_customers_stream_mapping_comes_from_its_template():
+    assert mapping_settings(
+        INFRA / "customers.yaml", "publish_customer_changes"
+    ) == MappingSettings(
+        report_batch_item_failures=True,
+        maximum_retry_attempts=10,
+        on_failure_queue_name="clientela-customers-stream-dlq",
+    )
+
+
+def test_the_credits_queue_mapping_reports_batch_item_failures():
+    settings = mapping_settings(INFRA / "credits.yaml", "on_customer_event")
+    assert settings.report_batch_item_failures
+
+
+def test_without_a_template_the_defaults_apply(tmp_path):
+    assert mapping_settings(tmp_path / "missing.yaml", "anything") == MappingSettings()
+
+
+def test_wait_idle_times_out_while_a_message_keeps_failing(aws, tmp_path):
+    url = boto3.client("sqs").create_queue(
+        QueueName="poison", Attributes={"VisibilityTimeout": "0"}
+    )["QueueUrl"]
+    app = Chalice("poison")
+
+    @app.on_sqs_message(queue="poison", batch_size=1)
+    def handle(event):
+        raise RuntimeError("always")
+
+    boto3.client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    with (
+        running(loaded_app(app, handle), infra_dir=tmp_path) as pollers,
+        pytest.raises(TimeoutError, match=r"svc\.handle"),
+    ):
+        pollers.wait_idle(0.5)

@@ -36,6 +36,7 @@ typecheck: $(STAMP)
 ## Builds every deployable artifact into build/ (see README, "Deploy to AWS").
 package: $(STAMP)
 	$(PY) -m clientela_local.package --out build
+	$(PY) -m clientela_local.docs --out build/docs
 
 cfn-lint: package
 	$(VENV)/bin/cfn-lint infra/*.yaml build/*/sam.json

@@ -15,29 +15,12 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from clientela.openapi import DOCS_PAGE, build_document
 from clientela_local.apps import LoadedApp
 from clientela_local.gateway import LocalRoute
 from clientela_local.gateway_responses import Answer
 
 log = logging.getLogger(__name__)
-
-DOCS_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Clientela API (local)</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-  <div id="docs"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-  <script>
-    // "Authorize" takes the bearer token `python -m clientela_local` printed.
-    SwaggerUIBundle({url: "/openapi.json", dom_id: "#docs", persistAuthorization: true});
-  </script>
-</body>
-</html>
-"""
 
 
 def json_answer(status: int, payload: Any, content_type: str = "application/json") -> Answer:
@@ -69,10 +52,6 @@ def local_routes(
 
     def openapi(_query: dict[str, list[str]]) -> Answer:
         if not openapi_cache:
-            try:
-                from clientela.openapi import build_document  # noqa: PLC0415 - optional part
-            except ImportError as exc:
-                return problem(501, "not-implemented", "Not Implemented", str(exc))
             document = build_document([loaded.app for loaded in apps])
             openapi_cache.append(json.dumps(document, ensure_ascii=False).encode())
         return Answer(200, {"Content-Type": "application/json"}, openapi_cache[0])

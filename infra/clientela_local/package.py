@@ -8,23 +8,32 @@ For each service, build/<svc>/ gets:
 - `merge-template.json`: fragments/service-api.yaml merged with infra/<svc>.yaml. It is
   written as JSON because Chalice switches its output to YAML when the merge template is YAML,
   and the rest of the tooling expects `sam.json`.
-- `sam.json` and `deployment.zip`, from `chalice package --stage prod`.
+- `sam.json` and `deployment.zip`, from `chalice package --stage prod`. The zip then gets the
+  bytecode of every `.py` in it (see `add_bytecode`): Lambda's code directory is read-only, so
+  without `__pycache__` every cold start compiles every module it imports.
 build/ also gets platform.yaml and edge.yaml, the two templates no Chalice app owns.
 
 build/<svc>/app/.chalice/deployments is kept between runs: Chalice reuses the zip it built
 there, with its Lambda (manylinux) wheels from PyPI, as long as the app, its requirements and
-the vendored code are unchanged.
+the vendored code are unchanged; its `bytecode/` folder keeps the zip with bytecode built from
+that zip, so an unchanged service is not compiled again.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import json
 import os
+import posixpath
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,6 +56,28 @@ _PLACEHOLDER_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": _PLACEHOLDER_SID, "Effect": "Deny", "Action": "*", "Resource": "*"}],
 }
+
+# The zip with bytecode, cached under .chalice/deployments by a hash of the zip Chalice built.
+_BYTECODE_CACHE = "bytecode"
+_BYTECODE_FORMAT = b"1"  # bump when the zip `_write_with_bytecode` makes changes for one input
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say, as Chalice's own entries
+_CODE_URI = "./deployment.zip"
+# Run by this interpreter with no site-packages and a fixed hash seed, so that the bytecode
+# depends only on the sources: a fresh process per zip also keeps one service's compiling from
+# changing another's (marshal's output depends on reference counts of shared constants).
+_COMPILE = """\
+import json, py_compile, sys
+failed = []
+for source, cfile, dfile in json.load(sys.stdin):
+    try:
+        py_compile.compile(
+            source, cfile, dfile, doraise=True, optimize=0,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    except py_compile.PyCompileError as error:
+        failed.append([dfile, error.msg.strip().splitlines()[-1]])
+json.dump(failed, sys.stdout)
+"""
 
 
 def package(out: Path, services: tuple[str, ...] = SERVICES) -> None:
@@ -81,6 +112,7 @@ def package_service(service: str, out: Path) -> tuple[str, float]:
     _chalice_package(app_dir, merge_template, target)
     check_merged(target / "sam.json")
     _prune_package_cache(app_dir / _KEPT_BETWEEN_RUNS)
+    add_bytecode(target, app_dir / _KEPT_BETWEEN_RUNS / _BYTECODE_CACHE)
     return service, time.monotonic() - started
 
 
@@ -188,6 +220,123 @@ def _prune_package_cache(cache: Path) -> None:
     zips = sorted(cache.glob("*.zip"), key=lambda path: path.stat().st_mtime, reverse=True)
     for stale in zips[1:]:
         stale.unlink()
+
+
+def add_bytecode(target: Path, cache: Path) -> None:
+    """Adds to `target/deployment.zip` the bytecode of each of its `.py` files.
+
+    Compiled by this interpreter, which must be the Python of every function in
+    `target/sam.json` (see `check_runtime`), into the standard `__pycache__/<name>.<tag>.pyc`.
+    The pycs are unchecked-hash ones: extracting a zip does not keep the sources' mtimes, which a
+    timestamp pyc must match, and an unchecked-hash pyc is used without reading its source.
+    The zip is written again with sorted entries and fixed dates and modes, so the same zip from
+    Chalice always gives the same bytes; `cache` keeps the result for the next build.
+    """
+    artifact = target / "deployment.zip"
+    check_runtime(target / "sam.json")
+    digest = hashlib.sha256(_BYTECODE_FORMAT + importlib.util.MAGIC_NUMBER)
+    with artifact.open("rb") as built:
+        digest.update(hashlib.file_digest(built, "sha256").digest())
+    cached = cache / f"{digest.hexdigest()}.zip"
+    if not cached.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial")
+        failed = _write_with_bytecode(artifact, partial)
+        partial.replace(cached)
+        for name, reason in failed:
+            print(f"{target.name}: no bytecode for {name}: {reason}", file=sys.stderr)
+    for stale in cache.iterdir():
+        if stale != cached:
+            _remove(stale)
+    shutil.copyfile(cached, artifact)
+
+
+def check_runtime(sam_template: Path) -> None:
+    """Fails unless every function runs this interpreter's Python from `./deployment.zip`.
+
+    Bytecode only loads in the Python minor version that wrote it (the magic number); Lambda
+    would silently ignore the rest and compile from source at every cold start.
+    """
+    template = cfn.load(sam_template)
+    default = template.get("Globals", {}).get("Function", {}).get("Runtime")
+    ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    problems = []
+    if sys.implementation.name != "cpython":
+        problems.append(f"the build runs {sys.implementation.name}, not CPython")
+    for name, resource in sorted(template["Resources"].items()):
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource.get("Properties", {})
+        runtime = properties.get("Runtime", default)
+        if runtime != ours:
+            problems.append(f"{name} runs {runtime}, not {ours}")
+        if properties.get("CodeUri") != _CODE_URI:
+            problems.append(f"{name} deploys {properties.get('CodeUri')}, not {_CODE_URI}")
+    if problems:
+        raise RuntimeError(
+            f"{sam_template}: cannot add bytecode for the Lambda runtime, built by"
+            f" {sys.executable} (Python {sys.version.split()[0]}): " + "; ".join(problems)
+        )
+
+
+def _write_with_bytecode(source: Path, out: Path) -> list[tuple[str, str]]:
+    """Writes `source` plus bytecode to `out`; returns the (file, reason) that did not compile."""
+    with (
+        zipfile.ZipFile(source) as archive,
+        tempfile.TemporaryDirectory(prefix="clientela-bytecode-") as scratch,
+    ):
+        entries = {info.filename: info for info in archive.infolist()}  # the last copy wins
+        jobs: list[tuple[str, str, str]] = []
+        for name in sorted(entries):
+            if not name.endswith(".py"):
+                continue
+            if name.startswith("/") or ".." in name.split("/"):
+                raise RuntimeError(f"{source}: unsafe file name {name!r}")
+            path = Path(scratch, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(archive.read(entries[name]))
+            jobs.append((str(path), str(Path(scratch, _pyc_name(name))), name))
+        failed = _compile(jobs)
+        pycs = {_pyc_name(name): Path(cfile) for _, cfile, name in jobs if Path(cfile).is_file()}
+        with zipfile.ZipFile(out, "w") as rewritten:
+            for name in sorted(entries.keys() | pycs.keys()):
+                original = entries.get(name) if name not in pycs else None
+                data = archive.read(original) if original else pycs[name].read_bytes()
+                rewritten.writestr(_entry(name, original), data)
+    return failed
+
+
+def _pyc_name(source: str) -> str:
+    """`a/b.py` -> `a/__pycache__/b.cpython-311.pyc`, where this interpreter's import looks."""
+    folder, file = posixpath.split(source)
+    tag = sys.implementation.cache_tag
+    return posixpath.join(folder, "__pycache__", f"{file.removesuffix('.py')}.{tag}.pyc")
+
+
+def _compile(jobs: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    result = subprocess.run(  # noqa: PLW1510 - the return code is checked below
+        [sys.executable, "-S", "-c", _COMPILE],
+        input=json.dumps(jobs),
+        env={"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"compiling the package's bytecode failed:\n{result.stderr}")
+    return [(name, reason) for name, reason in json.loads(result.stdout)]
+
+
+def _entry(name: str, original: zipfile.ZipInfo | None) -> zipfile.ZipInfo:
+    """A zip entry that depends on nothing but `name` and whether the original was executable."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.create_system = 3  # Unix, so that the modes below are honoured
+    executable = original is not None and (original.external_attr >> 16) & 0o111
+    if name.endswith("/"):
+        info.external_attr = (stat.S_IFDIR | 0o755) << 16 | 0x10  # MS-DOS directory flag
+    else:
+        info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
+    info.compress_type = original.compress_type if original else zipfile.ZIP_DEFLATED
+    return info
 
 
 def _remove(path: Path) -> None:

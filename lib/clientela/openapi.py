@@ -235,3 +235,23 @@ def _success(doc: RouteDoc, refs: Refs) -> dict[str, Any]:
     if doc.response and doc.status != HTTPStatus.NO_CONTENT:
         answer["content"] = {"application/json": {"schema": refs[(doc.response, "serialization")]}}
     return answer
+
+
+# The browsable page served at /docs: it renders /openapi.json (Swagger UI from a CDN).
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Clientela API</title>
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+  <div id="docs"></div>
+  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+  <script>
+    // "Authorize" takes a bearer token (locally: the one `make run` printed).
+    SwaggerUIBundle({url: "/openapi.json", dom_id: "#docs", persistAuthorization: true});
+  </script>
+</body>
+</html>
+"""

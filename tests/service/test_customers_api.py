@@ -229,7 +229,9 @@ def test_bad_tokens_are_refused_by_the_authorizer(
     if authorization == "expired":
         authorization = "Bearer " + token_for("store-a", ttl=-120)
     elif authorization == "bad-signature":
-        authorization = "Bearer " + auth.issue_token("store-a", auth.ALL_SCOPES, "some-other-key")
+        authorization = "Bearer " + auth.issue_token(
+            "store-a", auth.ALL_SCOPES, "some-other-key-of-forty-characters-xxxx"
+        )
     elif authorization == "no-store":
         authorization = "Bearer " + jwt.encode(
             {"iss": "clientela", "aud": "clientela-api", "iat": 0, "exp": 2**33},

@@ -6,6 +6,7 @@ e-mails, phones or names). Metrics in CloudWatch's embedded format; X-Ray tracin
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -29,6 +30,10 @@ class Observability:
     tracer: Tracer
 
 
+def _ignore(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
 def observability(service: str) -> Observability:
     return Observability(
         logger=Logger(service=service),
@@ -39,6 +44,10 @@ def observability(service: str) -> Observability:
 
 def install(app: Chalice, obs: Observability) -> None:
     """Wrap every invocation of the app: correlation id, store id, one metric, flush."""
+    # Disabled (local stack, tests): Powertools would keep buffering and warn on every flush.
+    enabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
+    count = obs.metrics.add_metric if enabled else _ignore
+    flush = obs.metrics.flush_metrics if enabled else _ignore
 
     @app.middleware("http")
     def http_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
@@ -55,9 +64,7 @@ def install(app: Chalice, obs: Observability) -> None:
         obs.logger.append_keys(store_id=store_id, route=context.get("resourcePath"))
         try:
             response = get_response(event)
-            obs.metrics.add_metric(
-                name=f"Http{response.status_code // 100}xx", unit=MetricUnit.Count, value=1
-            )
+            count(name=f"Http{response.status_code // 100}xx", unit=MetricUnit.Count, value=1)
             obs.logger.info(
                 "request handled",
                 extra={"method": event.method, "status": response.status_code},
@@ -66,7 +73,7 @@ def install(app: Chalice, obs: Observability) -> None:
                 response.headers["X-Correlation-Id"] = correlation_id
             return response
         finally:
-            obs.metrics.flush_metrics()
+            flush()
             obs.logger.remove_keys(["store_id", "route"])
 
     @app.middleware("all")
@@ -79,5 +86,5 @@ def install(app: Chalice, obs: Observability) -> None:
         try:
             return get_response(event)
         finally:
-            obs.metrics.add_metric(name="EventInvocations", unit=MetricUnit.Count, value=1)
-            obs.metrics.flush_metrics()
+            count(name="EventInvocations", unit=MetricUnit.Count, value=1)
+            flush()

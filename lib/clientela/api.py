@@ -134,8 +134,16 @@ def _validate(model: type[BaseModel], data: Any, *, status: int, location: str) 
         raise problems.from_validation_error(exc, status=status, location=location) from None
 
 
+class Health(BaseModel):
+    status: str
+    service: str
+
+
 class Service:
-    """A service's Chalice app with Clientela's conventions installed."""
+    """A service's Chalice app with Clientela's conventions installed.
+
+    Every service answers `GET /health/<name>` without a token.
+    """
 
     registry: dict[str, list[RouteDoc]] = {}
 
@@ -147,6 +155,10 @@ class Service:
         self.docs = Service.registry.setdefault(app.app_name, [])
         self.docs.clear()
         app.register_middleware(self._problem_middleware, "http")
+
+        @self.route(f"/health/{name}", "GET", summary="Health check", response=Health, auth=False)
+        def health(_call: Call) -> Reply:
+            return Reply(200, Health(status="ok", service=name))
 
     def _problem_middleware(self, event: Any, get_response: Callable[[Any], Any]) -> Any:
         """Chalice's own errors (415, 405, ...) answered as problem documents like ours."""

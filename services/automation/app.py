@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from chalice.app import Chalice
-from pydantic import BaseModel
 
-from clientela.api import Call, Reply, Service
+from clientela.api import Service
 from clientela.observability import install, observability
 
 app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
-
-
-class Health(BaseModel):
-    status: str
-    service: str
-
-
-@service.route("/health/automation", "GET", summary="Health check", response=Health, auth=False)
-def health(_call: Call) -> Reply:
-    return Reply(200, Health(status="ok", service="automation"))

@@ -9,7 +9,7 @@ from chalice.app import Chalice, SQSEvent
 from chalicelib.credits import usecases
 from chalicelib.credits.consumer import handle_batch
 from chalicelib.credits.domain import WalletNotFound
-from chalicelib.credits.models import Health, Wallet
+from chalicelib.credits.models import Wallet
 from chalicelib.credits.settings import settings
 from clientela import problems
 from clientela.api import Call, Reply, Service
@@ -19,11 +19,6 @@ app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-
-
-@service.route("/health/credits", "GET", summary="Health check", response=Health, auth=False)
-def health(_call: Call) -> Reply:
-    return Reply(200, Health(status="ok", service="credits"))
 
 
 @service.route(

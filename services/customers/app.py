@@ -25,7 +25,6 @@ from chalicelib.customers.models import (
     CustomerCreate,
     CustomerPage,
     CustomerPatch,
-    Health,
     ListQuery,
 )
 from chalicelib.customers.publishing import publish_changes
@@ -43,11 +42,6 @@ CREATE_ERRORS = (CustomerError, IdempotencyValidationError, IdempotencyAlreadyIn
 
 def _customer_reply(customer: Any, status: int = 200) -> Reply:
     return Reply(status, Customer.of(customer), {"ETag": etag(customer.version)})
-
-
-@service.route("/health/customers", "GET", summary="Health check", response=Health, auth=False)
-def health(_call: Call) -> Reply:
-    return Reply(200, Health(status="ok", service="customers"))
 
 
 @service.route(

@@ -29,8 +29,3 @@ class Wallet(BaseModel):
             opened_at=wallet.opened_at,
             closed_at=wallet.closed_at,
         )
-
-
-class Health(BaseModel):
-    status: str
-    service: str

@@ -127,8 +127,3 @@ class ListQuery(BaseModel):
 
     limit: int = Field(default=50, ge=1, le=200, description="Page size.")
     cursor: str | None = Field(default=None, max_length=2048, description="From `next_cursor`.")
-
-
-class Health(BaseModel):
-    status: str
-    service: str

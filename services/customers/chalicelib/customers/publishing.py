@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.customers.domain import changed_fields
-from chalicelib.customers.store import CUSTOMER_PREFIX, plain
+from chalicelib.customers.store import CUSTOMER_PREFIX, from_item
 from clientela.events import OutgoingEvent, publish
 from clientela_events.customers import (
     CustomerCreatedV1,
@@ -28,19 +28,13 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8")
 
 
 def _snapshot(image: dict[str, Any]) -> CustomerV1:
-    data = plain(image)
+    customer = from_item(image)
     return CustomerV1(
-        id=data["id"],
-        email=data.get("email"),
-        phone=data.get("phone"),
-        first_name=data.get("first_name"),
-        last_name=data.get("last_name"),
-        city=data.get("city"),
-        country=data.get("country"),
-        tags=list(data.get("tags", [])),
-        created_at=data["created_at"],
-        updated_at=data["updated_at"],
-        version=int(data["version"]),
+        id=customer.id,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+        version=customer.version,
+        **customer.profile(),
     )
 
 

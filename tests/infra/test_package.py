@@ -151,9 +151,11 @@ def _chalice_output(target: Path, runtime: str) -> None:
         "data/prices.json": "[1, 2]\n",
     }
     target.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target / "deployment.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(target / "deployment.zip", "w") as archive:
         for name, text in files.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=(2024, 5, 1, 12, 0, 0)), text)
+            entry = zipfile.ZipInfo(name, date_time=(2024, 5, 1, 12, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, text)
     properties = {"Runtime": runtime, "CodeUri": "./deployment.zip"}
     function = {"Type": "AWS::Serverless::Function", "Properties": properties}
     (target / "sam.json").write_text(json.dumps({"Resources": {"APIHandler": function}}))

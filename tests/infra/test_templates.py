@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.credits.usecases import FOLLOWED_EVENTS
 from clientela_local import cfn
 from clientela_local.moto_template import applied_from_outputs, to_moto_template
 
@@ -109,7 +110,7 @@ def test_the_credits_rule_takes_customer_lifecycle_events_from_the_bus() -> None
     assert rule["EventBusName"] == {"Fn::ImportValue": "clientela-event-bus-name"}
     assert rule["EventPattern"] == {
         "source": ["clientela.customers"],
-        "detail-type": ["customer.created", "customer.updated", "customer.deleted"],
+        "detail-type": list(FOLLOWED_EVENTS),
     }
 
 
@@ -243,3 +244,15 @@ def test_the_spec_gateway_responses_are_all_customised() -> None:
         "DEFAULT_4XX",
         "DEFAULT_5XX",
     } <= set(GATEWAY_RESPONSES)
+
+
+def test_the_customers_api_can_read_the_key_its_cursors_are_signed_with() -> None:
+    # GET /customers signs its cursors (clientela.cursor) with the platform signing key.
+    role = cfn.load(INFRA / "customers.yaml")["Resources"]["ApiHandlerRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert {
+        "Sid": "ReadSigningKey",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": {"Fn::ImportValue": "clientela-signing-key-secret-arn"},
+    } in statements

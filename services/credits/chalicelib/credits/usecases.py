@@ -11,6 +11,9 @@ from clientela import aws
 from clientela.idempotency import idempotent
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
 
+# The customer events credits acts on; its subscription rule (infra/credits.yaml) takes these.
+FOLLOWED_EVENTS = ("customer.created", "customer.deleted")
+
 
 def wallet_store() -> WalletStore:
     return WalletStore(aws.dynamodb(), settings().table)

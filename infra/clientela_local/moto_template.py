@@ -8,6 +8,11 @@ second kind, adds a stack output that asks moto to resolve the resource's proper
 (`Fn::ToJsonString` of them, intrinsics included), so provisioning can apply them with boto3
 from the template's own properties instead of a second definition. A resource type in none of
 the lists below is refused, so nothing goes missing locally without a decision.
+
+A resource applied with boto3 may name, by `Ref`, a resource that is not local on purpose (an
+alarm on a function's metrics names the function): the `Ref` resolves to the logical id, which
+is what the function stands for locally. Any other reference to something moto does not create
+is refused.
 """
 
 from __future__ import annotations
@@ -74,10 +79,16 @@ def to_moto_template(template: Template) -> Template:
         for name, output in (template.get("Outputs") or {}).items()
         if set(references(output)) <= kept.keys()
     }
+    not_local = {
+        logical_id
+        for logical_id, resource in source.items()
+        if resource.get("Type") is None or resource["Type"].startswith(NOT_LOCAL_PREFIXES)
+    }
     for logical_id, resource in source.items():
         applied = _to_apply(logical_id, resource)
         if applied is None:
             continue
+        applied = _name_what_is_not_local(applied, not_local)
         missing = set(references(applied)) - kept.keys()
         if missing:
             raise ValueError(f"{logical_id} refers to {sorted(missing)}, which moto cannot create")
@@ -129,6 +140,17 @@ def _to_apply(logical_id: str, resource: dict[str, Any]) -> dict[str, Any] | Non
         "Type": resource_type,
         "Properties": {"PhysicalId": {"Ref": logical_id}, **dropped},
     }
+
+
+def _name_what_is_not_local(node: Any, not_local: set[str]) -> Any:
+    """`{"Ref": Function}` -> `"Function"` for every resource in `not_local`."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in not_local:
+            return node["Ref"]
+        return {key: _name_what_is_not_local(value, not_local) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_name_what_is_not_local(item, not_local) for item in node]
+    return node
 
 
 def applied_from_outputs(outputs: dict[str, str]) -> list[Applied]:

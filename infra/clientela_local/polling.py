@@ -80,7 +80,8 @@ class MappingSettings:
     """What the merge template says about a handler's event source mapping."""
 
     report_batch_item_failures: bool = True
-    maximum_retry_attempts: int = 10
+    # -1 (AWS's default for stream mappings): retry until the batch succeeds.
+    maximum_retry_attempts: int = -1
     on_failure_queue_name: str | None = None
 
 
@@ -88,7 +89,8 @@ def mapping_settings(template: Path, handler_name: str) -> MappingSettings:
     """Reads `Resources.<Handler>.Properties.Events.*.Properties` from a service template.
 
     Without a template (or without the mapping in it) the defaults apply: batch item failures
-    honoured, 10 retries, no failure destination.
+    honoured, retries without limit (as AWS when MaximumRetryAttempts is omitted), no failure
+    destination.
     """
     if not template.is_file():
         return MappingSettings()
@@ -101,7 +103,7 @@ def mapping_settings(template: Path, handler_name: str) -> MappingSettings:
         return MappingSettings(
             report_batch_item_failures="ReportBatchItemFailures"
             in props.get("FunctionResponseTypes", []),
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 10)),
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
             on_failure_queue_name=_queue_name(resources, destination),
         )
     return MappingSettings()

@@ -3,7 +3,9 @@
 The same infra/*.yaml that deploy to AWS are handed to moto's CloudFormation (platform first,
 its exports feed the services), minus what moto cannot create (see moto_template.py). What
 moto's CloudFormation skips is then applied with boto3 from the properties moto resolved.
-Locally the signing key is the well-known development key instead of a generated one.
+Locally every secret gets a fixed, well-known development value instead of a generated one
+(`LOCAL_SECRET_VALUES`): the signing key is clientela.auth's development key, so `make token`
+and the tests can mint tokens.
 edge.yaml is not provisioned: locally the gateway plays CloudFront (clientela_local.routing).
 """
 
@@ -31,6 +33,16 @@ INFRA_DIR = Path(__file__).resolve().parent.parent
 STACKS = ("platform", "customers", "credits", "automation", "exports")
 
 STACK_PREFIX = "clientela-"
+
+# The customers API's cursor key (infra/customers.yaml CursorKeySecret), locally.
+LOCAL_CURSOR_KEY = "clientela-local-cursor-key-0001"
+
+# What each secret the templates generate on AWS holds locally, by secret name. A new secret
+# needs a line here: provisioning refuses one it has no value for.
+LOCAL_SECRET_VALUES = {
+    "clientela/auth/signing-key": LOCAL_DEVELOPMENT_KEY,
+    "clientela/customers/cursor-key": LOCAL_CURSOR_KEY,
+}
 _TIMEOUT_SECONDS = 30.0
 
 
@@ -114,17 +126,20 @@ def _apply(clients: _Clients, applied: Applied) -> None:
 
 
 def _put_local_secret(clients: _Clients, properties: dict[str, Any]) -> None:
-    # The template generates the key on AWS; locally every token is signed with the known
-    # development key so `make token` and the tests can mint tokens.
+    # The template generates the value on AWS; locally it is the known development value.
     name = properties["Name"]
+    value = LOCAL_SECRET_VALUES.get(name)
+    if value is None:
+        raise ValueError(
+            f"no local value for the secret {name}; add one to LOCAL_SECRET_VALUES in "
+            "clientela_local/provision.py"
+        )
     try:
         clients.secretsmanager.create_secret(
-            Name=name,
-            Description=properties.get("Description", ""),
-            SecretString=LOCAL_DEVELOPMENT_KEY,
+            Name=name, Description=properties.get("Description", ""), SecretString=value
         )
     except clients.secretsmanager.exceptions.ResourceExistsException:
-        clients.secretsmanager.put_secret_value(SecretId=name, SecretString=LOCAL_DEVELOPMENT_KEY)
+        clients.secretsmanager.put_secret_value(SecretId=name, SecretString=value)
 
 
 def _enable_time_to_live(clients: _Clients, table: str, properties: dict[str, Any]) -> None:

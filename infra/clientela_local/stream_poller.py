@@ -1,8 +1,12 @@
 """A DynamoDB Streams event source mapping: shard by shard, in order, with checkpoints.
 
 As on AWS: a batch that reports failures is retried from the first failed sequence number
-(records before it count as done); after `MaximumRetryAttempts` retries the batch is described
-in a failure record sent to the on-failure destination queue, and the shard moves on.
+(records before it count as done), after a backoff that doubles from 0.2 s up to 5 s while the
+same record keeps failing. With `MaximumRetryAttempts` -1 (also what an omitted setting means,
+as on AWS) the shard retries until the batch succeeds and nothing after it is read meanwhile;
+otherwise, after that many retries, the batch is described in a failure record sent to the
+on-failure destination queue, and the shard moves on. A shard waiting to retry counts as busy,
+so `Pollers.wait_idle` times out rather than calling a stuck system quiet.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import base64
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,9 +50,15 @@ class _Shard:
     pending: list[RecordTypeDef] = field(default_factory=list)
     failed_head: str | None = None  # sequence number the current retries are stuck on
     attempts: int = 0
+    retry_at: float = 0.0  # time.monotonic() before which the failed batch is not retried
 
 
 class StreamPoller(Poller):
+    # Between two tries of a batch stuck on the same record: the first wait, doubled each time
+    # up to the last. Not a sleep: the poller keeps looking at its other shards and at stop().
+    RETRY_BACKOFF_FIRST_SECONDS = 0.2
+    RETRY_BACKOFF_MAX_SECONDS = 5.0
+
     def __init__(
         self,
         target: Target,
@@ -114,6 +125,8 @@ class StreamPoller(Poller):
             self._shards[shard_id] = _Shard(shard_id, iterator)
 
     def _poll_shard(self, shard: _Shard) -> bool:
+        if shard.failed_head is not None and time.monotonic() < shard.retry_at:
+            return True  # a failed batch waits out its backoff: not idle, but nothing to invoke
         if len(shard.pending) < self.batch_size and shard.iterator:
             response = self._streams.get_records(
                 ShardIterator=shard.iterator, Limit=self.batch_size - len(shard.pending)
@@ -136,10 +149,17 @@ class StreamPoller(Poller):
         head = sequence_numbers[first]
         shard.attempts = shard.attempts + 1 if shard.failed_head == head else 1
         shard.failed_head = head
-        retries_allowed = self.settings.maximum_retry_attempts
+        retries_allowed = self.settings.maximum_retry_attempts  # -1: without limit
         if 0 <= retries_allowed < shard.attempts:
             self._give_up(shard, batch[first:], raised)
+        else:
+            shard.retry_at = time.monotonic() + self._backoff(shard.attempts)
         return True
+
+    def _backoff(self, attempts: int) -> float:
+        """Seconds to wait before the next try of a batch that failed `attempts` times in a row."""
+        first, most = self.RETRY_BACKOFF_FIRST_SECONDS, self.RETRY_BACKOFF_MAX_SECONDS
+        return min(first * 2 ** min(attempts - 1, 32), most)
 
     def _reported_failures(self, result: Any, batch: list[RecordTypeDef]) -> set[str]:
         numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]

@@ -9,6 +9,7 @@ A route function receives a `Call` and the path parameters, and returns a `Reply
 from __future__ import annotations
 
 import json
+import traceback
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -302,6 +303,14 @@ class Service:
             return func(call, **params)
         except Problem as problem:
             return problem
-        except Exception:
-            self.obs.logger.exception("unhandled error")  # stack only; inputs are not logged
+        except Exception as exc:
+            # Where it failed, never the message: messages (pydantic's above all) echo input.
+            frames = traceback.extract_tb(exc.__traceback__)
+            self.obs.logger.error(
+                "unhandled error",
+                extra={
+                    "error_type": type(exc).__name__,
+                    "stack": [f"{f.filename}:{f.lineno} in {f.name}" for f in frames],
+                },
+            )
             return Problem(500, "internal-error", "Internal error", "Something went wrong")

@@ -9,7 +9,6 @@ The store id of a request comes only from the verified token, through the author
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Iterable
@@ -17,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from chalice.app import AuthRequest, AuthResponse, AuthRoute, Chalice, ChaliceAuthorizer
 
-from clientela import aws
+from clientela.secrets import secret_value
 from clientela.settings import platform_settings
 
 ISSUER = "clientela"
@@ -34,6 +32,7 @@ LOCAL_DEVELOPMENT_KEY = "clientela-local-development-signing-key-0001"
 READ_METHODS = ["GET", "HEAD"]
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 CLOCK_SKEW_SECONDS = 30
+AUTHORIZER_CACHE_SECONDS = 60
 
 
 class InvalidToken(Exception):
@@ -92,17 +91,14 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
-@functools.cache
-def _secrets(client: Any) -> SecretsProvider:
-    return SecretsProvider(boto3_client=client)
-
-
 def signing_key() -> str:
-    """The current signing key, from Secrets Manager, cached for a few minutes."""
+    """The current signing key, from Secrets Manager, cached for a few minutes.
+
+    Only the authorizers (and the local token tool) read it: whoever holds it can mint a token
+    for any store.
+    """
     settings = platform_settings()
-    provider = _secrets(aws.client("secretsmanager"))
-    value = provider.get(settings.signing_key_secret, max_age=settings.signing_key_max_age)
-    return str(value)
+    return secret_value(settings.signing_key_secret, max_age=settings.signing_key_max_age)
 
 
 def allowed_routes(service: str, scopes: frozenset[str]) -> list[AuthRoute]:
@@ -150,8 +146,10 @@ def install_authorizer(app: Chalice, service: str) -> ChaliceAuthorizer:
     def token_authorizer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
         return authorize(request, service)
 
-    # Cache decisions per token for 5 minutes on API Gateway: one authorizer call, many requests.
-    return app.authorizer(name="token_authorizer", ttl_seconds=300)(token_authorizer)  # type: ignore[no-any-return]
+    # API Gateway caches a decision per token for this long, even past the token's expiry: short,
+    # so an expired token stops working within a minute, yet most requests skip the authorizer.
+    register = app.authorizer(name="token_authorizer", ttl_seconds=AUTHORIZER_CACHE_SECONDS)
+    return register(token_authorizer)  # type: ignore[no-any-return]
 
 
 def principal_from_context(context: dict[str, Any] | None) -> Principal:

@@ -41,7 +41,7 @@ def encode_cursor(position: dict[str, Any], *, store_id: str, scope: str, key: s
 def decode_cursor(cursor: str, *, store_id: str, scope: str, key: str) -> dict[str, Any]:
     refused = bad_request(
         "The cursor is not one this API gave for this query",
-        [FieldError("cursor", "Invalid or expired cursor")],
+        [FieldError("cursor", "Not a cursor of this query, or its signing key changed")],
     )
     try:
         raw = _unb64(cursor)

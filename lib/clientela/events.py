@@ -8,6 +8,7 @@ those. Consumers parse the EventBridge event into the typed envelope of its cont
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from clientela.settings import platform_settings
 from clientela_events import Envelope, Metadata, contract_for
 
 _MAX_ENTRIES_PER_CALL = 10  # EventBridge's PutEvents limit
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,13 @@ def publish(events: Sequence[OutgoingEvent]) -> list[int]:
         chunk = events[start : start + _MAX_ENTRIES_PER_CALL]
         try:
             response = aws.events().put_events(Entries=[e.entry(bus) for e in chunk])  # type: ignore[misc]
-        except Exception:
+        except Exception as exc:  # the caller retries what failed, whatever the cause
+            log.warning("PutEvents failed", extra={"error_type": type(exc).__name__})
             failed.extend(range(start, len(events)))
             break
         for offset, result in enumerate(response["Entries"]):
             if "ErrorCode" in result:
+                log.warning("event refused by the bus", extra={"error_code": result["ErrorCode"]})
                 failed.append(start + offset)
     return failed
 

@@ -46,8 +46,10 @@ def test_names_keep_any_script(api: Api) -> None:
     ("body", "field"),
     [
         ({"email": "not-an-email"}, "email"),
-        ({"phone": "12"}, ""),
-        ({"first_name": "Ana"}, ""),
+        ({"phone": "12"}, "phone"),
+        ({"phone": "98765-4321"}, "phone"),
+        ({"first_name": "Ana"}, "email"),
+        ({}, "phone"),
         ({"email": "a@example.com", "country": "XX"}, "country"),
         ({"email": "a@example.com", "tags": "vip"}, "tags"),
         ({"email": "a@example.com", "id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "id"),
@@ -266,3 +268,25 @@ def test_health_needs_no_token(customers_client) -> None:
         "status": "ok",
         "service": "customers",
     }
+
+
+@pytest.mark.parametrize("if_match", ['"²"', '"\uff11"', "abc", '"1.0"', '"' + "9" * 30 + '"'])
+def test_a_malformed_if_match_is_400(api: Api, if_match: str) -> None:
+    created = api.call("POST", "/customers", {"email": "im@example.com"}).body
+
+    answer = api.call(
+        "PATCH", f"/customers/{created['id']}", {"city": "Faro"}, headers={"if-match": if_match}
+    )
+
+    assert answer.status == 400
+    assert answer.body["errors"][0]["field"] == "If-Match"
+    assert api.call("GET", f"/customers/{created['id']}").body["city"] is None
+
+
+def test_a_national_phone_in_a_patch_is_read_in_the_stored_country(api: Api) -> None:
+    created = api.call("POST", "/customers", {"email": "br@example.com", "country": "BR"}).body
+
+    answer = api.call("PATCH", f"/customers/{created['id']}", {"phone": "(11) 91234-5678"})
+
+    assert answer.status == 200
+    assert answer.body["phone"] == "+5511912345678"

@@ -9,6 +9,7 @@ from chalicelib.credits.settings import settings
 from chalicelib.credits.store import WalletStore
 from clientela import aws
 from clientela.idempotency import idempotent
+from clientela.ids import is_id
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
 
 # The customer events credits acts on; its subscription rule (infra/credits.yaml) takes these.
@@ -20,7 +21,7 @@ def wallet_store() -> WalletStore:
 
 
 def get_wallet(store_id: str, customer_id: str) -> Wallet:
-    wallet = wallet_store().get(store_id, customer_id)
+    wallet = wallet_store().get(store_id, customer_id) if is_id(customer_id) else None
     if wallet is None:
         raise WalletNotFound
     return wallet

@@ -44,6 +44,19 @@ class ContactRequired(CustomerError):
     """A customer must keep an e-mail or a phone."""
 
 
+class InvalidField(CustomerError):
+    """A value the rules refuse, found only once the stored customer is known."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field)
+        self.field = field
+        self.reason = reason
+
+
+class WriteConflict(CustomerError):
+    """Another write to the same items won the race; trying again may succeed."""
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -133,9 +146,21 @@ class Customer:
         }
 
 
+def _phone_in(changes: dict[str, Any], country: str | None) -> dict[str, Any]:
+    """Changes with the phone in E.164, read as a number of the customer's country if national."""
+    phone = changes.get("phone")
+    if phone is None:
+        return changes
+    try:
+        return {**changes, "phone": normalise_phone(phone, country)}
+    except ValueError as exc:
+        raise InvalidField("phone", str(exc)) from None
+
+
 def new_customer(store_id: str, customer_id: str, profile: dict[str, Any]) -> Customer:
     if not profile.get("email") and not profile.get("phone"):
         raise ContactRequired
+    profile = _phone_in(profile, profile.get("country"))
     at = now()
     return Customer(
         id=customer_id, store_id=store_id, created_at=at, updated_at=at, version=1, **profile
@@ -144,6 +169,7 @@ def new_customer(store_id: str, customer_id: str, profile: dict[str, Any]) -> Cu
 
 def apply_changes(customer: Customer, changes: dict[str, Any]) -> Customer:
     """The customer after a merge-patch: a field set to null is cleared."""
+    changes = _phone_in(changes, changes.get("country", customer.country))
     values = {
         name: (value if value is not None or name != "tags" else [])
         for name, value in changes.items()

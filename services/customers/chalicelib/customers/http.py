@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -11,64 +14,99 @@ from chalicelib.customers.domain import (
     ContactRequired,
     CustomerNotFound,
     EmailAlreadyUsed,
+    InvalidField,
     VersionMismatch,
+    WriteConflict,
 )
+from chalicelib.customers.settings import settings
 from chalicelib.customers.usecases import Precondition
 from clientela import problems
-from clientela.auth import signing_key
 from clientela.cursor import decode_cursor, encode_cursor
 from clientela.problems import FieldError, Problem
+from clientela.secrets import secret_value
 
 LIST_SCOPE = "customers:list:v1"
+_VERSION = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also takes "²"
 
 
+@functools.singledispatch
 def problem_for(error: Exception) -> Problem:
-    if isinstance(error, CustomerNotFound):
-        return problems.not_found("customer")
-    if isinstance(error, EmailAlreadyUsed):
-        return Problem(
-            409,
-            "email-taken",
-            "E-mail already used",
-            "Another customer of this store has this e-mail",
-            [FieldError("email", "Already used by another customer")],
-            extra={"existing_customer_id": error.existing_id},
-        )
-    if isinstance(error, VersionMismatch):
-        extra = {} if error.current_version is None else {"current_version": error.current_version}
-        headers = {} if error.current_version is None else {"ETag": etag(error.current_version)}
-        return Problem(
-            412,
-            "precondition-failed",
-            "The customer has changed",
-            "Read it again and apply your change to the current version",
-            extra=extra,
-            headers=headers,
-        )
-    if isinstance(error, ContactRequired):
-        return problems.invalid(
-            [
-                FieldError("email", "email or phone is required"),
-                FieldError("phone", "email or phone is required"),
-            ]
-        )
-    if isinstance(error, IdempotencyValidationError):
-        return Problem(
-            422,
-            "idempotency-key-reused",
-            "Idempotency-Key reused",
-            "This Idempotency-Key was already used with a different body",
-            [FieldError("Idempotency-Key", "Used before with another body")],
-        )
-    if isinstance(error, IdempotencyAlreadyInProgressError):
-        return Problem(
-            409,
-            "request-in-progress",
-            "Request in progress",
-            "A request with this Idempotency-Key is still running; retry shortly",
-            headers={"Retry-After": "1"},
-        )
+    """The problem document a domain or idempotency error is answered with."""
     raise error
+
+
+@problem_for.register
+def _(_error: CustomerNotFound) -> Problem:
+    return problems.not_found("customer")
+
+
+@problem_for.register
+def _(error: EmailAlreadyUsed) -> Problem:
+    return Problem(
+        409,
+        "email-taken",
+        "E-mail already used",
+        "Another customer of this store has this e-mail",
+        [FieldError("email", "Already used by another customer")],
+        extra={"existing_customer_id": error.existing_id},
+    )
+
+
+@problem_for.register
+def _(error: VersionMismatch) -> Problem:
+    known = error.current_version is not None
+    return Problem(
+        412,
+        "precondition-failed",
+        "The customer has changed",
+        "Read it again and apply your change to the current version",
+        extra={"current_version": error.current_version} if known else {},
+        headers={"ETag": etag(error.current_version)} if error.current_version else {},
+    )
+
+
+@problem_for.register
+def _(error: InvalidField) -> Problem:
+    return problems.invalid([FieldError(error.field, error.reason)])
+
+
+@problem_for.register
+def _(_error: ContactRequired) -> Problem:
+    reason = "email or phone is required"
+    return problems.invalid([FieldError("email", reason), FieldError("phone", reason)])
+
+
+@problem_for.register
+def _(_error: WriteConflict) -> Problem:
+    return Problem(
+        503,
+        "write-conflict",
+        "Busy",
+        "Other changes to this customer are landing at the same moment; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+@problem_for.register
+def _(_error: IdempotencyValidationError) -> Problem:
+    return Problem(
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key reused",
+        "This Idempotency-Key was already used with a different body",
+        [FieldError("Idempotency-Key", "Used before with another body")],
+    )
+
+
+@problem_for.register
+def _(_error: IdempotencyAlreadyInProgressError) -> Problem:
+    return Problem(
+        409,
+        "request-in-progress",
+        "Request in progress",
+        "A request with this Idempotency-Key is still running; retry shortly",
+        headers={"Retry-After": "1"},
+    )
 
 
 def etag(version: int) -> str:
@@ -84,7 +122,7 @@ def precondition(if_match: str | None) -> Precondition:
         tag = part.strip().removeprefix("W/").strip('"')
         if tag == "*":
             return Precondition()
-        if not tag.isdigit() or len(tag) > 18:
+        if not _VERSION.fullmatch(tag):
             raise problems.bad_request(
                 "If-Match must carry the version (or ETag) you last read",
                 [FieldError("If-Match", "Not a version or ETag of this API")],
@@ -105,18 +143,23 @@ def idempotency_key(value: str | None) -> str | None:
     return key
 
 
+def _cursor_key() -> str:
+    # A key of the customers API's own: the token signing key stays with the authorizers.
+    return secret_value(settings().cursor_key_secret)
+
+
 def next_cursor(store_id: str, after_id: str | None) -> str | None:
     if after_id is None:
         return None
     return encode_cursor(
-        {"after": after_id}, store_id=store_id, scope=LIST_SCOPE, key=signing_key()
+        {"after": after_id}, store_id=store_id, scope=LIST_SCOPE, key=_cursor_key()
     )
 
 
 def cursor_position(store_id: str, cursor: str | None) -> str | None:
     if cursor is None:
         return None
-    position = decode_cursor(cursor, store_id=store_id, scope=LIST_SCOPE, key=signing_key())
+    position = decode_cursor(cursor, store_id=store_id, scope=LIST_SCOPE, key=_cursor_key())
     after = position.get("after")
     if not isinstance(after, str):
         raise problems.bad_request("Invalid cursor", [FieldError("cursor", "Invalid cursor")])

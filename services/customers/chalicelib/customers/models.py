@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.customers import domain
 
@@ -35,27 +35,17 @@ class _Input(BaseModel):
     def _tags(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else domain.normalise_tags(value)
 
-    @model_validator(mode="after")
-    def _phone(self) -> Self:
-        phone = getattr(self, "phone", None)
-        if phone is not None:
-            try:
-                normalised = domain.normalise_phone(phone, getattr(self, "country", None))
-            except ValueError as exc:
-                raise ValueError(f"phone {exc}") from None
-            object.__setattr__(self, "phone", normalised)
-        return self
-
 
 class CustomerCreate(_Input):
-    """A new customer. An e-mail or a phone is required."""
+    """A new customer. An e-mail or a phone is required (422 naming both when neither is given)."""
 
     email: str | None = Field(default=None, max_length=320, examples=["maria.garcia@example.es"])
     phone: str | None = Field(
         default=None,
         max_length=32,
         description=(
-            "International form (+ and country code), or national form when `country` is given."
+            "International form (+ and country code), or national form of the customer's"
+            " `country`. Stored in E.164."
         ),
         examples=["+34612345678"],
     )
@@ -64,12 +54,6 @@ class CustomerCreate(_Input):
     city: Name | None = None
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2", examples=["ES"])
     tags: list[str] = Field(default_factory=list, max_length=domain.MAX_TAGS)
-
-    @model_validator(mode="after")
-    def _contact(self) -> Self:
-        if not self.email and not self.phone:
-            raise ValueError("email or phone is required")
-        return self
 
 
 class CustomerPatch(_Input):

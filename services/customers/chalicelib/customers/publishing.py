@@ -77,10 +77,9 @@ def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
         )
     if name == "REMOVE" and old:
         before = _snapshot(old)
-        deleted_at = datetime.fromtimestamp(
-            float(change.get("ApproximateCreationDateTime", 0)) or before.updated_at.timestamp(),
-            UTC,
-        )
+        # The stream's clock has whole seconds: never report a deletion before the last change.
+        stream_time = float(change.get("ApproximateCreationDateTime", 0))
+        deleted_at = max(datetime.fromtimestamp(stream_time, UTC), before.updated_at)
         return OutgoingEvent(
             event_type="customer.deleted",
             occurred_at=deleted_at,

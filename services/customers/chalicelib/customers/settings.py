@@ -12,6 +12,8 @@ class CustomersSettings(BaseSettings):
 
     table: str = "clientela-customers"
     idempotency_table: str = "clientela-customers-idempotency"
+    # Signs list cursors (infra/customers.yaml, CursorKeySecret).
+    cursor_key_secret: str = "clientela/customers/cursor-key"  # noqa: S105 - a name
     # Only the local stack reads this: on AWS the stream is wired by infra/customers.yaml.
     table_stream_arn: str = (
         "arn:aws:dynamodb:us-east-1:000000000000:table/clientela-customers/stream/local"

@@ -8,19 +8,26 @@ e-mails unique per store without a scan or an index.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.customers.domain import Customer, EmailAlreadyUsed, VersionMismatch
+from chalicelib.customers.domain import (
+    Customer,
+    EmailAlreadyUsed,
+    VersionMismatch,
+    WriteConflict,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CUSTOMER_PREFIX = "CUSTOMER#"
 EMAIL_PREFIX = "EMAIL#"
+_TOKEN_NAMESPACE = uuid.UUID("5b0f3c4e-2d1a-4e8b-9c7d-6a5f4e3d2c1b")
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -80,6 +87,12 @@ def from_item(item: dict[str, Any]) -> Customer:
     )
 
 
+def _request_token(customer: Customer, operation: str) -> str:
+    """The same write of the same customer version always carries the same token."""
+    name = f"{customer.store_id}/{customer.id}/{customer.version}/{operation}"
+    return str(uuid.uuid5(_TOKEN_NAMESPACE, name))
+
+
 def _reasons(error: ClientError) -> list[str]:
     return [reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])]
 
@@ -125,7 +138,8 @@ class CustomerStore:
             "Delete": {
                 "TableName": self._table,
                 "Key": email_key(customer.store_id, customer.email),
-                "ConditionExpression": "customer_id = :id",
+                # A missing reservation (never written, or lost) must not block the change.
+                "ConditionExpression": "attribute_not_exists(pk) OR customer_id = :id",
                 "ExpressionAttributeValues": {":id": {"S": customer.id}},
             }
         }
@@ -140,7 +154,7 @@ class CustomerStore:
             }
         }
         actions = [put] + ([self._reserve_email(customer)] if customer.email else [])
-        self._transact(actions, customer, email_index=1)
+        self._transact(actions, customer, email_index=1, operation="add")
 
     def replace(self, old: Customer, new: Customer, *, correlation_id: str | None = None) -> None:
         """Writes `new` if the stored customer is still `old`. Raises VersionMismatch."""
@@ -160,7 +174,7 @@ class CustomerStore:
             if new.email:
                 email_index = len(actions)
                 actions.append(self._reserve_email(new))
-        self._transact(actions, new, email_index=email_index)
+        self._transact(actions, new, email_index=email_index, operation="replace")
 
     def remove(self, customer: Customer) -> None:
         """Deletes the customer as it was read. Raises VersionMismatch if it changed since."""
@@ -173,35 +187,61 @@ class CustomerStore:
             }
         }
         actions = [delete] + ([self._release_email(customer)] if customer.email else [])
-        self._transact(actions, customer, email_index=None)
+        self._transact(actions, customer, email_index=None, operation="remove")
 
     def _transact(
-        self, actions: list[dict[str, Any]], customer: Customer, *, email_index: int | None
+        self,
+        actions: list[dict[str, Any]],
+        customer: Customer,
+        *,
+        email_index: int | None,
+        operation: str,
     ) -> None:
-        """All actions or none. One action is a plain conditional write: half the capacity."""
+        """All actions or none; one action is a plain conditional write (half the capacity).
+
+        The request token makes the SDK's own retries of a transaction idempotent; a retried
+        single write that had landed is recognised by finding our own state stored.
+        """
         try:
             if len(actions) == 1:
                 self._write_one(actions[0])
             else:
-                self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+                self._db.transact_write_items(
+                    TransactItems=actions,  # type: ignore[arg-type]
+                    ClientRequestToken=_request_token(customer, operation),
+                )
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code == "ConditionalCheckFailedException":
-                reasons = ["ConditionalCheckFailed"]
-            elif code == "TransactionCanceledException":
-                reasons = _reasons(error)
-            else:
-                raise
-            if email_index is not None and reasons[email_index : email_index + 1] == [
-                "ConditionalCheckFailed"
-            ]:
-                assert customer.email
-                owner = self.owner_of_email(customer.store_id, customer.email)
-                raise EmailAlreadyUsed(owner or "") from None
-            if reasons[:1] == ["ConditionalCheckFailed"]:
-                current = self.get(customer.store_id, customer.id)
-                raise VersionMismatch(current.version if current else None) from None
-            raise
+            self._explain(error, customer, email_index)
+
+    def _explain(self, error: ClientError, customer: Customer, email_index: int | None) -> None:
+        """Turns a refused write into a domain error, or returns if our own write had landed."""
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            reasons = ["ConditionalCheckFailed"]
+        elif code == "TransactionCanceledException":
+            reasons = _reasons(error)
+        elif code == "TransactionConflictException":
+            raise WriteConflict from None
+        else:
+            raise error
+        if "TransactionConflict" in reasons:
+            raise WriteConflict from None
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            current = self.get(customer.store_id, customer.id)
+            if current == customer:
+                return
+            raise VersionMismatch(current.version if current else None) from None
+        if email_index is not None and reasons[email_index : email_index + 1] == [
+            "ConditionalCheckFailed"
+        ]:
+            assert customer.email
+            owner = self.owner_of_email(customer.store_id, customer.email)
+            if owner == customer.id:
+                return
+            if owner is None:  # released while we tried: the next attempt may well succeed
+                raise WriteConflict from None
+            raise EmailAlreadyUsed(owner) from None
+        raise error
 
     def _write_one(self, action: dict[str, Any]) -> None:
         if "Put" in action:

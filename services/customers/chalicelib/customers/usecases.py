@@ -5,11 +5,18 @@ Use cases speak the domain's language and raise domain errors; routes translate 
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.customers import domain
-from chalicelib.customers.domain import Customer, CustomerNotFound, VersionMismatch
+from chalicelib.customers.domain import (
+    Customer,
+    CustomerNotFound,
+    VersionMismatch,
+    WriteConflict,
+)
 from chalicelib.customers.settings import settings
 from chalicelib.customers.store import CustomerStore
 from clientela import aws
@@ -17,6 +24,11 @@ from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 
 _CONFLICT_RETRIES = 3
+
+
+def _back_off(attempt: int) -> None:
+    """A short, jittered pause before retrying a write that lost a race."""
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
 
 
 def customer_store() -> CustomerStore:
@@ -37,7 +49,16 @@ def create_customer(
     store_id: str, profile: dict[str, Any], *, correlation_id: str | None = None
 ) -> Customer:
     customer = domain.new_customer(store_id, new_id(), profile)
-    customer_store().add(customer, correlation_id=correlation_id)
+    store = customer_store()
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            store.add(customer, correlation_id=correlation_id)
+        except WriteConflict:
+            if attempt == _CONFLICT_RETRIES - 1:
+                raise
+            _back_off(attempt)
+            continue
+        break
     return customer
 
 
@@ -71,7 +92,7 @@ def update_customer(
 ) -> Customer:
     """Applies a merge patch. Without If-Match, a concurrent writer makes us re-read and retry."""
     store = customer_store()
-    for _ in range(_CONFLICT_RETRIES):
+    for attempt in range(_CONFLICT_RETRIES):
         current = get_customer(store_id, customer_id)
         if not precondition.allows(current.version):
             raise VersionMismatch(current.version)
@@ -84,13 +105,16 @@ def update_customer(
             if precondition.versions is not None:
                 raise
             continue
+        except WriteConflict:
+            _back_off(attempt)
+            continue
         return updated
-    raise VersionMismatch(None)
+    raise WriteConflict
 
 
 def delete_customer(store_id: str, customer_id: str, precondition: Precondition) -> None:
     store = customer_store()
-    for _ in range(_CONFLICT_RETRIES):
+    for attempt in range(_CONFLICT_RETRIES):
         current = get_customer(store_id, customer_id)
         if not precondition.allows(current.version):
             raise VersionMismatch(current.version)
@@ -102,8 +126,11 @@ def delete_customer(store_id: str, customer_id: str, precondition: Precondition)
             if precondition.versions is not None:
                 raise
             continue
+        except WriteConflict:
+            _back_off(attempt)
+            continue
         return
-    raise VersionMismatch(None)
+    raise WriteConflict
 
 
 def list_customers(

@@ -82,6 +82,8 @@ class MappingSettings:
     report_batch_item_failures: bool = True
     # -1 (AWS's default for stream mappings): retry until the batch succeeds.
     maximum_retry_attempts: int = -1
+    # -1 (AWS's default): records are never discarded for their age.
+    maximum_record_age_seconds: int = -1
     on_failure_queue_name: str | None = None
 
 
@@ -89,8 +91,8 @@ def mapping_settings(template: Path, handler_name: str) -> MappingSettings:
     """Reads `Resources.<Handler>.Properties.Events.*.Properties` from a service template.
 
     Without a template (or without the mapping in it) the defaults apply: batch item failures
-    honoured, retries without limit (as AWS when MaximumRetryAttempts is omitted), no failure
-    destination.
+    honoured, retries without limit and no maximum record age (as AWS when they are omitted),
+    no failure destination.
     """
     if not template.is_file():
         return MappingSettings()
@@ -104,6 +106,7 @@ def mapping_settings(template: Path, handler_name: str) -> MappingSettings:
             report_batch_item_failures="ReportBatchItemFailures"
             in props.get("FunctionResponseTypes", []),
             maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
             on_failure_queue_name=_queue_name(resources, destination),
         )
     return MappingSettings()

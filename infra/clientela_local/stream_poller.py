@@ -5,8 +5,10 @@ As on AWS: a batch that reports failures is retried from the first failed sequen
 same record keeps failing. With `MaximumRetryAttempts` -1 (also what an omitted setting means,
 as on AWS) the shard retries until the batch succeeds and nothing after it is read meanwhile;
 otherwise, after that many retries, the batch is described in a failure record sent to the
-on-failure destination queue, and the shard moves on. A shard waiting to retry counts as busy,
-so `Pollers.wait_idle` times out rather than calling a stuck system quiet.
+on-failure destination queue, and the shard moves on. Records older than
+`MaximumRecordAgeInSeconds` (when set) are not handed to the function: they are described
+there too. A shard waiting to retry counts as busy, so `Pollers.wait_idle` times out rather
+than calling a stuck system quiet.
 """
 
 from __future__ import annotations
@@ -136,6 +138,10 @@ class StreamPoller(Poller):
         if not shard.pending:
             return False
         batch = shard.pending[: self.batch_size]
+        expired = self._expired(batch)
+        if expired:  # oldest first: an expired run is always at the head of the batch
+            self._give_up(shard, batch[:expired], raised=False, condition="RecordAgeExceeded")
+            return True
         sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
         result, raised = self.invoke({"Records": [self._record(r) for r in batch]})
         failed = set(sequence_numbers) if raised else self._reported_failures(result, batch)
@@ -151,15 +157,28 @@ class StreamPoller(Poller):
         shard.failed_head = head
         retries_allowed = self.settings.maximum_retry_attempts  # -1: without limit
         if 0 <= retries_allowed < shard.attempts:
-            self._give_up(shard, batch[first:], raised)
+            self._give_up(shard, batch[first:], raised, condition="RetryAttemptsExhausted")
         else:
             shard.retry_at = time.monotonic() + self._backoff(shard.attempts)
         return True
 
+    def _expired(self, batch: list[RecordTypeDef]) -> int:
+        """How many records at the head of `batch` are older than the mapping allows."""
+        maximum_age = self.settings.maximum_record_age_seconds
+        if maximum_age < 0:
+            return 0
+        now = _now()
+        count = 0
+        for record in batch:
+            if (now - _created(record)).total_seconds() <= maximum_age:
+                break
+            count += 1
+        return count
+
     def _backoff(self, attempts: int) -> float:
-        """Seconds to wait before the next try of a batch that failed `attempts` times in a row."""
-        first, most = self.RETRY_BACKOFF_FIRST_SECONDS, self.RETRY_BACKOFF_MAX_SECONDS
-        return min(first * 2 ** min(attempts - 1, 32), most)
+        return backoff_seconds(
+            attempts, self.RETRY_BACKOFF_FIRST_SECONDS, self.RETRY_BACKOFF_MAX_SECONDS
+        )
 
     def _reported_failures(self, result: Any, batch: list[RecordTypeDef]) -> set[str]:
         numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
@@ -168,26 +187,35 @@ class StreamPoller(Poller):
             return set()
         return set(numbers) if failed is None else failed
 
-    def _give_up(self, shard: _Shard, records: list[RecordTypeDef], raised: bool) -> None:
-        """Retries exhausted: describe the batch to the on-failure destination and skip it."""
+    def _give_up(
+        self, shard: _Shard, records: list[RecordTypeDef], raised: bool, *, condition: str
+    ) -> None:
+        """Describe the records (the head of the shard's pending ones) to the on-failure
+        destination and skip them: retries exhausted, or records too old to be handed over."""
         del shard.pending[: len(records)]
         attempts, shard.failed_head, shard.attempts = shard.attempts, None, 0
         queue = self.settings.on_failure_queue_name
         if queue is None:
-            log.error("%s: retries exhausted, %d records dropped", self.target.label, len(records))
+            log.error("%s: %s, %d records dropped", self.target.label, condition, len(records))
             return
-        failure = self._failure_record(shard.shard_id, records, attempts, raised)
+        failure = self._failure_record(shard.shard_id, records, attempts, raised, condition)
         queue_url = self._sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(failure))
         log.error(
-            "%s: retries exhausted, %d records described in %s",
+            "%s: %s, %d records described in %s",
             self.target.label,
+            condition,
             len(records),
             queue,
         )
 
     def _failure_record(
-        self, shard_id: str, records: list[RecordTypeDef], attempts: int, raised: bool
+        self,
+        shard_id: str,
+        records: list[RecordTypeDef],
+        attempts: int,
+        raised: bool,
+        condition: str,
     ) -> dict[str, Any]:
         """The message Lambda sends to an on-failure destination for a stream batch."""
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
@@ -197,7 +225,7 @@ class StreamPoller(Poller):
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": self.target.function_arn,
-                "condition": "RetryAttemptsExhausted",
+                "condition": condition,
                 "approximateInvokeCount": attempts,
             },
             "responseContext": response,
@@ -240,8 +268,17 @@ class StreamPoller(Poller):
         return event
 
 
+def backoff_seconds(attempts: int, first: float, most: float) -> float:
+    """The wait before trying again a batch that failed `attempts` (>= 1) times in a row."""
+    return min(first * 2.0 ** min(attempts - 1, 32), most)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _created(record: RecordTypeDef) -> datetime:
-    return record["dynamodb"].get("ApproximateCreationDateTime") or datetime.now(UTC)
+    return record["dynamodb"].get("ApproximateCreationDateTime") or _now()
 
 
 def _iso(moment: datetime) -> str:

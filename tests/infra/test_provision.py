@@ -19,7 +19,7 @@ from botocore.config import Config
 
 from clientela.auth import LOCAL_DEVELOPMENT_KEY
 from clientela_local import cfn
-from clientela_local.provision import provision
+from clientela_local.provision import LOCAL_CURSOR_KEY, provision
 
 REGION = "eu-west-3"
 INFRA = Path(__file__).resolve().parents[2] / "infra"
@@ -165,10 +165,43 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
     assert set(watched) == {
         "clientela-customers-stream-dlq",
         "clientela-credits-customer-events-dlq",
+        "clientela-credits-customer-events-delivery-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_the_publisher_falling_behind_alarms_to_the_alarm_topic(endpoint: str) -> None:
+    # The function does not exist locally: its alarm names it by its logical id.
+    [alarm] = client(endpoint, "cloudwatch").describe_alarms(
+        AlarmNames=["clientela-customers-publisher-falling-behind"]
+    )["MetricAlarms"]
+    topic = client(endpoint, "sns").create_topic(Name="clientela-alarms")["TopicArn"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "IteratorAge")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": "PublishCustomerChanges"}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 300000)
+    assert alarm["AlarmActions"] == [topic]
+
+
+def test_the_credits_rule_retries_then_parks_undelivered_events(endpoint: str) -> None:
+    sqs = client(endpoint, "sqs")
+    url = sqs.get_queue_url(QueueName="clientela-credits-customer-events-delivery-dlq")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    events = client(endpoint, "events")
+    rule_arn = events.describe_rule(
+        Name="clientela-credits-customer-events", EventBusName="clientela"
+    )["Arn"]
+    [target] = events.list_targets_by_rule(
+        Rule="clientela-credits-customer-events", EventBusName="clientela"
+    )["Targets"]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": attributes["QueueArn"]}
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+    [statement] = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
 
 
 def test_the_signing_key_is_the_local_development_key(endpoint: str) -> None:
@@ -178,11 +211,27 @@ def test_the_signing_key_is_the_local_development_key(endpoint: str) -> None:
     assert secret["SecretString"] == LOCAL_DEVELOPMENT_KEY
 
 
-def test_the_bus_is_archived_for_replay(endpoint: str) -> None:
-    archives = client(endpoint, "events").list_archives()["Archives"]
+def test_the_cursor_key_is_the_local_cursor_key(endpoint: str) -> None:
+    secret = client(endpoint, "secretsmanager").get_secret_value(
+        SecretId="clientela/customers/cursor-key"
+    )
+    assert secret["SecretString"] == LOCAL_CURSOR_KEY != LOCAL_DEVELOPMENT_KEY
+
+
+def test_a_secret_without_a_local_value_is_refused() -> None:
+    from clientela_local import provision as provisioning
+
+    with pytest.raises(ValueError, match="no local value for the secret clientela/new/secret"):
+        provisioning._put_local_secret(None, {"Name": "clientela/new/secret"})  # type: ignore[arg-type]
+
+
+def test_the_bus_is_archived_for_replay_for_a_week(endpoint: str) -> None:
+    events = client(endpoint, "events")
+    archives = events.list_archives()["Archives"]
     assert [(a["ArchiveName"], a["EventSourceArn"].rsplit("/", 1)[1]) for a in archives] == [
         ("clientela-events", "clientela")
     ]
+    assert events.describe_archive(ArchiveName="clientela-events")["RetentionDays"] == 7
 
 
 def test_provisioning_again_changes_nothing(endpoint: str) -> None:

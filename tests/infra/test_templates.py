@@ -1,8 +1,9 @@
 """Rules every template follows, checked on the templates themselves (no AWS, no moto).
 
 Reliability rules live here rather than in reviewers' heads: every queue has a DLQ or is one,
-every DLQ has an alarm, every stream consumer has an on-failure destination, every table is
-on-demand, encrypted and recoverable.
+every DLQ has an alarm, every rule target retries and keeps what it cannot deliver, every stream
+consumer retries until it succeeds and is watched for falling behind, every table is on-demand,
+encrypted and recoverable, every role holds only what its function calls.
 """
 
 from __future__ import annotations
@@ -45,7 +46,17 @@ def _dead_letter_targets(template: cfn.Template) -> set[str]:
         for event in resource.get("Properties", {}).get("Events", {}).values():
             destination = event.get("Properties", {}).get("DestinationConfig", {})
             targets.update(cfn.references(destination.get("OnFailure", {})))
+        for target in resource.get("Properties", {}).get("Targets", []):
+            targets.update(cfn.references(target.get("DeadLetterConfig", {})))
     return targets
+
+
+def _alarms(template: cfn.Template) -> list[dict[str, Any]]:
+    return [
+        resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+    ]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -62,10 +73,7 @@ def test_every_queue_has_a_dead_letter_queue_or_is_one(service: str) -> None:
 def test_every_dead_letter_queue_has_an_alarm_to_the_alarm_topic(service: str) -> None:
     template = merged(service)
     alarmed = {
-        ref: resource["Properties"]
-        for resource in template["Resources"].values()
-        if resource.get("Type") == "AWS::CloudWatch::Alarm"
-        for ref in cfn.references(resource["Properties"]["Dimensions"])
+        ref: alarm for alarm in _alarms(template) for ref in cfn.references(alarm["Dimensions"])
     }
     for queue in _dead_letter_targets(template):
         alarm = alarmed[queue]
@@ -80,10 +88,77 @@ def test_event_sources_report_partial_failures(service: str) -> None:
         for event in resource.get("Properties", {}).get("Events", {}).values():
             properties = event["Properties"]
             assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
-            if "Stream" in properties:  # streams block the shard unless failures go elsewhere
-                assert properties["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+            if "Stream" in properties:
+                # Retried until it succeeds: order kept, nothing skipped. Bisecting isolates a
+                # record that makes the function raise. A record still failing near the end of
+                # the stream's 24-hour retention is given up while it can still be read, leaving
+                # a pointer in an on-failure queue (with no age limit it would vanish unseen).
+                assert properties["MaximumRetryAttempts"] == -1, logical_id
                 assert properties["BisectBatchOnFunctionError"] is True
-                assert properties["MaximumRetryAttempts"] == 10
+                assert 3600 <= properties["MaximumRecordAgeInSeconds"] < 24 * 3600, logical_id
+                assert properties["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_stream_consumer_falling_behind_alarms_to_the_alarm_topic(service: str) -> None:
+    # A stream mapping that retries without limit holds its shard back while a batch fails:
+    # the function's iterator age is what shows it.
+    template = merged(service)
+    watched = {
+        alarm["Dimensions"][0]["Value"]["Ref"]: alarm
+        for alarm in _alarms(template)
+        if (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "IteratorAge")
+    }
+    for logical_id, resource in template["Resources"].items():
+        events = resource.get("Properties", {}).get("Events", {}).values()
+        if not any("Stream" in event["Properties"] for event in events):
+            continue
+        alarm = watched[logical_id]
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]
+        assert alarm["Statistic"] == "Maximum"
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (
+            "GreaterThanThreshold",
+            5 * 60 * 1000,  # milliseconds
+        )
+        assert alarm["AlarmActions"] == [{"Fn::ImportValue": "clientela-alarm-topic-arn"}]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_rule_targets_retry_for_a_day_then_keep_what_they_could_not_deliver(service: str) -> None:
+    template = merged(service)
+    resources = template["Resources"]
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Events::Rule":
+            continue
+        for target in resource["Properties"].get("Targets", []):
+            assert target["RetryPolicy"] == {
+                "MaximumRetryAttempts": 185,
+                "MaximumEventAgeInSeconds": 86400,
+            }, logical_id
+            [dlq] = cfn.references(target["DeadLetterConfig"]["Arn"])
+            assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq, "Arn"]}
+            queue = resources[dlq]["Properties"]
+            assert queue["SqsManagedSseEnabled"] is True
+            assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+            # EventBridge may park events there only with a policy naming this rule.
+            [statement] = _queue_policy_statements(template, dlq)
+            assert {k: v for k, v in statement.items() if k != "Sid"} == {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": [dlq, "Arn"]},
+                "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [logical_id, "Arn"]}}},
+            }
+
+
+def _queue_policy_statements(template: cfn.Template, queue: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for resource in template["Resources"].values()
+        if resource.get("Type") == "AWS::SQS::QueuePolicy"
+        and resource["Properties"]["Queues"] == [{"Ref": queue}]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -173,6 +248,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "CreditsIdempotencyTable",
         "CustomerEventsQueue",
         "CustomerEventsDlq",
+        "CustomerEventsDeliveryDlq",
         "CustomerEventsRule",
     }
     assert "Globals" not in template
@@ -185,7 +261,31 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyCreditsIdempotencyTable": "AWS::DynamoDB::Table",
         "LocalApplyCustomerEventsDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyCustomerEventsQueuePolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyCustomerEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyCustomerEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
     }
+
+
+def test_an_alarm_on_a_function_names_it_by_its_logical_id_locally() -> None:
+    # The function is not created locally; its alarm still is, naming the logical id.
+    template = to_moto_template(merged("customers"))
+    alarm = template["Outputs"]["LocalApplyPublishCustomerChangesIteratorAgeAlarm"]
+    properties = alarm["Value"]["Fn::ToJsonString"]["Properties"]
+    assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": "PublishCustomerChanges"}]
+
+
+def test_only_a_ref_to_what_is_not_local_becomes_its_logical_id() -> None:
+    template = {
+        "Resources": {
+            "Handler": {"Properties": {"Events": {}}},  # completes what Chalice generates
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {"X": {"Fn::GetAtt": ["Handler", "Arn"]}},
+            },
+        }
+    }
+    with pytest.raises(ValueError, match="Alarm refers to"):
+        to_moto_template(template)
 
 
 def test_a_resource_moto_skips_may_not_depend_on_another_it_skips() -> None:
@@ -246,13 +346,118 @@ def test_the_spec_gateway_responses_are_all_customised() -> None:
     } <= set(GATEWAY_RESPONSES)
 
 
-def test_the_customers_api_can_read_the_key_its_cursors_are_signed_with() -> None:
-    # GET /customers signs its cursors (clientela.cursor) with the platform signing key.
-    role = cfn.load(INFRA / "customers.yaml")["Resources"]["ApiHandlerRole"]["Properties"]
-    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+def _statements(stack: str, role: str) -> list[dict[str, Any]]:
+    properties = cfn.load(INFRA / f"{stack}.yaml")["Resources"][role]["Properties"]
+    return [
+        statement
+        for policy in properties["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def _grants(stack: str, role: str) -> dict[str, set[str]]:
+    """What a role may do, by resource (as JSON, intrinsics included): a policy's meaning."""
+    grants: dict[str, set[str]] = {}
+    for statement in _statements(stack, role):
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            key = json.dumps(resource, sort_keys=True)
+            grants.setdefault(key, set()).update(
+                actions if isinstance(actions, list) else [actions]
+            )
+    return grants
+
+
+def _arn(logical_id: str, attribute: str = "Arn") -> str:
+    return json.dumps({"Fn::GetAtt": [logical_id, attribute]})
+
+
+SIGNING_KEY = json.dumps({"Fn::ImportValue": "clientela-signing-key-secret-arn"})
+POWERTOOLS_IDEMPOTENCY = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+}
+
+
+def test_the_customers_api_reads_its_cursor_key_and_not_the_signing_key() -> None:
+    # GET /customers signs its cursors (clientela.cursor) with a key of the service's own.
+    statements = _statements("customers", "ApiHandlerRole")
     assert {
-        "Sid": "ReadSigningKey",
+        "Sid": "ReadCursorKey",
         "Effect": "Allow",
         "Action": "secretsmanager:GetSecretValue",
-        "Resource": {"Fn::ImportValue": "clientela-signing-key-secret-arn"},
+        "Resource": {"Ref": "CursorKeySecret"},
     } in statements
+    assert SIGNING_KEY not in _grants("customers", "ApiHandlerRole")
+    assert all(s["Sid"] != "ReadSigningKey" for s in statements)
+
+
+def test_the_cursor_key_is_generated_by_aws_and_named_for_the_api() -> None:
+    template = cfn.load(INFRA / "customers.yaml")
+    secret = template["Resources"]["CursorKeySecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["Name"] == "clientela/customers/cursor-key"
+    assert secret["Properties"]["GenerateSecretString"] == {
+        "PasswordLength": 64,
+        "ExcludePunctuation": True,
+    }
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CUSTOMERS_CURSOR_KEY_SECRET"] == {"Ref": "CursorKeySecret"}
+
+
+def test_only_the_authorizers_read_the_signing_key() -> None:
+    for stack in SERVICES:
+        for role in cfn.load(INFRA / f"{stack}.yaml")["Resources"]:
+            if role.endswith("Role") and role != "TokenAuthorizerRole":
+                assert SIGNING_KEY not in _grants(stack, role), (stack, role)
+
+
+def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
+    assert _grants("customers", "ApiHandlerRole") == {
+        # chalicelib.customers.store; TransactWriteItems is authorised per Put / Delete.
+        _arn("CustomersTable"): {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        },
+        _arn("CustomersIdempotencyTable"): POWERTOOLS_IDEMPOTENCY,
+        json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
+    }
+    publisher = _grants("customers", "PublishCustomerChangesRole")
+    assert not any(
+        "dynamodb:" in action and "Item" in action for a in publisher.values() for action in a
+    )
+    assert publisher[_arn("CustomersTable", "StreamArn")] == {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+    }
+
+
+def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
+    # The API only reads wallets; the event handler opens (Put), closes (Update) and reads them,
+    # once per event id through Powertools idempotency.
+    assert _grants("credits", "ApiHandlerRole") == {_arn("CreditsTable"): {"dynamodb:GetItem"}}
+    consumer = _grants("credits", "OnCustomerEventRole")
+    assert consumer[_arn("CreditsTable")] == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
+    assert consumer[_arn("CreditsIdempotencyTable")] == POWERTOOLS_IDEMPOTENCY
+    assert set(consumer) == {
+        _arn("CreditsTable"),
+        _arn("CreditsIdempotencyTable"),
+        _arn("CustomerEventsQueue"),
+    }
+
+
+def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:
+    # An erasure request must not be undone by replaying an old customer event.
+    archive = cfn.load(INFRA / "platform.yaml")["Resources"]["EventBusArchive"]["Properties"]
+    assert archive["RetentionDays"] == 7

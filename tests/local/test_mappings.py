@@ -3,6 +3,8 @@ mistake a system that keeps failing for a quiet one."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from chalice.app import Chalice
@@ -19,9 +21,34 @@ def test_the_customers_stream_mapping_comes_from_its_template():
         INFRA / "customers.yaml", "publish_customer_changes"
     ) == MappingSettings(
         report_batch_item_failures=True,
-        maximum_retry_attempts=10,
+        maximum_retry_attempts=-1,
+        maximum_record_age_seconds=82800,
         on_failure_queue_name="clientela-customers-stream-dlq",
     )
+
+
+def test_omitted_retry_and_age_limits_mean_none_as_on_aws(tmp_path):
+    (tmp_path / "svc.yaml").write_text(
+        json.dumps(
+            {
+                "Resources": {
+                    "Handle": {
+                        "Properties": {
+                            "Events": {
+                                "Stream": {
+                                    "Properties": {
+                                        "FunctionResponseTypes": ["ReportBatchItemFailures"]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        )
+    )
+    settings = mapping_settings(tmp_path / "svc.yaml", "handle")
+    assert (settings.maximum_retry_attempts, settings.maximum_record_age_seconds) == (-1, -1)
 
 
 def test_the_credits_queue_mapping_reports_batch_item_failures():

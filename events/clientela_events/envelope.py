@@ -20,7 +20,11 @@ class Metadata(BaseModel):
     occurred_at: datetime = Field(description="When the change was committed (UTC).")
     store_id: str = Field(description="The tenant the event belongs to.")
     correlation_id: str | None = Field(
-        default=None, description="Ties the event to the request that caused it."
+        default=None,
+        description=(
+            "Ties the event to the request that caused it; null when the change does not"
+            " carry it (deletions)."
+        ),
     )
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from chalicelib.customers import usecases
-from chalicelib.customers.domain import EmailAlreadyUsed, VersionMismatch
+from chalicelib.customers.domain import EmailAlreadyUsed, VersionMismatch, WriteConflict
+from chalicelib.customers.store import CustomerStore
 
 
 def _race(calls: list[Any]) -> list[Any]:
@@ -73,3 +76,27 @@ def test_patches_without_if_match_all_land(apps: dict[str, Any], store_id: str) 
 
     assert not [o for o in outcomes if isinstance(o, Exception)]
     assert usecases.get_customer(store_id, customer.id).version == 4
+
+
+def test_a_write_that_loses_a_race_is_retried_then_reported_as_busy(
+    apps: dict[str, Any], store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = usecases.create_customer(store_id, {"email": "busy@example.com"})
+    real_replace = CustomerStore.replace
+    losses = iter([True])  # DynamoDB reports a TransactionConflict once, then lets it through
+
+    def replace(self: CustomerStore, *args: Any, **kwargs: Any) -> None:
+        if next(losses, False):
+            raise WriteConflict
+        real_replace(self, *args, **kwargs)
+
+    monkeypatch.setattr(CustomerStore, "replace", replace)
+    updated = usecases.update_customer(
+        store_id, customer.id, {"city": "Cuzco"}, usecases.Precondition()
+    )
+    assert (updated.city, updated.version) == ("Cuzco", 2)
+
+    losses = iter([True] * 10)
+    with pytest.raises(WriteConflict):
+        usecases.update_customer(store_id, customer.id, {"city": "Lima"}, usecases.Precondition())
+    assert usecases.get_customer(store_id, customer.id).city == "Cuzco"

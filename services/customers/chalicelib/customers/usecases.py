@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,33 @@ def get_customer(store_id: str, customer_id: str) -> Customer:
     return customer
 
 
+def _change(
+    store_id: str,
+    customer_id: str,
+    precondition: Precondition,
+    write: Callable[[Customer], Customer],
+) -> Customer:
+    """Reads the customer, checks If-Match, and writes; re-reads and retries a lost race.
+
+    With If-Match the caller's version decides (412); without it, a concurrent change is
+    re-read and the write tried again on top of it.
+    """
+    for attempt in range(_CONFLICT_RETRIES):
+        current = get_customer(store_id, customer_id)
+        if not precondition.allows(current.version):
+            raise VersionMismatch(current.version)
+        try:
+            return write(current)
+        except VersionMismatch as exc:
+            if exc.current_version is None:  # deleted meanwhile
+                raise CustomerNotFound from None
+            if precondition.versions is not None:
+                raise
+        except WriteConflict:
+            _back_off(attempt)
+    raise WriteConflict
+
+
 def update_customer(
     store_id: str,
     customer_id: str,
@@ -90,47 +118,26 @@ def update_customer(
     *,
     correlation_id: str | None = None,
 ) -> Customer:
-    """Applies a merge patch. Without If-Match, a concurrent writer makes us re-read and retry."""
+    """Applies a merge patch; a patch that changes nothing writes nothing."""
     store = customer_store()
-    for attempt in range(_CONFLICT_RETRIES):
-        current = get_customer(store_id, customer_id)
-        if not precondition.allows(current.version):
-            raise VersionMismatch(current.version)
+
+    def write(current: Customer) -> Customer:
         updated = domain.apply_changes(current, changes)
-        if updated is current:
-            return current
-        try:
+        if updated is not current:
             store.replace(current, updated, correlation_id=correlation_id)
-        except VersionMismatch:
-            if precondition.versions is not None:
-                raise
-            continue
-        except WriteConflict:
-            _back_off(attempt)
-            continue
         return updated
-    raise WriteConflict
+
+    return _change(store_id, customer_id, precondition, write)
 
 
 def delete_customer(store_id: str, customer_id: str, precondition: Precondition) -> None:
     store = customer_store()
-    for attempt in range(_CONFLICT_RETRIES):
-        current = get_customer(store_id, customer_id)
-        if not precondition.allows(current.version):
-            raise VersionMismatch(current.version)
-        try:
-            store.remove(current)
-        except VersionMismatch as exc:
-            if exc.current_version is None:
-                raise CustomerNotFound from None
-            if precondition.versions is not None:
-                raise
-            continue
-        except WriteConflict:
-            _back_off(attempt)
-            continue
-        return
-    raise WriteConflict
+
+    def write(current: Customer) -> Customer:
+        store.remove(current)
+        return current
+
+    _change(store_id, customer_id, precondition, write)
 
 
 def list_customers(

@@ -204,9 +204,17 @@ class Service:
         scope = f"{self.name}:{'write' if is_write else 'read'}" if auth else None
 
         def decorate(func: Callable[..., Reply]) -> Callable[..., Reply]:
+            traced = self.obs.tracer.capture_method(func)  # an X-Ray subsegment per route
+
             def view(**params: Any) -> Response:
                 return self._handle(
-                    func, params, query=query, body=body, auth=auth, scope=scope, max_body=max_body
+                    traced,
+                    params,
+                    query=query,
+                    body=body,
+                    auth=auth,
+                    scope=scope,
+                    max_body=max_body,
                 ).to_response()
 
             view.__name__ = func.__name__

@@ -38,6 +38,7 @@ def get_wallet(call: Call, customer_id: str) -> Reply:
 
 
 @app.on_sqs_message(queue=settings().customer_events_queue, batch_size=10)
+@obs.tracer.capture_method
 def on_customer_event(event: SQSEvent) -> dict[str, Any]:
     """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
     return handle_batch(event.to_dict(), event.context)

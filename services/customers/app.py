@@ -167,6 +167,7 @@ def delete_customer(call: Call, customer_id: str) -> Reply:
 @app.on_dynamodb_record(
     stream_arn=settings().table_stream_arn, batch_size=100, starting_position="TRIM_HORIZON"
 )
+@obs.tracer.capture_method
 def publish_customer_changes(event: DynamoDBEvent) -> dict[str, Any]:
     """Table stream -> customer.created / customer.updated / customer.deleted on the bus."""
     return publish_changes(event.to_dict()["Records"])

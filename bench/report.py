@@ -15,9 +15,10 @@ LEGEND = """\
   before and after (a delete bills the deleted item; a failed condition still bills).
   Transactions count double. On-demand bills these as read / write request units; '+' marks a
   lower bound. 'moto check': requests moto received that no hook counted ('ok': none).
-  Secrets: in-process the authorizer and the routes share one signing-key cache (max age 5 min);
-  on AWS the authorizer is a function of its own, and each execution environment fetches the
-  key on its first use and every 5 minutes after."""
+  Secrets: the authorizer reads the signing key, list routes the cursor key (each cached for
+  5 min): the first create fetches the signing key, the first list the cursor key. On AWS the
+  authorizer is a function of its own; each execution environment fetches on first use and
+  every 5 minutes after."""
 
 SERVICES = ("events", "secretsmanager", "sqs")
 HEADERS = [

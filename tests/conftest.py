@@ -7,6 +7,7 @@ test gets a store id of its own, exactly as tenants are isolated in production.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import uuid
@@ -36,26 +37,34 @@ TEST_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server with every Clientela resource, as `make run` provisions it."""
+@contextlib.contextmanager
+def running_moto() -> Iterator[tuple[str, int]]:
+    """A moto server on a free loopback port: (endpoint URL, port). Stopped on exit."""
     from moto.server import ThreadedMotoServer
 
-    from clientela_local.provision import provision
-
-    saved = {name: os.environ.get(name) for name in [*TEST_ENV, "AWS_ENDPOINT_URL", "MOTO_PORT"]}
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    os.environ.update(TEST_ENV, AWS_ENDPOINT_URL=endpoint, MOTO_PORT=str(port))
-    from clientela import aws
+    try:
+        yield f"http://{host}:{port}", port
+    finally:
+        server.stop()
 
-    aws.reset()
-    provision(endpoint)
-    yield endpoint
-    server.stop()
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server with every Clientela resource, as `make run` provisions it."""
+    from clientela_local.provision import provision
+
+    saved = {name: os.environ.get(name) for name in [*TEST_ENV, "AWS_ENDPOINT_URL", "MOTO_PORT"]}
+    with running_moto() as (endpoint, port):
+        os.environ.update(TEST_ENV, AWS_ENDPOINT_URL=endpoint, MOTO_PORT=str(port))
+        from clientela import aws
+
+        aws.reset()
+        provision(endpoint)
+        yield endpoint
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)

@@ -7,7 +7,6 @@ test uses: they neither see nor disturb the stack the service tests run against.
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from botocore.config import Config
 from clientela.auth import LOCAL_DEVELOPMENT_KEY
 from clientela_local import cfn
 from clientela_local.provision import LOCAL_CURSOR_KEY, provision
+from tests.conftest import running_moto
 
 REGION = "eu-west-3"
 INFRA = Path(__file__).resolve().parents[2] / "infra"
@@ -33,16 +33,9 @@ TABLES = {
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    provision(url, REGION)
-    yield url
-    server.stop()
+    with running_moto() as (url, _port):
+        provision(url, REGION)
+        yield url
 
 
 def client(endpoint: str, service: str) -> Any:

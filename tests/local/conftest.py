@@ -8,7 +8,6 @@ put back after each module.
 
 from __future__ import annotations
 
-import logging
 import random
 import types
 from collections.abc import Iterator
@@ -18,11 +17,11 @@ from pathlib import Path
 import pytest
 from chalice.app import Chalice
 from chalice.config import Config
-from moto.server import ThreadedMotoServer
 
 from clientela_local import environment
 from clientela_local.apps import LoadedApp
 from clientela_local.pollers import Pollers
+from tests.conftest import running_moto
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -30,15 +29,10 @@ ACCOUNT = "123456789012"  # moto's default account
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = environment.apply(environment.moto_environment(endpoint, port, REGION))
-    yield endpoint
-    environment.restore(saved)
-    server.stop()
+    with running_moto() as (endpoint, port):
+        saved = environment.apply(environment.moto_environment(endpoint, port, REGION))
+        yield endpoint
+        environment.restore(saved)
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """The service apps in-process against a moto server provisioned like AWS, with the meter on.
 
-Set up as the service tests do (tests/conftest.py): dummy credentials, a ThreadedMotoServer,
+Set up as the service tests do (tests/conftest.py): dummy credentials, a local AWS server,
 `provision(endpoint)`, then `load_apps()`. The app uses the clients `clientela.aws.client()`
 caches, so the hooks go on those.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import urllib.request
@@ -104,15 +103,9 @@ def local_stack() -> Iterator[LocalStack]:
         # moto reads where to record when it is imported: set it first.
         os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(scratch) / "moto-recording")
         os.environ.update(ENVIRONMENT)
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+        from clientela_local.local_aws import local_aws  # noqa: PLC0415
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        os.environ.update(AWS_ENDPOINT_URL=endpoint, MOTO_PORT=str(port))
-        try:
+        with local_aws() as server:
+            endpoint = server.endpoint_url
+            os.environ.update(AWS_ENDPOINT_URL=endpoint, MOTO_PORT=str(server.port))
             yield LocalStack(endpoint)
-        finally:
-            server.stop()

@@ -8,7 +8,6 @@ test gets a store id of its own, exactly as tenants are isolated in production.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -39,17 +38,11 @@ TEST_ENV = {
 
 @contextlib.contextmanager
 def running_moto() -> Iterator[tuple[str, int]]:
-    """A moto server on a free loopback port: (endpoint URL, port). Stopped on exit."""
-    from moto.server import ThreadedMotoServer
+    """A local AWS server on a free loopback port: (endpoint URL, port). Stopped on exit."""
+    from clientela_local.local_aws import local_aws
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}", port
-    finally:
-        server.stop()
+    with local_aws() as server:
+        yield server.endpoint_url, server.port
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,6 @@ from typing import Any
 
 import boto3
 from chalice.app import ScheduledEventConfig
-from moto.server import ThreadedMotoServer
 
 from clientela_local import environment
 from clientela_local.apps import REPO_ROOT, LoadedApp, forget_aws_clients, load_apps
@@ -36,6 +35,7 @@ from clientela_local.endpoints import local_routes
 from clientela_local.gateway import GatewayServer
 from clientela_local.gateway_responses import GatewayResponses
 from clientela_local.lambda_context import function_name
+from clientela_local.local_aws import LocalAwsServer
 from clientela_local.pollers import Pollers
 from clientela_local.polling import Target
 from clientela_local.provision import provision
@@ -63,7 +63,7 @@ class LocalStack:
         self.account = ""
         self.time = AdjustableTime()
         self._saved_environment: environment.Values = {}
-        self._moto: Any = None
+        self._moto: LocalAwsServer | None = None
         self._pollers: Pollers | None = None
         self._clock: Clock | None = None
         self._gateway: GatewayServer | None = None
@@ -89,8 +89,8 @@ class LocalStack:
     @property
     def endpoint_url(self) -> str:
         """moto's address: what `AWS_ENDPOINT_URL` points at."""
-        host, port = self._moto.get_host_and_port()
-        return f"http://{host}:{port}"
+        assert self._moto is not None, "the stack is not running"
+        return self._moto.endpoint_url
 
     def start(self) -> None:
         try:
@@ -101,7 +101,7 @@ class LocalStack:
 
     def _start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto = LocalAwsServer()
         self._moto.start()
         self._point_aws_at_moto()
         # moto keeps its state in module globals, shared by every server in this process: a
@@ -169,8 +169,8 @@ class LocalStack:
         return self._clock.tick()
 
     def _point_aws_at_moto(self) -> None:
-        host, port = self._moto.get_host_and_port()
-        values = environment.moto_environment(f"http://{host}:{port}", port, self.region)
+        assert self._moto is not None
+        values = environment.moto_environment(self._moto.endpoint_url, self._moto.port, self.region)
         values.update(environment.local_defaults())
         self._saved_environment = environment.apply(values)
 

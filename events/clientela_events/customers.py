@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SOURCE = "clientela.customers"
+
+
+class ConsentV1(BaseModel):
+    """Consent to marketing on one channel, as a record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: Literal["subscribed", "unsubscribed", "pending", "never_asked"]
+    opt_in_level: Literal["single", "confirmed"] | None = None
+    updated_at: datetime | None = None
+    source: str | None = None
 
 
 class CustomerV1(BaseModel):
@@ -25,6 +37,15 @@ class CustomerV1(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int = Field(ge=1)
+    region: str | None = None
+    gender: str | None = None
+    birthday: date | None = None
+    language: str | None = Field(default=None, description="BCP 47, e.g. pt-BR")
+    favorite: bool = False
+    email_consent: ConsentV1 | None = Field(
+        default=None, description="Absent in events published before consent records existed."
+    )
+    sms_consent: ConsentV1 | None = None
 
 
 class CustomerCreatedV1(BaseModel):

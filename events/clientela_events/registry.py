@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from clientela_events import customers
+from clientela_events import automation, credits, customers, storefront
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,210 @@ CONTRACTS: tuple[Contract, ...] = (
         1,
         customers.CustomerDeletedV1,
         {"customer_id": _CUSTOMER["id"], "version": 2, "deleted_at": _WHEN},
+    ),
+    # Store platform (clientela.storefront): orders, reviews and shopping activity.
+    Contract(
+        storefront.SOURCE,
+        "order.placed",
+        1,
+        storefront.OrderPlacedV1,
+        {
+            "order_id": "ES-100234",
+            "customer_id": _CUSTOMER["id"],
+            "email": "maria.garcia@example.es",
+            "placed_at": _WHEN,
+            "currency": "EUR",
+            "total": "84.85",
+            "items": [
+                {
+                    "product_id": "p-7781",
+                    "sku": "ZAP-TRAIL-42",
+                    "name": "Zapatillas de trail Sierra",
+                    "brand": "Montaña",
+                    "category": "Calzado",
+                    "quantity": 1,
+                    "unit_price": "69.95",
+                },
+                {
+                    "product_id": "p-1203",
+                    "sku": "CALC-MERINO-M",
+                    "name": "Calcetines de merino",
+                    "brand": "Montaña",
+                    "category": "Accesorios",
+                    "quantity": 2,
+                    "unit_price": "7.45",
+                },
+            ],
+        },
+    ),
+    Contract(
+        storefront.SOURCE,
+        "order.cancelled",
+        1,
+        storefront.OrderCancelledV1,
+        {"order_id": "ES-100234", "cancelled_at": _WHEN},
+    ),
+    Contract(
+        storefront.SOURCE,
+        "order.refunded",
+        1,
+        storefront.OrderRefundedV1,
+        {
+            "order_id": "ES-100234",
+            "refund_id": "RF-5512",
+            "amount": "14.90",
+            "refunded_at": _WHEN,
+        },
+    ),
+    Contract(
+        storefront.SOURCE,
+        "review.created",
+        1,
+        storefront.ReviewCreatedV1,
+        {
+            "review_id": "RV-88012",
+            "customer_id": _CUSTOMER["id"],
+            "order_id": "ES-100234",
+            "product_id": "p-7781",
+            "rating": 5,
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        storefront.SOURCE,
+        "product.viewed",
+        1,
+        storefront.ProductViewedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "product_id": "p-7781",
+            "sku": "ZAP-TRAIL-42",
+            "name": "Zapatillas de trail Sierra",
+            "brand": "Montaña",
+            "category": "Calzado",
+            "price": "69.95",
+            "currency": "EUR",
+            "at": _WHEN,
+            "device": "mobile",
+        },
+    ),
+    Contract(
+        storefront.SOURCE,
+        "cart.updated",
+        1,
+        storefront.CartUpdatedV1,
+        {
+            "email": "maria.garcia@example.es",
+            "product_id": "p-1203",
+            "sku": "CALC-MERINO-M",
+            "name": "Calcetines de merino",
+            "brand": "Montaña",
+            "category": "Accesorios",
+            "price": "7.45",
+            "currency": "EUR",
+            "quantity": 2,
+            "at": _WHEN,
+            "device": "desktop",
+        },
+    ),
+    # Automation (clientela.automation): e-mails and conversations, never their content.
+    Contract(
+        automation.SOURCE,
+        "email.sent",
+        1,
+        automation.EmailSentV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "message_id": "msg-01JD40B7Y2",
+            "flow_id": "flow-welcome",
+            "flow_name": "Welcome series",
+        },
+    ),
+    Contract(
+        automation.SOURCE,
+        "email.opened",
+        1,
+        automation.EmailOpenedV1,
+        {"customer_id": _CUSTOMER["id"], "message_id": "msg-01JD40B7Y2", "flow_id": "flow-welcome"},
+    ),
+    Contract(
+        automation.SOURCE,
+        "email.clicked",
+        1,
+        automation.EmailClickedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "message_id": "msg-01JD40B7Y2",
+            "url": "https://loja.example.com.br/colecao/inverno",
+            "flow_id": "flow-welcome",
+        },
+    ),
+    Contract(
+        automation.SOURCE,
+        "message.sent",
+        1,
+        automation.MessageSentV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "thread_id": "thr-5521",
+            "message_id": "msg-01JD41C2K9",
+            "channel": "whatsapp",
+        },
+    ),
+    Contract(
+        automation.SOURCE,
+        "message.replied",
+        1,
+        automation.MessageRepliedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "thread_id": "thr-5521",
+            "message_id": "msg-01JD41D8P3",
+            "channel": "whatsapp",
+        },
+    ),
+    # Credits (clientela.credits): wallet movements; amounts are decimal strings.
+    Contract(
+        credits.SOURCE,
+        "credit.granted",
+        1,
+        credits.CreditGrantedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "entry_id": "cr-01JD42A1B2",
+            "kind": "referral",
+            "amount": "20.00",
+            "currency": "BRL",
+            "expires_at": datetime(2027, 5, 23, 12, 0, tzinfo=UTC),
+            "balance_after": "35.50",
+        },
+    ),
+    Contract(
+        credits.SOURCE,
+        "credit.spent",
+        1,
+        credits.CreditSpentV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "entry_id": "cr-01JD43F7H8",
+            "amount": "15.50",
+            "currency": "BRL",
+            "order_id": "BR-200871",
+            "balance_after": "20.00",
+        },
+    ),
+    Contract(
+        credits.SOURCE,
+        "credit.expired",
+        1,
+        credits.CreditExpiredV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "entry_id": "cr-01JD44M3N4",
+            "amount": "20.00",
+            "currency": "BRL",
+            "balance_after": "0.00",
+        },
     ),
 )
 

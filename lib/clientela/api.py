@@ -46,6 +46,8 @@ class RouteDoc:
     response_headers: tuple[str, ...]
     auth: bool
     scope: str | None
+    # Other success answers of the route (e.g. 202 with a job next to 200 with a result).
+    also: tuple[tuple[int, type[BaseModel]], ...] = ()
 
 
 @dataclass
@@ -199,6 +201,7 @@ class Service:
         auth: bool = True,
         write: bool | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        also: dict[int, type[BaseModel]] | None = None,
     ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
         is_write = method not in ("GET", "HEAD") if write is None else write
         scope = f"{self.name}:{'write' if is_write else 'read'}" if auth else None
@@ -252,6 +255,7 @@ class Service:
                     response_headers,
                     auth,
                     scope,
+                    tuple(sorted((also or {}).items())),
                 )
             )
             return func
@@ -322,3 +326,27 @@ class Service:
                 },
             )
             return Problem(500, "internal-error", "Internal error", "Something went wrong")
+
+
+class Routes:
+    """Routes declared in a module of their own, then added to a Service by the app.
+
+    `routes.route(...)` takes what `Service.route` takes; `routes.register(service)` declares
+    them all, so a route module needs no app and an app names each module once.
+    """
+
+    def __init__(self) -> None:
+        self._declared: list[tuple[str, str, dict[str, Any], Callable[..., Reply]]] = []
+
+    def route(
+        self, path: str, method: str, **options: Any
+    ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
+        def declare(func: Callable[..., Reply]) -> Callable[..., Reply]:
+            self._declared.append((path, method, options, func))
+            return func
+
+        return declare
+
+    def register(self, service: Service) -> None:
+        for path, method, options, func in self._declared:
+            service.route(path, method, **options)(func)

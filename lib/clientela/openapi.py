@@ -147,6 +147,7 @@ def _schemas(docs: list[RouteDoc]) -> tuple[Refs, dict[str, Any]]:
             wanted.add((doc.body, "validation"))
         if doc.response:
             wanted.add((doc.response, "serialization"))
+        wanted.update((model, "serialization") for _, model in doc.also)
     ordered = sorted(wanted, key=lambda key: (key[0].__module__, key[0].__qualname__, key[1]))
     refs, top = models_json_schema(ordered, ref_template=REF_TEMPLATE)
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
@@ -198,7 +199,14 @@ def _operation(doc: RouteDoc, refs: Refs, schemas: dict[str, Any]) -> dict[str, 
             "required": True,
             "content": {media_type: {"schema": ref} for media_type in media_types},
         }
-    operation["responses"] = {str(doc.status): _success(doc, refs)} | {
+    operation["responses"] = {str(doc.status): _success(doc, refs)}
+    for status, model in doc.also:  # other success answers share the route's headers
+        operation["responses"][str(status)] = {
+            **_success(doc, refs),
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"schema": refs[(model, "serialization")]}},
+        }
+    operation["responses"] |= {
         str(status): {
             "description": HTTPStatus(status).phrase,
             "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}},

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
@@ -25,7 +28,7 @@ from clientela.cursor import decode_cursor, encode_cursor
 from clientela.problems import FieldError, Problem
 from clientela.secrets import secret_value
 
-LIST_SCOPE = "customers:list:v1"
+LIST_SCOPE = "customers:list:v2"
 _VERSION = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also takes "²"
 
 
@@ -148,19 +151,20 @@ def _cursor_key() -> str:
     return secret_value(settings().cursor_key_secret)
 
 
-def next_cursor(store_id: str, after_id: str | None) -> str | None:
-    if after_id is None:
+def listing_scope(name: str, query: dict[str, Any]) -> str:
+    """A cursor scope bound to one listing and its query: a cursor cannot move between them."""
+    digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{name}:{digest[:32]}"
+
+
+def next_cursor(store_id: str, position: dict[str, Any] | None, scope: str) -> str | None:
+    if position is None:
         return None
-    return encode_cursor(
-        {"after": after_id}, store_id=store_id, scope=LIST_SCOPE, key=_cursor_key()
-    )
+    return encode_cursor(position, store_id=store_id, scope=scope, key=_cursor_key())
 
 
-def cursor_position(store_id: str, cursor: str | None) -> str | None:
+def cursor_position(store_id: str, cursor: str | None, scope: str) -> dict[str, Any] | None:
+    """The position a cursor of this listing holds (400 for any other cursor)."""
     if cursor is None:
         return None
-    position = decode_cursor(cursor, store_id=store_id, scope=LIST_SCOPE, key=_cursor_key())
-    after = position.get("after")
-    if not isinstance(after, str):
-        raise problems.bad_request("Invalid cursor", [FieldError("cursor", "Invalid cursor")])
-    return after
+    return decode_cursor(cursor, store_id=store_id, scope=scope, key=_cursor_key())

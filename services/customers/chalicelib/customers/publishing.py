@@ -13,28 +13,61 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.customers.domain import changed_fields
+from chalicelib.customers.domain import EVENT_FIELDS, Consent, Customer
 from chalicelib.customers.store import CUSTOMER_PREFIX, from_item
 from clientela.events import OutgoingEvent, publish
 from clientela_events.customers import (
+    ConsentV1,
     CustomerCreatedV1,
     CustomerDeletedV1,
     CustomerUpdatedV1,
     CustomerV1,
 )
 
+# What events carry of a profile (notes, custom attributes and counters stay in the service).
+_SNAPSHOT_FIELDS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "city",
+    "region",
+    "country",
+    "gender",
+    "birthday",
+    "language",
+    "tags",
+    "favorite",
+)
+
+
+def _consent(consent: Consent) -> ConsentV1:
+    return ConsentV1(
+        state=consent.state,  # type: ignore[arg-type]
+        opt_in_level=consent.opt_in_level,  # type: ignore[arg-type]
+        updated_at=consent.updated_at,
+        source=consent.source,
+    )
+
+
+def _changed(old: Customer, new: Customer) -> list[str]:
+    """Names of the profile and consent fields that differ (notes and attributes included)."""
+    return sorted(name for name in EVENT_FIELDS if getattr(old, name) != getattr(new, name))
+
+
 # Fixed namespace: the same stream record always yields the same event id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8")
 
 
-def _snapshot(image: dict[str, Any]) -> CustomerV1:
-    customer = from_item(image)
+def _snapshot(customer: Customer) -> CustomerV1:
     return CustomerV1(
         id=customer.id,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
         version=customer.version,
-        **customer.profile(),
+        email_consent=_consent(customer.email_consent),
+        sms_consent=_consent(customer.sms_consent),
+        **{name: getattr(customer, name) for name in _SNAPSHOT_FIELDS},
     )
 
 
@@ -56,7 +89,7 @@ def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
     }
     name = record["eventName"]
     if name == "INSERT" and new:
-        snapshot = _snapshot(new)
+        snapshot = _snapshot(from_item(new))
         return OutgoingEvent(
             event_type="customer.created",
             occurred_at=snapshot.updated_at,
@@ -64,19 +97,18 @@ def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
             **common,
         )
     if name == "MODIFY" and new and old:
-        before, after = _snapshot(old), _snapshot(new)
+        previous, current = from_item(old), from_item(new)
+        if previous.version == current.version:
+            return None  # orders, reviews or activity: aggregates, not a profile change
+        before, after = _snapshot(previous), _snapshot(current)
         return OutgoingEvent(
             event_type="customer.updated",
             occurred_at=after.updated_at,
-            data=CustomerUpdatedV1(
-                old=before,
-                new=after,
-                changed=changed_fields(before.model_dump(), after.model_dump()),
-            ),
+            data=CustomerUpdatedV1(old=before, new=after, changed=_changed(previous, current)),
             **common,
         )
     if name == "REMOVE" and old:
-        before = _snapshot(old)
+        before = _snapshot(from_item(old))
         # The stream's clock has whole seconds: never report a deletion before the last change.
         stream_time = float(change.get("ApproximateCreationDateTime", 0))
         deleted_at = max(datetime.fromtimestamp(stream_time, UTC), before.updated_at)

@@ -13,7 +13,11 @@ class CustomersSettings(BaseSettings):
     table: str = "clientela-customers"
     idempotency_table: str = "clientela-customers-idempotency"
     # Signs list cursors (infra/customers.yaml, CursorKeySecret).
-    cursor_key_secret: str = "clientela/customers/cursor-key"  # noqa: S105 - a name
+    cursor_key_secret: str = "clientela/customers/cursor-key"
+    # Subscription queue of the events the service follows (bus rule -> this queue).
+    inbox_queue: str = "clientela-customers-inbox"
+    # Chunks of bulk jobs (chalicelib.customers.jobs).
+    jobs_queue: str = "clientela-customers-jobs"
     # Only the local stack reads this: on AWS the stream is wired by infra/customers.yaml.
     table_stream_arn: str = (
         "arn:aws:dynamodb:us-east-1:000000000000:table/clientela-customers/stream/local"

@@ -1,39 +1,67 @@
 """Where customers live: one DynamoDB table, one item collection per store.
 
-Keys: a customer is `pk=STORE#<store>`, `sk=CUSTOMER#<ulid>`, so a store's customers are one
-query away, newest first, and no request can reach another store's partition. An e-mail is
-reserved with `sk=EMAIL#<address>` in the same transaction that writes the customer, which makes
-e-mails unique per store without a scan or an index.
+Keys (chalicelib.customers.keys): a customer is `pk=STORE#<store>`, `sk=CUSTOMER#<ulid>`, so a
+store's customers are one query away, newest first, and no request can reach another store's
+partition. The one transaction that writes a customer also writes what must agree with it:
+- the e-mail reservation `sk=EMAIL#<address>` (e-mails unique per store, no scan, no index);
+- search entries `STORE#<store>#SEARCH / <token>\t<id>` (name, initials, e-mail, phone);
+- tag memberships `STORE#<store>#TAG#<tag> / CUSTOMER#<id>` and each tag's count.
+The customer item also carries the key attributes of the list indexes (`*_key`, see
+infra/customers.yaml). Profile writes set and remove profile attributes only: the order
+aggregates and activity other writers keep on the same item are never overwritten.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib.customers import keys
 from chalicelib.customers.domain import (
+    PROFILE_FIELDS,
+    Consent,
     Customer,
     EmailAlreadyUsed,
     VersionMismatch,
     WriteConflict,
+    fold,
+    tag_changes,
 )
+from chalicelib.customers.filters import name_key, search_tokens
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-CUSTOMER_PREFIX = "CUSTOMER#"
-EMAIL_PREFIX = "EMAIL#"
+CUSTOMER_PREFIX = keys.CUSTOMER_PREFIX
+EMAIL_PREFIX = keys.EMAIL_PREFIX
+TOKEN_SEPARATOR = "\t"
+# What a profile write owns on the customer item; every other attribute belongs to other writers.
+_PROFILE_OWNED = (
+    *PROFILE_FIELDS,
+    "email_consent",
+    "sms_consent",
+    "name_key",
+    "country_key",
+    "city_key",
+    "favorite_key",
+    "email_consent_key",
+    "sms_consent_key",
+    "updated_at",
+    "version",
+    "correlation_id",
+)
 _TOKEN_NAMESPACE = uuid.UUID("5b0f3c4e-2d1a-4e8b-9c7d-6a5f4e3d2c1b")
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
 def store_key(store_id: str) -> str:
-    return f"STORE#{store_id}"
+    return keys.store_pk(store_id)
 
 
 def customer_key(store_id: str, customer_id: str) -> dict[str, Any]:
@@ -44,20 +72,93 @@ def email_key(store_id: str, email: str) -> dict[str, Any]:
     return {"pk": {"S": store_key(store_id)}, "sk": {"S": EMAIL_PREFIX + email}}
 
 
-def _stamp(value: datetime) -> str:
-    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+def token_key(store_id: str, token: str, customer_id: str) -> dict[str, Any]:
+    return {
+        "pk": {"S": keys.search_pk(store_id)},
+        "sk": {"S": f"{token}{TOKEN_SEPARATOR}{customer_id}"},
+    }
+
+
+def member_key(store_id: str, tag: str, customer_id: str) -> dict[str, Any]:
+    return {"pk": {"S": keys.tag_pk(store_id, tag)}, "sk": {"S": keys.customer_sk(customer_id)}}
+
+
+def tag_count_key(store_id: str, tag: str) -> dict[str, Any]:
+    return {"pk": {"S": store_key(store_id)}, "sk": {"S": keys.TAG_PREFIX + tag}}
+
+
+_stamp = keys.stamp
+
+
+def _consent_map(consent: Consent) -> dict[str, Any]:
+    record: dict[str, Any] = {"state": consent.state}
+    if consent.opt_in_level:
+        record["opt_in_level"] = consent.opt_in_level
+    if consent.updated_at:
+        record["updated_at"] = _stamp(consent.updated_at)
+    if consent.source:
+        record["source"] = consent.source
+    return record
+
+
+def _consent_of(record: dict[str, Any] | None) -> Consent:
+    if not record:
+        return Consent()
+    updated = record.get("updated_at")
+    return Consent(
+        state=record.get("state", "never_asked"),
+        opt_in_level=record.get("opt_in_level"),
+        updated_at=datetime.fromisoformat(updated) if updated else None,
+        source=record.get("source"),
+    )
+
+
+def profile_attributes(customer: Customer) -> dict[str, Any]:
+    """The attributes a profile write owns, as plain values (absent ones are removed)."""
+    store = store_key(customer.store_id)
+    values: dict[str, Any] = {
+        **{k: v for k, v in customer.profile().items() if v not in (None, [], {}, False)},
+        "email_consent": _consent_map(customer.email_consent),
+        "sms_consent": _consent_map(customer.sms_consent),
+        "name_key": name_key(customer),
+        "email_consent_key": f"{store}#{customer.email_consent.state}",
+        "sms_consent_key": f"{store}#{customer.sms_consent.state}",
+        "updated_at": _stamp(customer.updated_at),
+        "version": customer.version,
+    }
+    if isinstance(values.get("birthday"), date):
+        values["birthday"] = values["birthday"].isoformat()
+    if customer.country:
+        values["country_key"] = f"{store}#{customer.country}"
+    if customer.city:
+        values["city_key"] = f"{store}#{fold(customer.city)}"
+    if customer.favorite:
+        values["favorite_key"] = store
+    return values
 
 
 def to_item(customer: Customer, *, correlation_id: str | None = None) -> dict[str, Any]:
+    """A whole customer item, aggregates included: what a new customer is written as."""
     attributes: dict[str, Any] = {
         "entity": "customer",
         "id": customer.id,
         "store_id": customer.store_id,
         "created_at": _stamp(customer.created_at),
-        "updated_at": _stamp(customer.updated_at),
-        "version": customer.version,
-        **{k: v for k, v in customer.profile().items() if v not in (None, [])},
+        "orders_count": customer.orders_count,
+        "total_spent": customer.total_spent,
+        "rating_count": customer.rating_count,
+        "rating_sum": customer.rating_sum,
+        "last_order_key": _stamp(customer.last_order_at) if customer.last_order_at else "0",
+        "last_seen_key": _stamp(customer.last_seen_at) if customer.last_seen_at else "0",
+        **profile_attributes(customer),
     }
+    for name in ("first_order_at", "last_order_at", "last_seen_at"):
+        value = getattr(customer, name)
+        if value is not None:
+            attributes[name] = _stamp(value)
+    for name in ("last_ip", "last_device"):
+        if getattr(customer, name):
+            attributes[name] = getattr(customer, name)
     if correlation_id:
         # Request id (not personal data): lets the published event name its cause.
         attributes["correlation_id"] = correlation_id
@@ -69,8 +170,20 @@ def plain(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _plain_numbers(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (int(v) if isinstance(v, Decimal) and v == v.to_integral() else v)
+        for k, v in values.items()
+    }
+
+
 def from_item(item: dict[str, Any]) -> Customer:
     data = plain(item)
+    birthday = data.get("birthday")
     return Customer(
         id=data["id"],
         store_id=data["store_id"],
@@ -82,8 +195,28 @@ def from_item(item: dict[str, Any]) -> Customer:
         first_name=data.get("first_name"),
         last_name=data.get("last_name"),
         city=data.get("city"),
+        region=data.get("region"),
         country=data.get("country"),
-        tags=list(data.get("tags", [])),
+        gender=data.get("gender"),
+        birthday=date.fromisoformat(birthday) if birthday else None,
+        language=data.get("language"),
+        tags=sorted(data.get("tags", [])),
+        favorite=bool(data.get("favorite", False)),
+        notes=data.get("notes"),
+        attributes=_plain_numbers(dict(data.get("attributes", {}))),
+        social=dict(data.get("social", {})),
+        engagement={k: int(v) for k, v in data.get("engagement", {}).items()},
+        email_consent=_consent_of(data.get("email_consent")),
+        sms_consent=_consent_of(data.get("sms_consent")),
+        last_seen_at=_when(data.get("last_seen_at")),
+        last_ip=data.get("last_ip"),
+        last_device=data.get("last_device"),
+        orders_count=int(data.get("orders_count", 0)),
+        total_spent=Decimal(data.get("total_spent", 0)),
+        first_order_at=_when(data.get("first_order_at")),
+        last_order_at=_when(data.get("last_order_at")),
+        rating_count=int(data.get("rating_count", 0)),
+        rating_sum=Decimal(data.get("rating_sum", 0)),
     )
 
 
@@ -91,6 +224,11 @@ def _request_token(customer: Customer, operation: str) -> str:
     """The same write of the same customer version always carries the same token."""
     name = f"{customer.store_id}/{customer.id}/{customer.version}/{operation}"
     return str(uuid.uuid5(_TOKEN_NAMESPACE, name))
+
+
+def _same_profile(stored: Customer, written: Customer) -> bool:
+    """Whether the stored customer is the one we wrote (aggregates may have moved since)."""
+    return profile_attributes(stored) == profile_attributes(written)
 
 
 def _reasons(error: ClientError) -> list[str]:
@@ -144,6 +282,41 @@ class CustomerStore:
             }
         }
 
+    def _entries(self, old: Customer | None, new: Customer | None) -> list[dict[str, Any]]:
+        """Search entries and tag memberships (with tag counts) that change from old to new."""
+        subject = new or old
+        assert subject is not None
+        store_id, customer_id = subject.store_id, subject.id
+        actions: list[dict[str, Any]] = []
+        old_tokens = search_tokens(old) if old else set()
+        new_tokens = search_tokens(new) if new else set()
+        for token in sorted(old_tokens - new_tokens):
+            key = token_key(store_id, token, customer_id)
+            actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        for token in sorted(new_tokens - old_tokens):
+            item = {**token_key(store_id, token, customer_id), "customer_id": {"S": customer_id}}
+            actions.append({"Put": {"TableName": self._table, "Item": item}})
+        added, removed = tag_changes(old.tags if old else [], new.tags if new else [])
+        for tag, delta in [*((t, 1) for t in sorted(added)), *((t, -1) for t in sorted(removed))]:
+            key = member_key(store_id, tag, customer_id)
+            if delta > 0:
+                member = {"Put": {"TableName": self._table, "Item": key}}
+            else:
+                member = {"Delete": {"TableName": self._table, "Key": key}}
+            count = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": tag_count_key(store_id, tag),
+                    "UpdateExpression": "ADD customers :delta SET tag = :tag",
+                    "ExpressionAttributeValues": {
+                        ":delta": {"N": str(delta)},
+                        ":tag": {"S": tag},
+                    },
+                }
+            }
+            actions += [member, count]
+        return actions
+
     def add(self, customer: Customer, *, correlation_id: str | None = None) -> None:
         """Writes a new customer, reserving its e-mail. Raises EmailAlreadyUsed."""
         put = {
@@ -154,19 +327,49 @@ class CustomerStore:
             }
         }
         actions = [put] + ([self._reserve_email(customer)] if customer.email else [])
-        self._transact(actions, customer, email_index=1, operation="add")
+        email_index = 1 if customer.email else None
+        actions += self._entries(None, customer)
+        self._transact(actions, customer, email_index=email_index, operation="add")
 
-    def replace(self, old: Customer, new: Customer, *, correlation_id: str | None = None) -> None:
-        """Writes `new` if the stored customer is still `old`. Raises VersionMismatch."""
-        put = {
-            "Put": {
+    def _profile_update(
+        self, old: Customer, new: Customer, correlation_id: str | None
+    ) -> dict[str, Any]:
+        """Sets the profile attributes of `new` and removes those it lacks; nothing else."""
+        values = profile_attributes(new)
+        if correlation_id:
+            values["correlation_id"] = correlation_id
+        names = {f"#a{i}": name for i, name in enumerate(_PROFILE_OWNED)}
+        alias = {name: key for key, name in names.items()}
+        sets = [f"{alias[name]} = :a{alias[name][2:]}" for name in _PROFILE_OWNED if name in values]
+        removes = [alias[name] for name in _PROFILE_OWNED if name not in values]
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        used = {alias[name] for name in _PROFILE_OWNED}
+        return {
+            "Update": {
                 "TableName": self._table,
-                "Item": to_item(new, correlation_id=correlation_id),
-                "ConditionExpression": "version = :expected",
-                "ExpressionAttributeValues": {":expected": {"N": str(old.version)}},
+                "Key": customer_key(new.store_id, new.id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "#a_version = :expected",
+                "ExpressionAttributeNames": {
+                    **{k: v for k, v in names.items() if k in used},
+                    "#a_version": "version",
+                },
+                "ExpressionAttributeValues": {
+                    **{
+                        f":a{alias[name][2:]}": _serializer.serialize(value)
+                        for name, value in values.items()
+                    },
+                    ":expected": {"N": str(old.version)},
+                },
             }
         }
-        actions: list[dict[str, Any]] = [put]
+
+    def replace(self, old: Customer, new: Customer, *, correlation_id: str | None = None) -> None:
+        """Writes `new`'s profile if the stored customer is still at `old`'s version.
+
+        Raises VersionMismatch.
+        """
+        actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id)]
         email_index = None
         if old.email != new.email:
             if old.email:
@@ -174,6 +377,7 @@ class CustomerStore:
             if new.email:
                 email_index = len(actions)
                 actions.append(self._reserve_email(new))
+        actions += self._entries(old, new)
         self._transact(actions, new, email_index=email_index, operation="replace")
 
     def remove(self, customer: Customer) -> None:
@@ -187,6 +391,7 @@ class CustomerStore:
             }
         }
         actions = [delete] + ([self._release_email(customer)] if customer.email else [])
+        actions += self._entries(customer, None)
         self._transact(actions, customer, email_index=None, operation="remove")
 
     def _transact(
@@ -228,7 +433,7 @@ class CustomerStore:
             raise WriteConflict from None
         if reasons[:1] == ["ConditionalCheckFailed"]:
             current = self.get(customer.store_id, customer.id)
-            if current == customer:
+            if current is not None and _same_profile(current, customer):
                 return
             raise VersionMismatch(current.version if current else None) from None
         if email_index is not None and reasons[email_index : email_index + 1] == [
@@ -246,6 +451,8 @@ class CustomerStore:
     def _write_one(self, action: dict[str, Any]) -> None:
         if "Put" in action:
             self._db.put_item(**action["Put"])
+        elif "Update" in action:
+            self._db.update_item(**action["Update"])
         else:
             self._db.delete_item(**action["Delete"])
 
@@ -271,3 +478,47 @@ class CustomerStore:
         response = self._db.query(**request)
         customers = [from_item(item) for item in response.get("Items", [])]
         return customers[:limit], len(customers) > limit
+
+    def query(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One Query page on the table or an index (the search planner builds the request)."""
+        response: dict[str, Any] = self._db.query(TableName=self._table, **request)  # type: ignore[arg-type]
+        return response
+
+    def get_many(self, store_id: str, customer_ids: list[str]) -> dict[str, Customer]:
+        """The customers that exist among the ids, by id (BatchGetItem, 100 keys a request)."""
+        found: dict[str, Customer] = {}
+        unique = list(dict.fromkeys(customer_ids))
+        for start in range(0, len(unique), 100):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": [customer_key(store_id, cid) for cid in unique[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while pending:
+                response = self._db.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    customer = from_item(item)
+                    found[customer.id] = customer
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def tag_counts(self, store_id: str) -> list[tuple[str, int]]:
+        """Every tag of the store with the number of customers carrying it, by tag."""
+        counts: list[tuple[str, int]] = []
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": store_key(store_id)},
+                ":prefix": {"S": keys.TAG_PREFIX},
+            },
+        }
+        while True:
+            response = self.query(request)
+            for item in response.get("Items", []):
+                count = int(item.get("customers", {}).get("N", "0"))
+                if count > 0:
+                    counts.append((item["sk"]["S"].removeprefix(keys.TAG_PREFIX), count))
+            if "LastEvaluatedKey" not in response:
+                return counts
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.customers import domain
+from chalicelib.customers import domain, search
 from chalicelib.customers.domain import (
+    Consent,
     Customer,
     CustomerNotFound,
     VersionMismatch,
     WriteConflict,
 )
+from chalicelib.customers.filters import CustomerFilter
+from chalicelib.customers.models import CustomerCreate
 from chalicelib.customers.settings import settings
 from chalicelib.customers.store import CustomerStore
 from clientela import aws
@@ -29,7 +32,7 @@ _CONFLICT_RETRIES = 3
 
 def _back_off(attempt: int) -> None:
     """A short, jittered pause before retrying a write that lost a race."""
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))
 
 
 def customer_store() -> CustomerStore:
@@ -47,9 +50,13 @@ class Precondition:
 
 
 def create_customer(
-    store_id: str, profile: dict[str, Any], *, correlation_id: str | None = None
+    store_id: str,
+    profile: dict[str, Any],
+    *,
+    consents: dict[str, Consent] | None = None,
+    correlation_id: str | None = None,
 ) -> Customer:
-    customer = domain.new_customer(store_id, new_id(), profile)
+    customer = domain.new_customer(store_id, new_id(), profile, consents)
     store = customer_store()
     for attempt in range(_CONFLICT_RETRIES):
         try:
@@ -66,14 +73,21 @@ def create_customer(
 @idempotent(
     table=lambda: settings().idempotency_table,
     key="[store_id, idempotency_key]",
-    payload="profile",
+    payload="body",
 )
 def create_customer_once(request: dict[str, Any]) -> dict[str, Any]:
-    """`create_customer` for a request with an Idempotency-Key: a retry gets the first answer."""
+    """`create_customer` for a request with an Idempotency-Key: a retry gets the first answer.
+
+    Only the new id is kept with the key (never the profile): a retry reads the customer again.
+    """
+    body = CustomerCreate.model_validate(request["body"])
     customer = create_customer(
-        request["store_id"], request["profile"], correlation_id=request.get("correlation_id")
+        request["store_id"],
+        body.profile(),
+        consents=body.consents(),
+        correlation_id=request.get("correlation_id"),
     )
-    return customer.as_json()
+    return {"id": customer.id}
 
 
 def get_customer(store_id: str, customer_id: str) -> Customer:
@@ -130,6 +144,26 @@ def update_customer(
     return _change(store_id, customer_id, precondition, write)
 
 
+def set_consent(
+    store_id: str,
+    customer_id: str,
+    channel: str,
+    consent: Consent,
+    *,
+    correlation_id: str | None = None,
+) -> Customer:
+    """A consent operation; repeating one that changes nothing writes nothing."""
+    store = customer_store()
+
+    def write(current: Customer) -> Customer:
+        updated = domain.set_consent(current, channel, consent)
+        if updated is not current:
+            store.replace(current, updated, correlation_id=correlation_id)
+        return updated
+
+    return _change(store_id, customer_id, Precondition(), write)
+
+
 def delete_customer(store_id: str, customer_id: str, precondition: Precondition) -> None:
     store = customer_store()
 
@@ -140,9 +174,25 @@ def delete_customer(store_id: str, customer_id: str, precondition: Precondition)
     _change(store_id, customer_id, precondition, write)
 
 
-def list_customers(
-    store_id: str, *, limit: int, after_id: str | None
-) -> tuple[list[Customer], str | None]:
-    """A page of customers, newest first, and the id to continue after (None at the end)."""
-    customers, more = customer_store().page(store_id, limit=limit, after_id=after_id)
-    return customers, (customers[-1].id if more and customers else None)
+def find_customers(
+    store_id: str,
+    flt: CustomerFilter,
+    *,
+    sort: str | None,
+    limit: int,
+    position: dict[str, Any] | None,
+) -> search.SearchPage:
+    """A page of the customers matching the filter, in the order asked for."""
+    return search.find(customer_store(), store_id, flt, sort=sort, limit=limit, position=position)
+
+
+def count_customers(store_id: str, flt: CustomerFilter) -> int:
+    return search.count(customer_store(), store_id, flt)
+
+
+def iterate_customers(store_id: str, flt: CustomerFilter) -> Iterator[Customer]:
+    return search.iterate(customer_store(), store_id, flt)
+
+
+def tag_counts(store_id: str) -> list[tuple[str, int]]:
+    return customer_store().tag_counts(store_id)

@@ -1,0 +1,123 @@
+"""Events of the store platform (source `clientela.storefront`): orders, reviews, shopping.
+
+The store platform publishes them on the bus; the customers service follows them through its
+inbox. Money is a decimal string (never a float); times are ISO 8601 with a zone. A shopper is
+named by `customer_id` (Clientela's id) and/or `email`: guests have only an e-mail.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+SOURCE = "clientela.storefront"
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")]
+OrderId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The store platform's order id (printable ASCII, no spaces).",
+    ),
+]
+CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="Clientela's id.")]
+Email = Annotated[str, Field(min_length=3, max_length=320)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class LineItemV1(_Event):
+    """One line of an order."""
+
+    product_id: Code
+    sku: Code
+    name: Text
+    brand: Text | None = None
+    category: Text | None = None
+    quantity: int = Field(ge=1, le=100_000)
+    unit_price: Price
+
+
+class OrderPlacedV1(_Event):
+    """An order was placed. Guest orders carry only the e-mail."""
+
+    order_id: OrderId
+    customer_id: CustomerId | None = None
+    email: Email
+    placed_at: AwareDatetime
+    currency: Currency
+    total: Money = Field(description="What the customer paid, as a decimal string.")
+    items: list[LineItemV1] = Field(min_length=1, max_length=250)
+
+
+class OrderCancelledV1(_Event):
+    """An order was cancelled. May arrive before its `order.placed`."""
+
+    order_id: OrderId
+    cancelled_at: AwareDatetime
+
+
+class OrderRefundedV1(_Event):
+    """Money of an order was refunded, in part or in full. May arrive before `order.placed`."""
+
+    order_id: OrderId
+    refund_id: Code = Field(description="Unique per refund: a redelivery is recognised by it.")
+    amount: Money | None = Field(
+        default=None, description="In the order's currency; absent: what was left of the total."
+    )
+    refunded_at: AwareDatetime
+
+
+class _Shopper(_Event):
+    customer_id: CustomerId | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> Self:
+        if self.customer_id is None and self.email is None:
+            raise ValueError("customer_id or email is required")
+        return self
+
+
+class ReviewCreatedV1(_Shopper):
+    """A shopper rated a product (1 to 5)."""
+
+    review_id: Code
+    order_id: OrderId | None = None
+    product_id: Code
+    rating: int = Field(ge=1, le=5)
+    at: AwareDatetime
+
+
+class _ProductActivity(_Shopper):
+    product_id: Code
+    sku: Code
+    name: Text
+    brand: Text | None = None
+    category: Text | None = None
+    price: Price | None = None
+    currency: Currency | None = None
+    at: AwareDatetime
+    device: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        default=None, description="e.g. mobile, desktop, tablet, app."
+    )
+
+
+class ProductViewedV1(_ProductActivity):
+    """A shopper looked at a product page."""
+
+
+class CartUpdatedV1(_ProductActivity):
+    """A shopper put a product in the cart, or changed its quantity (0: removed)."""
+
+    quantity: int = Field(ge=0, le=100_000)

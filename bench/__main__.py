@@ -1,7 +1,9 @@
 """`make bench`: what the customers API, service start-up and the stream publisher cost.
 
 Sections: api (AWS requests, items, bytes and capacity units per operation), startup (handler
-module import time and memory beside `import boto3`), stream (events per PutEvents call).
+module import time and memory beside `import boto3`), stream (events per PutEvents call),
+reports (the customer reports over a store of 100 000 orders), search (requests and items read
+per page of each customer filter and sort, for stores of 10 000 and 100 000 customers).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import time
 import warnings
 from typing import Any
 
-SECTIONS = ("api", "startup", "stream")  # as printed; start-up runs first, on a quiet process
+# As printed; start-up runs first, on a quiet process.
+SECTIONS = ("api", "startup", "stream", "reports", "search")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=5, help="start-up runs per module")
     parser.add_argument("--cold-repeat", type=int, default=3, help="start-up runs without .pyc")
+    parser.add_argument(
+        "--report-orders", type=int, default=100_000, help="orders the reports section seeds"
+    )
+    parser.add_argument(
+        "--customers",
+        default="10000,100000",
+        help="store sizes the search section seeds, comma-separated (default 10000,100000)",
+    )
     args = parser.parse_args(argv)
     chosen = args.only or list(SECTIONS)
     started = time.perf_counter()
@@ -38,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if "api" in chosen or "stream" in chosen:
+    if {"api", "stream", "reports", "search"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -53,6 +64,18 @@ def main(argv: list[str] | None = None) -> int:
                 workloads = stream.run(stack)
                 document["stream"] = stream.as_json(workloads)
                 text["stream"] = stream.render(workloads)
+            if "reports" in chosen:
+                from bench import reports  # noqa: PLC0415
+
+                reported = reports.run(stack, args.report_orders)
+                document["reports"] = reports.as_json(reported)
+                text["reports"] = reports.render(reported)
+            if "search" in chosen:
+                from bench import customer_search  # noqa: PLC0415
+
+                searched = customer_search.run(stack, customer_search.parse_sizes(args.customers))
+                document["search"] = customer_search.as_json(searched)
+                text["search"] = customer_search.render(searched)
     document["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)

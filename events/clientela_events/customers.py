@@ -74,3 +74,16 @@ class CustomerDeletedV1(BaseModel):
     customer_id: str
     version: int = Field(ge=1, description="The version the profile had when deleted.")
     deleted_at: datetime
+
+
+class CustomerMergedV1(BaseModel):
+    """Duplicate profiles were merged into one. The merged ids no longer exist; whatever other
+    services keep for them (wallets, flows, messages) belongs to the kept customer now. A
+    customer.deleted event follows for each merged id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    merge_id: str
+    kept_id: str
+    merged_ids: list[str] = Field(min_length=1)
+    merged_at: datetime

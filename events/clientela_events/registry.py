@@ -66,6 +66,18 @@ CONTRACTS: tuple[Contract, ...] = (
         customers.CustomerDeletedV1,
         {"customer_id": _CUSTOMER["id"], "version": 2, "deleted_at": _WHEN},
     ),
+    Contract(
+        customers.SOURCE,
+        "customer.merged",
+        1,
+        customers.CustomerMergedV1,
+        {
+            "merge_id": "01JD3Z9K2M4N6P8Q0R2S4T6V8W",
+            "kept_id": _CUSTOMER["id"],
+            "merged_ids": ["01JD3Z7A1B2C3D4E5F6G7H8J9K"],
+            "merged_at": _WHEN,
+        },
+    ),
     # Store platform (clientela.storefront): orders, reviews and shopping activity.
     Contract(
         storefront.SOURCE,

@@ -7,12 +7,28 @@ named by `customer_id` (Clientela's id) and/or `email`: guests have only an e-ma
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 SOURCE = "clientela.storefront"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    """From 1970 to 9998: every instant has a UTC form (year 1 at +05:00 has none)."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between 1970 and 9998") from None
+    if utc < _EPOCH or utc.year > 9998:
+        raise ValueError("must be between 1970 and 9998")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
@@ -54,7 +70,7 @@ class OrderPlacedV1(_Event):
     order_id: OrderId
     customer_id: CustomerId | None = None
     email: Email
-    placed_at: AwareDatetime
+    placed_at: Instant
     currency: Currency
     total: Money = Field(description="What the customer paid, as a decimal string.")
     items: list[LineItemV1] = Field(min_length=1, max_length=250)
@@ -64,7 +80,7 @@ class OrderCancelledV1(_Event):
     """An order was cancelled. May arrive before its `order.placed`."""
 
     order_id: OrderId
-    cancelled_at: AwareDatetime
+    cancelled_at: Instant
 
 
 class OrderRefundedV1(_Event):
@@ -75,7 +91,7 @@ class OrderRefundedV1(_Event):
     amount: Money | None = Field(
         default=None, description="In the order's currency; absent: what was left of the total."
     )
-    refunded_at: AwareDatetime
+    refunded_at: Instant
 
 
 class _Shopper(_Event):
@@ -96,7 +112,7 @@ class ReviewCreatedV1(_Shopper):
     order_id: OrderId | None = None
     product_id: Code
     rating: int = Field(ge=1, le=5)
-    at: AwareDatetime
+    at: Instant
 
 
 class _ProductActivity(_Shopper):
@@ -107,7 +123,7 @@ class _ProductActivity(_Shopper):
     category: Text | None = None
     price: Price | None = None
     currency: Currency | None = None
-    at: AwareDatetime
+    at: Instant
     device: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
         default=None, description="e.g. mobile, desktop, tablet, app."
     )

@@ -10,11 +10,13 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, SQSEvent
 
-from chalicelib.customers import inbox, order_usecases, timeline_inbox
+from chalicelib.customers import bulk, inbox, order_usecases, timeline_inbox
 from chalicelib.customers.publishing import publish_changes
+from chalicelib.customers.routes import bulk as bulk_routes
 from chalicelib.customers.routes import customers as customer_routes
 from chalicelib.customers.routes import orders as order_routes
 from chalicelib.customers.routes import reports as report_routes
+from chalicelib.customers.routes import segments as segment_routes
 from chalicelib.customers.routes import timeline as timeline_routes
 from chalicelib.customers.settings import settings
 from chalicelib.customers.timeline_usecases import record_history
@@ -29,6 +31,8 @@ customer_routes.register(service)
 timeline_routes.register(service)
 order_routes.register(service)
 report_routes.register(service)
+segment_routes.register(service)
+bulk_routes.register(service)
 # Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
 INBOX_MODULES = (timeline_inbox, order_usecases)
 
@@ -56,3 +60,11 @@ def record_customer_history(event: DynamoDBEvent) -> dict[str, Any]:
 def on_inbound_event(event: SQSEvent) -> dict[str, Any]:
     """Orders, reviews, activity, messages, credit movements (bus -> inbox queue -> here)."""
     return inbox.handle_batch(event.to_dict(), event.context)
+
+
+# One chunk per invocation: a chunk takes up to ~10 s of the 15 s timeout.
+@app.on_sqs_message(queue=settings().jobs_queue, batch_size=1)
+@obs.tracer.capture_method
+def run_bulk_job(event: SQSEvent) -> dict[str, Any]:
+    """Bulk jobs, a chunk per message; each chunk queues the next (POST /customers/bulk)."""
+    return bulk.handle_job_batch(event.to_dict(), event.context)

@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.customers import keys, search, usecases
 from chalicelib.customers.domain import Consent, Customer
-from chalicelib.customers.filters import CustomerFilter
+from chalicelib.customers.filters import CustomerFilter, name_key
 from chalicelib.customers.settings import settings
 from clientela import aws
 
@@ -120,8 +120,6 @@ def _random_filter(rng: random.Random) -> dict[str, Any]:
 def _sort_key(customer: Customer, sort: str) -> Any:
     attribute = sort.lstrip("-")
     if attribute == "name":
-        from chalicelib.customers.filters import name_key  # noqa: PLC0415
-
         return name_key(customer)
     if attribute == "created_at":
         return customer.id
@@ -149,10 +147,20 @@ def test_every_plan_finds_exactly_the_matching_customers(
     store_id, everyone = population
     rng = random.Random(seed)
     flt = CustomerFilter(now=NOW, **_random_filter(rng))
-    sort = rng.choice([None, "-created_at", "created_at", "name", "-total_spent", "orders_count",
-                       "-last_order_at", "last_seen_at"])
+    sort = rng.choice(
+        [
+            None,
+            "-created_at",
+            "created_at",
+            "name",
+            "-total_spent",
+            "orders_count",
+            "-last_order_at",
+            "last_seen_at",
+        ]
+    )
 
-    pages = _all_pages(store_id, flt, sort, limit=rng.choice([1, 4, 7, 50]))
+    pages = _all_pages(store_id, flt, sort, limit=rng.choice([3, 7, 50]))
     found = [c for page in pages for c in page.customers]
 
     expected = {c.id for c in everyone if flt.matches(c)}

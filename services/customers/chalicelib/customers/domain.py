@@ -340,7 +340,8 @@ def with_consent(customer: Customer, channel: str, consent: Consent) -> Customer
         )
     if consent.state != "subscribed" and consent.opt_in_level is not None:
         consent = replace(consent, opt_in_level=None)
-    return replace(customer, **{f"{channel}_consent": consent})
+    record: dict[str, Any] = {f"{channel}_consent": consent}
+    return replace(customer, **record)
 
 
 def set_consent(customer: Customer, channel: str, consent: Consent) -> Customer:
@@ -381,7 +382,7 @@ def _check_tag_changes(old: list[str], new: list[str]) -> None:
 def apply_changes(customer: Customer, changes: dict[str, Any]) -> Customer:
     """The customer after a merge-patch: a field set to null is cleared."""
     changes = _phone_in(changes, changes.get("country", customer.country))
-    values = {
+    values: dict[str, Any] = {
         name: (value if value is not None else _EMPTY.get(name)) for name, value in changes.items()
     }
     if values.get("attributes"):
@@ -405,3 +406,109 @@ EVENT_FIELDS = (*PROFILE_FIELDS, "email_consent", "sms_consent")
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Profile and consent fields whose value differs (events name them in `changed`)."""
     return sorted(name for name in EVENT_FIELDS if old.get(name) != new.get(name))
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What merging profiles into one gives: the kept profile and what moved into it."""
+
+    kept: Customer
+    merged: tuple[Customer, ...]
+    tags_added: tuple[str, ...]
+    attributes_added: tuple[str, ...]
+    fields_filled: tuple[str, ...]
+
+
+class MergeRefused(CustomerError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field)
+        self.field = field
+        self.reason = reason
+
+
+_FILLABLE = (
+    "phone",
+    "first_name",
+    "last_name",
+    "city",
+    "region",
+    "country",
+    "gender",
+    "birthday",
+    "language",
+)
+
+
+def _filled(kept: Customer, donors: list[Customer]) -> dict[str, Any]:
+    """Fields the kept profile lacks, from the first donor that has them."""
+    values: dict[str, Any] = {}
+    for name in _FILLABLE:
+        if getattr(kept, name) is None:
+            donor = next((getattr(o, name) for o in donors if getattr(o, name) is not None), None)
+            if donor is not None:
+                values[name] = donor
+    return values
+
+
+def _united(kept: dict[str, Any], donors: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """Keys of the kept mapping, plus the donors' keys it lacks (first donor wins)."""
+    united = dict(kept)
+    for donor in donors:
+        for key, value in donor.items():
+            united.setdefault(key, value)
+    if len(united) > limit:
+        raise MergeRefused("merge_ids", f"the merged profile would carry more than {limit}")
+    return united
+
+
+def _strictest(kept: Customer, donors: list[Customer]) -> dict[str, Any]:
+    consents: dict[str, Any] = {}
+    for channel in CONSENT_CHANNELS:
+        records = [kept.consent(channel), *(o.consent(channel) for o in donors)]
+        strictest = max(records, key=lambda c: c.restrictiveness)
+        if strictest.restrictiveness > kept.consent(channel).restrictiveness:
+            consents[f"{channel}_consent"] = strictest
+    return consents
+
+
+def merge_profiles(kept: Customer, others: list[Customer]) -> MergeOutcome:
+    """Duplicates folded into the kept profile.
+
+    The kept profile's values win; fields it lacks are filled from the others (newest first);
+    tags are united; attributes and social accounts added where the kept profile has none of
+    that key; engagement counters summed; notes appended; favourite if any was. Consent on each
+    channel keeps the most restrictive record. E-mails do not move: the others' e-mails are
+    released when they are deleted.
+    """
+    donors = sorted(others, key=lambda c: c.id, reverse=True)
+    values = _filled(kept, donors)
+    tags = sorted({*kept.tags, *(t for o in donors for t in o.tags)})
+    if len(tags) > MAX_TAGS:
+        raise MergeRefused("merge_ids", f"the merged profile would carry more than {MAX_TAGS} tags")
+    attributes = _united(kept.attributes, [o.attributes for o in donors], MAX_ATTRIBUTES)
+    social = _united(kept.social, [o.social for o in donors], len(SOCIAL_NETWORKS))
+    engagement = {
+        name: kept.engagement.get(name, 0) + sum(o.engagement.get(name, 0) for o in donors)
+        for name in ENGAGEMENT_COUNTERS
+    }
+    notes = "\n\n".join(n for n in [kept.notes, *(o.notes for o in donors)] if n) or None
+    merged = replace(
+        kept,
+        **values,
+        **_strictest(kept, donors),
+        tags=tags,
+        attributes=attributes,
+        social=social,
+        engagement={k: v for k, v in engagement.items() if v},
+        notes=notes[:MAX_NOTES_LENGTH] if notes else None,
+        favorite=kept.favorite or any(o.favorite for o in donors),
+        updated_at=now(),
+        version=kept.version + 1,
+    )
+    return MergeOutcome(
+        kept=merged,
+        merged=tuple(donors),
+        tags_added=tuple(sorted(set(tags) - set(kept.tags))),
+        attributes_added=tuple(sorted(set(attributes) - set(kept.attributes))),
+        fields_filled=tuple(sorted(values)),
+    )

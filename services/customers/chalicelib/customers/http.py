@@ -18,10 +18,12 @@ from chalicelib.customers.domain import (
     CustomerNotFound,
     EmailAlreadyUsed,
     InvalidField,
+    MergeRefused,
     VersionMismatch,
     WriteConflict,
 )
 from chalicelib.customers.settings import settings
+from chalicelib.customers.store import TooManyWrites
 from chalicelib.customers.usecases import Precondition
 from clientela import problems
 from clientela.cursor import decode_cursor, encode_cursor
@@ -71,6 +73,18 @@ def _(error: VersionMismatch) -> Problem:
 @problem_for.register
 def _(error: InvalidField) -> Problem:
     return problems.invalid([FieldError(error.field, error.reason)])
+
+
+@problem_for.register
+def _(error: MergeRefused) -> Problem:
+    return problems.invalid([FieldError(error.field, error.reason)])
+
+
+@problem_for.register
+def _(_error: TooManyWrites) -> Problem:
+    return problems.invalid(
+        [FieldError("merge_ids", "too many writes for one merge: merge fewer profiles at once")]
+    )
 
 
 @problem_for.register

@@ -17,6 +17,7 @@ SEGMENT_PREFIX = "SEGMENT#"
 JOB_PREFIX = "JOB#"
 TAG_PREFIX = "TAG#"
 TIMELINE_PREFIX = "T#"
+MERGE_PREFIX = "MERGE#"
 
 
 def store_pk(store_id: str) -> str:

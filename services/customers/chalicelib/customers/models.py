@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -164,10 +165,12 @@ class _Input(BaseModel):
         return changes
 
 
+# A field pydantic validates but leaves out of the JSON Schema (a runtime type expression).
+_HIDDEN: Any = SkipJsonSchema[Any]  # type: ignore[misc]
 _ReadOnlyFields: type[_Input] = create_model(  # type: ignore[call-overload]
     "_ReadOnlyFields",
     __base__=_Input,
-    **dict.fromkeys(READ_ONLY, (SkipJsonSchema[Any], None)),
+    **dict.fromkeys(READ_ONLY, (_HIDDEN, None)),
 )
 
 
@@ -189,7 +192,7 @@ _ATTRIBUTES = Field(
 )
 
 
-class CustomerCreate(_ReadOnlyFields):  # type: ignore[valid-type,misc]
+class CustomerCreate(_ReadOnlyFields):
     """A new customer. An e-mail or a phone is required (422 naming both when neither is given)."""
 
     _writable: ClassVar[frozenset[str]] = frozenset({"email_consent", "sms_consent"})
@@ -224,7 +227,7 @@ class CustomerCreate(_ReadOnlyFields):  # type: ignore[valid-type,misc]
         return {channel: c.record() for channel, c in given.items() if c is not None}
 
 
-class CustomerPatch(_ReadOnlyFields):  # type: ignore[valid-type,misc]
+class CustomerPatch(_ReadOnlyFields):
     """A JSON merge patch (RFC 7396): fields given are set; null clears a field.
 
     `attributes` merge key by key: a key set to null is removed, keys not named are kept.
@@ -275,8 +278,8 @@ class Consent(BaseModel):
     @classmethod
     def of(cls, consent: domain.Consent) -> Consent:
         return cls(
-            state=consent.state,  # type: ignore[arg-type]
-            opt_in_level=consent.opt_in_level,  # type: ignore[arg-type]
+            state=consent.state,
+            opt_in_level=consent.opt_in_level,
             updated_at=consent.updated_at,
             source=consent.source,
         )
@@ -324,7 +327,7 @@ class Customer(BaseModel):
     rating_count: int
     rating_average: Decimal | None
     segments: list[SegmentRef] | None = Field(
-        default=None, description="The segments the customer belongs to (on GET of one customer)."
+        default=None, description="The segments the customer belongs to (in answers about one customer)."
     )
     created_at: datetime
     updated_at: datetime
@@ -359,7 +362,7 @@ class Customer(BaseModel):
             last_seen_at=customer.last_seen_at,
             last_ip=customer.last_ip,
             last_device=customer.last_device,
-            status=customer.status(datetime.now(UTC)),  # type: ignore[arg-type]
+            status=customer.status(datetime.now(UTC)),
             orders_count=customer.orders_count,
             total_spent=customer.total_spent,
             average_order_value=customer.average_order_value,
@@ -411,7 +414,16 @@ def _end_of(value: date | datetime | None) -> datetime | None:
 
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
-When = date | datetime
+def _day_or_time(value: Any) -> Any:
+    """`2026-11-23` is a day; anything longer is a time (`2026-11-23T00:00:00Z` included)."""
+    if isinstance(value, str) and len(value.strip()) == len("2026-11-23"):
+        return date.fromisoformat(value.strip())
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.strip())
+    return value
+
+
+When = Annotated[date | datetime, BeforeValidator(_day_or_time)]
 
 
 class CustomerFilterQuery(BaseModel):
@@ -545,3 +557,29 @@ class TagList(BaseModel):
     """The store's tags with the number of customers carrying each, by tag."""
 
     items: list[TagCount]
+
+
+class MergeRequest(BaseModel):
+    """Duplicates to fold into one kept profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_id: str = Field(min_length=1, max_length=64, description="The profile that stays.")
+    merge_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=10, description="Profiles folded into it, then deleted."
+    )
+    dry_run: bool = Field(default=False, description="Only preview: nothing changes.")
+
+
+class MergeResult(BaseModel):
+    """What a merge does (preview) or did."""
+
+    dry_run: bool
+    merge_id: str | None = Field(description="Names the customer.merged event; null in a preview.")
+    customer: Customer = Field(description="The kept profile as it is (or would be) after.")
+    merged_ids: list[str]
+    orders_moved: int
+    timeline_entries_moved: int
+    tags_added: list[str]
+    attributes_added: list[str]
+    fields_filled: list[str] = Field(description="Fields the kept profile lacked, taken over.")

@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.customers.domain import EVENT_FIELDS, Consent, Customer
-from chalicelib.customers.store import CUSTOMER_PREFIX, from_item
+from chalicelib.customers.keys import MERGE_PREFIX
+from chalicelib.customers.store import CUSTOMER_PREFIX, from_item, plain
 from clientela.events import OutgoingEvent, publish
 from clientela_events.customers import (
     ConsentV1,
     CustomerCreatedV1,
     CustomerDeletedV1,
+    CustomerMergedV1,
     CustomerUpdatedV1,
     CustomerV1,
 )
@@ -43,8 +45,8 @@ _SNAPSHOT_FIELDS = (
 
 def _consent(consent: Consent) -> ConsentV1:
     return ConsentV1(
-        state=consent.state,  # type: ignore[arg-type]
-        opt_in_level=consent.opt_in_level,  # type: ignore[arg-type]
+        state=consent.state,
+        opt_in_level=consent.opt_in_level,
         updated_at=consent.updated_at,
         source=consent.source,
     )
@@ -71,22 +73,49 @@ def _snapshot(customer: Customer) -> CustomerV1:
     )
 
 
-def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
-    """The domain event a stream record stands for, or None for items that are not customers."""
-    change = record["dynamodb"]
-    keys = change["Keys"]
-    if not keys["sk"]["S"].startswith(CUSTOMER_PREFIX):
+def _merged(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | None:
+    """A merge record's insertion: customer.merged."""
+    new = record["dynamodb"].get("NewImage")
+    if record["eventName"] != "INSERT" or not new:
         return None
-    store_id = keys["pk"]["S"].removeprefix("STORE#")
-    event_id = uuid.uuid5(EVENT_ID_NAMESPACE, record["eventID"])
-    new, old = change.get("NewImage"), change.get("OldImage")
-    correlation = (new or {}).get("correlation_id", {}).get("S")
+    data = plain(new)
+    merged_at = datetime.fromisoformat(data["merged_at"])
+    return OutgoingEvent(
+        event_type="customer.merged",
+        occurred_at=merged_at,
+        data=CustomerMergedV1(
+            merge_id=data["merge_id"],
+            kept_id=data["kept_id"],
+            merged_ids=list(data["merged_ids"]),
+            merged_at=merged_at,
+        ),
+        **common,
+    )
+
+
+def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
+    """The domain event a stream record stands for; None for items that are not customers or
+    merge records (search entries, tags, orders, timelines)."""
+    change = record["dynamodb"]
+    store_pk, sk = change["Keys"]["pk"]["S"], change["Keys"]["sk"]["S"]
+    if store_pk.count("#") != 1:  # only the store's own partition: STORE#<store>
+        return None
     common = {
-        "event_id": event_id,
-        "store_id": store_id,
+        "event_id": uuid.uuid5(EVENT_ID_NAMESPACE, record["eventID"]),
+        "store_id": store_pk.removeprefix("STORE#"),
         "version": 1,
-        "correlation_id": correlation,
+        "correlation_id": (change.get("NewImage") or {}).get("correlation_id", {}).get("S"),
     }
+    if sk.startswith(MERGE_PREFIX):
+        return _merged(record, common)
+    if sk.startswith(CUSTOMER_PREFIX):
+        return _customer_event(record, common)
+    return None
+
+
+def _customer_event(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | None:
+    change = record["dynamodb"]
+    new, old = change.get("NewImage"), change.get("OldImage")
     name = record["eventName"]
     if name == "INSERT" and new:
         snapshot = _snapshot(from_item(new))

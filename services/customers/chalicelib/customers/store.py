@@ -26,6 +26,7 @@ from chalicelib.customers.domain import (
     PROFILE_FIELDS,
     Consent,
     Customer,
+    CustomerError,
     EmailAlreadyUsed,
     VersionMismatch,
     WriteConflict,
@@ -39,7 +40,15 @@ if TYPE_CHECKING:
 
 CUSTOMER_PREFIX = keys.CUSTOMER_PREFIX
 EMAIL_PREFIX = keys.EMAIL_PREFIX
-TOKEN_SEPARATOR = "\t"
+# Between a search token and the customer id: never inside a token (no control characters).
+TOKEN_SEPARATOR = "\t"  # noqa: S105 - not a secret
+MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's limit
+
+
+class TooManyWrites(CustomerError):
+    """The change needs more writes than one transaction holds."""
+
+
 # What a profile write owns on the customer item; every other attribute belongs to other writers.
 _PROFILE_OWNED = (
     *PROFILE_FIELDS,
@@ -332,9 +341,14 @@ class CustomerStore:
         self._transact(actions, customer, email_index=email_index, operation="add")
 
     def _profile_update(
-        self, old: Customer, new: Customer, correlation_id: str | None
+        self,
+        old: Customer,
+        new: Customer,
+        correlation_id: str | None,
+        add: dict[str, Decimal] | None = None,
     ) -> dict[str, Any]:
-        """Sets the profile attributes of `new` and removes those it lacks; nothing else."""
+        """Sets the profile attributes of `new` and removes those it lacks; nothing else
+        (but the counters in `add`, added to what is stored)."""
         values = profile_attributes(new)
         if correlation_id:
             values["correlation_id"] = correlation_id
@@ -344,7 +358,10 @@ class CustomerStore:
         removes = [alias[name] for name in _PROFILE_OWNED if name not in values]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         used = {alias[name] for name in _PROFILE_OWNED}
-        return {
+        added = {f":add{i}": (name, value) for i, (name, value) in enumerate((add or {}).items())}
+        if added:
+            expression += " ADD " + ", ".join(f"{name} {ref}" for ref, (name, _) in added.items())
+        update: dict[str, Any] = {
             "Update": {
                 "TableName": self._table,
                 "Key": customer_key(new.store_id, new.id),
@@ -360,9 +377,11 @@ class CustomerStore:
                         for name, value in values.items()
                     },
                     ":expected": {"N": str(old.version)},
+                    **{ref: {"N": str(value)} for ref, (_, value) in added.items()},
                 },
             }
         }
+        return update
 
     def replace(self, old: Customer, new: Customer, *, correlation_id: str | None = None) -> None:
         """Writes `new`'s profile if the stored customer is still at `old`'s version.
@@ -393,6 +412,49 @@ class CustomerStore:
         actions = [delete] + ([self._release_email(customer)] if customer.email else [])
         actions += self._entries(customer, None)
         self._transact(actions, customer, email_index=None, operation="remove")
+
+    def merge(
+        self,
+        old: Customer,
+        new: Customer,
+        others: list[Customer],
+        record: dict[str, Any],
+        *,
+        add: dict[str, Decimal],
+        correlation_id: str | None = None,
+    ) -> None:
+        """One transaction: the kept profile becomes `new` (plus the counters in `add`), the
+        others are deleted as they were read, and the merge record is written (its stream
+        record becomes the customer.merged event). Raises VersionMismatch if any changed."""
+        actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add)]
+        actions += self._entries(old, new)
+        for other in others:
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": customer_key(other.store_id, other.id),
+                        "ConditionExpression": "version = :expected",
+                        "ExpressionAttributeValues": {":expected": {"N": str(other.version)}},
+                    }
+                }
+            )
+            if other.email:
+                actions.append(self._release_email(other))
+            actions += self._entries(other, None)
+        item = {name: _serializer.serialize(value) for name, value in record.items()}
+        actions.append(
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+        if len(actions) > MAX_TRANSACTION_ACTIONS:
+            raise TooManyWrites
+        self._transact(actions, new, email_index=None, operation="merge")
 
     def _transact(
         self,
@@ -481,8 +543,8 @@ class CustomerStore:
 
     def query(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Query page on the table or an index (the search planner builds the request)."""
-        response: dict[str, Any] = self._db.query(TableName=self._table, **request)  # type: ignore[arg-type]
-        return response
+        response = self._db.query(TableName=self._table, **request)
+        return dict(response)
 
     def get_many(self, store_id: str, customer_ids: list[str]) -> dict[str, Customer]:
         """The customers that exist among the ids, by id (BatchGetItem, 100 keys a request)."""

@@ -94,7 +94,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def _back_off(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
 
 
 class TimelineStore:
@@ -330,6 +330,10 @@ class TimelineStore:
             request["ExclusiveStartKey"] = last
 
     # Whole timelines (customer deletion, merges)
+
+    def count(self, store_id: str, customer_id: str) -> int:
+        """How many entries a customer has (keys only)."""
+        return sum(1 for _ in self._keys(store_id, customer_id, whole=False))
 
     def delete_all(self, store_id: str, customer_id: str) -> int:
         """Deletes every entry of a customer; returns how many."""

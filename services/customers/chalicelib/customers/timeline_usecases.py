@@ -246,6 +246,11 @@ def delete_timeline(store_id: str, customer_id: str) -> int:
     return timeline_store().delete_all(store_id, customer_id)
 
 
+def count_entries(store_id: str, customer_id: str) -> int:
+    """How many entries a customer's history holds (a merge preview shows it)."""
+    return timeline_store().count(store_id, customer_id)
+
+
 def move_timeline(store_id: str, from_id: str, to_id: str) -> int:
     """Moves one customer's history to another (a merge keeps the survivor's)."""
     return timeline_store().move_entries(store_id, from_id, to_id)

@@ -32,7 +32,7 @@ _CONFLICT_RETRIES = 3
 
 def _back_off(attempt: int) -> None:
     """A short, jittered pause before retrying a write that lost a race."""
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
 
 
 def customer_store() -> CustomerStore:

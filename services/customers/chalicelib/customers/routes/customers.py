@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from chalicelib.customers import usecases
+from chalicelib.customers import domain, merging, segment_usecases, usecases
 from chalicelib.customers.domain import Consent, CustomerError, CustomerNotFound
 from chalicelib.customers.http import (
     LIST_SCOPE,
@@ -32,6 +32,8 @@ from chalicelib.customers.models import (
     CustomerPage,
     CustomerPatch,
     ListQuery,
+    MergeRequest,
+    MergeResult,
     SegmentRef,
     TagCount,
     TagList,
@@ -43,8 +45,13 @@ PROBLEMS_OF_CUSTOMER = (404, 412, 409, 422)
 CREATE_ERRORS = (CustomerError, IdempotencyValidationError, IdempotencyAlreadyInProgressError)
 
 
-def customer_reply(customer: Any, status: int = 200, **extra: Any) -> Reply:
-    return Reply(status, Customer.of(customer, **extra), {"ETag": etag(customer.version)})
+def customer_reply(customer: domain.Customer, status: int = 200) -> Reply:
+    """One customer's profile, with the segments it belongs to, and its version as ETag."""
+    segments = [
+        SegmentRef(id=ref.id, name=ref.name)
+        for ref in segment_usecases.segments_of(customer.store_id, customer)
+    ]
+    return Reply(status, Customer.of(customer, segments=segments), {"ETag": etag(customer.version)})
 
 
 def _filter_of(query: CustomerFilterQuery) -> Any:
@@ -181,16 +188,7 @@ def get_customer(call: Call, customer_id: str) -> Reply:
         customer = usecases.get_customer(call.store_id, customer_id)
     except CustomerError as error:
         raise problem_for(error) from None
-    try:  # TEMPORARY-INTEGRATION
-        from chalicelib.customers import segment_usecases
-    except ImportError:
-        segments = None
-    else:
-        segments = [
-            SegmentRef(id=ref.id, name=ref.name)
-            for ref in segment_usecases.segments_of(call.store_id, customer)
-        ]
-    return customer_reply(customer, segments=segments)
+    return customer_reply(customer)
 
 
 @routes.route(
@@ -277,3 +275,45 @@ def list_tags(call: Call) -> Reply:
     """Every tag in use, by name, with how many customers carry it (one Query)."""
     counts = usecases.tag_counts(call.store_id)
     return Reply(200, TagList(items=[TagCount(tag=t, customers=n) for t, n in counts]))
+
+
+@routes.route(
+    "/customers/merge",
+    "POST",
+    summary="Merge duplicate customers (with a preview)",
+    body=MergeRequest,
+    response=MergeResult,
+    errors=(404, 409, 412, 422),
+)
+def merge_customers(call: Call) -> Reply:
+    """Orders, timeline, tags, attributes and ratings move to the kept profile; fields it lacks
+    are filled from the others; consent keeps the most restrictive record per channel. The
+    others are deleted and a `customer.merged` event lets the other services follow.
+    With `dry_run`, nothing changes and the answer shows what would.
+    """
+    request: MergeRequest = call.body
+    try:
+        result = merging.merge_customers(
+            call.store_id,
+            request.keep_id,
+            request.merge_ids,
+            dry_run=request.dry_run,
+            correlation_id=call.request_id,
+        )
+    except CustomerError as error:
+        raise problem_for(error) from None
+    outcome = result.outcome
+    return Reply(
+        200,
+        MergeResult(
+            dry_run=request.dry_run,
+            merge_id=result.merge_id,
+            customer=Customer.of(outcome.kept),
+            merged_ids=[c.id for c in outcome.merged],
+            orders_moved=result.orders,
+            timeline_entries_moved=result.timeline_entries,
+            tags_added=list(outcome.tags_added),
+            attributes_added=list(outcome.attributes_added),
+            fields_filled=list(outcome.fields_filled),
+        ),
+    )

@@ -1,0 +1,101 @@
+"""Merging duplicate customers into one, with a preview.
+
+The order of the steps makes a retry after any crash safe: orders and timeline entries move
+first (each move is idempotent), then one transaction updates the kept profile, deletes the
+others and writes the merge record that becomes the customer.merged event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from chalicelib.customers import domain, keys, order_usecases, timeline_usecases, usecases
+from chalicelib.customers.domain import Customer, CustomerNotFound, InvalidField
+from clientela.ids import new_id
+
+MAX_MERGED = 10
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    outcome: domain.MergeOutcome
+    orders: int
+    timeline_entries: int
+    merge_id: str | None  # None for a preview
+
+
+def _read(store_id: str, keep_id: str, merge_ids: list[str]) -> tuple[Customer, list[Customer]]:
+    if keep_id in merge_ids:
+        raise InvalidField("merge_ids", "must not name the kept customer")
+    if len(set(merge_ids)) != len(merge_ids):
+        raise InvalidField("merge_ids", "must not repeat an id")
+    kept = usecases.get_customer(store_id, keep_id)
+    others = []
+    for index, customer_id in enumerate(merge_ids):
+        try:
+            others.append(usecases.get_customer(store_id, customer_id))
+        except CustomerNotFound:
+            raise InvalidField(f"merge_ids.{index}", "no such customer") from None
+    return kept, others
+
+
+def merge_customers(
+    store_id: str,
+    keep_id: str,
+    merge_ids: list[str],
+    *,
+    dry_run: bool,
+    correlation_id: str | None = None,
+) -> MergeResult:
+    """Folds `merge_ids` into `keep_id`, or only says what that would do (`dry_run`)."""
+    kept, others = _read(store_id, keep_id, merge_ids)
+    outcome = domain.merge_profiles(kept, others)
+    if dry_run:
+        return MergeResult(
+            outcome,
+            orders=sum(order_usecases.count_orders(store_id, o.id) for o in others),
+            timeline_entries=sum(timeline_usecases.count_entries(store_id, o.id) for o in others),
+            merge_id=None,
+        )
+    orders = sum(order_usecases.move_orders(store_id, o.id, kept.id) for o in others)
+    entries = sum(timeline_usecases.move_timeline(store_id, o.id, kept.id) for o in others)
+    # Orders moved their counts and amounts with them; ratings move here, in the transaction.
+    current = usecases.get_customer(store_id, kept.id)
+    outcome = domain.merge_profiles(current, others)
+    merge_id = new_id()
+    record = {
+        "pk": keys.store_pk(store_id),
+        "sk": keys.MERGE_PREFIX + merge_id,
+        "entity": "merge",
+        "merge_id": merge_id,
+        "kept_id": kept.id,
+        "merged_ids": [o.id for o in outcome.merged],
+        "merged_at": keys.stamp(outcome.kept.updated_at),
+    }
+    if correlation_id:
+        record["correlation_id"] = correlation_id
+    usecases.customer_store().merge(
+        current,
+        outcome.kept,
+        list(outcome.merged),
+        record,
+        add={
+            "rating_count": Decimal(sum(o.rating_count for o in others)),
+            "rating_sum": sum((o.rating_sum for o in others), Decimal(0)),
+        },
+        correlation_id=correlation_id,
+    )
+    merged = usecases.get_customer(store_id, kept.id)
+    return MergeResult(
+        domain.MergeOutcome(
+            merged,
+            outcome.merged,
+            outcome.tags_added,
+            outcome.attributes_added,
+            outcome.fields_filled,
+        ),
+        orders=orders,
+        timeline_entries=entries,
+        merge_id=merge_id,
+    )

@@ -1,0 +1,355 @@
+"""What the orders, reviews and reports API accepts and answers (OpenAPI is built from these).
+
+Money is a decimal (a JSON string such as "59.90", or a number with at most 4 decimals), never
+a float: answers always give it as a string.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.customers import keys, orders, reports
+from chalicelib.customers.order_usecases import Recorded
+from chalicelib.customers.orders import LineItem, Order, Review, normalise_email
+from clientela_events.storefront import Instant
+
+Money = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        max_digits=18,
+        decimal_places=4,
+        description="Decimal, at most 4 decimals (a string keeps it exact).",
+        examples=["59.90"],
+    ),
+]
+OrderId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=orders.MAX_ORDER_ID_LENGTH,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The store platform's id (1-64 printable ASCII characters, no spaces).",
+        examples=["ES-100234"],
+    ),
+]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="Clientela's id.")]
+Email = Annotated[str, Field(max_length=320, examples=["maria.garcia@example.es"])]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("email", check_fields=False)
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_email(value)
+
+
+class LineItemIn(_Input):
+    product_id: Code
+    sku: Code
+    name: Text
+    brand: Text | None = None
+    category: Text | None = None
+    quantity: int = Field(ge=1, le=100_000)
+    unit_price: Money
+
+
+class OrderIn(_Input):
+    """An order placed on the store platform. Guest orders give only the e-mail."""
+
+    order_id: OrderId
+    customer_id: CustomerId | None = Field(
+        default=None, description="Absent for guest orders: the e-mail's customer is used."
+    )
+    email: Email
+    placed_at: Instant = Field(description="With a time zone, e.g. 2026-11-23T12:00:00Z.")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])
+    total: Money
+    items: list[LineItemIn] = Field(min_length=1, max_length=250)
+
+    def to_order(self) -> Order:
+        return Order(
+            order_id=self.order_id,
+            email=self.email,
+            customer_id=self.customer_id,
+            placed_at=self.placed_at,
+            currency=self.currency,
+            total=self.total,
+            items=tuple(
+                LineItem(
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    brand=line.brand,
+                    category=line.category,
+                )
+                for line in self.items
+            ),
+        )
+
+
+class OrderBatch(_Input):
+    """Up to 100 orders. Recording is idempotent by order id: sending one again changes nothing."""
+
+    orders: list[OrderIn] = Field(min_length=1, max_length=orders.MAX_BATCH)
+
+
+class OrderResult(BaseModel):
+    order_id: str
+    result: Literal["created", "already_recorded", "refused"]
+    customer_id: str | None = Field(description="The customer the order counts for.")
+    field: str | None = Field(default=None, description="What was refused (when refused).")
+    reason: str | None = None
+    retry: bool = Field(default=False, description="Refused for now only: send it again later.")
+
+    @classmethod
+    def of(cls, recorded: Recorded) -> OrderResult:
+        return cls(
+            order_id=recorded.id,
+            result=recorded.result,
+            customer_id=recorded.customer_id,
+            field=recorded.field,
+            reason=recorded.reason,
+            retry=recorded.retry,
+        )
+
+
+class OrderBatchResult(BaseModel):
+    """One result per order sent, in the order sent."""
+
+    results: list[OrderResult]
+
+
+class LineItemOut(BaseModel):
+    product_id: str
+    sku: str
+    name: str
+    brand: str | None
+    category: str | None
+    quantity: int
+    unit_price: Decimal
+
+
+class OrderOut(BaseModel):
+    """An order as recorded, with what happened to it since."""
+
+    order_id: str
+    customer_id: str | None
+    email: str
+    placed_at: datetime
+    currency: str
+    total: Decimal
+    status: Literal["placed", "cancelled", "refunded"]
+    refunded_total: Decimal
+    cancelled_at: datetime | None
+    items: list[LineItemOut]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            email=order.email,
+            placed_at=order.placed_at,
+            currency=order.currency,
+            total=order.total,
+            status=order.status,
+            refunded_total=order.refunded_total,
+            cancelled_at=order.cancelled_at,
+            items=[
+                LineItemOut(
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    brand=line.brand,
+                    category=line.category,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+                for line in order.items
+            ],
+        )
+
+
+class OrderPage(BaseModel):
+    """One page of a customer's orders, newest first."""
+
+    items: list[OrderOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100, description="Page size.")
+    cursor: str | None = Field(default=None, max_length=2048, description="From `next_cursor`.")
+
+
+class ReviewIn(_Input):
+    """A rating of a product. Name the customer by id or by e-mail (created if unknown)."""
+
+    review_id: Code
+    customer_id: CustomerId | None = None
+    email: Email | None = None
+    order_id: OrderId | None = None
+    product_id: Code
+    rating: int = Field(ge=1, le=5)
+    at: Instant
+
+    @model_validator(mode="after")
+    def _named(self) -> Self:
+        if self.customer_id is None and self.email is None:
+            raise ValueError("customer_id or email is required")
+        return self
+
+    def to_review(self) -> Review:
+        return Review(
+            review_id=self.review_id,
+            product_id=self.product_id,
+            rating=self.rating,
+            at=self.at,
+            customer_id=self.customer_id,
+            email=self.email,
+            order_id=self.order_id,
+        )
+
+
+class ReviewResult(BaseModel):
+    review_id: str
+    result: Literal["created", "already_recorded"] = Field(
+        description="`already_recorded`: this review id was counted before; nothing changed."
+    )
+    customer_id: str | None = Field(description="The customer the rating counts for.")
+
+
+# Reports ----------------------------------------------------------------------------------
+
+Sort = Literal[
+    "orders",
+    "amount",
+    "first_order_at",
+    "last_order_at",
+    "email",
+    "-orders",
+    "-amount",
+    "-first_order_at",
+    "-last_order_at",
+    "-email",
+]  # reports.SORTS
+
+
+def _period_required(schema: dict[str, Any]) -> None:
+    """The document says what the route enforces (422 naming them when either is missing)."""
+    schema["required"] = sorted({*schema.get("required", []), "from", "to"})
+
+
+class ReportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_period_required)
+
+    start: date | None = Field(
+        default=None,
+        alias="from",
+        description="First day of the period (YYYY-MM-DD, UTC), included.",
+    )
+    end: date | None = Field(
+        default=None,
+        alias="to",
+        description="Last day of the period (YYYY-MM-DD, UTC), included.",
+    )
+    sort: Sort = Field(
+        default="email",
+        description="A column; `-` first for descending (ties: by e-mail, then currency).",
+    )
+    limit: int = Field(default=100, ge=1, le=500, description="Rows per page.")
+    cursor: str | None = Field(default=None, max_length=2048, description="From `next_cursor`.")
+
+    def period(self) -> reports.Period | None:
+        """The period in stamps, or None while `from` or `to` is missing or they are reversed."""
+        if self.start is None or self.end is None or self.start > self.end:
+            return None
+        first = datetime.combine(self.start, time.min, tzinfo=UTC)
+        last = datetime.combine(self.end, time.max, tzinfo=UTC)
+        return reports.Period(keys.stamp(first), keys.stamp(last))
+
+    def criteria(self) -> dict[str, object]:
+        """The query without its page: what a cursor is bound to."""
+        return self.model_dump(mode="json", exclude={"limit", "cursor"}, by_alias=True)
+
+
+class SalesQuery(ReportQuery):
+    product: list[Code] = Field(
+        default_factory=list, max_length=50, description="Product id or SKU (repeatable)."
+    )
+    brand: list[Text] = Field(default_factory=list, max_length=50, description="Repeatable.")
+    category: list[Text] = Field(default_factory=list, max_length=50, description="Repeatable.")
+
+    def catalogue(self) -> reports.CatalogueFilter:
+        return reports.CatalogueFilter.of(self.product, self.brand, self.category)
+
+
+class FrequencyQuery(ReportQuery):
+    orders_min: int | None = Field(default=None, ge=1, le=1_000_000)
+    spent_min: Money | None = None
+    no_order_since: date | None = Field(
+        default=None, description="Only e-mails whose last order in the period is before this day."
+    )
+
+    def frequency(self) -> reports.FrequencyCriteria:
+        since = self.no_order_since
+        return reports.FrequencyCriteria(
+            orders_min=self.orders_min,
+            spent_min=self.spent_min,
+            no_order_since=(
+                None if since is None else keys.stamp(datetime.combine(since, time.min, tzinfo=UTC))
+            ),
+        )
+
+
+class ReportRow(BaseModel):
+    email: str
+    currency: str
+    customer_id: str | None = Field(
+        description="The customer of the e-mail's latest order (that names one)."
+    )
+    customer_ids: list[str] = Field(description="Every customer the e-mail's orders belong to.")
+    orders: int
+    amount: Decimal
+    first_order_at: datetime
+    last_order_at: datetime
+
+    @classmethod
+    def of(cls, row: reports.Row) -> ReportRow:
+        return cls(
+            email=row.email,
+            currency=row.currency,
+            customer_id=row.customer_id,
+            customer_ids=row.customer_ids,
+            orders=row.orders,
+            amount=row.amount,
+            first_order_at=keys.parse_stamp(row.first_order_at),
+            last_order_at=keys.parse_stamp(row.last_order_at),
+        )
+
+
+class ReportPage(BaseModel):
+    """One page of a report's rows."""
+
+    items: list[ReportRow]
+    total_rows: int = Field(description="Rows of the whole report, every page together.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")

@@ -1,0 +1,432 @@
+"""What the customers service does with orders, refunds, cancellations, reviews and reports.
+
+The same use cases serve `POST /orders`, `POST /reviews` and the store platform's events on
+the inbox (handlers at the end, registered with `@follows`). Each is idempotent on its natural
+id (order id, refund id, review id) and tolerant of order: a cancellation or refund that
+arrives before its order waits for it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.customers import keys, reports, usecases
+from chalicelib.customers.domain import EmailAlreadyUsed
+from chalicelib.customers.inbox import follows
+from chalicelib.customers.order_store import (
+    Bounds,
+    Contended,
+    OrderStore,
+    StaleCustomer,
+    StaleOrder,
+    owner_sk,
+)
+from chalicelib.customers.orders import (
+    MAX_STORED_BYTES,
+    Delta,
+    LineItem,
+    Order,
+    OrderRefused,
+    OrderWriteConflict,
+    Pending,
+    Refund,
+    Review,
+    cancel,
+    normalise_email,
+    place,
+    refund,
+    stored_size,
+)
+from chalicelib.customers.reports import CatalogueFilter, FrequencyCriteria, Period, Row
+from chalicelib.customers.settings import settings
+from clientela import aws
+from clientela.events import IncomingEvent
+from clientela.ids import is_id
+from clientela_events.storefront import (
+    OrderCancelledV1,
+    OrderPlacedV1,
+    OrderRefundedV1,
+    ReviewCreatedV1,
+)
+
+logger = Logger(service="customers")
+_ATTEMPTS = 5
+NO_CUSTOMER = "No customer with this id in this store"
+TOO_LARGE = "The order's lines are too long to store: at most about 170 KB of text"
+BUSY = "Other changes to this customer landed at the same moment; send it again"
+
+Result = Literal["created", "already_recorded", "refused"]
+Outcome = Literal["applied", "already_recorded", "waiting_for_order"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What became of one order (or review) handed in."""
+
+    id: str
+    result: Result
+    customer_id: str | None = None
+    field: str | None = None
+    reason: str | None = None
+    retry: bool = False  # refused only for now: the same request may succeed later
+
+
+def order_store() -> OrderStore:
+    return OrderStore(aws.dynamodb(), settings().table)
+
+
+def _back_off(attempt: int) -> None:
+    """A short, jittered pause before trying a contended write again."""
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+
+
+class _Customers:
+    """Who orders and reviews belong to, with the aggregates dates read once per batch."""
+
+    def __init__(self, store: OrderStore, store_id: str) -> None:
+        self._store = store
+        self._store_id = store_id
+        self.owners: dict[str, str] = {}
+        self.bounds: dict[str, Bounds] = {}
+
+    def prefetch(self, customer_ids: Iterable[str | None], emails: Iterable[str | None]) -> None:
+        """Reads, in batches, the owners of the e-mails and the customers named or found."""
+        self.owners.update(self._store.email_owners(self._store_id, {e for e in emails if e}))
+        wanted = {cid for cid in customer_ids if cid and is_id(cid)} | set(self.owners.values())
+        self.bounds.update(self._store.bounds(self._store_id, wanted))
+
+    def refresh(self, customer_id: str) -> None:
+        found = self._store.bounds(self._store_id, [customer_id]).get(customer_id)
+        if found is None:
+            self.bounds.pop(customer_id, None)
+        else:
+            self.bounds[customer_id] = found
+
+    def resolve(self, customer_id: str | None, email: str | None) -> str:
+        """The customer named, or the one with this e-mail, created (e-mail only) if none is.
+
+        Raises OrderRefused when a customer id is named that the store does not have, and
+        StaleCustomer when the e-mail's customer is being created or deleted at this moment.
+        """
+        if customer_id is not None:
+            if customer_id not in self.bounds:
+                raise OrderRefused("customer_id", NO_CUSTOMER)
+            return customer_id
+        assert email is not None
+        owner = self.owners.get(email)
+        if owner is not None and owner in self.bounds:
+            return owner
+        try:
+            owner = usecases.create_customer(self._store_id, {"email": email}).id
+            self.bounds[owner] = Bounds()
+        except EmailAlreadyUsed as taken:  # signed up a moment ago
+            owner = taken.existing_id
+            self.refresh(owner)
+            if owner not in self.bounds:
+                raise StaleCustomer from None
+        self.owners[email] = owner
+        return owner
+
+
+# Orders -----------------------------------------------------------------------------------
+
+
+def record_orders(store_id: str, orders: Sequence[Order]) -> list[Recorded]:
+    """Records placed orders, each on its own: one refused never stops the others.
+
+    Reads every order, e-mail owner and customer of the batch first (BatchGetItem), then
+    writes each new order in one transaction. An order recorded before is `already_recorded`
+    and changes nothing, whatever it carries now.
+    """
+    store = order_store()
+    known = store.orders(store_id, {order.order_id for order in orders})
+    customers = _Customers(store, store_id)
+    customers.prefetch(
+        (order.customer_id for order in orders),
+        (order.email for order in orders if order.customer_id is None),
+    )
+    return [_record(store, store_id, order, known, customers) for order in orders]
+
+
+def _record(
+    store: OrderStore,
+    store_id: str,
+    order: Order,
+    known: dict[str, Order | Pending],
+    customers: _Customers,
+) -> Recorded:
+    if stored_size(order) > MAX_STORED_BYTES:
+        return Recorded(order.order_id, "refused", None, "items", TOO_LARGE)
+    for attempt in range(_ATTEMPTS):
+        existing = known.get(order.order_id)
+        if isinstance(existing, Order):
+            return Recorded(order.order_id, "already_recorded", existing.customer_id)
+        try:
+            customer_id = customers.resolve(order.customer_id, order.email)
+        except OrderRefused as refused:
+            return Recorded(order.order_id, "refused", None, refused.field, refused.reason)
+        except StaleCustomer:
+            _back_off(attempt)
+            continue
+        placed = place(replace(order, customer_id=customer_id), existing)
+        try:
+            customers.bounds[customer_id] = store.place(
+                store_id, placed, before=existing, bounds=customers.bounds[customer_id]
+            )
+        except StaleOrder:  # placed meanwhile, or its placeholder changed
+            current = store.order(store_id, order.order_id)
+            if current is not None:
+                known[order.order_id] = current
+            continue
+        except StaleCustomer:
+            customers.refresh(customer_id)
+            continue
+        except Contended:
+            _back_off(attempt)
+            continue
+        known[order.order_id] = placed
+        return Recorded(order.order_id, "created", customer_id)
+    return Recorded(order.order_id, "refused", None, "order_id", BUSY, retry=True)
+
+
+def _change(
+    store: OrderStore, store_id: str, before: Order, after: Order, delta: Delta, *, last_try: bool
+) -> None:
+    """Writes a cancellation or refund of a placed order with what it does to the aggregates.
+
+    A cancelled order that was its customer's first or last leaves those dates to the counted
+    orders that remain, read from the index `by_owner`. The index may lag: unless it holds as
+    many as the customer's `orders_count` says (or this is the last try), try again shortly.
+    """
+    customer_id = before.customer_id
+    assert customer_id is not None
+    read = store.bounds(store_id, [customer_id]).get(customer_id)
+    if read is None:  # the customer was deleted: the order alone changes
+        store.change(store_id, before, after, delta=delta, bounds=None)
+        return
+    new = read
+    stamp = keys.stamp(before.placed_at)
+    if before.counted and not after.counted and stamp in (read.first, read.last):
+        others = store.counted_placings(store_id, customer_id, without=before.order_id)
+        if len(others) != read.orders - 1 and not last_try:
+            raise Contended
+        new = Bounds(min(others, default=None), max(others, default=None))
+    store.change(store_id, before, after, delta=delta, bounds=(read, new))
+
+
+def cancel_order(store_id: str, order_id: str, at: datetime) -> Outcome:
+    """Cancels an order: it leaves its customer's aggregates. Before it is placed, it waits."""
+    store = order_store()
+    for attempt in range(_ATTEMPTS):
+        current = store.order(store_id, order_id)
+        try:
+            if not isinstance(current, Order):
+                if current is not None and current.cancelled_at is not None:
+                    return "already_recorded"
+                store.keep_pending(
+                    store_id, order_id, current, replace(current or Pending(), cancelled_at=at)
+                )
+                return "waiting_for_order"
+            cancelled, delta = cancel(current, at)
+            if cancelled is current:
+                return "already_recorded"
+            last_try = attempt == _ATTEMPTS - 1
+            _change(store, store_id, current, cancelled, delta, last_try=last_try)
+        except (StaleOrder, StaleCustomer):
+            continue
+        except Contended:
+            _back_off(attempt)
+            continue
+        return "applied"
+    raise OrderWriteConflict
+
+
+def refund_order(store_id: str, order_id: str, given: Refund) -> Outcome:
+    """Takes a refund off what the order counts for; once per refund id. Before the order, waits."""
+    store = order_store()
+    for attempt in range(_ATTEMPTS):
+        current = store.order(store_id, order_id)
+        try:
+            if not isinstance(current, Order):
+                waiting = current or Pending()
+                if waiting.knows(given.refund_id):
+                    return "already_recorded"
+                after = replace(waiting, refunds=(*waiting.refunds, given))
+                store.keep_pending(store_id, order_id, current, after)
+                return "waiting_for_order"
+            refunded, delta = refund(current, given)
+            if refunded is current:
+                return "already_recorded"
+            _change(store, store_id, current, refunded, delta, last_try=True)
+        except (StaleOrder, StaleCustomer):
+            continue
+        except Contended:
+            _back_off(attempt)
+            continue
+        return "applied"
+    raise OrderWriteConflict
+
+
+def list_customer_orders(
+    store_id: str, customer_id: str, *, limit: int, after: tuple[str, str] | None
+) -> tuple[list[Order], tuple[str, str] | None]:
+    """A page of the customer's orders, newest first, and where the next page starts.
+
+    Raises CustomerNotFound.
+    """
+    usecases.get_customer(store_id, customer_id)
+    orders, more = order_store().orders_page(store_id, customer_id, limit=limit, after=after)
+    if not more or not orders:
+        return orders, None
+    last = orders[-1]
+    return orders, (owner_sk(keys.stamp(last.placed_at), last.order_id), last.order_id)
+
+
+# Reviews ----------------------------------------------------------------------------------
+
+
+def post_review(store_id: str, review: Review) -> Recorded:
+    """Counts a rating in the customer's `rating_count` / `rating_sum`, once per review id.
+
+    The customer is the one named, or the one with the e-mail (created if there is none).
+    Raises OrderRefused for a customer id the store does not have, OrderWriteConflict.
+    """
+    store = order_store()
+    customers = _Customers(store, store_id)
+    customers.prefetch([review.customer_id], [] if review.customer_id else [review.email])
+    for attempt in range(_ATTEMPTS):
+        try:
+            customer_id = customers.resolve(review.customer_id, review.email)
+        except StaleCustomer:
+            _back_off(attempt)
+            continue
+        try:
+            store.add_review(store_id, replace(review, customer_id=customer_id))
+        except StaleOrder:
+            owner = store.review_owner(store_id, review.review_id)
+            return Recorded(review.review_id, "already_recorded", owner)
+        except StaleCustomer:
+            customers.refresh(customer_id)
+            continue
+        except Contended:
+            _back_off(attempt)
+            continue
+        return Recorded(review.review_id, "created", customer_id)
+    raise OrderWriteConflict
+
+
+# Reports ----------------------------------------------------------------------------------
+
+
+def sales_report(store_id: str, period: Period, catalogue: CatalogueFilter) -> list[Row]:
+    """Customers by catalogue sales: the period's orders with matching lines, by e-mail."""
+    facts = order_store().facts_between(store_id, period.start, period.end, with_items=True)
+    return reports.sales_by_customer(facts, period, catalogue)
+
+
+def frequency_report(store_id: str, period: Period, criteria: FrequencyCriteria) -> list[Row]:
+    """Customers by purchase frequency: the period's orders by e-mail, then the criteria."""
+    facts = order_store().facts_between(store_id, period.start, period.end, with_items=False)
+    return reports.purchase_frequency(facts, period, criteria)
+
+
+# The store platform's events ----------------------------------------------------------------
+
+
+def order_of_event(data: OrderPlacedV1) -> Order:
+    """The order an `order.placed` event describes. Raises ValueError for a bad e-mail."""
+    return Order(
+        order_id=data.order_id,
+        email=normalise_email(data.email),
+        customer_id=data.customer_id,
+        placed_at=data.placed_at,
+        currency=data.currency,
+        total=data.total,
+        items=tuple(
+            LineItem(
+                product_id=line.product_id,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                brand=line.brand,
+                category=line.category,
+            )
+            for line in data.items
+        ),
+    )
+
+
+def _refused(event: IncomingEvent, field: str | None) -> None:
+    """A well-formed event the rules refuse: retrying cannot help, so it is logged and dropped."""
+    # Ids and the field's name only: never the customer's data.
+    logger.warning(
+        "event refused",
+        extra={
+            "event_type": event.event_type,
+            "event_id": str(event.metadata.event_id),
+            "field": field,
+        },
+    )
+
+
+@follows("order.placed")
+def on_order_placed(event: IncomingEvent) -> None:
+    data = event.data
+    assert isinstance(data, OrderPlacedV1)
+    try:
+        order = order_of_event(data)
+    except ValueError:
+        _refused(event, "email")
+        return
+    (recorded,) = record_orders(event.metadata.store_id, [order])
+    if recorded.retry:
+        raise OrderWriteConflict
+    if recorded.result == "refused":
+        _refused(event, recorded.field)
+
+
+@follows("order.cancelled")
+def on_order_cancelled(event: IncomingEvent) -> None:
+    data = event.data
+    assert isinstance(data, OrderCancelledV1)
+    cancel_order(event.metadata.store_id, data.order_id, data.cancelled_at)
+
+
+@follows("order.refunded")
+def on_order_refunded(event: IncomingEvent) -> None:
+    data = event.data
+    assert isinstance(data, OrderRefundedV1)
+    given = Refund(data.refund_id, data.refunded_at, data.amount)
+    refund_order(event.metadata.store_id, data.order_id, given)
+
+
+@follows("review.created")
+def on_review_created(event: IncomingEvent) -> None:
+    data = event.data
+    assert isinstance(data, ReviewCreatedV1)
+    try:
+        email = None if data.email is None else normalise_email(data.email)
+    except ValueError:
+        _refused(event, "email")
+        return
+    review = Review(
+        review_id=data.review_id,
+        product_id=data.product_id,
+        rating=data.rating,
+        at=data.at,
+        customer_id=data.customer_id,
+        email=email,
+        order_id=data.order_id,
+    )
+    try:
+        post_review(event.metadata.store_id, review)
+    except OrderRefused as refused:
+        _refused(event, refused.field)

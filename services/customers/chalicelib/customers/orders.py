@@ -1,0 +1,208 @@
+"""Order rules with no AWS: what an order is, how it moves between states, what it adds up to.
+
+An order counts in its customer's aggregates (`orders_count`, `total_spent`, first and last
+order dates) while it is not cancelled; what it adds to `total_spent` is its total minus what
+was refunded. Every change below returns the order after it and the `Delta` it makes to those
+aggregates, so the store can write both in one transaction. Cancellations and refunds may
+arrive before the order itself: they wait as `Pending` and apply when it is placed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from email_validator import EmailNotValidError, validate_email
+
+OrderStatus = Literal["placed", "cancelled", "refunded"]
+ZERO = Decimal(0)
+MAX_BATCH = 100
+MAX_ORDER_ID_LENGTH = 64
+MAX_STORED_BYTES = 350_000  # a DynamoDB item holds 400 KB
+# Deterministic timeline entry ids: a redelivered cause rewrites the same entry.
+_ENTRY_NAMESPACE = uuid.UUID("0d6c1f7e-4b1a-4f55-9a3e-7c2d8e9f1a2b")
+
+
+class OrderError(Exception):
+    """A rule of the orders area refused a change."""
+
+
+class OrderRefused(OrderError):
+    """This order (or review) cannot be recorded as given; `reason` says why, without data."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field)
+        self.field = field
+        self.reason = reason
+
+
+class OrderWriteConflict(OrderError):
+    """Other writes to the same customer kept winning the race; trying again may succeed."""
+
+
+def stored_size(order: Order) -> int:
+    """An upper bound of the order item's size: its lines are stored twice (items, report)."""
+    text = sum(
+        len(part.encode())
+        for line in order.items
+        for part in (line.product_id, line.sku, line.name, line.brand or "", line.category or "")
+    )
+    return 2 * text + 120 * len(order.items) + 3 * len(order.email.encode()) + 2_000
+
+
+def normalise_email(value: str) -> str:
+    """The address as customer profiles store it (lower-cased), or ValueError."""
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not a valid e-mail address: {exc}") from None
+    return result.normalized.lower()
+
+
+def entry_id(kind: str, *cause: str) -> str:
+    """The timeline entry id of one cause (an order and what happened to it, a review)."""
+    return uuid.uuid5(_ENTRY_NAMESPACE, "\x1f".join((kind, *cause))).hex
+
+
+@dataclass(frozen=True)
+class LineItem:
+    product_id: str
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    brand: str | None = None
+    category: str | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Money given back. `amount` None: whatever was left of the total, decided on applying."""
+
+    refund_id: str
+    at: datetime
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What was said about an order before it was placed (events can arrive in any order)."""
+
+    cancelled_at: datetime | None = None
+    refunds: tuple[Refund, ...] = ()
+
+    @property
+    def status(self) -> OrderStatus:
+        return "cancelled" if self.cancelled_at else "refunded"
+
+    def knows(self, refund_id: str) -> bool:
+        return any(r.refund_id == refund_id for r in self.refunds)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a change adds to the customer's aggregates."""
+
+    orders: int = 0
+    spent: Decimal = ZERO
+
+    def __bool__(self) -> bool:
+        return bool(self.orders or self.spent)
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    email: str
+    placed_at: datetime
+    currency: str
+    total: Decimal
+    items: tuple[LineItem, ...]
+    customer_id: str | None = None
+    status: OrderStatus = "placed"
+    refunded_total: Decimal = ZERO
+    cancelled_at: datetime | None = None
+    # Refunds applied, with the amount each one actually took off.
+    refunds: tuple[Refund, ...] = field(default=())
+
+    @property
+    def counted(self) -> bool:
+        """Whether the order is in its customer's aggregates."""
+        return self.status != "cancelled"
+
+    @property
+    def spent(self) -> Decimal:
+        return self.total - self.refunded_total
+
+    def contribution(self) -> Delta:
+        return Delta(1, self.spent) if self.counted else Delta()
+
+    def knows(self, refund_id: str) -> bool:
+        return any(r.refund_id == refund_id for r in self.refunds)
+
+
+@dataclass(frozen=True)
+class Review:
+    """A shopper's rating of a product; counted once per review id."""
+
+    review_id: str
+    product_id: str
+    rating: int
+    at: datetime
+    customer_id: str | None = None
+    email: str | None = None
+    order_id: str | None = None
+
+
+def place(order: Order, pending: Pending | None) -> Order:
+    """The order as it is stored when placed: with refunds and cancellation that came first."""
+    placed = replace(order, status="placed", refunded_total=ZERO, cancelled_at=None, refunds=())
+    if pending is None:
+        return placed
+    for early in pending.refunds:
+        placed, _ = refund(placed, early)
+    if pending.cancelled_at is not None:
+        placed, _ = cancel(placed, pending.cancelled_at)
+    return placed
+
+
+def cancel(order: Order, at: datetime) -> tuple[Order, Delta]:
+    """Cancelled orders leave the aggregates. Cancelling twice changes nothing."""
+    if order.status == "cancelled":
+        return order, Delta()
+    before = order.contribution()
+    cancelled = replace(order, status="cancelled", cancelled_at=at)
+    return cancelled, Delta(-before.orders, -before.spent)
+
+
+def refund(order: Order, given: Refund) -> tuple[Order, Delta]:
+    """Takes the refund off what the order counts for, never below zero; once per refund id.
+
+    A refund of a cancelled order is recorded but changes no aggregate: the order is no longer
+    counted. Without an amount the refund is what was left of the total.
+    """
+    if order.knows(given.refund_id):
+        return order, Delta()
+    left = max(order.total - order.refunded_total, ZERO)
+    taken = left if given.amount is None else min(given.amount, left)
+    applied = replace(given, amount=taken)
+    status: OrderStatus = "cancelled" if order.status == "cancelled" else "refunded"
+    refunded = replace(
+        order,
+        status=status,
+        refunded_total=order.refunded_total + taken,
+        refunds=(*order.refunds, applied),
+    )
+    return refunded, (Delta(0, -taken) if order.counted else Delta())
+
+
+def bounds_with(first: str | None, last: str | None, placed_at: str) -> tuple[str, str]:
+    """First and last order stamps once an order placed at `placed_at` counts too."""
+    return (min(first or placed_at, placed_at), max(last or placed_at, placed_at))

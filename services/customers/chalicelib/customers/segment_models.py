@@ -1,0 +1,377 @@
+"""What the segments, bulk actions and jobs API accepts and answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.customers import domain
+from chalicelib.customers.models import CustomerFilterQuery, Sort, When
+from chalicelib.customers.segments import MAX_NAME_LENGTH, clean_name
+from chalicelib.customers.segments import Segment as SegmentRecord
+from clientela.ids import is_id
+
+SYNC_LIMIT = 1000
+MAX_IDS = 10_000
+BulkActionName = Literal[
+    "add_tags", "remove_tags", "favorite", "unfavorite", "subscribe", "unsubscribe", "delete"
+]
+TAG_ACTIONS = ("add_tags", "remove_tags")
+CONSENT_ACTIONS = ("subscribe", "unsubscribe")
+
+
+def _name(value: str) -> str:
+    return clean_name(value)
+
+
+SegmentName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_name)]
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """Dates as ISO 8601 text only (pydantic would also read numbers as Unix times)."""
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be a date (YYYY-MM-DD) or a date-time (ISO 8601)")
+    return value
+
+
+JsonWhen = Annotated[When | None, BeforeValidator(_iso_text)]
+Count = Annotated[StrictInt | None, Field(ge=0, le=10**9)]
+
+
+class SegmentFilter(CustomerFilterQuery):
+    """The filters of GET /customers as a JSON object: `tag` is a list; booleans, counts and
+    dates must be JSON booleans, integers and ISO 8601 text. Dates are UTC days or times."""
+
+    favorite: StrictBool | None = None
+    never_ordered: StrictBool | None = None
+    orders_min: Count = None
+    orders_max: Count = None
+    created_from: JsonWhen = None
+    created_to: JsonWhen = None
+    last_seen_from: JsonWhen = None
+    last_seen_to: JsonWhen = None
+    last_order_before: JsonWhen = Field(
+        default=None, description="No order since this date (never-ordered customers included)."
+    )
+    last_order_after: JsonWhen = None
+
+    def query(self) -> CustomerFilterQuery:
+        """As the plain filter model (what segments store and compare)."""
+        return CustomerFilterQuery.model_validate(self.model_dump(exclude_unset=True))
+
+
+class SegmentParameters(BaseModel):
+    """A built-in segment's thresholds; each built-in uses some of them (see its `parameters`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: StrictInt | None = Field(default=None, ge=1, le=730, description="A period, in days.")
+    orders_min: StrictInt | None = Field(default=None, ge=1, le=1000)
+    spent_min: Decimal | None = Field(
+        default=None, gt=0, le=10**9, decimal_places=2, description="Total spent, at least."
+    )
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class SegmentCreate(BaseModel):
+    """A saved segment: a name unique in the store (case ignored) and a customer filter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SegmentName
+    filter: SegmentFilter = Field(
+        default_factory=SegmentFilter,
+        description="Who belongs: the filters of GET /customers, with absolute dates.",
+    )
+
+
+class SegmentPatch(BaseModel):
+    """Saved segments: `name` and/or `filter` (a filter given replaces the whole filter).
+    Built-in segments: `parameters` only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SegmentName | None = None
+    filter: SegmentFilter | None = None
+    parameters: SegmentParameters | None = None
+
+    @field_validator("name", "filter", "parameters", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> SegmentPatch:
+        if not self.model_fields_set:
+            raise ValueError("give name, filter or parameters")
+        return self
+
+
+class Segment(BaseModel):
+    """A segment: built-in (every store has them) or saved."""
+
+    id: str = Field(description="A built-in segment's id is its key (`new`); a saved one's a ULID.")
+    name: str
+    kind: Literal["built_in", "saved"]
+    description: str | None
+    filter: CustomerFilterQuery = Field(
+        description="Who belongs. A built-in segment's dates are computed from now."
+    )
+    parameters: SegmentParameters | None = Field(
+        description="Built-in segments: the thresholds that define them (PATCH to change)."
+    )
+    count: int | None = Field(
+        description=(
+            "Customers in the segment now; null when not asked for. Counting reads what listing"
+            " them all would read (a filter served by an index reads the index only)."
+        )
+    )
+    created_at: datetime | None
+    updated_at: datetime | None
+    version: int = Field(
+        description="Saved: the segment's version. Built-in: the version of the store's"
+        " thresholds. Send it back in If-Match."
+    )
+
+    @classmethod
+    def of(cls, segment: SegmentRecord, count: int | None = None) -> Segment:
+        return cls(
+            id=segment.id,
+            name=segment.name,
+            kind="built_in" if segment.built_in else "saved",
+            description=segment.description,
+            filter=segment.query,
+            parameters=SegmentParameters(**segment.parameters) if segment.built_in else None,
+            count=count,
+            created_at=segment.created_at,
+            updated_at=segment.updated_at,
+            version=segment.version,
+        )
+
+
+class SegmentList(BaseModel):
+    """Built-in segments first (fixed order), then saved ones by name."""
+
+    items: list[Segment]
+
+
+class SegmentListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: bool = Field(
+        default=True, description="Count each segment's customers (reads them: see `count`)."
+    )
+
+
+class SegmentGetQuery(SegmentListQuery):
+    pass
+
+
+class MembersQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=200, description="Page size.")
+    cursor: str | None = Field(default=None, max_length=4096, description="From `next_cursor`.")
+    sort: Sort | None = Field(default=None, description="As GET /customers' `sort`.")
+
+
+def filter_names(query: CustomerFilterQuery) -> list[str]:
+    """The filters set (names only: values such as `q` may be personal data)."""
+    return sorted(query.model_dump(exclude_none=True, exclude_defaults=True))
+
+
+def _customer_id(value: str) -> str:
+    if not is_id(value):
+        raise ValueError("not a customer id")
+    return value
+
+
+CustomerId = Annotated[str, Field(max_length=26), AfterValidator(_customer_id)]
+
+
+class BulkTarget(BaseModel):
+    """Exactly one of `ids`, `filter` or `segment_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[CustomerId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_IDS,
+        description=f"Customer ids; up to {SYNC_LIMIT} are acted on at once (200), more start a"
+        " job (202). Repeated ids count once.",
+    )
+    filter: SegmentFilter | None = Field(
+        default=None, description="The filters of GET /customers, matched when the job runs."
+    )
+    segment_id: str | None = Field(default=None, min_length=1, max_length=26)
+
+    @model_validator(mode="after")
+    def _one(self) -> BulkTarget:
+        given = [
+            name for name in ("ids", "filter", "segment_id") if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of ids, filter or segment_id")
+        return self
+
+    def unique_ids(self) -> list[str]:
+        return list(dict.fromkeys(self.ids or []))
+
+
+class BulkRequest(BaseModel):
+    """One action on many customers. Each action is idempotent per customer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: BulkActionName
+    tags: list[str] | None = Field(
+        default=None,
+        validate_default=True,
+        min_length=1,
+        max_length=domain.MAX_TAG_CHANGES,
+        description="For add_tags and remove_tags (normalised like a customer's tags).",
+    )
+    channel: Literal["email", "sms"] | None = Field(
+        default=None,
+        validate_default=True,
+        description="For subscribe (source admin, single opt-in) and unsubscribe.",
+    )
+    target: BulkTarget
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        _needed_by(info.data.get("action"), TAG_ACTIONS, value)
+        return None if value is None else domain.normalise_tags(value)
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _needed_by(info.data.get("action"), CONSENT_ACTIONS, value)
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: BulkTarget, info: ValidationInfo) -> BulkTarget:
+        flt = value.filter
+        if info.data.get("action") == "delete" and flt is not None and not filter_names(flt):
+            raise ValueError("deleting by filter needs at least one filter (none is everyone)")
+        return value
+
+
+def _needed_by(action: str | None, actions: tuple[str, ...], value: Any) -> None:
+    if action is None:  # the action itself was refused
+        return
+    if action in actions and value is None:
+        raise ValueError(f"required for {action}")
+    if action not in actions and value is not None:
+        raise ValueError(f"only for {' and '.join(actions)}")
+
+
+class BulkItemResult(BaseModel):
+    id: str
+    result: Literal["updated", "unchanged", "not_found", "refused"] = Field(
+        description="`updated`: changed (for delete: deleted); `unchanged`: already so."
+    )
+    reason: str | None = Field(default=None, description="Why it was refused.")
+
+
+class BulkCounts(BaseModel):
+    updated: int
+    unchanged: int
+    not_found: int
+    refused: int
+
+
+class BulkResult(BaseModel):
+    """What a bulk action on up to 1,000 ids did to each customer, in the order given."""
+
+    action: str
+    counts: BulkCounts
+    results: list[BulkItemResult]
+
+
+class JobTarget(BaseModel):
+    """What a job acts on, described without personal data."""
+
+    kind: Literal["ids", "filter", "segment"]
+    count: int | None = Field(default=None, description="ids: how many.")
+    filters: list[str] | None = Field(default=None, description="filter: the filters' names.")
+    segment_id: str | None = None
+    segment_name: str | None = None
+
+
+class JobFailure(BaseModel):
+    id: str
+    reason: str
+
+
+class Job(BaseModel):
+    """A bulk action running in the background, and its report once finished."""
+
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    action: BulkActionName
+    tags: list[str] | None
+    channel: str | None
+    target: JobTarget
+    total: int | None = Field(
+        description="How many customers it acts on, when known (ids: from the start)."
+    )
+    processed: int
+    succeeded: int = Field(description="Changed (for delete: deleted).")
+    skipped: int = Field(description="Already so, or no longer there.")
+    failed: int = Field(description="Refused; the first 100 are in `failures`.")
+    failures: list[JobFailure]
+    error: str | None = Field(description="Why a failed job stopped.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: Any) -> Job:
+        return cls(
+            id=job.id,
+            status=job.status,
+            action=job.action["name"],
+            tags=job.action.get("tags"),
+            channel=job.action.get("channel"),
+            target=JobTarget(**job.target),
+            total=job.total,
+            processed=job.processed,
+            succeeded=job.succeeded,
+            skipped=job.skipped,
+            failed=job.failed,
+            failures=[JobFailure(**f) for f in job.failures],
+            error=job.error,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            updated_at=job.updated_at,
+        )

@@ -1,0 +1,610 @@
+"""Orders, refunds, cancellations and reviews, in-process against moto provisioned from infra/.
+
+Orders arrive through `POST /orders` and as `order.*` events on the inbox (delivered here with
+`inbox.handle_event`, as the queue consumer does). Each test asserts what the customer item,
+the order items and the timeline hold, and what the API answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from pydantic import BaseModel
+
+from clientela.events import OutgoingEvent
+from clientela_events.storefront import (
+    OrderCancelledV1,
+    OrderPlacedV1,
+    OrderRefundedV1,
+    ReviewCreatedV1,
+)
+from tests.conftest import token_for
+from tests.service.conftest import Api
+
+TABLE = "clientela-customers"
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+_deserializer = TypeDeserializer()
+
+
+# Helpers
+
+
+def line(**changes: Any) -> dict[str, Any]:
+    return {
+        "product_id": "p-7781",
+        "sku": "ZAP-TRAIL-42",
+        "name": "Zapatillas de trail Sierra",
+        "brand": "Montaña",
+        "category": "Calzado",
+        "quantity": 1,
+        "unit_price": "69.95",
+        **changes,
+    }
+
+
+def order(order_id: str, email: str = "lucia.perez@example.es", **changes: Any) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "email": email,
+        "placed_at": T0.isoformat(),
+        "currency": "EUR",
+        "total": "69.95",
+        "items": [line()],
+        **changes,
+    }
+
+
+def at(days: int) -> str:
+    return (T0 + timedelta(days=days)).isoformat()
+
+
+def stamp(days: int) -> str:
+    return (T0 + timedelta(days=days)).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def record(api: Api, *orders: dict[str, Any]) -> list[dict[str, Any]]:
+    answer = api.call("POST", "/orders", {"orders": list(orders)})
+    assert answer.status == 200, answer.body
+    results: list[dict[str, Any]] = answer.body["results"]
+    return results
+
+
+def item(pk: str, sk: str) -> dict[str, Any] | None:
+    found = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+    )
+    raw = found.get("Item")
+    return None if raw is None else {k: _deserializer.deserialize(v) for k, v in raw.items()}
+
+
+def customer(store_id: str, customer_id: str) -> dict[str, Any]:
+    found = item(f"STORE#{store_id}", f"CUSTOMER#{customer_id}")
+    assert found is not None
+    return found
+
+
+def aggregates(store_id: str, customer_id: str) -> tuple[Any, ...]:
+    c = customer(store_id, customer_id)
+    return (
+        c.get("orders_count", 0),
+        c.get("total_spent", Decimal(0)),
+        c.get("first_order_at"),
+        c.get("last_order_at"),
+    )
+
+
+def timeline_kinds(store_id: str, customer_id: str) -> list[str]:
+    found = boto3.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :t)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"STORE#{store_id}#CUSTOMER#{customer_id}"},
+            ":t": {"S": "T#"},
+        },
+        ConsistentRead=True,
+    )
+    return [i["kind"]["S"] for i in found["Items"]]
+
+
+def new_customer(api: Api, email: str) -> str:
+    answer = api.call("POST", "/customers", {"email": email})
+    assert answer.status == 201, answer.body
+    return str(answer.body["id"])
+
+
+def deliver_to_inbox(
+    store_id: str, event_type: str, data: BaseModel, *, event_id: uuid.UUID | None = None
+) -> None:
+    """Hands one contract event to the customers inbox, as the queue consumer does."""
+    outgoing = OutgoingEvent(event_type, 1, event_id or uuid.uuid4(), store_id, T0, data)
+    entry = outgoing.entry("clientela")
+    sys.modules["chalicelib.customers.inbox"].handle_event(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": entry["DetailType"],
+            "source": entry["Source"],
+            "time": T0.isoformat(),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": json.loads(entry["Detail"]),
+        }
+    )
+
+
+@pytest.fixture
+def deliver(apps: dict[str, Any], store_id: str) -> Any:
+    def run(event_type: str, data: BaseModel, *, event_id: uuid.UUID | None = None) -> None:
+        deliver_to_inbox(store_id, event_type, data, event_id=event_id)
+
+    return run
+
+
+def placed(order_id: str, email: str = "lucia.perez@example.es", **changes: Any) -> OrderPlacedV1:
+    return OrderPlacedV1.model_validate(order(order_id, email, **changes))
+
+
+# POST /orders
+
+
+def test_a_guest_order_creates_the_customer_and_counts_for_it(api: Api, store_id: str) -> None:
+    (result,) = record(api, order("ES-1", "  Lucia.Perez@Example.ES ", total="84.85"))
+
+    assert result["result"] == "created"
+    assert result["reason"] is None
+    customer_id = result["customer_id"]
+    assert api.call("GET", f"/customers/{customer_id}").body["email"] == "lucia.perez@example.es"
+    assert aggregates(store_id, customer_id) == (1, Decimal("84.85"), stamp(0), stamp(0))
+    assert customer(store_id, customer_id)["last_order_key"] == stamp(0)
+    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    assert stored is not None
+    assert stored["owner"] == f"STORE#{store_id}#CUSTOMER#{customer_id}"
+    assert stored["status"] == "placed"
+    assert stored["counted"] is True
+    assert timeline_kinds(store_id, customer_id) == ["purchased"]
+
+
+def test_replaying_or_reordering_a_batch_never_counts_twice(api: Api, store_id: str) -> None:
+    first = [
+        order("ES-2", placed_at=at(5), total="10.10"),
+        order("ES-1", placed_at=at(1), total="20.20"),
+        order("ES-3", placed_at=at(3), total="30.30"),
+    ]
+    results = record(api, *first)
+    customer_id = results[0]["customer_id"]
+    assert [r["result"] for r in results] == ["created"] * 3
+    assert {r["customer_id"] for r in results} == {customer_id}
+
+    again = record(api, order("ES-0", placed_at=at(0), total="1.00"), *reversed(first), first[0])
+
+    assert [r["result"] for r in again] == ["created"] + ["already_recorded"] * 4
+    assert all(r["customer_id"] == customer_id for r in again)
+    assert aggregates(store_id, customer_id) == (4, Decimal("61.60"), stamp(0), stamp(5))
+
+
+def test_an_order_recorded_before_keeps_what_it_was_recorded_with(api: Api, store_id: str) -> None:
+    (created,) = record(api, order("ES-1", total="5.00"))
+
+    (again,) = record(api, order("ES-1", total="500.00", email="someone.else@example.es"))
+
+    assert again == {**created, "result": "already_recorded"}
+    assert aggregates(store_id, created["customer_id"])[:2] == (1, Decimal("5.00"))
+
+
+def test_an_order_counts_for_the_customer_it_names(api: Api, store_id: str) -> None:
+    customer_id = new_customer(api, "ana@example.es")
+
+    (result,) = record(api, order("ES-1", "ana.work@example.es", customer_id=customer_id))
+
+    assert result["customer_id"] == customer_id
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("69.95"))
+    # The order keeps its own e-mail (reports group by it); no profile was made for it.
+    assert api.call("GET", "/customers?limit=10").body["items"][0]["id"] == customer_id
+    assert len(api.call("GET", "/customers?limit=10").body["items"]) == 1
+
+
+def test_a_refused_order_does_not_block_the_others(api: Api, store_id: str) -> None:
+    unknown = "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"
+
+    results = record(
+        api,
+        order("ES-1", customer_id=unknown),
+        order("ES-2", customer_id="not-an-id"),
+        order("ES-3"),
+    )
+
+    assert [(r["result"], r["field"]) for r in results] == [
+        ("refused", "customer_id"),
+        ("refused", "customer_id"),
+        ("created", None),
+    ]
+    assert all(r["reason"] for r in results[:2])
+    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+    assert item(f"STORE#{store_id}", "ORDER#ES-3") is not None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"total": "-1"}, "orders.3.total"),
+        ({"total": "1.23456"}, "orders.3.total"),
+        ({"total": "NaN"}, "orders.3.total"),
+        ({"total": 12.5e300}, "orders.3.total"),
+        ({"currency": "euro"}, "orders.3.currency"),
+        ({"email": "not-an-email"}, "orders.3.email"),
+        ({"placed_at": "2026-03-01T10:00:00"}, "orders.3.placed_at"),
+        ({"placed_at": "0001-01-01T00:00:00+05:00"}, "orders.3.placed_at"),
+        ({"placed_at": "1969-12-31T23:59:59Z"}, "orders.3.placed_at"),
+        ({"order_id": ""}, "orders.3.order_id"),
+        ({"order_id": "x" * 65}, "orders.3.order_id"),
+        ({"order_id": "ES 1"}, "orders.3.order_id"),
+        ({"items": []}, "orders.3.items"),
+        ({"items": [line(quantity=0)]}, "orders.3.items.0.quantity"),
+        ({"items": [line(unit_price="-0.01")]}, "orders.3.items.0.unit_price"),
+        ({"items": [line(quantity=1.5)]}, "orders.3.items.0.quantity"),
+        ({"colour": "red"}, "orders.3.colour"),
+    ],
+)
+def test_a_malformed_batch_is_422_naming_the_field_and_records_nothing(
+    api: Api, store_id: str, changes: dict[str, Any], field: str
+) -> None:
+    batch = [order(f"ES-{n}") for n in range(3)] + [{**order("ES-3"), **changes}]
+
+    answer = api.call("POST", "/orders", {"orders": batch})
+
+    assert answer.status == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in answer.body["errors"]]
+    assert item(f"STORE#{store_id}", "ORDER#ES-0") is None
+    assert api.call("GET", "/customers").body["items"] == []
+
+
+def test_a_batch_holds_one_to_a_hundred_orders(api: Api) -> None:
+    too_many = api.call("POST", "/orders", {"orders": [order(f"ES-{n}") for n in range(101)]})
+    empty = api.call("POST", "/orders", {"orders": []})
+
+    assert too_many.status == empty.status == 422
+    assert [e["field"] for e in too_many.body["errors"]] == ["orders"]
+    assert api.call("POST", "/orders", raw=b"[1]").status == 422
+    assert api.call("POST", "/orders", raw=b"{nope").status == 400
+
+
+def test_a_full_batch_of_large_orders_fits(api: Api, store_id: str) -> None:
+    lines = [line(product_id=f"p-{n}", sku=f"SKU-{n}") for n in range(20)]
+    batch = [order(f"ES-{n}", f"c{n % 7}@example.es", items=lines) for n in range(100)]
+
+    results = record(api, *batch)
+
+    assert [r["result"] for r in results] == ["created"] * 100
+    assert len({r["customer_id"] for r in results}) == 7
+
+
+def test_an_order_too_large_to_store_is_refused_alone(api: Api, store_id: str) -> None:
+    wide = "Ñ" * 200  # two bytes a letter
+    lines = [line(product_id=f"p-{n}", name=wide, brand=wide, category=wide) for n in range(250)]
+
+    results = record(api, order("ES-1", items=lines), order("ES-2"))
+
+    assert [(r["result"], r["field"]) for r in results] == [("refused", "items"), ("created", None)]
+    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+
+
+def test_money_stays_exact(api: Api, store_id: str) -> None:
+    results = record(
+        api,
+        order("ES-1", total="0.10"),
+        order("ES-2", total=0.2),
+        order("ES-3", total="1234567890123.4567"),
+    )
+
+    spent = aggregates(store_id, results[0]["customer_id"])[1]
+    assert spent == Decimal("1234567890123.7567")
+    orders = api.call("GET", f"/customers/{results[0]['customer_id']}/orders").body["items"]
+    assert sorted(o["total"] for o in orders) == ["0.1", "0.2", "1234567890123.4567"]
+
+
+# GET /customers/{id}/orders
+
+
+def test_a_customers_orders_come_newest_first_page_by_page(api: Api, store_id: str) -> None:
+    results = record(api, *[order(f"ES-{n}", placed_at=at(n)) for n in (3, 0, 4, 1, 2)])
+    customer_id = results[0]["customer_id"]
+    record(api, order("OTHER-1", "someone.else@example.es"))
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        suffix = f"&cursor={cursor}" if cursor else ""
+        answer = api.call("GET", f"/customers/{customer_id}/orders?limit=2{suffix}")
+        assert answer.status == 200, answer.body
+        seen += [o["order_id"] for o in answer.body["items"]]
+        pages += 1
+        cursor = answer.body["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == ["ES-4", "ES-3", "ES-2", "ES-1", "ES-0"]
+    assert pages == 3
+    first = api.call("GET", f"/customers/{customer_id}/orders?limit=1").body["items"][0]
+    assert first == {
+        "order_id": "ES-4",
+        "customer_id": customer_id,
+        "email": "lucia.perez@example.es",
+        "placed_at": "2026-03-05T10:00:00Z",
+        "currency": "EUR",
+        "total": "69.95",
+        "status": "placed",
+        "refunded_total": "0",
+        "cancelled_at": None,
+        "items": [{**line(), "quantity": 1}],
+    }
+
+
+def test_orders_of_an_unknown_or_foreign_customer_are_404(
+    api: Api, store_id: str, customers_client: Any
+) -> None:
+    (result,) = record(api, order("ES-1"))
+    intruder = Api(customers_client, {"authorization": f"Bearer {token_for('store-intruder')}"})
+
+    assert api.call("GET", "/customers/01JD3Z6Q4W0W8Y5J3K2M1N0PQR/orders").status == 404
+    assert api.call("GET", "/customers/nope/orders").status == 404
+    answer = intruder.call("GET", f"/customers/{result['customer_id']}/orders")
+    assert answer.status == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cursor_belongs_to_its_customer(api: Api, store_id: str) -> None:
+    mine = record(api, order("ES-1"), order("ES-2", placed_at=at(1)))[0]["customer_id"]
+    other = record(api, order("ES-3", "other@example.es"))[0]["customer_id"]
+    cursor = api.call("GET", f"/customers/{mine}/orders?limit=1").body["next_cursor"]
+
+    answer = api.call("GET", f"/customers/{other}/orders?cursor={cursor}")
+
+    assert answer.status == 400
+    assert [e["field"] for e in answer.body["errors"]] == ["cursor"]
+    assert api.call("GET", f"/customers/{mine}/orders?limit=0").status == 400
+
+
+# order.placed / order.cancelled / order.refunded on the inbox
+
+
+def test_a_placed_event_records_the_order_once(api: Api, store_id: str, deliver: Any) -> None:
+    event_id = uuid.uuid4()
+    deliver("order.placed", placed("ES-1", total="12.34"), event_id=event_id)
+    deliver("order.placed", placed("ES-1", total="12.34"), event_id=event_id)
+    deliver("order.placed", placed("ES-1", total="12.34"))
+
+    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    assert stored is not None
+    assert aggregates(store_id, stored["customer_id"])[:2] == (1, Decimal("12.34"))
+
+
+def test_cancelling_leaves_the_aggregates_and_moves_first_and_last(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    results = record(
+        api,
+        order("ES-1", placed_at=at(1), total="10"),
+        order("ES-2", placed_at=at(2), total="20"),
+        order("ES-3", placed_at=at(3), total="30"),
+    )
+    customer_id = results[0]["customer_id"]
+
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-3", cancelled_at=T0 + timedelta(9)))
+    assert aggregates(store_id, customer_id) == (2, Decimal(30), stamp(1), stamp(2))
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-3", cancelled_at=T0 + timedelta(9)))
+    assert aggregates(store_id, customer_id) == (2, Decimal(30), stamp(1), stamp(2))
+
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-1", cancelled_at=T0 + timedelta(9)))
+    assert aggregates(store_id, customer_id) == (1, Decimal(20), stamp(2), stamp(2))
+
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-2", cancelled_at=T0 + timedelta(9)))
+    assert aggregates(store_id, customer_id) == (0, Decimal(0), None, None)
+    assert customer(store_id, customer_id)["last_order_key"] == "0"
+    statuses = [
+        o["status"] for o in api.call("GET", f"/customers/{customer_id}/orders").body["items"]
+    ]
+    assert statuses == ["cancelled"] * 3
+    kinds = timeline_kinds(store_id, customer_id)
+    assert sorted(kinds) == ["order_cancelled"] * 3 + ["purchased"] * 3
+
+
+def test_a_cancellation_before_the_order_makes_it_arrive_cancelled(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-1", cancelled_at=T0 + timedelta(1)))
+    assert item(f"STORE#{store_id}", "ORDER#ES-1") is not None  # waiting for its order
+
+    (result,) = record(api, order("ES-1"))
+    deliver("order.placed", placed("ES-1"))
+
+    customer_id = result["customer_id"]
+    assert result["result"] == "created"
+    assert aggregates(store_id, customer_id) == (0, Decimal(0), None, None)
+    (listed,) = api.call("GET", f"/customers/{customer_id}/orders").body["items"]
+    assert listed["status"] == "cancelled"
+    assert listed["cancelled_at"] == "2026-03-02T10:00:00Z"
+    assert sorted(timeline_kinds(store_id, customer_id)) == ["order_cancelled", "purchased"]
+
+
+def test_refunds_count_once_and_never_below_zero(api: Api, store_id: str, deliver: Any) -> None:
+    (result,) = record(api, order("ES-1", total="100.00"))
+    customer_id = result["customer_id"]
+
+    def refunded(refund_id: str, amount: str | None) -> OrderRefundedV1:
+        value = None if amount is None else Decimal(amount)
+        return OrderRefundedV1(
+            order_id="ES-1", refund_id=refund_id, amount=value, refunded_at=T0 + timedelta(2)
+        )
+
+    deliver("order.refunded", refunded("RF-1", "30.50"))
+    deliver("order.refunded", refunded("RF-1", "30.50"))
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("69.50"))
+
+    deliver("order.refunded", refunded("RF-2", None))  # the rest
+    deliver("order.refunded", refunded("RF-3", "5"))  # nothing left to refund
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal(0))
+    (listed,) = api.call("GET", f"/customers/{customer_id}/orders").body["items"]
+    assert (listed["status"], listed["refunded_total"]) == ("refunded", "100")
+
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-1", cancelled_at=T0 + timedelta(3)))
+    assert aggregates(store_id, customer_id) == (0, Decimal(0), None, None)
+    # RF-3 took nothing off; its entry (amount 0) is still the record of it.
+    kinds = timeline_kinds(store_id, customer_id)
+    assert sorted(kinds) == ["order_cancelled", *["order_refunded"] * 3, "purchased"]
+
+
+def test_a_refund_before_the_order_is_taken_off_when_it_arrives(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    early = OrderRefundedV1(
+        order_id="ES-1", refund_id="RF-1", amount=Decimal("9.95"), refunded_at=T0
+    )
+    deliver("order.refunded", early)
+    deliver("order.refunded", early)
+
+    deliver("order.placed", placed("ES-1"))
+
+    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    assert stored is not None
+    assert (stored["status"], stored["refunded_total"]) == ("refunded", Decimal("9.95"))
+    assert aggregates(store_id, stored["customer_id"])[:2] == (1, Decimal("60.00"))
+
+
+def test_an_event_with_a_bad_email_is_dropped_without_logging_it(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    bad = OrderPlacedV1.model_validate(order("ES-1", "giulia.romano@@example.it"))
+    with captured_logs() as log:
+        deliver("order.placed", bad)
+
+    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+    assert "event refused" in log.getvalue()
+    assert "giulia" not in log.getvalue()
+
+
+def test_racing_writers_count_every_order_once(apps: dict[str, Any], store_id: str) -> None:
+    """Batches for one new guest, with overlapping order ids, and a cancellation, all at once."""
+    usecases = sys.modules["chalicelib.customers.order_usecases"]
+    model = sys.modules["chalicelib.customers.order_models"]
+
+    def batch(ids: list[int]) -> Any:
+        orders = [
+            model.OrderIn.model_validate(order(f"ES-{n}", placed_at=at(n), total=f"{n}.50"))
+            for n in ids
+        ]
+        return lambda: usecases.record_orders(store_id, [o.to_order() for o in orders])
+
+    calls = [batch([1, 2, 3]), batch([3, 4, 5]), batch([5, 6, 1]), batch([7, 2, 6])]
+    calls.append(lambda: usecases.cancel_order(store_id, "ES-7", T0 + timedelta(30)))
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        outcomes = list(pool.map(lambda call: call(), calls))
+
+    results = [r for batch_results in outcomes[:-1] for r in batch_results]
+    created = sorted(r.id for r in results if r.result == "created")
+    assert created == [f"ES-{n}" for n in range(1, 8)]
+    assert {r.customer_id for r in results} == {results[0].customer_id}
+    assert aggregates(store_id, results[0].customer_id) == (
+        6,
+        sum(Decimal(f"{n}.50") for n in range(1, 7)),
+        stamp(1),
+        stamp(6),
+    )
+
+
+# Reviews
+
+
+def test_a_review_counts_once_for_the_customer_of_its_email(api: Api, store_id: str) -> None:
+    review = {
+        "review_id": "RV-1",
+        "email": "Nuria@Example.es",
+        "product_id": "p-7781",
+        "rating": 4,
+        "at": at(0),
+    }
+
+    first = api.call("POST", "/reviews", review)
+    again = api.call("POST", "/reviews", {**review, "rating": 1})
+
+    assert first.status == again.status == 200
+    assert first.body["result"] == "created"
+    assert again.body == {**first.body, "result": "already_recorded"}
+    stored = customer(store_id, first.body["customer_id"])
+    assert (stored["rating_count"], stored["rating_sum"]) == (1, 4)
+    assert stored["email"] == "nuria@example.es"
+    assert timeline_kinds(store_id, first.body["customer_id"]) == ["review_posted"]
+
+
+def test_a_review_event_counts_for_the_customer_it_names(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    customer_id = new_customer(api, "pablo@example.es")
+    for n, rating in enumerate((5, 3)):
+        data = ReviewCreatedV1(
+            review_id=f"RV-{n}", customer_id=customer_id, product_id="p-1", rating=rating, at=T0
+        )
+        deliver("review.created", data)
+        deliver("review.created", data)
+
+    stored = customer(store_id, customer_id)
+    assert (stored["rating_count"], stored["rating_sum"]) == (2, 8)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"customer_id": "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"}, "customer_id"),
+        ({"email": None}, ""),
+        ({"rating": 6}, "rating"),
+        ({"rating": 0}, "rating"),
+        ({"rating": 4.5}, "rating"),
+        ({"at": "yesterday"}, "at"),
+    ],
+)
+def test_a_bad_review_is_422_naming_the_field(
+    api: Api, store_id: str, changes: dict[str, Any], field: str
+) -> None:
+    review = {
+        "review_id": "RV-1",
+        "email": "nuria@example.es",
+        "product_id": "p-7781",
+        "rating": 4,
+        "at": at(0),
+    }
+
+    answer = api.call("POST", "/reviews", {**review, **changes})
+
+    assert answer.status == 422
+    assert field in [e["field"] for e in answer.body["errors"]]
+    assert item(f"STORE#{store_id}", "REVIEW#RV-1") is None
+
+
+# Logs
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    """What the customers service logs meanwhile (Powertools bound its own stdout handler)."""
+    logger = logging.getLogger("customers")
+    stream = io.StringIO()
+    listener = logging.StreamHandler(stream)
+    listener.setFormatter(logger.handlers[0].formatter)
+    saved = logger.handlers
+    logger.handlers = [listener]
+    try:
+        yield stream
+    finally:
+        logger.handlers = saved

@@ -43,8 +43,11 @@ def test_winback_customers_are_found_tagged_in_bulk_and_see_it_in_their_timeline
 ) -> None:
     url, headers = stack.base_url, stack.headers(store_id)
 
-    def call(method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(method, f"{url}{path}", headers=headers, timeout=30, **kwargs)
+    def call(
+        method: str, path: str, extra: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        sent = {**headers, **(extra or {})}
+        return requests.request(method, f"{url}{path}", headers=sent, timeout=30, **kwargs)
 
     lapsed = call("POST", "/customers", json={"email": "lapsed@example.es", "first_name": "Lucía"})
     recent = call("POST", "/customers", json={"email": "recent@example.es"})
@@ -73,7 +76,7 @@ def test_winback_customers_are_found_tagged_in_bulk_and_see_it_in_their_timeline
         "POST",
         "/customers/bulk",
         json={"action": "add_tags", "tags": ["winback"], "target": {"filter": winback}},
-        headers={**headers, "Idempotency-Key": f"winback-{store_id}"},
+        extra={"Idempotency-Key": f"winback-{store_id}"},
     )
     assert bulk.status_code in (200, 202), bulk.text
     stack.wait_idle()

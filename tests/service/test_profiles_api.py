@@ -3,6 +3,7 @@ tags with counts, filters and counts, merging duplicates."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -233,3 +234,41 @@ def test_a_merge_names_what_is_wrong(api: Api) -> None:
     assert [e["field"] for e in itself.body["errors"]] == ["merge_ids"]
     assert unknown.status == 422
     assert [e["field"] for e in unknown.body["errors"]] == ["merge_ids.0"]
+
+
+def _order(order_id: str, email: str, total: str, placed_at: str) -> dict[str, Any]:
+    line = {"product_id": "p1", "sku": "S1", "name": "Mug", "quantity": 1, "unit_price": total}
+    return {
+        "order_id": order_id,
+        "email": email,
+        "placed_at": placed_at,
+        "currency": "EUR",
+        "total": total,
+        "items": [line],
+    }
+
+
+def test_a_merge_moves_orders_and_their_aggregates(api: Api) -> None:
+    kept = api.call("POST", "/customers", {"email": "keep@example.es"}).body
+    duplicate = api.call("POST", "/customers", {"email": "dup@example.es"}).body
+    orders = [
+        _order("M-1", "keep@example.es", "10.00", "2026-03-01T10:00:00Z"),
+        _order("M-2", "dup@example.es", "25.50", "2025-12-24T18:00:00Z"),
+        _order("M-3", "dup@example.es", "4.50", "2026-06-30T09:00:00Z"),
+    ]
+    assert api.call("POST", "/orders", {"orders": orders}).status == 200
+
+    preview = _merge(api, kept["id"], [duplicate["id"]], dry_run=True).body
+    merged = _merge(api, kept["id"], [duplicate["id"]], dry_run=False).body
+
+    assert preview["orders_moved"] == merged["orders_moved"] == 2
+    profile = api.call("GET", f"/customers/{kept['id']}").body
+    assert profile["orders_count"] == 3
+    assert Decimal(profile["total_spent"]) == Decimal("40.00")
+    assert profile["first_order_at"].startswith("2025-12-24T18:00")
+    assert profile["last_order_at"].startswith("2026-06-30T09:00")
+    listed = api.call("GET", f"/customers/{kept['id']}/orders").body["items"]
+    assert [o["order_id"] for o in listed] == ["M-3", "M-1", "M-2"]
+    # Moved orders are the kept customer's from now on: a replay changes nothing.
+    assert api.call("POST", "/orders", {"orders": orders}).status == 200
+    assert api.call("GET", f"/customers/{kept['id']}").body["orders_count"] == 3

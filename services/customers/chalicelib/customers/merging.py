@@ -40,6 +40,30 @@ def _read(store_id: str, keep_id: str, merge_ids: list[str]) -> tuple[Customer, 
     return kept, others
 
 
+def _moved_aggregates(others: list[Customer]) -> dict[str, Decimal]:
+    """What the merged profiles' orders and reviews add to the kept one's counters."""
+    return {
+        "orders_count": Decimal(sum(o.orders_count for o in others)),
+        "total_spent": sum((o.total_spent for o in others), Decimal(0)),
+        "rating_count": Decimal(sum(o.rating_count for o in others)),
+        "rating_sum": sum((o.rating_sum for o in others), Decimal(0)),
+    }
+
+
+def _order_dates(customers: list[Customer]) -> dict[str, str]:
+    """First and last order dates over all the profiles (with the index key of the last)."""
+    firsts = [c.first_order_at for c in customers if c.first_order_at]
+    lasts = [c.last_order_at for c in customers if c.last_order_at]
+    if not firsts or not lasts:
+        return {}
+    last = keys.stamp(max(lasts))
+    return {
+        "first_order_at": keys.stamp(min(firsts)),
+        "last_order_at": last,
+        "last_order_key": last,
+    }
+
+
 def merge_customers(
     store_id: str,
     keep_id: str,
@@ -51,16 +75,20 @@ def merge_customers(
     """Folds `merge_ids` into `keep_id`, or only says what that would do (`dry_run`)."""
     kept, others = _read(store_id, keep_id, merge_ids)
     outcome = domain.merge_profiles(kept, others)
+    orders_store = order_usecases.order_store()
     if dry_run:
         return MergeResult(
             outcome,
-            orders=sum(order_usecases.count_orders(store_id, o.id) for o in others),
+            orders=sum(len(list(orders_store.owned(store_id, o.id))) for o in others),
             timeline_entries=sum(timeline_usecases.count_entries(store_id, o.id) for o in others),
             merge_id=None,
         )
-    orders = sum(order_usecases.move_orders(store_id, o.id, kept.id) for o in others)
+    orders = 0
+    for other in others:
+        for order in orders_store.owned(store_id, other.id):
+            orders_store.reassign(store_id, order, kept.id)
+            orders += 1
     entries = sum(timeline_usecases.move_timeline(store_id, o.id, kept.id) for o in others)
-    # Orders moved their counts and amounts with them; ratings move here, in the transaction.
     current = usecases.get_customer(store_id, kept.id)
     outcome = domain.merge_profiles(current, others)
     merge_id = new_id()
@@ -80,10 +108,8 @@ def merge_customers(
         outcome.kept,
         list(outcome.merged),
         record,
-        add={
-            "rating_count": Decimal(sum(o.rating_count for o in others)),
-            "rating_sum": sum((o.rating_sum for o in others), Decimal(0)),
-        },
+        add=_moved_aggregates(others),
+        sets=_order_dates([current, *others]),
         correlation_id=correlation_id,
     )
     merged = usecases.get_customer(store_id, kept.id)

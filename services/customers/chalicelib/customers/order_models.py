@@ -6,12 +6,14 @@ a float: answers always give it as a string.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -45,6 +47,19 @@ OrderId = Annotated[
 ]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """pydantic reads "0" or "1.5" as a day (seconds since 1970): only YYYY-MM-DD is a day here."""
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="Clientela's id.")]
 Email = Annotated[str, Field(max_length=320, examples=["maria.garcia@example.es"])]
 
@@ -262,12 +277,12 @@ def _period_required(schema: dict[str, Any]) -> None:
 class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_period_required)
 
-    start: date | None = Field(
+    start: Day | None = Field(
         default=None,
         alias="from",
         description="First day of the period (YYYY-MM-DD, UTC), included.",
     )
-    end: date | None = Field(
+    end: Day | None = Field(
         default=None,
         alias="to",
         description="Last day of the period (YYYY-MM-DD, UTC), included.",
@@ -306,7 +321,7 @@ class SalesQuery(ReportQuery):
 class FrequencyQuery(ReportQuery):
     orders_min: int | None = Field(default=None, ge=1, le=1_000_000)
     spent_min: Money | None = None
-    no_order_since: date | None = Field(
+    no_order_since: Day | None = Field(
         default=None, description="Only e-mails whose last order in the period is before this day."
     )
 

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -761,6 +762,54 @@ class OrderStore:
             if "TransactionConflict" in reasons:
                 raise Contended from None
             raise
+
+    # Merges ---------------------------------------------------------------------------
+
+    def owned(self, store_id: str, customer_id: str) -> Iterator[Order]:
+        """Every order the customer owns (index `by_owner`), placed, cancelled or refunded."""
+        request: Item = {
+            "TableName": self._table,
+            "IndexName": BY_OWNER,
+            "KeyConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":owner": _s(keys.customer_pk(store_id, customer_id))},
+        }
+        while True:
+            answer = self._db.query(**request)
+            for item in answer.get("Items", []):
+                order = read_order(item)
+                if isinstance(order, Order):
+                    yield order
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def reassign(self, store_id: str, order: Order, to_customer: str) -> None:
+        """The order as the other customer's (a merge), if it still is the customer's it was.
+
+        Only the order moves: the merge moves the aggregates in its own transaction. The whole
+        item is rewritten, so its `report` copy names the new customer too.
+        """
+        moved = dataclass_replace(order, customer_id=to_customer)
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=order_item(store_id, moved),
+                # As read: a cancellation or refund landing meanwhile is never overwritten.
+                ConditionExpression=(
+                    "customer_id = :from AND #status = :status AND refunded_total = :refunded"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":from": _s(order.customer_id or ""),
+                    ":status": _s(order.status),
+                    ":refunded": _n(order.refunded_total),
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # Moved already (a retried merge), or changed meanwhile: merging again moves it.
 
 
 def _same_pending(before: Pending) -> Item:

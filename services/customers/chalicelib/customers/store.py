@@ -14,6 +14,7 @@ aggregates and activity other writers keep on the same item are never overwritte
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -291,8 +292,13 @@ class CustomerStore:
             }
         }
 
-    def _entries(self, old: Customer | None, new: Customer | None) -> list[dict[str, Any]]:
-        """Search entries and tag memberships (with tag counts) that change from old to new."""
+    def _entries(
+        self, old: Customer | None, new: Customer | None, counts: Counter[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Search entries and tag memberships (with tag counts) that change from old to new.
+
+        With `counts`, tag count changes are added there instead (one write per tag when a
+        transaction changes several customers)."""
         subject = new or old
         assert subject is not None
         store_id, customer_id = subject.store_id, subject.id
@@ -306,13 +312,30 @@ class CustomerStore:
             item = {**token_key(store_id, token, customer_id), "customer_id": {"S": customer_id}}
             actions.append({"Put": {"TableName": self._table, "Item": item}})
         added, removed = tag_changes(old.tags if old else [], new.tags if new else [])
-        for tag, delta in [*((t, 1) for t in sorted(added)), *((t, -1) for t in sorted(removed))]:
-            key = member_key(store_id, tag, customer_id)
-            if delta > 0:
-                member = {"Put": {"TableName": self._table, "Item": key}}
-            else:
-                member = {"Delete": {"TableName": self._table, "Key": key}}
-            count = {
+        deltas: Counter[str] = Counter()
+        for tag in sorted(added):
+            actions.append(
+                {"Put": {"TableName": self._table, "Item": member_key(store_id, tag, customer_id)}}
+            )
+            deltas[tag] += 1
+        for tag in sorted(removed):
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": member_key(store_id, tag, customer_id),
+                    }
+                }
+            )
+            deltas[tag] -= 1
+        if counts is not None:
+            counts.update(deltas)
+            return actions
+        return actions + self._tag_counts(store_id, deltas)
+
+    def _tag_counts(self, store_id: str, deltas: Counter[str]) -> list[dict[str, Any]]:
+        return [
+            {
                 "Update": {
                     "TableName": self._table,
                     "Key": tag_count_key(store_id, tag),
@@ -323,8 +346,9 @@ class CustomerStore:
                     },
                 }
             }
-            actions += [member, count]
-        return actions
+            for tag, delta in sorted(deltas.items())
+            if delta
+        ]
 
     def add(self, customer: Customer, *, correlation_id: str | None = None) -> None:
         """Writes a new customer, reserving its e-mail. Raises EmailAlreadyUsed."""
@@ -346,17 +370,23 @@ class CustomerStore:
         new: Customer,
         correlation_id: str | None,
         add: dict[str, Decimal] | None = None,
+        sets: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Sets the profile attributes of `new` and removes those it lacks; nothing else
-        (but the counters in `add`, added to what is stored)."""
+        (but the counters in `add`, added to what is stored, and the attributes in `sets`)."""
         values = profile_attributes(new)
         if correlation_id:
             values["correlation_id"] = correlation_id
         names = {f"#a{i}": name for i, name in enumerate(_PROFILE_OWNED)}
         alias = {name: key for key, name in names.items()}
-        sets = [f"{alias[name]} = :a{alias[name][2:]}" for name in _PROFILE_OWNED if name in values]
+        assignments = [
+            f"{alias[name]} = :a{alias[name][2:]}" for name in _PROFILE_OWNED if name in values
+        ]
+        extra = {f"#x{i}": (name, value) for i, (name, value) in enumerate((sets or {}).items())}
+        assignments += [f"{ref} = :{ref[1:]}" for ref in extra]
         removes = [alias[name] for name in _PROFILE_OWNED if name not in values]
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        expression = "SET " + ", ".join(assignments)
+        expression += " REMOVE " + ", ".join(removes) if removes else ""
         used = {alias[name] for name in _PROFILE_OWNED}
         added = {f":add{i}": (name, value) for i, (name, value) in enumerate((add or {}).items())}
         if added:
@@ -369,6 +399,7 @@ class CustomerStore:
                 "ConditionExpression": "#a_version = :expected",
                 "ExpressionAttributeNames": {
                     **{k: v for k, v in names.items() if k in used},
+                    **{ref: name for ref, (name, _) in extra.items()},
                     "#a_version": "version",
                 },
                 "ExpressionAttributeValues": {
@@ -378,6 +409,7 @@ class CustomerStore:
                     },
                     ":expected": {"N": str(old.version)},
                     **{ref: {"N": str(value)} for ref, (_, value) in added.items()},
+                    **{f":{ref[1:]}": _serializer.serialize(v) for ref, (_, v) in extra.items()},
                 },
             }
         }
@@ -421,13 +453,16 @@ class CustomerStore:
         record: dict[str, Any],
         *,
         add: dict[str, Decimal],
+        sets: dict[str, Any],
         correlation_id: str | None = None,
     ) -> None:
-        """One transaction: the kept profile becomes `new` (plus the counters in `add`), the
-        others are deleted as they were read, and the merge record is written (its stream
-        record becomes the customer.merged event). Raises VersionMismatch if any changed."""
-        actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add)]
-        actions += self._entries(old, new)
+        """One transaction: the kept profile becomes `new` (plus the counters in `add` and the
+        attributes in `sets`), the others are deleted as they were read, and the merge record
+        is written (its stream record becomes the customer.merged event). Raises
+        VersionMismatch if any changed."""
+        actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add, sets)]
+        counts: Counter[str] = Counter()
+        actions += self._entries(old, new, counts)
         for other in others:
             actions.append(
                 {
@@ -441,7 +476,8 @@ class CustomerStore:
             )
             if other.email:
                 actions.append(self._release_email(other))
-            actions += self._entries(other, None)
+            actions += self._entries(other, None, counts)
+        actions += self._tag_counts(new.store_id, counts)
         item = {name: _serializer.serialize(value) for name, value in record.items()}
         actions.append(
             {

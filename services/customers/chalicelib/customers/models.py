@@ -327,7 +327,8 @@ class Customer(BaseModel):
     rating_count: int
     rating_average: Decimal | None
     segments: list[SegmentRef] | None = Field(
-        default=None, description="The segments the customer belongs to (in answers about one customer)."
+        default=None,
+        description="The segments the customer belongs to (in answers about one customer).",
     )
     created_at: datetime
     updated_at: datetime
@@ -414,6 +415,8 @@ def _end_of(value: date | datetime | None) -> datetime | None:
 
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
+
+
 def _day_or_time(value: Any) -> Any:
     """`2026-11-23` is a day; anything longer is a time (`2026-11-23T00:00:00Z` included)."""
     if isinstance(value, str) and len(value.strip()) == len("2026-11-23"):

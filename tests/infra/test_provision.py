@@ -157,6 +157,9 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
     }
     assert set(watched) == {
         "clientela-customers-stream-dlq",
+        "clientela-customers-inbox-dlq",
+        "clientela-customers-inbox-delivery-dlq",
+        "clientela-customers-jobs-dlq",
         "clientela-credits-customer-events-dlq",
         "clientela-credits-customer-events-delivery-dlq",
     }

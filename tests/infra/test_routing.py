@@ -21,6 +21,8 @@ OWNED = [
     ("/reports*", "customers"),
     ("/tags*", "customers"),
     ("/jobs*", "customers"),
+    ("/reviews*", "customers"),
+    ("/activity*", "customers"),
     ("/health/customers", "customers"),
     ("/wallets*", "credits"),
     ("/health/credits", "credits"),

@@ -417,25 +417,52 @@ def test_only_the_authorizers_read_the_signing_key() -> None:
 
 
 def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
+    # chalicelib.customers: the stores read and write the one table (TransactWriteItems is
+    # authorised per action inside it); the indexes are only ever queried.
+    table = {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    }
+    indexes = json.dumps({"Fn::Sub": "${CustomersTable.Arn}/index/*"})
+    jobs = {"sqs:GetQueueUrl", "sqs:SendMessage"}
     assert _grants("customers", "ApiHandlerRole") == {
-        # chalicelib.customers.store; TransactWriteItems is authorised per Put / Delete.
-        _arn("CustomersTable"): {
-            "dynamodb:GetItem",
-            "dynamodb:Query",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-        },
+        _arn("CustomersTable"): table,
+        indexes: {"dynamodb:Query"},
         _arn("CustomersIdempotencyTable"): POWERTOOLS_IDEMPOTENCY,
         json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
+        _arn("JobsQueue"): jobs,
     }
+    consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert _grants("customers", "OnInboundEventRole") == {
+        _arn("CustomersTable"): table,
+        indexes: {"dynamodb:Query"},
+        _arn("InboxQueue"): consume,
+    }
+    assert _grants("customers", "RunBulkJobRole") == {
+        _arn("CustomersTable"): table,
+        indexes: {"dynamodb:Query"},
+        _arn("JobsQueue"): consume | jobs,
+    }
+    stream = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
     publisher = _grants("customers", "PublishCustomerChangesRole")
     assert not any(
         "dynamodb:" in action and "Item" in action for a in publisher.values() for action in a
     )
-    assert publisher[_arn("CustomersTable", "StreamArn")] == {
-        "dynamodb:DescribeStream",
-        "dynamodb:GetRecords",
-        "dynamodb:GetShardIterator",
+    assert publisher[_arn("CustomersTable", "StreamArn")] == stream
+    history = _grants("customers", "RecordCustomerHistoryRole")
+    assert history[_arn("CustomersTable", "StreamArn")] == stream
+    # Timeline entries only: written behind a check that the customer exists, or deleted.
+    assert history[_arn("CustomersTable")] == {
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
     }
 
 

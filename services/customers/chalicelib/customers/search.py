@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ulid import ULID
@@ -20,6 +21,7 @@ from chalicelib.customers.domain import Customer, InvalidField, fold
 from chalicelib.customers.filters import CustomerFilter, query_prefix
 from chalicelib.customers.store import CustomerStore, from_item
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
 READ_BUDGET = 1000  # items examined per request before a page ends early
 PAGE_OF_READS = 200  # DynamoDB Limit when filters not served by the index are checked
 
@@ -100,10 +102,13 @@ def _created_bounds(flt: CustomerFilter) -> tuple[str, str] | None:
         return None
     low = "0" * 26
     high = "Z" * 26
-    if flt.created_from is not None:
+    if flt.created_from is not None and flt.created_from > _EPOCH:
         low = str(ULID.from_datetime(flt.created_from))[:10] + "0" * 16
     if flt.created_to is not None:
-        high = str(ULID.from_datetime(flt.created_to))[:10] + "Z" * 16
+        # Before 1970 no id exists: an empty range ("1" sorts after "0...").
+        high = str(ULID.from_datetime(max(flt.created_to, _EPOCH)))[:10] + "Z" * 16
+    # A reversed range matches nothing (DynamoDB refuses a reversed BETWEEN): one id at most.
+    low = min(low, high)
     return keys.customer_sk(low), keys.customer_sk(high)
 
 

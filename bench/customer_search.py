@@ -17,12 +17,9 @@ each tag's count item is written once with the sum of its increments.
 
 from __future__ import annotations
 
-import inspect
-import json
 import math
 import random
 import sys
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -36,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ulid import ULID
 
 from bench.copies import customers_table
+from bench.fastmoto import faster_moto
 from bench.itemsize import READ_UNIT_BYTES, item_size
 from bench.stack import LocalStack, Measurement
 from bench.text import heading, number, table
@@ -51,6 +49,7 @@ if TYPE_CHECKING:
 SIZES = (10_000, 100_000)
 PAGE_SIZE = 50
 BATCH = 25  # BatchWriteItem's most items per request
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit
 SEED = 20_240_601
 STORE = "bench-search"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -340,9 +339,12 @@ def seed(stack: LocalStack, size: int) -> Seeded:
         customer_bytes += item_size(recorder.items[before])
         customers.append(customer)
     items = recorder.items + recorder.count_items()
+    largest = max(item_size(item) for item in items)
+    if largest > MAX_ITEM_BYTES:  # faster_moto() stores items without DynamoDB's size check
+        raise BenchError(f"the seed made an item of {largest} bytes")
     built = time.perf_counter()
     _stop_recording(stack)
-    db = stack.internal_client("dynamodb")
+    db = stack.internal_client("dynamodb", parameter_validation=False)  # the store's items
     name = customers_table()
     for start in range(0, len(items), BATCH):
         pending: Any = {name: [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH]]}
@@ -358,91 +360,6 @@ def seed(stack: LocalStack, size: int) -> Seeded:
         time.perf_counter() - built,
         customer_bytes / size,
     )
-
-
-@contextmanager
-def faster_moto() -> Iterator[None]:
-    """moto as fast as a store of 100 000 customers needs, answering as before; undone on exit.
-
-    moto answers each Query by sorting every item of the table (`Table.all_items`) with
-    comparisons that convert both values on every call, then sorting what matched again, and
-    turns each answer into JSON by walking the API model value by value (about 10 ms an item):
-    at 100 000 customers a query took minutes. While this is on, within a query `all_items`
-    returns the queried partition only (a table query keeps nothing else) or every item
-    unsorted (an index query sorts what matches on its full key, which is unique, so the order
-    it starts from cannot show); sort keys are computed once per item; a value's Python form
-    skips the type tests for strings, numbers, binary and booleans; and the answers of Query
-    and BatchGetItem, already plain DynamoDB JSON, are written with `json.dumps`. What moto
-    answers (items, counts, keys, order, page sizes) does not change.
-    """
-    from moto.core.responses import ActionResult  # noqa: PLC0415
-    from moto.dynamodb import responses  # noqa: PLC0415
-    from moto.dynamodb.models import dynamo_type, table  # noqa: PLC0415
-
-    value_class: Any = dynamo_type.DynamoType
-    table_class: Any = table.Table
-    handler_class: Any = responses.DynamoHandler
-    cast_value = vars(value_class)["cast_value"]
-    all_items, query = table_class.all_items, table_class.query
-    signature = inspect.signature(query)
-    state = threading.local()
-
-    def fast_cast(self: Any) -> Any:
-        kind = self.type
-        if kind in ("S", "B", "BOOL"):
-            return self.value
-        if kind == "N":
-            return Decimal(self.value)
-        return cast_value.fget(self)
-
-    def scoped_items(self: Any) -> Any:
-        asked = getattr(state, "query", None)
-        if asked is None or asked[0] is not self or not self.range_key_attr:
-            return all_items(self)
-        hash_key, index_name = asked[1:]
-        if index_name:
-            return [item for group in self.items.values() for item in group.values()]
-        found = self.items.get(hash_key, {}).values() if hash_key is not None else []
-        return sorted(found, key=lambda item: item.range_key.cast_value)
-
-    def scoped_query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(self, *args, **kwargs).arguments
-        state.query = (self, bound.get("hash_key"), bound.get("index_name"))
-        try:
-            return query(self, *args, **kwargs)
-        finally:
-            state.query = None
-
-    def keyed_sort(self: Any, hash_attrs: Any, range_attrs: Any, items: list[Any]) -> Any:
-        names = self._generate_attr_to_sort_by(hash_attrs, range_attrs)
-        items.sort(key=lambda x: tuple(x.attrs[name].cast_value for name in names))
-        return items
-
-    def plain_json(action: Any) -> Any:
-        def answer(self: Any) -> Any:
-            result = action(self)
-            if isinstance(result, ActionResult) and isinstance(result.result, dict):
-                return json.dumps(result.result)
-            return result
-
-        return answer
-
-    replaced: list[tuple[Any, str, Any]] = [
-        (value_class, "cast_value", property(fast_cast)),
-        (table_class, "all_items", scoped_items),
-        (table_class, "query", scoped_query),
-        (table_class, "sorted_items", keyed_sort),
-        (handler_class, "query", plain_json(handler_class.query)),
-        (handler_class, "batch_get_item", plain_json(handler_class.batch_get_item)),
-    ]
-    originals = [(owner, name, vars(owner)[name]) for owner, name, _ in replaced]
-    for owner, name, replacement in replaced:
-        setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        for owner, name, original in originals:
-            setattr(owner, name, original)
 
 
 @dataclass(frozen=True)
@@ -547,6 +464,7 @@ class ShapeResult:
     matching: int  # customers of the store the filter matches (brute force)
     pages: list[Read] = field(default_factory=list)
     count: Read | None = None
+    seconds: float = 0.0  # on moto: says nothing about AWS
 
 
 @dataclass
@@ -587,6 +505,7 @@ class _Run:
             yield measurement, scans
 
     def shape(self, shape: Shape) -> ShapeResult:
+        started = time.perf_counter()
         flt = shape.filter()
         chosen = search.plan(self.store, self.seeded.store_id, flt, shape.sort)
         residual = sorted(set(flt.given()) - chosen.served)
@@ -626,6 +545,7 @@ class _Run:
                 break
         if shape.count:
             result.count = self._count(shape, flt)
+        result.seconds = time.perf_counter() - started
         return result
 
     def _count(self, shape: Shape, flt: CustomerFilter) -> Read:
@@ -650,7 +570,8 @@ def run(stack: LocalStack, sizes: Sequence[int] = SIZES) -> list[SizeResult]:
     for size in sizes:
         started = time.perf_counter()
         stack.reset()
-        seeded = seed(stack, size)
+        with faster_moto():
+            seeded = seed(stack, size)
         print(
             f"  search bench: {size} customers seeded in "
             f"{seeded.build_seconds + seeded.write_seconds:.0f} s",
@@ -666,7 +587,7 @@ def run(stack: LocalStack, sizes: Sequence[int] = SIZES) -> list[SizeResult]:
 # --- report -------------------------------------------------------------------------------------
 
 HEADERS = [
-    "shape", "plan (index, direction)", "residual", "match", "page", "rows", "examined",
+    "shape", "plan (index, direction)", "index-served", "match", "page", "rows", "examined",
     "DynamoDB requests", "items R", "bytes R", "RCU", "moto check",
 ]  # fmt: skip
 COUNT_HEADERS = [
@@ -676,9 +597,9 @@ COUNT_HEADERS = [
 
 LEGEND = """\
   One row per call: page 1 of {page} customers (no position), then page 2 from the position
-  page 1 returned; a shape whose first page is its last has one row. residual: the filters the
-  plan's key does not serve ('-': index-served, every filter is a key condition), checked on
-  each customer read. match: customers of the store that match (brute force over the seed).
+  page 1 returned; a shape whose first page is its last has one row. index-served: 'yes' when
+  the plan's key condition serves every filter, else the filters checked on each customer read
+  (the residual). match: customers of the store that match (brute force over the seed).
   rows: customers on the page ('+': a position to continue from). examined: what the page
   checked (SearchPage.examined). items R: items DynamoDB returned (Query items, BatchGetItem
   customers); a Query reads only what its key condition selects, so items R is also the items
@@ -712,7 +633,7 @@ def _page_row(result: ShapeResult, read: Read, first: bool) -> list[str]:
     return [
         result.shape.name if first else "",
         result.plan if first else "",
-        (", ".join(result.residual) or "-") if first else "",
+        ("no: " + ", ".join(result.residual) if result.residual else "yes") if first else "",
         number(result.matching, 0) if first else "",
         page,
         rows,
@@ -820,6 +741,7 @@ def as_json(results: list[SizeResult]) -> list[dict[str, Any]]:
                         if result.count
                         else None
                     ),
+                    "moto_seconds": round(result.seconds, 1),
                 }
                 for result in r.shapes
             ],

@@ -344,14 +344,19 @@ def _find_merged(
     limit: int,
     position: dict[str, Any] | None,
 ) -> SearchPage:
-    """Several tag memberships, newest first, each customer once: a merge on customer id."""
+    """Several tag memberships, newest first, each customer once: a merge on customer id.
+
+    Each round reads a page of every tag's list; the ids down to the highest last id of a
+    list that has more are complete, and are fetched a page's worth at a time.
+    """
     after = (position or {}).get("after")
     page = SearchPage([], None, chosen.sort)
+    exact = not _residual(flt, chosen)
     while True:
         ids: set[str] = set()
         frontier: str | None = None  # ids at or above it are complete across every source
         for source in chosen.sources:
-            request = source.request(PAGE_OF_READS)
+            request = source.request(limit + 1 if exact else PAGE_OF_READS)
             if after:
                 pk = source.values[":h"]["S"]
                 request["ExclusiveStartKey"] = {
@@ -365,17 +370,20 @@ def _find_merged(
             if "LastEvaluatedKey" in response and batch:
                 frontier = max(frontier or batch[-1], batch[-1])
         candidates = sorted((i for i in ids if frontier is None or i >= frontier), reverse=True)
-        found = store.get_many(store_id, candidates)
-        for index, cid in enumerate(candidates):
-            page.examined += 1
-            customer = found.get(cid)
-            if customer is None or not flt.matches(customer):
-                continue
-            page.customers.append(customer)
-            if len(page.customers) == limit:
-                more = index < len(candidates) - 1 or frontier is not None
-                page.position = {"after": cid} if more else None
-                return page
+        for start in range(0, len(candidates), limit):
+            chunk = candidates[start : start + limit]
+            found = store.get_many(store_id, chunk)
+            page.reads += 1
+            for cid in chunk:
+                page.examined += 1
+                customer = found.get(cid)
+                if customer is None or not flt.matches(customer):
+                    continue
+                page.customers.append(customer)
+                if len(page.customers) == limit:
+                    last = cid == candidates[-1] and frontier is None
+                    page.position = None if last else {"after": cid}
+                    return page
         if frontier is None or not candidates:
             return page
         after = candidates[-1]

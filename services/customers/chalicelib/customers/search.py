@@ -18,8 +18,8 @@ from ulid import ULID
 
 from chalicelib.customers import keys
 from chalicelib.customers.domain import Customer, InvalidField, fold
-from chalicelib.customers.filters import CustomerFilter, query_prefix
-from chalicelib.customers.store import CustomerStore, from_item
+from chalicelib.customers.filters import CustomerFilter, query_prefix, search_tokens
+from chalicelib.customers.store import TOKEN_SEPARATOR, CustomerStore, from_item
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
 READ_BUDGET = 1000  # items examined per request before a page ends early
@@ -274,14 +274,29 @@ def _residual(flt: CustomerFilter, plan: Plan) -> bool:
     return bool(set(flt.given()) - plan.served)
 
 
-def _resolve(
-    store: CustomerStore, store_id: str, source: Source, items: list[dict[str, Any]]
-) -> list[Customer | None]:
+def _resolved(
+    store: CustomerStore, store_id: str, source: Source, items: list[dict[str, Any]], chunk: int
+) -> Iterator[tuple[dict[str, Any], Customer | None]]:
+    """Each item with its customer; memberships fetch their customers `chunk` at a time, only
+    as far as the page needs them."""
     if not source.members:
-        return [from_item(item) for item in items]
-    ids = [_member_id(item) for item in items]
-    found = store.get_many(store_id, ids)
-    return [found.get(cid) for cid in ids]
+        yield from ((item, from_item(item)) for item in items)
+        return
+    for start in range(0, len(items), chunk):
+        part = items[start : start + chunk]
+        found = store.get_many(store_id, [_member_id(item) for item in part])
+        yield from ((item, found.get(_member_id(item))) for item in part)
+
+
+def _first_match(entry: dict[str, Any], customer: Customer, q: str) -> bool:
+    """Whether this search entry is the first of the customer's entries the query matches.
+
+    A customer can match by several entries (name and e-mail both start with "jo"): it is
+    listed once, at the first, so no page repeats a customer another page showed.
+    """
+    prefix = query_prefix(q)
+    token = str(entry["sk"]["S"]).rsplit(TOKEN_SEPARATOR, 1)[0]
+    return token == min(t for t in search_tokens(customer) if t.startswith(prefix))
 
 
 def _member_id(item: dict[str, Any]) -> str:
@@ -316,11 +331,13 @@ def find(
         page.reads += 1
         items = response.get("Items", [])
         for index, (item, customer) in enumerate(
-            zip(items, _resolve(store, store_id, source, items), strict=True)
+            _resolved(store, store_id, source, items, max(limit, 25))
         ):
             page.examined += 1
             if customer is None or customer.id in seen or not flt.matches(customer):
                 continue
+            if flt.q and not _first_match(item, customer, flt.q):
+                continue  # listed where its first matching entry sorts
             seen.add(customer.id)
             page.customers.append(customer)
             if len(page.customers) == limit:

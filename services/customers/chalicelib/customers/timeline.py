@@ -21,23 +21,12 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from chalicelib.customers import domain
+
 PRODUCT_VIEW_RETENTION = timedelta(days=90)
-PROFILE_FIELDS = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "city",
-    "region",
-    "country",
-    "gender",
-    "birthday",
-    "language",
-    "notes",
-    "attributes",
-    "favorite",
-    "social",
-)
+# Profile fields whose changes show as `profile_changed` (tags have an entry kind of their own;
+# engagement counters are synced by the store's app, not changes anyone made).
+PROFILE_FIELDS = tuple(f for f in domain.PROFILE_FIELDS if f not in ("tags", "engagement"))
 # Fields whose old and new values an entry may show: they do not identify anybody.
 NON_PERSONAL_FIELDS = frozenset({"country", "language"})
 CONSENT_CHANNELS = ("email", "sms")

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.customers.domain import normalise_email
 from chalicelib.customers.order_store import order_item, pending_item, read_order, report_fact
 from chalicelib.customers.orders import (
     Delta,
@@ -19,7 +20,6 @@ from chalicelib.customers.orders import (
     bounds_with,
     cancel,
     entry_id,
-    normalise_email,
     place,
     refund,
 )

@@ -21,8 +21,9 @@ from pydantic import (
 )
 
 from chalicelib.customers import keys, orders, reports
+from chalicelib.customers.domain import normalise_email
 from chalicelib.customers.order_usecases import Recorded
-from chalicelib.customers.orders import LineItem, Order, Review, normalise_email
+from chalicelib.customers.orders import LineItem, Order, Review
 from clientela_events.storefront import Instant
 
 Money = Annotated[

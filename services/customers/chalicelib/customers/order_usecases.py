@@ -8,8 +8,6 @@ arrives before its order waits for it.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,7 +16,7 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 
 from chalicelib.customers import keys, reports, usecases
-from chalicelib.customers.domain import EmailAlreadyUsed
+from chalicelib.customers.domain import EmailAlreadyUsed, normalise_email
 from chalicelib.customers.inbox import follows
 from chalicelib.customers.order_store import (
     Bounds,
@@ -39,7 +37,6 @@ from chalicelib.customers.orders import (
     Refund,
     Review,
     cancel,
-    normalise_email,
     place,
     refund,
     stored_size,
@@ -49,6 +46,7 @@ from chalicelib.customers.settings import settings
 from clientela import aws
 from clientela.events import IncomingEvent
 from clientela.ids import is_id
+from clientela.retry import back_off
 from clientela_events.storefront import (
     OrderCancelledV1,
     OrderPlacedV1,
@@ -80,11 +78,6 @@ class Recorded:
 
 def order_store() -> OrderStore:
     return OrderStore(aws.dynamodb(), settings().table)
-
-
-def _back_off(attempt: int) -> None:
-    """A short, jittered pause before trying a contended write again."""
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
 
 
 class _Customers:
@@ -173,7 +166,7 @@ def _record(
         except OrderRefused as refused:
             return Recorded(order.order_id, "refused", None, refused.field, refused.reason)
         except StaleCustomer:
-            _back_off(attempt)
+            back_off(attempt)
             continue
         placed = place(replace(order, customer_id=customer_id), existing)
         try:
@@ -189,7 +182,7 @@ def _record(
             customers.refresh(customer_id)
             continue
         except Contended:
-            _back_off(attempt)
+            back_off(attempt)
             continue
         known[order.order_id] = placed
         return Recorded(order.order_id, "created", customer_id)
@@ -242,7 +235,7 @@ def cancel_order(store_id: str, order_id: str, at: datetime) -> Outcome:
         except (StaleOrder, StaleCustomer):
             continue
         except Contended:
-            _back_off(attempt)
+            back_off(attempt)
             continue
         return "applied"
     raise OrderWriteConflict
@@ -268,7 +261,7 @@ def refund_order(store_id: str, order_id: str, given: Refund) -> Outcome:
         except (StaleOrder, StaleCustomer):
             continue
         except Contended:
-            _back_off(attempt)
+            back_off(attempt)
             continue
         return "applied"
     raise OrderWriteConflict
@@ -305,7 +298,7 @@ def post_review(store_id: str, review: Review) -> Recorded:
         try:
             customer_id = customers.resolve(review.customer_id, review.email)
         except StaleCustomer:
-            _back_off(attempt)
+            back_off(attempt)
             continue
         try:
             store.add_review(store_id, replace(review, customer_id=customer_id))
@@ -316,7 +309,7 @@ def post_review(store_id: str, review: Review) -> Recorded:
             customers.refresh(customer_id)
             continue
         except Contended:
-            _back_off(attempt)
+            back_off(attempt)
             continue
         return Recorded(review.review_id, "created", customer_id)
     raise OrderWriteConflict

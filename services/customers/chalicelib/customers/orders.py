@@ -15,8 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from email_validator import EmailNotValidError, validate_email
-
 OrderStatus = Literal["placed", "cancelled", "refunded"]
 ZERO = Decimal(0)
 MAX_BATCH = 100
@@ -51,15 +49,6 @@ def stored_size(order: Order) -> int:
         for part in (line.product_id, line.sku, line.name, line.brand or "", line.category or "")
     )
     return 2 * text + 120 * len(order.items) + 3 * len(order.email.encode()) + 2_000
-
-
-def normalise_email(value: str) -> str:
-    """The address as customer profiles store it (lower-cased), or ValueError."""
-    try:
-        result = validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValueError(f"is not a valid e-mail address: {exc}") from None
-    return result.normalized.lower()
 
 
 def entry_id(kind: str, *cause: str) -> str:

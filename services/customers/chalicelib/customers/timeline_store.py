@@ -7,8 +7,6 @@ for a bounded time. The same entry always has the same key, so writing it again 
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,6 +24,7 @@ from chalicelib.customers.keys import (
     store_pk,
 )
 from chalicelib.customers.timeline import Kind, TimelineEntry
+from clientela.retry import back_off
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -93,10 +92,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _back_off(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
-
-
 class TimelineStore:
     """Timelines of any store's customers, always addressed through the store id."""
 
@@ -147,7 +142,7 @@ class TimelineStore:
                 busy = code == "TransactionConflictException" or "TransactionConflict" in reasons
                 if not busy:
                     raise
-                _back_off(attempt)
+                back_off(attempt)
                 continue
             return True
         raise TimelineBusy
@@ -163,7 +158,7 @@ class TimelineStore:
                 pending = list(response.get("UnprocessedItems", {}).get(self._table, []))
                 if not pending:
                     break
-                _back_off(attempt)
+                back_off(attempt)
             if pending:
                 raise TimelineBusy
 
@@ -234,7 +229,7 @@ class TimelineStore:
                 )
                 if not keys:
                     break
-                _back_off(attempt)
+                back_off(attempt)
             if keys:
                 raise TimelineBusy
         return owners

@@ -5,8 +5,6 @@ Use cases speak the domain's language and raise domain errors; routes translate 
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +24,9 @@ from chalicelib.customers.store import CustomerStore
 from clientela import aws
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
+from clientela.retry import back_off
 
 _CONFLICT_RETRIES = 3
-
-
-def _back_off(attempt: int) -> None:
-    """A short, jittered pause before retrying a write that lost a race."""
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
 
 
 def customer_store() -> CustomerStore:
@@ -64,7 +58,7 @@ def create_customer(
         except WriteConflict:
             if attempt == _CONFLICT_RETRIES - 1:
                 raise
-            _back_off(attempt)
+            back_off(attempt)
             continue
         break
     return customer
@@ -120,7 +114,7 @@ def _change(
             if precondition.versions is not None:
                 raise
         except WriteConflict:
-            _back_off(attempt)
+            back_off(attempt)
     raise WriteConflict
 
 

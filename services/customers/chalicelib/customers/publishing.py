@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.customers.domain import EVENT_FIELDS, Consent, Customer
+from chalicelib.customers.domain import EVENT_FIELDS, PROFILE_FIELDS, Consent, Customer
 from chalicelib.customers.keys import MERGE_PREFIX
 from chalicelib.customers.store import CUSTOMER_PREFIX, from_item, plain
 from clientela.events import OutgoingEvent, publish
@@ -27,19 +27,8 @@ from clientela_events.customers import (
 )
 
 # What events carry of a profile (notes, custom attributes and counters stay in the service).
-_SNAPSHOT_FIELDS = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "city",
-    "region",
-    "country",
-    "gender",
-    "birthday",
-    "language",
-    "tags",
-    "favorite",
+_SNAPSHOT_FIELDS = tuple(
+    name for name in PROFILE_FIELDS if name not in ("notes", "attributes", "social", "engagement")
 )
 
 

@@ -12,7 +12,9 @@ consents, and the order and activity aggregates the orders code keeps, drawn as
 tests/service/test_customer_search.py draws them), `CustomerStore.add` is run against a
 recorder instead of DynamoDB, and the items it would have written (the customer, its e-mail
 reservation, search entries, tag memberships) are written with BatchWriteItem, 25 at a time;
-each tag's count item is written once with the sum of its increments.
+each tag's count item is written once with the sum of its increments. Seeding and searching run
+under `bench.fastmoto.faster_moto()`: moto's answers, without its cost of sorting the whole
+table for every query (100 000 customers are 730 000 items).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pydantic import (
 from chalicelib.customers import keys, orders, reports
 from chalicelib.customers.domain import normalise_email
 from chalicelib.customers.order_usecases import Recorded
-from chalicelib.customers.orders import LineItem, Order, Review
+from chalicelib.customers.orders import Order, Review, line_items
 from clientela_events.storefront import Instant
 
 Money = Annotated[
@@ -105,18 +105,7 @@ class OrderIn(_Input):
             placed_at=self.placed_at,
             currency=self.currency,
             total=self.total,
-            items=tuple(
-                LineItem(
-                    product_id=line.product_id,
-                    sku=line.sku,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    brand=line.brand,
-                    category=line.category,
-                )
-                for line in self.items
-            ),
+            items=line_items(self.items),
         )
 
 

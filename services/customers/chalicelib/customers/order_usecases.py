@@ -29,7 +29,6 @@ from chalicelib.customers.order_store import (
 from chalicelib.customers.orders import (
     MAX_STORED_BYTES,
     Delta,
-    LineItem,
     Order,
     OrderRefused,
     OrderWriteConflict,
@@ -37,6 +36,7 @@ from chalicelib.customers.orders import (
     Refund,
     Review,
     cancel,
+    line_items,
     place,
     refund,
     stored_size,
@@ -342,18 +342,7 @@ def order_of_event(data: OrderPlacedV1) -> Order:
         placed_at=data.placed_at,
         currency=data.currency,
         total=data.total,
-        items=tuple(
-            LineItem(
-                product_id=line.product_id,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                brand=line.brand,
-                category=line.category,
-            )
-            for line in data.items
-        ),
+        items=line_items(data.items),
     )
 
 

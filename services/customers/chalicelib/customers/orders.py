@@ -10,10 +10,11 @@ arrive before the order itself: they wait as `Pending` and apply when it is plac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 OrderStatus = Literal["placed", "cancelled", "refunded"]
 ZERO = Decimal(0)
@@ -195,3 +196,19 @@ def refund(order: Order, given: Refund) -> tuple[Order, Delta]:
 def bounds_with(first: str | None, last: str | None, placed_at: str) -> tuple[str, str]:
     """First and last order stamps once an order placed at `placed_at` counts too."""
     return (min(first or placed_at, placed_at), max(last or placed_at, placed_at))
+
+
+def line_items(lines: Iterable[Any]) -> tuple[LineItem, ...]:
+    """Line items from any model carrying their fields (the API's body or an event's data)."""
+    return tuple(
+        LineItem(
+            product_id=line.product_id,
+            sku=line.sku,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            brand=line.brand,
+            category=line.category,
+        )
+        for line in lines
+    )

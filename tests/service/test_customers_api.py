@@ -290,3 +290,41 @@ def test_a_national_phone_in_a_patch_is_read_in_the_stored_country(api: Api) -> 
 
     assert answer.status == 200
     assert answer.body["phone"] == "+5511912345678"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=%20",
+        "q=%20%20%20",
+        "q=%09",
+        "q=...",
+        "q=%2C",
+        "q=%CC%81",
+        "q=%E2%80%8B",
+        "q=%2B",
+        "city=%20",
+        "city=--",
+        "tag=%20",
+        f"q={'x' * 101}",
+    ],
+)
+def test_a_text_filter_that_cannot_run_is_refused_naming_it(api: Api, query: str) -> None:
+    api.call("POST", "/customers", {"email": "someone@example.com", "city": "Lisboa"})
+    invalid = api.call("GET", "/customers?limit=0")  # how this layer answers an invalid value
+    name = query.split("=")[0]
+
+    for path in ("/customers", "/customers/count"):
+        answer = api.call("GET", f"{path}?{query}")
+        assert answer.status == invalid.status, (path, answer.body)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in answer.body["errors"]] == [name]
+
+
+def test_text_filters_are_trimmed(api: Api) -> None:
+    created = api.call("POST", "/customers", {"email": "ana@example.com", "city": "Lisboa"}).body
+
+    for query in ("q=%20ana%20", "city=%20lisboa%20", "q=ana%2C"):
+        answer = api.call("GET", f"/customers?{query}")
+        assert answer.status == 200, answer.body
+        assert [c["id"] for c in answer.body["items"]] == [created["id"]]

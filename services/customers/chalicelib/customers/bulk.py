@@ -408,9 +408,7 @@ def run_chunk(store_id: str, job_id: str, chunk: int, remaining_ms: Callable[[],
             return "successor queued"
         return "duplicate"
     try:
-        outcomes, position, done = _work(
-            store_id, job, jobs.target(store_id, job_id), remaining_ms
-        )
+        outcomes, position, done = _work(store_id, job, jobs.target(store_id, job_id), remaining_ms)
     except _CannotRun as error:
         jobs.fail(store_id, job_id, error.reason, domain.now())
         return "failed"

@@ -489,8 +489,8 @@ class CustomerFilterQuery(BaseModel):
     def _q(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        search_query(value)
-        return searchable(value)
+        search_query(value)  # raises ValueError for a search that cannot find anything
+        return value.strip()
 
     @field_validator("city")
     @classmethod

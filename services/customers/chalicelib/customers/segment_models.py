@@ -27,16 +27,16 @@ from chalicelib.customers.segments import Segment as SegmentRecord
 from clientela.ids import is_id
 
 SYNC_LIMIT = 1000
-INVALID_FILTER_DETAIL = (
-    "This segment was saved with a filter that can no longer run; PATCH it with a new filter,"
-    " or delete it"
-)
 MAX_IDS = 10_000
 BulkActionName = Literal[
     "add_tags", "remove_tags", "favorite", "unfavorite", "subscribe", "unsubscribe", "delete"
 ]
 TAG_ACTIONS = ("add_tags", "remove_tags")
 CONSENT_ACTIONS = ("subscribe", "unsubscribe")
+INVALID_FILTER_DETAIL = (
+    "This segment was saved with a filter that can no longer run; PATCH it with a new filter,"
+    " or delete it"
+)
 
 
 def _name(value: str) -> str:

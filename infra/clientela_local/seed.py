@@ -114,6 +114,10 @@ def _customer(rng: random.Random, country: Country) -> dict[str, Any]:
     last = rng.choice(LAST_NAMES[country.last_names])
     if country.last_names in {"pt", "es"} and rng.random() < 0.4:
         last = f"{last} {rng.choice(LAST_NAMES[country.last_names])}"  # two family names
+    if country.last_names in {"pt", "es"} and rng.random() < 0.25:
+        # Compound first names (Ana Júlia, María José): search finds them by the surname too.
+        second = rng.choice(FIRST_NAMES[country.first_names][name_gender])
+        first = first if second == first else f"{first} {second}"
     city = rng.choice(country.cities)
     customer: dict[str, Any] = {
         "first_name": first,

@@ -381,3 +381,43 @@ def test_jobs_are_per_store(api: Api, queue: Queue, customers_client: Any, store
     assert other.call("GET", f"/jobs/{job_id}").status == 404
     assert api.call("GET", "/jobs/nope").status == 404
     queue.run(job_id)
+
+
+def test_a_job_whose_stored_filter_cannot_run_fails_with_a_reason(
+    api: Api, queue: Queue, store_id: str
+) -> None:
+    """A job queued before the rules refused its filter (a blank search): it fails at once,
+    saying why, instead of sitting queued until its message is dead-lettered."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    from chalicelib.customers import keys
+
+    create(api, email="legacy@example.com", tags=["legacy"])
+    job_id = bulk(api, {"action": "favorite", "target": {"filter": {"tag": ["legacy"]}}}).body["id"]
+    aws.dynamodb().update_item(
+        TableName=settings().table,
+        Key={
+            "pk": {"S": keys.store_pk(store_id)},
+            "sk": {"S": f"{keys.JOB_PREFIX}{job_id}#TARGET"},
+        },
+        UpdateExpression="SET #f = :f",
+        ExpressionAttributeNames={"#f": "filter"},
+        ExpressionAttributeValues={":f": TypeSerializer().serialize({"q": " "})},
+    )
+    [record] = queue.receive(job_id)
+
+    assert queue.deliver(record) == {"batchItemFailures": []}  # retrying cannot help
+
+    job = api.call("GET", f"/jobs/{job_id}").body
+    assert job["status"] == "failed"
+    assert job["error"].startswith("the filter cannot run: q: ")
+    assert job["finished_at"] is not None
+    assert queue.receive(job_id) == []
+
+
+@pytest.mark.parametrize("filter_", [{"q": " "}, {"q": "..."}, {"city": "\u0301"}, {"tag": [""]}])
+def test_a_bulk_filter_that_cannot_run_is_refused(api: Api, filter_: dict[str, Any]) -> None:
+    answer = bulk(api, {"action": "favorite", "target": {"filter": filter_}})
+
+    assert answer.status == 422
+    assert [e["field"] for e in answer.body["errors"]] == [f"target.filter.{next(iter(filter_))}"]

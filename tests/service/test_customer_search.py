@@ -227,3 +227,136 @@ def test_an_index_served_filter_reads_about_one_page(
         page = search.find(store, store_id, flt, sort=sort, limit=5, position=None)
         assert page.reads == 1
         assert page.examined <= 6
+
+
+def _found(store_id: str, q: str) -> list[str]:
+    """The ids `q` lists, every page followed (each page of 2, so a repeat would show)."""
+    flt = CustomerFilter(q=q, now=NOW)
+    return [c.id for page in _all_pages(store_id, flt, None, 2) for c in page.customers]
+
+
+@pytest.fixture(scope="module")
+def compound_names(apps: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Customers with compound first and last names, and a few who share their words."""
+    store_id = f"compound-{random.Random(7).randint(0, 10**9)}"
+    names = {
+        "ana": ("Ana Júlia", "Silveira"),
+        "maria": ("María José", "García López"),
+        "joao": ("João Pedro", "Silva Santos"),
+        "lopez": ("Lucía", "López"),
+        "garcia": ("José", "García"),
+        "single": ("Madonna", None),
+    }
+    ids = {}
+    for key, (first, last) in names.items():
+        profile = {"email": f"{key}@example.com", "first_name": first, "last_name": last}
+        ids[key] = usecases.create_customer(store_id, profile).id
+    return store_id, ids
+
+
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        ("silveira", {"ana"}),
+        ("SILVEIRA", {"ana"}),
+        ("julia", {"ana"}),
+        ("júlia silv", {"ana"}),
+        ("silveira, ana", {"ana"}),
+        ("Silveira, Ana Júlia", {"ana"}),
+        ("silveira,ana", {"ana"}),
+        ("garcia", {"maria", "garcia"}),
+        ("García López", {"maria"}),
+        ("garcia lopez maria", {"maria"}),
+        ("García López, María José", {"maria"}),
+        ("lopez", {"maria", "lopez"}),
+        ("lópez, maría", {"maria"}),
+        ("jose", {"maria", "garcia"}),
+        ("jose garcia", {"maria", "garcia"}),
+        ("santos", {"joao"}),
+        ("pedro silva", {"joao"}),
+        ("silva santos, joao", {"joao"}),
+        ("madonna", {"single"}),
+        ("ajs", {"ana"}),  # initials still
+    ],
+)
+def test_every_word_of_a_compound_name_finds_the_customer_once(
+    compound_names: tuple[str, dict[str, str]], query: str, who: set[str]
+) -> None:
+    store_id, ids = compound_names
+    everyone = list(usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
+    flt = CustomerFilter(q=query, now=NOW)
+
+    found = _found(store_id, query)
+
+    assert len(found) == len(set(found)), "a customer listed twice"
+    assert set(found) == {ids[key] for key in who}
+    assert set(found) == {c.id for c in everyone if flt.matches(c)}
+    assert usecases.count_customers(store_id, flt) == len(found)
+
+
+@pytest.fixture(scope="module")
+def phones(apps: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    store_id = f"phones-{random.Random(11).randint(0, 10**9)}"
+    numbers = {
+        "br": ("+55 11 98765-4321", None),
+        "br_national": ("(21) 99876-5432", "BR"),
+        "gb": ("+44 7911 123456", None),
+        "us": ("+1 201-555-0123", None),
+        "it": ("+39 06 1234 5678", None),
+    }
+    ids = {}
+    for key, (phone, country) in numbers.items():
+        profile: dict[str, Any] = {"phone": phone, "first_name": key}
+        if country:
+            profile["country"] = country
+        ids[key] = usecases.create_customer(store_id, profile).id
+    return store_id, ids
+
+
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        # Brazil: national form as a store owner types it, exact and prefix, any punctuation.
+        ("11987654321", {"br"}),
+        ("(11) 98765-4321", {"br"}),
+        ("11 98765-4321", {"br"}),
+        ("(11) 9876", {"br"}),
+        ("119876", {"br"}),
+        ("21998765432", {"br_national"}),
+        ("(21) 99876", {"br_national"}),
+        # International, with or without the +, exact and prefix.
+        ("+55 11 98765-4321", {"br"}),
+        ("+5511987654321", {"br"}),
+        ("5511987654321", {"br"}),
+        ("+55 11 9", {"br"}),
+        ("+55 21", {"br_national"}),
+        ("+55", {"br", "br_national"}),
+        # United Kingdom: national form with its trunk 0, and the number without it.
+        ("07911 123456", {"gb"}),
+        ("07911", {"gb"}),
+        ("7911 123456", {"gb"}),
+        ("+44 7911 123456", {"gb"}),
+        # United States and Italy (whose national numbers keep their leading 0).
+        ("(201) 555-0123", {"us"}),
+        ("201-555", {"us"}),
+        ("+1 201", {"us"}),
+        ("06 1234 5678", {"it"}),
+        ("+39 06 1234", {"it"}),
+        # A leading + is a country code: a national number after it is not that country's.
+        ("+11 98765", set()),
+        ("+2199876", set()),
+    ],
+)
+def test_phones_are_found_in_national_and_international_form(
+    phones: tuple[str, dict[str, str]], query: str, who: set[str]
+) -> None:
+    store_id, ids = phones
+    everyone = list(usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
+    flt = CustomerFilter(q=query, now=NOW)
+
+    found = _found(store_id, query)
+
+    assert len(found) == len(set(found)), "a customer listed twice"
+    assert set(found) == {ids[key] for key in who}
+    assert set(found) == {c.id for c in everyone if flt.matches(c)}
+    assert usecases.count_customers(store_id, flt) == len(found)

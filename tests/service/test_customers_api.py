@@ -290,3 +290,75 @@ def test_a_national_phone_in_a_patch_is_read_in_the_stored_country(api: Api) -> 
 
     assert answer.status == 200
     assert answer.body["phone"] == "+5511912345678"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=%20",
+        "q=%20%20%20",
+        "q=%09",
+        "q=...",
+        "q=%2C",
+        "q=%CC%81",
+        "q=%E2%80%8B",
+        "q=%2B",
+        "city=%20",
+        "city=--",
+        "tag=%20",
+        f"q={'x' * 101}",
+    ],
+)
+def test_a_text_filter_that_cannot_run_is_refused_naming_it(api: Api, query: str) -> None:
+    api.call("POST", "/customers", {"email": "someone@example.com", "city": "Lisboa"})
+    invalid = api.call("GET", "/customers?limit=0")  # how this layer answers an invalid value
+    name = query.split("=", maxsplit=1)[0]
+
+    for path in ("/customers", "/customers/count"):
+        answer = api.call("GET", f"{path}?{query}")
+        assert answer.status == invalid.status, (path, answer.body)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in answer.body["errors"]] == [name]
+
+
+def test_text_filters_are_trimmed(api: Api) -> None:
+    created = api.call("POST", "/customers", {"email": "ana@example.com", "city": "Lisboa"}).body
+
+    for query in ("q=%20ana%20", "city=%20lisboa%20", "q=ana%2C"):
+        answer = api.call("GET", f"/customers?{query}")
+        assert answer.status == 200, answer.body
+        assert [c["id"] for c in answer.body["items"]] == [created["id"]]
+
+
+def test_a_change_too_big_for_one_transaction_is_refused_not_failed(api: Api) -> None:
+    """Tags, name, e-mail and phone all changed at once: more writes than DynamoDB's 100 per
+    transaction (each word of a name is a search entry). A clear 422, and nothing changes."""
+    old_tags = [f"old-{i}" for i in range(20)]
+    created = api.call(
+        "POST",
+        "/customers",
+        {
+            "email": "many@example.com",
+            "phone": "+44 7911 123456",
+            "first_name": "Ana Beatriz Carolina",
+            "last_name": "Dias Esteves Fonseca",
+            "tags": old_tags,
+        },
+    )
+    assert created.status == 201, created.body
+    changes = {
+        "email": "other@example.com",
+        "phone": "+44 7912 345678",
+        "first_name": "Gabriela Helena Isabel",
+        "last_name": "Jardim Lacerda Moreira",
+        "tags": [f"new-{i}" for i in range(20)],
+    }
+
+    answer = api.call("PATCH", f"/customers/{created.body['id']}", changes)
+
+    assert answer.status == 422, answer.body
+    assert [e["field"] for e in answer.body["errors"]] == ["tags"]
+    assert api.call("GET", f"/customers/{created.body['id']}").body["tags"] == sorted(old_tags)
+    smaller = {**changes, "tags": [*old_tags[:10], *changes["tags"][:10]]}
+    assert api.call("PATCH", f"/customers/{created.body['id']}", smaller).status == 200
+    assert api.call("DELETE", f"/customers/{created.body['id']}").status == 204

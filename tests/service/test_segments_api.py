@@ -298,3 +298,142 @@ def test_a_cursor_ends_when_the_segment_changes(api: Api) -> None:
 
     answer = api.call("GET", f"/segments/{segment['id']}/customers?cursor={first['next_cursor']}")
     assert answer.status == 400
+
+
+UNSEARCHABLE = [" ", "   ", "\t", ",", "...", "-", "\u0301\u0300", "\u200b", "+"]
+
+
+@pytest.mark.parametrize("text", UNSEARCHABLE)
+@pytest.mark.parametrize("name", ["q", "city"])
+def test_a_segment_cannot_be_saved_with_a_text_filter_that_cannot_run(
+    api: Api, name: str, text: str
+) -> None:
+    answer = api.call("POST", "/segments", {"name": "Blank", "filter": {name: text}})
+
+    assert answer.status == 422, answer.body
+    assert [e["field"] for e in answer.body["errors"]] == [f"filter.{name}"]
+    saved = api.call("POST", "/segments", {"name": "Fine", "filter": {"q": "ana"}}).body
+    refilter = api.call("PATCH", f"/segments/{saved['id']}", {"filter": {name: text}})
+    assert refilter.status == 422
+    assert [e["field"] for e in refilter.body["errors"]] == [f"filter.{name}"]
+    listed = api.call("GET", "/segments")
+    assert listed.status == 200
+    assert [s["filter"]["q"] for s in listed.body["items"] if s["kind"] == "saved"] == ["ana"]
+
+
+@pytest.mark.parametrize(
+    ("filter_", "field"),
+    [
+        ({"tag": [" "]}, "filter.tag"),
+        ({"q": "x" * 101}, "filter.q"),
+        ({"city": "x" * 101}, "filter.city"),
+    ],
+)
+def test_blank_tags_and_overlong_text_filters_are_refused(
+    api: Api, filter_: dict[str, Any], field: str
+) -> None:
+    answer = api.call("POST", "/segments", {"name": "Bad", "filter": filter_})
+
+    assert answer.status == 422
+    assert [e["field"] for e in answer.body["errors"]] == [field]
+
+
+def legacy_segment(api: Api, store_id: str, name: str, stored_filter: dict[str, Any]) -> str:
+    """A saved segment whose stored filter the rules now refuse, as one saved before them."""
+    segment_id = str(api.call("POST", "/segments", {"name": name}).body["id"])
+    aws.dynamodb().update_item(
+        TableName=settings().table,
+        Key={"pk": {"S": keys.store_pk(store_id)}, "sk": {"S": keys.SEGMENT_PREFIX + segment_id}},
+        UpdateExpression="SET #f = :f",
+        ExpressionAttributeNames={"#f": "filter"},
+        ExpressionAttributeValues={":f": TypeSerializer().serialize(stored_filter)},
+    )
+    return segment_id
+
+
+def test_a_legacy_segment_that_cannot_run_never_breaks_the_store(
+    api: Api, store_id: str, shop: dict[str, str]
+) -> None:
+    good = api.call("POST", "/segments", {"name": "Spain", "filter": {"country": "ES"}}).body
+    bad = legacy_segment(api, store_id, "Blank search", {"q": " ", "country": "ES"})
+
+    listed = api.call("GET", "/segments")
+
+    assert listed.status == 200, listed.body
+    by_id = {s["id"]: s for s in listed.body["items"]}
+    assert by_id[good["id"]]["count"] == 2
+    assert by_id[good["id"]]["problem"] is None
+    assert by_id["never_purchased"]["count"] == 1
+    assert by_id[bad]["count"] is None
+    problem = by_id[bad]["problem"]
+    assert problem["type"] == "invalid-filter"
+    assert [e["field"] for e in problem["errors"]] == ["filter.q"]
+    # What can still be read of it.
+    assert {k: v for k, v in by_id[bad]["filter"].items() if v not in (None, "any")} == {
+        "country": "ES"
+    }
+    uncounted = {s["id"]: s for s in api.call("GET", "/segments?count=false").body["items"]}
+    assert uncounted[bad]["problem"]["type"] == "invalid-filter"
+    assert uncounted[good["id"]]["problem"] is None
+
+    one = api.call("GET", f"/segments/{bad}")
+    assert one.status == 409
+    assert one.headers["content-type"] == "application/problem+json"
+    assert one.body["type"].endswith("/segment-filter-invalid")
+    assert [e["field"] for e in one.body["errors"]] == ["filter.q"]
+    assert api.call("GET", f"/segments/{bad}?count=false").status == 200
+    members = api.call("GET", f"/segments/{bad}/customers")
+    assert members.status == 409
+    assert [e["field"] for e in members.body["errors"]] == ["filter.q"]
+
+    # The profile still lists the segments its customer is in, without the broken one.
+    profile = api.call("GET", f"/customers/{shop['regular']}")
+    assert profile.status == 200
+    assert good["id"] in [s["id"] for s in profile.body["segments"]]
+    assert bad not in [s["id"] for s in profile.body["segments"]]
+
+    # A rename alone would keep a filter that cannot run: a new filter is needed.
+    renamed = api.call("PATCH", f"/segments/{bad}", {"name": "Still blank"})
+    assert renamed.status == 409
+    assert [e["field"] for e in renamed.body["errors"]] == ["filter.q"]
+    bulk = api.call(
+        "POST", "/customers/bulk", {"action": "favorite", "target": {"segment_id": bad}}
+    )
+    assert bulk.status == 422
+    assert [e["field"] for e in bulk.body["errors"]] == ["target.segment_id"]
+
+    fixed = api.call("PATCH", f"/segments/{bad}", {"filter": {"q": "regular"}})
+    assert fixed.status == 200
+    assert fixed.body["problem"] is None
+    assert api.call("GET", f"/segments/{bad}").body["count"] == 1
+
+
+def test_a_legacy_segment_can_be_deleted(api: Api, store_id: str) -> None:
+    bad = legacy_segment(api, store_id, "Dots", {"city": "..."})
+
+    assert api.call("DELETE", f"/segments/{bad}").status == 204
+    assert [s["id"] for s in api.call("GET", "/segments").body["items"]] == BUILT_INS
+
+
+def test_a_segment_whose_count_fails_is_listed_without_its_count(
+    api: Api, apps: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.customers import segment_usecases
+
+    api.call("POST", "/segments", {"name": "Spain", "filter": {"country": "ES"}})
+    real = segment_usecases.count_members
+
+    def flaky(store_id: str, segment: Any, now: datetime) -> int:
+        if segment.id == "top_spenders":
+            raise RuntimeError("the index is unavailable")
+        return real(store_id, segment, now)
+
+    monkeypatch.setattr(segment_usecases, "count_members", flaky)
+
+    listed = api.call("GET", "/segments")
+
+    assert listed.status == 200
+    by_id = {s["id"]: s for s in listed.body["items"]}
+    assert by_id["top_spenders"]["count"] is None
+    assert by_id["top_spenders"]["problem"]["type"] == "count-failed"
+    assert all(s["count"] == 0 for i, s in by_id.items() if i != "top_spenders")

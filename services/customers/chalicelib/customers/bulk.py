@@ -49,7 +49,7 @@ from chalicelib.customers.segment_usecases import get_segment
 from chalicelib.customers.segments import SegmentNotFound
 from chalicelib.customers.settings import settings
 from chalicelib.customers.usecases import Precondition
-from clientela import aws
+from clientela import aws, problems
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 
@@ -69,6 +69,15 @@ UPDATED, UNCHANGED, NOT_FOUND, REFUSED = "updated", "unchanged", "not_found", "r
 
 class JobNotFound(Exception):
     pass
+
+
+class _CannotRun(Exception):
+    """What the job acts on can never be read (a filter stored before a rule refused it):
+    retrying cannot help, so the job fails at once, saying why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -265,6 +274,12 @@ def _target(
             segment = get_segment(store_id, target.segment_id, now)
         except SegmentNotFound:
             raise InvalidField("target.segment_id", "no segment with this id") from None
+        if segment.invalid:
+            refused = "; ".join(f"{e.field}: {e.reason}" for e in segment.invalid)
+            raise InvalidField(
+                "target.segment_id",
+                f"the segment's filter can no longer run ({refused}): give it a new filter first",
+            )
         return (
             {"kind": "filter", "filter": filter_map(segment.query), "at": at},
             {"kind": "segment", "segment_id": segment.id, "segment_name": segment.name},
@@ -353,16 +368,25 @@ def _work(
                 break
         return outcomes, {"offset": offset}, offset >= len(ids)
     now = datetime.fromisoformat(target["at"])
-    flt = CustomerFilterQuery.model_validate(target["filter"]).to_filter(now)
+    try:
+        flt = CustomerFilterQuery.model_validate(target["filter"]).to_filter(now)
+    except ValidationError as error:
+        refused = problems.from_validation_error(error).errors
+        raise _CannotRun(
+            "the filter cannot run: " + "; ".join(f"{e.field}: {e.reason}" for e in refused)
+        ) from None
     position = job.position
     while True:
-        page = usecases.find_customers(
-            store_id,
-            flt,
-            sort=None,
-            limit=min(GROUP, CHUNK_SIZE - len(outcomes)),
-            position=position,
-        )
+        try:
+            page = usecases.find_customers(
+                store_id,
+                flt,
+                sort=None,
+                limit=min(GROUP, CHUNK_SIZE - len(outcomes)),
+                position=position,
+            )
+        except InvalidField as error:
+            raise _CannotRun(f"the filter cannot run: {error.field}: {error.reason}") from None
         outcomes += apply_to_customers(store_id, page.customers, action, correlation_id)
         position = page.position
         if position is None:
@@ -383,7 +407,11 @@ def run_chunk(store_id: str, job_id: str, chunk: int, remaining_ms: Callable[[],
             _queue(store_id, job_id, job.next_chunk)
             return "successor queued"
         return "duplicate"
-    outcomes, position, done = _work(store_id, job, jobs.target(store_id, job_id), remaining_ms)
+    try:
+        outcomes, position, done = _work(store_id, job, jobs.target(store_id, job_id), remaining_ms)
+    except _CannotRun as error:
+        jobs.fail(store_id, job_id, error.reason, domain.now())
+        return "failed"
     after = job.after_chunk(
         [(o.id, o.result, o.reason) for o in outcomes], position, done, domain.now()
     )

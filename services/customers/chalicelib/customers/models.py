@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.customers import domain
-from chalicelib.customers.filters import CustomerFilter
+from chalicelib.customers.filters import CustomerFilter, search_query, searchable
 
 Name = Annotated[str, Field(min_length=1, max_length=domain.MAX_NAME_LENGTH)]
 Gender = Literal["female", "male", "non_binary", "other", "undisclosed"]
@@ -439,8 +439,10 @@ class CustomerFilterQuery(BaseModel):
         min_length=1,
         max_length=100,
         description=(
-            "E-mail or phone (exact or prefix), or name or initials prefix; case and accents"
-            " ignored."
+            "E-mail or phone (exact or prefix; a phone in international form, `+55 11 9...`, or"
+            " national, `(11) 9...`), or a prefix of the name from any of its words (`silveira`,"
+            " `silveira, ana`) or of its initials; case, accents and commas ignored. Must"
+            " contain a letter or a digit."
         ),
     )
     tag: list[str] | None = Field(default=None, max_length=20, description="Repeatable.")
@@ -449,7 +451,11 @@ class CustomerFilterQuery(BaseModel):
     email_consent: ConsentState | None = None
     sms_consent: ConsentState | None = None
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
-    city: str | None = Field(default=None, max_length=domain.MAX_NAME_LENGTH)
+    city: str | None = Field(
+        default=None,
+        max_length=domain.MAX_NAME_LENGTH,
+        description="Case and accents ignored. Must contain a letter or a digit.",
+    )
     status: Literal["active", "inactive"] | None = None
     created_from: When | None = None
     created_to: When | None = None
@@ -475,6 +481,21 @@ class CustomerFilterQuery(BaseModel):
     @classmethod
     def _tags(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else domain.normalise_tags(value)
+
+    # Here, in the one filter model, so the list, counts, segments and bulk filters all refuse
+    # a text that could never find anything (and would reach DynamoDB as an empty prefix).
+    @field_validator("q")
+    @classmethod
+    def _q(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        search_query(value)  # raises ValueError for a search that cannot find anything
+        return value.strip()
+
+    @field_validator("city")
+    @classmethod
+    def _city(cls, value: str | None) -> str | None:
+        return None if value is None else searchable(value)
 
     @model_validator(mode="after")
     def _ranges(self) -> CustomerFilterQuery:

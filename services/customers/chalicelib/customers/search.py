@@ -18,7 +18,12 @@ from ulid import ULID
 
 from chalicelib.customers import keys
 from chalicelib.customers.domain import Customer, InvalidField, fold
-from chalicelib.customers.filters import CustomerFilter, query_prefix, search_tokens
+from chalicelib.customers.filters import (
+    CustomerFilter,
+    SearchQuery,
+    matching_tokens,
+    search_query,
+)
 from chalicelib.customers.store import TOKEN_SEPARATOR, CustomerStore, from_item
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
@@ -240,10 +245,9 @@ def plan(store: CustomerStore, store_id: str, flt: CustomerFilter, sort: str | N
     if flt.q:
         if sort:
             raise InvalidField("sort", "a search (q) is ordered by how the customers match")
-        prefix = query_prefix(flt.q)
         source = Source(
             "pk = :pk AND begins_with(sk, :prefix)",
-            {":pk": {"S": keys.search_pk(store_id)}, ":prefix": {"S": prefix}},
+            {":pk": {"S": keys.search_pk(store_id)}, ":prefix": {"S": _search(flt.q).prefix}},
             forward=True,
             members=True,
             served=frozenset({"q"}),
@@ -288,15 +292,25 @@ def _resolved(
         yield from ((item, found.get(_member_id(item))) for item in part)
 
 
-def _first_match(entry: dict[str, Any], customer: Customer, q: str) -> bool:
+def _search(q: str) -> SearchQuery:
+    """The search `q` asks for; InvalidField when it cannot find anything (no empty prefix
+    ever reaches DynamoDB, which refuses one)."""
+    try:
+        return search_query(q)
+    except ValueError as error:
+        raise InvalidField("q", str(error)) from None
+
+
+def _first_match(entry: dict[str, Any], customer: Customer, query: SearchQuery) -> bool:
     """Whether this search entry is the first of the customer's entries the query matches.
 
-    A customer can match by several entries (name and e-mail both start with "jo"): it is
-    listed once, at the first, so no page repeats a customer another page showed.
+    A customer can match by several entries (name and e-mail both start with "jo", or a
+    name from two of its words): it is listed once, at the first, so no page repeats a
+    customer another page showed. An entry the query does not match (a national form read
+    for a `+` query) is never that one.
     """
-    prefix = query_prefix(q)
     token = str(entry["sk"]["S"]).rsplit(TOKEN_SEPARATOR, 1)[0]
-    return token == min(t for t in search_tokens(customer) if t.startswith(prefix))
+    return token == min(matching_tokens(customer, query), default=None)
 
 
 def _member_id(item: dict[str, Any]) -> str:
@@ -323,6 +337,7 @@ def find(
     start = (position or {}).get("key")
     page = SearchPage([], None, chosen.sort)
     seen: set[str] = set()
+    searching = _search(flt.q) if flt.q else None
     while True:
         request = source.request(limit + 1 if exact else PAGE_OF_READS)
         if start:
@@ -336,7 +351,7 @@ def find(
             page.examined += 1
             if customer is None or customer.id in seen or not flt.matches(customer):
                 continue
-            if flt.q and not _first_match(item, customer, flt.q):
+            if searching and not _first_match(item, customer, searching):
                 continue  # listed where its first matching entry sorts
             seen.add(customer.id)
             page.customers.append(customer)

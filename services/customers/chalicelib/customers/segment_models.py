@@ -33,6 +33,10 @@ BulkActionName = Literal[
 ]
 TAG_ACTIONS = ("add_tags", "remove_tags")
 CONSENT_ACTIONS = ("subscribe", "unsubscribe")
+INVALID_FILTER_DETAIL = (
+    "This segment was saved with a filter that can no longer run; PATCH it with a new filter,"
+    " or delete it"
+)
 
 
 def _name(value: str) -> str:
@@ -131,6 +135,25 @@ class SegmentPatch(BaseModel):
         return self
 
 
+class SegmentFieldError(BaseModel):
+    field: str = Field(description="The filter field refused, e.g. `filter.q`.")
+    reason: str
+
+
+class SegmentProblem(BaseModel):
+    """Why a segment has no count."""
+
+    type: Literal["invalid-filter", "count-failed"] = Field(
+        description=(
+            "`invalid-filter`: saved before a rule that now refuses part of its filter; it"
+            " cannot be counted, listed or acted on until PATCHed with a new filter (or deleted)."
+            " `count-failed`: counting it failed this time; the others were counted."
+        )
+    )
+    detail: str
+    errors: list[SegmentFieldError] = Field(description="invalid-filter: each field refused.")
+
+
 class Segment(BaseModel):
     """A segment: built-in (every store has them) or saved."""
 
@@ -150,6 +173,9 @@ class Segment(BaseModel):
             " them all would read (a filter served by an index reads the index only)."
         )
     )
+    problem: SegmentProblem | None = Field(
+        description="Why `count` is null although asked for, or why the segment cannot run.",
+    )
     created_at: datetime | None
     updated_at: datetime | None
     version: int = Field(
@@ -158,7 +184,23 @@ class Segment(BaseModel):
     )
 
     @classmethod
-    def of(cls, segment: SegmentRecord, count: int | None = None) -> Segment:
+    def of(
+        cls, segment: SegmentRecord, count: int | None = None, *, counted: bool = False
+    ) -> Segment:
+        """`counted`: counting was asked for, so a null count says it failed."""
+        problem = None
+        if segment.invalid:
+            problem = SegmentProblem(
+                type="invalid-filter",
+                detail=INVALID_FILTER_DETAIL,
+                errors=[SegmentFieldError(field=e.field, reason=e.reason) for e in segment.invalid],
+            )
+        elif counted and count is None:
+            problem = SegmentProblem(
+                type="count-failed",
+                detail="This segment could not be counted now; try again",
+                errors=[],
+            )
         return cls(
             id=segment.id,
             name=segment.name,
@@ -167,6 +209,7 @@ class Segment(BaseModel):
             filter=segment.query,
             parameters=SegmentParameters(**segment.parameters) if segment.built_in else None,
             count=count,
+            problem=problem,
             created_at=segment.created_at,
             updated_at=segment.updated_at,
             version=segment.version,

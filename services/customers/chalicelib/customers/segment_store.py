@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from chalicelib.customers import keys
 from chalicelib.customers.models import CustomerFilterQuery
@@ -27,6 +28,8 @@ from chalicelib.customers.segments import (
     TooManySegments,
     name_key,
 )
+from clientela import problems
+from clientela.problems import FieldError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -72,15 +75,37 @@ def _values(values: dict[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
 
+def stored_filter(stored: dict[str, Any]) -> tuple[CustomerFilterQuery, tuple[FieldError, ...]]:
+    """A saved filter as today's rules read it, and what they refuse in it.
+
+    A filter saved before a rule refused some of its values (a blank `q`) must not make the
+    store's segments unreadable: it reads as its other fields, with the refused ones named
+    (`filter.q`), and the segment is then shown but never run (Segment.invalid).
+    """
+    data = dict(stored)
+    refused: list[FieldError] = []
+    while True:
+        try:
+            return CustomerFilterQuery.model_validate(data), tuple(refused)
+        except ValidationError as error:
+            found = problems.from_validation_error(error, location="filter").errors
+            refused += found
+            names = {str(e["loc"][0]) for e in error.errors() if e["loc"]} & data.keys()
+            # Errors of no single field (a range given backwards) leave nothing to keep.
+            data = {k: v for k, v in data.items() if k not in names} if names else {}
+
+
 def _segment_of(item: dict[str, Any]) -> Segment:
     data = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    query, invalid = stored_filter(data.get("filter", {}))
     return Segment(
         id=data["id"],
         name=data["name"],
-        query=CustomerFilterQuery.model_validate(data.get("filter", {})),
+        query=query,
         created_at=datetime.fromisoformat(data["created_at"]),
         updated_at=datetime.fromisoformat(data["updated_at"]),
         version=int(data["version"]),
+        invalid=invalid,
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from chalicelib.customers import domain, usecases
 from chalicelib.customers.domain import Customer
 from chalicelib.customers.models import CustomerFilterQuery, SegmentRef
@@ -18,6 +20,7 @@ from chalicelib.customers.segments import (
     InvalidParameter,
     Segment,
     SegmentChanged,
+    SegmentFilterInvalid,
     SegmentNameTaken,
     SegmentNotFound,
     built_in_named,
@@ -31,6 +34,8 @@ from chalicelib.customers.settings import settings
 from chalicelib.customers.usecases import Precondition
 from clientela import aws
 from clientela.ids import is_id, new_id
+
+logger = Logger(service="customers")
 
 _RETRIES = 3
 _COUNT_WORKERS = 8
@@ -68,12 +73,27 @@ def count_members(store_id: str, segment: Segment, now: datetime) -> int:
     return usecases.count_customers(store_id, segment.filter(now))
 
 
-def count_all(store_id: str, segments: list[Segment], now: datetime) -> list[int]:
-    """Each segment's live count, several at a time."""
+def count_all(store_id: str, segments: list[Segment], now: datetime) -> list[int | None]:
+    """Each segment's live count, several at a time; None for one that cannot be counted (its
+    filter cannot run, or counting it failed): one segment never fails the whole list."""
+
+    def count(segment: Segment) -> int | None:
+        if segment.invalid:
+            return None
+        try:
+            return count_members(store_id, segment, now)
+        except Exception as error:
+            # The type only: a message may quote a filter's values (personal data).
+            logger.error(
+                "segment count failed",
+                extra={"segment_id": segment.id, "error_type": type(error).__name__},
+            )
+            return None
+
     if not segments:
         return []
     with ThreadPoolExecutor(max_workers=min(_COUNT_WORKERS, len(segments))) as pool:
-        return list(pool.map(lambda s: count_members(store_id, s, now), segments))
+        return list(pool.map(count, segments))
 
 
 def create_segment(store_id: str, name: str, query: CustomerFilterQuery) -> Segment:
@@ -126,10 +146,13 @@ def update_segment(
             raise SegmentNotFound
         if not precondition.allows(current.version):
             raise SegmentChanged(current.version)
+        if current.invalid and query is None:
+            raise SegmentFilterInvalid(current.invalid)  # keeping it would keep what cannot run
         new = replace(
             current,
             name=current.name if name is None else name,
             query=current.query if query is None else query,
+            invalid=current.invalid if query is None else (),
         )
         if new == current:
             return current

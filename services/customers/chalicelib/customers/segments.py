@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.customers.domain import Customer, clean_text
 from chalicelib.customers.filters import CustomerFilter
 from chalicelib.customers.models import CustomerFilterQuery, SegmentRef
+from clientela.problems import FieldError
 
 MAX_NAME_LENGTH = 100
 MAX_SAVED_SEGMENTS = 100
@@ -55,6 +56,14 @@ class SegmentChanged(SegmentError):
     def __init__(self, current_version: int) -> None:
         super().__init__(current_version)
         self.current_version = current_version
+
+
+class SegmentFilterInvalid(SegmentError):
+    """A segment saved under older rules holds a filter they now refuse: it cannot run."""
+
+    def __init__(self, errors: tuple[FieldError, ...]) -> None:
+        super().__init__([e.field for e in errors])
+        self.errors = errors
 
 
 class InvalidParameter(SegmentError):
@@ -181,8 +190,14 @@ class Segment:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+    # The stored filter's fields the rules refuse (a segment saved before them); `query` then
+    # holds the rest, for showing only: the segment is never counted, listed or acted on.
+    invalid: tuple[FieldError, ...] = ()
 
     def filter(self, now: datetime) -> CustomerFilter:
+        """Who belongs, as of `now`. Raises SegmentFilterInvalid for a filter that cannot run."""
+        if self.invalid:
+            raise SegmentFilterInvalid(self.invalid)
         return self.query.to_filter(now)
 
     def ref(self) -> SegmentRef:
@@ -247,5 +262,6 @@ def built_in_named(name: str) -> str | None:
 
 
 def memberships(customer: Customer, segments: list[Segment], now: datetime) -> list[SegmentRef]:
-    """The segments the customer belongs to, in the order given."""
-    return [s.ref() for s in segments if s.filter(now).matches(customer)]
+    """The segments the customer belongs to, in the order given (one whose filter cannot run
+    has no members)."""
+    return [s.ref() for s in segments if not s.invalid and s.filter(now).matches(customer)]

@@ -4,7 +4,8 @@ Keys (chalicelib.customers.keys): a customer is `pk=STORE#<store>`, `sk=CUSTOMER
 store's customers are one query away, newest first, and no request can reach another store's
 partition. The one transaction that writes a customer also writes what must agree with it:
 - the e-mail reservation `sk=EMAIL#<address>` (e-mails unique per store, no scan, no index);
-- search entries `STORE#<store>#SEARCH / <token>\t<id>` (name, initials, e-mail, phone);
+- search entries `STORE#<store>#SEARCH / <token>\t<id>` (the name from each of its words,
+  initials, e-mail, the phone's international digits and national forms);
 - tag memberships `STORE#<store>#TAG#<tag> / CUSTOMER#<id>` and each tag's count.
 The customer item also carries the key attributes of the list indexes (`*_key`, see
 infra/customers.yaml). Profile writes set and remove profile attributes only: the order
@@ -29,6 +30,7 @@ from chalicelib.customers.domain import (
     Customer,
     CustomerError,
     EmailAlreadyUsed,
+    InvalidField,
     VersionMismatch,
     WriteConflict,
     fold,
@@ -429,6 +431,13 @@ class CustomerStore:
                 email_index = len(actions)
                 actions.append(self._reserve_email(new))
         actions += self._entries(old, new)
+        if len(actions) > MAX_TRANSACTION_ACTIONS:
+            # Only a change of many tags together with a new name, e-mail and phone gets here.
+            raise InvalidField(
+                "tags",
+                "too many changes for one write: change fewer tags together with a new name,"
+                " e-mail and phone, or send them in separate requests",
+            )
         self._transact(actions, new, email_index=email_index, operation="replace")
 
     def remove(self, customer: Customer) -> None:

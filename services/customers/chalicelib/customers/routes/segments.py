@@ -22,6 +22,7 @@ from chalicelib.customers.http import (
 )
 from chalicelib.customers.models import Customer, CustomerPage
 from chalicelib.customers.segment_models import (
+    INVALID_FILTER_DETAIL,
     MembersQuery,
     Segment,
     SegmentCreate,
@@ -35,6 +36,7 @@ from chalicelib.customers.segments import (
     InvalidParameter,
     SegmentChanged,
     SegmentError,
+    SegmentFilterInvalid,
     SegmentNameTaken,
     SegmentNotFound,
     TooManySegments,
@@ -99,6 +101,17 @@ def _(error: SegmentChanged) -> Problem:
 
 
 @problem_for.register
+def _(error: SegmentFilterInvalid) -> Problem:
+    return Problem(
+        409,
+        "segment-filter-invalid",
+        "The segment's filter cannot run",
+        INVALID_FILTER_DETAIL,
+        list(error.errors),
+    )
+
+
+@problem_for.register
 def _(error: InvalidParameter) -> Problem:
     return problems.invalid([FieldError(error.field, error.reason)])
 
@@ -147,7 +160,8 @@ def _register_writes(service: Service) -> None:
         response_headers=("ETag",),
     )
     def update_segment(call: Call, segment_id: str) -> Reply:
-        """Saved segments: `name` and/or `filter` (a new filter replaces the old one).
+        """Saved segments: `name` and/or `filter` (a new filter replaces the old one); a
+        segment whose filter can no longer run needs a new filter (409 otherwise).
         Built-in segments: only `parameters` (409 for a name or filter), each checked against
         its bounds (422). `If-Match` with a stale version: 412. The answer has no count."""
         patch: SegmentPatch = call.body
@@ -197,16 +211,18 @@ def _register_reads(service: Service) -> None:
         Each `count` is live: counting a segment reads what listing its customers would read
         (only the index when an index serves the whole filter, else every candidate), so this
         costs about as much as counting each segment with GET /customers/count. `count=false`
-        skips it.
+        skips it. One segment never fails the list: one that cannot be counted has `count`
+        null and says why in `problem` (`invalid-filter`: saved with a filter that can no
+        longer run; `count-failed`).
         """
         query: SegmentListQuery = call.query
         now = domain.now()
         segments = usecases.list_segments(call.store_id, now)
-        try:
-            counts = usecases.count_all(call.store_id, segments, now) if query.count else []
-        except ERRORS as error:
-            raise problem_for(error) from None
-        items = [Segment.of(s, counts[i] if query.count else None) for i, s in enumerate(segments)]
+        counts = usecases.count_all(call.store_id, segments, now) if query.count else []
+        items = [
+            Segment.of(s, counts[i] if query.count else None, counted=query.count)
+            for i, s in enumerate(segments)
+        ]
         return Reply(200, SegmentList(items=items))
 
     @service.route(
@@ -215,11 +231,14 @@ def _register_reads(service: Service) -> None:
         summary="Get a segment with its count",
         query=SegmentGetQuery,
         response=Segment,
-        errors=(404,),
+        errors=(404, 409),
         response_headers=("ETag",),
     )
     def get_segment(call: Call, segment_id: str) -> Reply:
-        """`count` reads the segment's customers (see GET /segments); `count=false` skips it."""
+        """`count` reads the segment's customers (see GET /segments); `count=false` skips it.
+        A segment saved with a filter that can no longer run cannot be counted: 409
+        `segment-filter-invalid` naming the fields (with `count=false` it is shown, with its
+        `problem`); PATCH it with a new filter, or delete it."""
         query: SegmentGetQuery = call.query
         now = domain.now()
         try:
@@ -235,11 +254,12 @@ def _register_reads(service: Service) -> None:
         summary="List a segment's customers",
         query=MembersQuery,
         response=CustomerPage,
-        errors=(404, 422),
+        errors=(404, 409, 422),
     )
     def list_segment_customers(call: Call, segment_id: str) -> Reply:
         """Paginated like GET /customers (`limit`, `cursor`, `sort`). A cursor belongs to the
-        segment at the version it was given for: after the segment changes, start again."""
+        segment at the version it was given for: after the segment changes, start again. 409
+        for a segment whose filter can no longer run (see GET /segments/{id})."""
         query: MembersQuery = call.query
         try:
             segment = usecases.get_segment(call.store_id, segment_id, domain.now())

@@ -4,13 +4,14 @@ removed, and removed with the customer; a social picture as `photo_url`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
 from typing import Any
 
 import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from chalice.test import Client
 
 from chalicelib.customers import photos
 from chalicelib.customers.settings import settings
@@ -27,10 +28,10 @@ def s3(moto_endpoint: str) -> Any:
 
 
 @pytest.fixture
-def customer(api: Api) -> Iterator[dict[str, Any]]:
+def customer(api: Api) -> dict[str, Any]:
     created = api.call("POST", "/customers", {"email": "ana.souza@example.com.br"})
     assert created.status == 201, created.body
-    yield created.body
+    return dict(created.body)
 
 
 def upload(api: Api, customer_id: str, data: bytes, content_type: str = "image/png") -> str:
@@ -171,15 +172,16 @@ def test_an_unknown_or_malformed_upload_id_is_refused(api: Api, customer: dict[s
 
 
 def test_another_customers_or_another_stores_upload_is_not_found(
-    api: Api, customer: dict[str, Any]
+    api: Api, customer: dict[str, Any], customers_client: Client
 ) -> None:
     other = api.call("POST", "/customers", {"email": "bruno@example.com"}).body
     theirs = upload(api, other["id"], png())
     assert "no such upload" in _refused(api, customer, theirs)
 
+    other_store = f"store-{uuid.uuid4().hex[:12]}"
     intruder = Api(
-        api._client,  # noqa: SLF001 - the same app, another store's token
-        {**api.headers, "authorization": f"Bearer {token_for('store-intruder-1')}"},
+        customers_client,
+        {**api.headers, "authorization": f"Bearer {token_for(other_store)}"},
     )
     victim = upload(api, customer["id"], png())
     own = intruder.call("POST", "/customers", {"email": "eve@example.com"}).body

@@ -103,7 +103,7 @@ def test_a_too_large_upload_is_refused_before_parsing() -> None:
     ],
 )
 def test_a_photo_url_is_an_https_url_without_credentials(url: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must"):
         normalise_photo_url(url)
 
 

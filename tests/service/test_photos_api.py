@@ -285,3 +285,27 @@ def test_merging_gives_the_kept_profile_a_photo_only_if_it_has_none(api: Api, s3
     store = _store(api)
     assert exists(s3, f"photos/{store}/{kept['id']}/{donor_upload}")
     assert not exists(s3, f"photos/{store}/{donor['id']}/{donor_upload}")
+
+
+def test_a_list_page_with_photos_costs_one_query_and_no_storage_request(api: Api) -> None:
+    for index in range(3):
+        created = api.call("POST", "/customers", {"email": f"c{index}@example.com"}).body
+        confirm(api, created["id"], upload(api, created["id"], png(index + 1, 2)))
+    from clientela import aws
+
+    calls: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}:{model.name}")
+
+    for client in (aws.dynamodb(), aws.s3()):
+        client.meta.events.register("before-call", count)
+    try:
+        listed = api.call("GET", "/customers?limit=2")
+    finally:
+        for client in (aws.dynamodb(), aws.s3()):
+            client.meta.events.unregister("before-call", count)
+
+    assert [item["photo"]["source"] for item in listed.body["items"]] == ["upload", "upload"]
+    # The links are signed locally: the page is the one Query it always was.
+    assert calls == ["dynamodb:Query"]

@@ -714,9 +714,10 @@ def seed(
     history_seed: int = DEFAULT_SEED,
 ) -> int:
     """Creates `customers` through the API, then (with `history`) photos for the first few,
-    their orders, storefront activity and reviews from `demo_history` up to `today` (default: now); returns how many
-    customers. Safe to repeat: customers have an idempotency key derived from their position,
-    orders, activity and reviews their own ids. Raises SeedError on the first request refused.
+    their orders, storefront activity and reviews from `demo_history` up to `today` (default:
+    now); returns how many customers. Safe to repeat: customers have an idempotency key
+    derived from their position, orders, activity and reviews their own ids (a photo is
+    uploaded again). Raises SeedError on the first request refused.
     """
     started = time.monotonic()
     api = _Api(base_url, token)

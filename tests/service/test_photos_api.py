@@ -192,7 +192,7 @@ def test_another_customers_or_another_stores_upload_is_not_found(
 
 
 def test_a_stale_if_match_is_refused_and_nothing_changes(
-    api: Api, customer: dict[str, Any]
+    api: Api, customer: dict[str, Any], s3: Any
 ) -> None:
     api.call("PATCH", f"/customers/{customer['id']}", {"city": "Recife"})
     upload_id = upload(api, customer["id"], png())
@@ -201,6 +201,8 @@ def test_a_stale_if_match_is_refused_and_nothing_changes(
 
     assert answer.status == 412
     assert api.call("GET", f"/customers/{customer['id']}").body["photo"] is None
+    assert not exists(s3, f"photos/{_store(api)}/{customer['id']}/{upload_id}")
+    assert confirm(api, customer["id"], upload_id).status == 200  # the upload is still there
 
 
 def test_a_social_picture_shows_until_a_photo_is_uploaded(

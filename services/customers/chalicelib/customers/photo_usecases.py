@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from chalicelib.customers import domain, photos, usecases
-from chalicelib.customers.domain import Customer, InvalidField, Photo
+from chalicelib.customers.domain import Customer, CustomerError, InvalidField, Photo
 from chalicelib.customers.photo_store import (
     PresignedPost,
     discard,
@@ -65,10 +65,11 @@ def confirm_upload(
         raise InvalidField("upload_id", _NO_UPLOAD)
     if upload.data is None:
         raise InvalidField("upload_id", f"the upload is larger than {photos.MAX_BYTES} bytes")
+    if upload.content_type not in photos.CONTENT_TYPES:
+        raise InvalidField("upload_id", "the upload was not declared a JPEG, PNG or WebP image")
     try:
-        declared = photos.check_declared(upload.content_type)
-        info = photos.inspect(upload.data, declared)
-    except ValueError as error:  # NotAnImage included
+        info = photos.inspect(upload.data, upload.content_type)
+    except photos.NotAnImage as error:
         raise InvalidField("upload_id", str(error)) from None
     key = photo_key(store_id, customer_id, upload_id)
     bucket.put_photo(key, upload.data, info.content_type)
@@ -92,7 +93,11 @@ def confirm_upload(
         replaced[:] = [current.photo] if current.photo else []
         return updated
 
-    result = usecases.change_customer(store_id, customer_id, precondition, write)
+    try:
+        result = usecases.change_customer(store_id, customer_id, precondition, write)
+    except CustomerError:
+        discard(key)  # the profile never pointed at it (412, or deleted meanwhile)
+        raise
     discard(source, *(p.key for p in replaced))
     return result
 

@@ -38,13 +38,6 @@ class ImageInfo:
     height: int
 
 
-def check_declared(content_type: str) -> str:
-    """The declared type, if it is one the service accepts."""
-    if content_type not in CONTENT_TYPES:
-        raise ValueError(f"must be one of {', '.join(sorted(CONTENT_TYPES))}")
-    return content_type
-
-
 def sniff(data: bytes) -> str | None:
     """The type the bytes' signature says, or None."""
     if data.startswith(_PNG_SIGNATURE):

@@ -261,6 +261,18 @@ def test_deleting_the_customer_deletes_the_photo(
     assert not exists(s3, f"photos/{_store(api)}/{customer['id']}/{upload_id}")
 
 
+def test_a_bulk_delete_deletes_the_photos(api: Api, customer: dict[str, Any], s3: Any) -> None:
+    upload_id = upload(api, customer["id"], png())
+    confirm(api, customer["id"], upload_id)
+
+    answer = api.call(
+        "POST", "/customers/bulk", {"action": "delete", "target": {"ids": [customer["id"]]}}
+    )
+
+    assert answer.body["counts"]["updated"] == 1, answer.body
+    assert not exists(s3, f"photos/{_store(api)}/{customer['id']}/{upload_id}")
+
+
 def test_an_upload_for_an_unknown_customer_is_not_found(api: Api) -> None:
     answer = api.call(
         "POST", "/customers/01J00000000000000000000000/photo/uploads", {"content_type": "image/png"}

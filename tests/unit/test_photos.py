@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from chalicelib.customers import photos
 from chalicelib.customers.domain import normalise_photo_url
 from chalicelib.customers.photos import NotAnImage, inspect
+from chalicelib.customers.publishing import event_for
 from tests.images import jpeg, png, webp
 
 sides = st.integers(min_value=1, max_value=photos.MAX_SIDE)
@@ -110,3 +113,45 @@ def test_a_photo_url_is_an_https_url_without_credentials(url: str) -> None:
 def test_a_photo_url_is_kept_as_given() -> None:
     url = "https://lh3.googleusercontent.com/a/ACg8oc=s96-c"
     assert normalise_photo_url(f"  {url} ") == url
+
+
+def _customer_image(version: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": {"S": "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"},
+        "email": {"S": "a@example.com"},
+        "created_at": {"S": "2026-11-23T10:00:00Z"},
+        "updated_at": {"S": "2026-11-23T11:00:00Z"},
+        "version": {"N": str(version)},
+        "store_id": {"S": "s1"},
+        **extra,
+    }
+
+
+def _modified(new: dict[str, Any], old: dict[str, Any]) -> Any:
+    keys = {"pk": {"S": "STORE#s1"}, "sk": {"S": "CUSTOMER#01JD3Z6Q4W0W8Y5J3K2M1N0PQR"}}
+    change = {"Keys": keys, "SequenceNumber": "1", "NewImage": new, "OldImage": old}
+    return event_for({"eventID": "e1", "eventName": "MODIFY", "dynamodb": change})
+
+
+def test_photos_stay_out_of_the_customer_events() -> None:
+    photo = {
+        "M": {
+            "id": {"S": "01JD3Z6Q4W0W8Y5J3K2M1N0PQS"},
+            "key": {"S": "photos/s1/01JD3Z6Q4W0W8Y5J3K2M1N0PQR/01JD3Z6Q4W0W8Y5J3K2M1N0PQS"},
+            "content_type": {"S": "image/png"},
+            "width": {"N": "4"},
+            "height": {"N": "3"},
+            "size": {"N": "80"},
+            "updated_at": {"S": "2026-11-23T11:00:00Z"},
+        }
+    }
+    uploaded = _modified(_customer_image(2, photo=photo), _customer_image(1))
+    social = _modified(
+        _customer_image(2, photo_url={"S": "https://example.com/a.jpg"}), _customer_image(1)
+    )
+
+    assert uploaded.data.changed == []
+    assert social.data.changed == ["photo_url"]
+    for event in (uploaded, social):
+        snapshot = event.data.new.model_dump()
+        assert "photo" not in snapshot and "photo_url" not in snapshot

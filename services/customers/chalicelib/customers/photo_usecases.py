@@ -96,7 +96,11 @@ def confirm_upload(
     try:
         result = usecases.change_customer(store_id, customer_id, precondition, write)
     except CustomerError:
-        discard(key)  # the profile never pointed at it (412, or deleted meanwhile)
+        # 412, or deleted meanwhile: the object is unused, unless a concurrent confirm of the
+        # same upload made it the photo.
+        stored = usecases.customer_store().get(store_id, customer_id)
+        if stored is None or stored.photo is None or stored.photo.key != key:
+            discard(key)
         raise
     discard(source, *(p.key for p in replaced))
     return result

@@ -40,6 +40,7 @@ CREATED_BY_MOTO = frozenset(
 APPLIED_WITH_BOTO3 = frozenset(
     {
         "AWS::CloudWatch::Alarm",
+        "AWS::S3::BucketPolicy",
         "AWS::SecretsManager::Secret",
         "AWS::SQS::QueuePolicy",
     }
@@ -53,7 +54,16 @@ NOT_LOCAL_PREFIXES = ("AWS::Serverless::", "AWS::IAM::", "AWS::Lambda::", "AWS::
 APPLY_OUTPUT_PREFIX = "LocalApply"
 
 # The properties moto's CloudFormation drops from a resource it otherwise creates.
-_DROPPED_PROPERTIES = {"AWS::DynamoDB::Table": ("TimeToLiveSpecification",)}
+_DROPPED_PROPERTIES = {
+    "AWS::DynamoDB::Table": ("TimeToLiveSpecification",),
+    # moto applies a bucket's encryption and tags only.
+    "AWS::S3::Bucket": (
+        "PublicAccessBlockConfiguration",
+        "OwnershipControls",
+        "LifecycleConfiguration",
+        "CorsConfiguration",
+    ),
+}
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class _Clients:
             "secretsmanager", endpoint_url=endpoint_url, config=config
         )
         self.sqs = session.client("sqs", endpoint_url=endpoint_url, config=config)
+        self.s3 = session.client("s3", endpoint_url=endpoint_url, config=config)
         # No boto3 stubs for CloudWatch are installed, hence Any.
         self.cloudwatch: Any = session.client(
             "cloudwatch", endpoint_url=endpoint_url, config=config
@@ -121,6 +122,10 @@ def _apply(clients: _Clients, applied: Applied) -> None:
         clients.cloudwatch.put_metric_alarm(**properties)
     elif applied.type == "AWS::DynamoDB::Table":
         _enable_time_to_live(clients, properties["PhysicalId"], properties)
+    elif applied.type == "AWS::S3::BucketPolicy":
+        _put_bucket_policy(clients, properties)
+    elif applied.type == "AWS::S3::Bucket":
+        _configure_bucket(clients, properties["PhysicalId"], properties)
     else:
         raise ValueError(f"no local applier for {applied.type} ({applied.logical_id})")
 
@@ -155,3 +160,78 @@ def _enable_time_to_live(clients: _Clients, table: str, properties: dict[str, An
             "Enabled": specification["Enabled"],
         },
     )
+
+
+def _put_bucket_policy(clients: _Clients, properties: dict[str, Any]) -> None:
+    """The policy without its TLS-only statements: locally every request is plain HTTP, and
+    moto applies a bucket's Deny statements without reading their conditions (it would deny
+    everything)."""
+    document = properties["PolicyDocument"]
+    statements = [
+        statement
+        for statement in document["Statement"]
+        if "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
+    ]
+    if statements:
+        policy = json.dumps({**document, "Statement": statements})
+        clients.s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=policy)
+
+
+def _configure_bucket(clients: _Clients, bucket: str, properties: dict[str, Any]) -> None:
+    """A bucket's settings moto's CloudFormation drops, from their CloudFormation form."""
+    s3 = clients.s3
+    if "PublicAccessBlockConfiguration" in properties:
+        block = properties["PublicAccessBlockConfiguration"]
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+    if "OwnershipControls" in properties:
+        s3.put_bucket_ownership_controls(
+            Bucket=bucket, OwnershipControls=properties["OwnershipControls"]
+        )
+    if "LifecycleConfiguration" in properties:
+        rules = [_lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={"Rules": rules},  # type: ignore[typeddict-item]
+        )
+    if "CorsConfiguration" in properties:
+        rules = [_cors_rule(rule) for rule in properties["CorsConfiguration"]["CorsRules"]]
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})  # type: ignore[typeddict-item]
+
+
+_LIFECYCLE_NAMES = {"Id", "Status", "Prefix", "ExpirationInDays", "AbortIncompleteMultipartUpload"}
+_CORS_NAMES = {
+    "Id": "ID",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedOrigins": "AllowedOrigins",
+    "AllowedHeaders": "AllowedHeaders",
+    "ExposedHeaders": "ExposeHeaders",
+    "MaxAge": "MaxAgeSeconds",
+}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's form (the properties our templates use)."""
+    unknown = set(rule) - _LIFECYCLE_NAMES
+    if unknown:
+        raise ValueError(f"no local form for the lifecycle properties {sorted(unknown)}")
+    converted: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return converted
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(rule) - set(_CORS_NAMES)
+    if unknown:
+        raise ValueError(f"no local form for the CORS properties {sorted(unknown)}")
+    converted = {_CORS_NAMES[name]: value for name, value in rule.items()}
+    if "MaxAgeSeconds" in converted:
+        converted["MaxAgeSeconds"] = int(converted["MaxAgeSeconds"])
+    return converted

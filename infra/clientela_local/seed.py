@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+import struct
 import threading
 import time
 import unicodedata
+import zlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -72,6 +74,7 @@ GUEST_ORDERS_PER_300 = 40  # checkouts by e-mails that have no profile yet
 REVIEWED = 0.2  # orders older than a week that got a review
 RATINGS = {5: 46, 4: 30, 3: 12, 2: 6, 1: 6}
 ACTIVITY_DAYS = 30  # storefront activity is generated for the last 30 days
+PHOTOS = 6  # the first customers get an uploaded photo (a generated avatar)
 CENT = Decimal("0.01")
 
 T = TypeVar("T")
@@ -167,6 +170,8 @@ def _extras(rng: random.Random, customer: dict[str, Any], country: Country, city
     social = _social(rng, customer["first_name"], customer["last_name"])
     if social:
         customer["social"] = social
+    if "google" in social:  # signed in with Google: its profile picture (no draw: same store)
+        customer["photo_url"] = f"https://lh3.googleusercontent.com/a/{social['google']}=s96-c"
     if rng.random() < 0.3:
         app = rng.random() < 0.5
         customer["engagement"] = {
@@ -654,6 +659,17 @@ class _Api:
     def post(
         self, path: str, body: Any, *, what: str, headers: dict[str, str] | None = None
     ) -> requests.Response:
+        return self.send("POST", path, body, what=what, headers=headers)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        what: str,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
         session = getattr(self._sessions, "session", None)
         if session is None:
             session = self._sessions.session = requests.Session()
@@ -662,11 +678,11 @@ class _Api:
             with self._lock:
                 self.requests += 1
             try:
-                response = session.post(
-                    f"{self._base_url}{path}", json=body, headers=headers, timeout=60
+                response = session.request(
+                    method, f"{self._base_url}{path}", json=body, headers=headers, timeout=60
                 )
             except requests.RequestException as exc:
-                raise SeedError(f"{what}: POST {path} failed: {exc}") from exc
+                raise SeedError(f"{what}: {method} {path} failed: {exc}") from exc
             if response.status_code != 503 or attempt == _ATTEMPTS - 1:
                 return response
             time.sleep(_pause(response, attempt))
@@ -701,13 +717,15 @@ def seed(
     today: datetime | None = None,
     history_seed: int = DEFAULT_SEED,
 ) -> int:
-    """Creates `customers` through the API, then (with `history`) their orders, storefront
-    activity and reviews from `demo_history` up to `today` (default: now); returns how many
-    customers. Safe to repeat: customers have an idempotency key derived from their position,
-    orders, activity and reviews their own ids. Raises SeedError on the first request refused.
+    """Creates `customers` through the API, then (with `history`) photos for the first few,
+    their orders, storefront activity and reviews from `demo_history` up to `today` (default:
+    now); returns how many customers. Safe to repeat: customers have an idempotency key
+    derived from their position, orders, activity and reviews their own ids (a photo is
+    uploaded again). Raises SeedError on the first request refused.
     """
     started = time.monotonic()
     api = _Api(base_url, token)
+    with_photo: dict[int, str] = {}
 
     def create(item: tuple[int, dict[str, Any]]) -> None:
         index, body = item
@@ -715,11 +733,14 @@ def seed(
         response = api.post(
             "/customers", body, what=what, headers={"Idempotency-Key": f"seed-{store}-{index}"}
         )
-        api.answer(response, what=what, status=201)
+        created = api.answer(response, what=what, status=201)
+        if index < PHOTOS:
+            with_photo[index] = created["id"]
 
     _in_parallel(workers, create, list(enumerate(customers)))
     if not history:
         return len(customers)
+    _in_parallel(workers, lambda item: _give_photo(api, *item), sorted(with_photo.items()))
     made = demo_history(customers, today=today or datetime.now(UTC), seed=history_seed)
     # Orders first (guest checkouts create their customers), then what refers to customers.
     _in_parallel(
@@ -779,6 +800,57 @@ def _record_activity(api: _Api, number: int, batch: list[dict[str, Any]]) -> Non
     for result in answer["results"]:
         if result["status"] != "recorded":  # unknown_customer: its customer is missing
             raise SeedError(f"activity {result['event_id']}: {result['status']}")
+
+
+def _give_photo(api: _Api, index: int, customer_id: str) -> None:
+    """Uploads an avatar as the admin console would: presigned POST, then confirm."""
+    what = f"photo of customer {index}"
+    path = f"/customers/{customer_id}/photo"
+    started = api.post(f"{path}/uploads", {"content_type": "image/png"}, what=what)
+    grant = api.answer(started, what=what, status=201)
+    image = avatar_png(index)
+    try:
+        sent = requests.post(
+            grant["url"],
+            data=grant["fields"],
+            files={"file": ("avatar.png", image, "image/png")},
+            timeout=60,
+        )
+    except requests.RequestException as exc:
+        raise SeedError(f"{what}: upload failed: {exc}") from exc
+    if sent.status_code not in (200, 201, 204):
+        raise SeedError(f"{what}: upload refused: {sent.status_code} {sent.text[:200]}")
+    api.answer(api.send("PUT", path, {"upload_id": grant["upload_id"]}, what=what), what=what)
+
+
+# Avatar colours: muted, distinct.
+_AVATAR_COLOURS = ((46, 134, 171), (162, 59, 114), (241, 143, 1), (199, 62, 29), (59, 31, 43))
+
+
+def avatar_png(index: int, size: int = 96) -> bytes:
+    """A real PNG: a coloured square with a lighter centre, one colour per customer."""
+    colour = _AVATAR_COLOURS[index % len(_AVATAR_COLOURS)]
+    light = bytes(min(255, c + 70) for c in colour)
+    rows = []
+    for y in range(size):
+        inside = size // 4 <= y < size - size // 4
+        row = b"".join(
+            light if inside and size // 4 <= x < size - size // 4 else bytes(colour)
+            for x in range(size)
+        )
+        rows.append(b"\x00" + row)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _record_review(api: _Api, review: dict[str, Any]) -> None:

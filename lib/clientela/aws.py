@@ -15,6 +15,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
 
@@ -32,6 +33,14 @@ def events() -> EventBridgeClient:
     return client("events")  # type: ignore[no-any-return]
 
 
+@functools.cache
+def s3() -> S3Client:
+    # Signature V4: what presigned URLs and POST policies need in every region (V2 is retired).
+    config = _CONFIG.merge(Config(signature_version="s3v4"))
+    return boto3.session.Session().client("s3", config=config)
+
+
 def reset() -> None:
     """Forget every client (tests switch endpoints and mocks between runs)."""
     client.cache_clear()
+    s3.cache_clear()

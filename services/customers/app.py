@@ -15,6 +15,7 @@ from chalicelib.customers.publishing import publish_changes
 from chalicelib.customers.routes import bulk as bulk_routes
 from chalicelib.customers.routes import customers as customer_routes
 from chalicelib.customers.routes import orders as order_routes
+from chalicelib.customers.routes import photos as photo_routes
 from chalicelib.customers.routes import reports as report_routes
 from chalicelib.customers.routes import segments as segment_routes
 from chalicelib.customers.routes import timeline as timeline_routes
@@ -28,6 +29,7 @@ obs = observability("customers")
 install(app, obs)
 service = Service(app, "customers", obs)
 customer_routes.register(service)
+photo_routes.register(service)
 timeline_routes.register(service)
 order_routes.register(service)
 report_routes.register(service)

@@ -241,3 +241,20 @@ def test_provisioning_again_changes_nothing(endpoint: str) -> None:
         "clientela-customers",
         "clientela-credits",
     }
+
+
+def test_the_photos_bucket_is_private_and_expires_abandoned_uploads(endpoint: str) -> None:
+    s3 = client(endpoint, "s3")
+    name = f"clientela-customers-photos-123456789012-{REGION}"
+    block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    assert (rule["Filter"], rule["Expiration"], rule["Status"]) == (
+        {"Prefix": "uploads/"},
+        {"Days": 1},
+        "Enabled",
+    )
+    encryption = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [cors] = s3.get_bucket_cors(Bucket=name)["CORSRules"]
+    assert cors["AllowedMethods"] == ["POST"]

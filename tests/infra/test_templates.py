@@ -431,12 +431,19 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
     }
     indexes = json.dumps({"Fn::Sub": "${CustomersTable.Arn}/index/*"})
     jobs = {"sqs:GetQueueUrl", "sqs:SendMessage"}
+    # chalicelib.customers.photo_store: uploads and photos only, never the whole bucket.
+    uploads = json.dumps({"Fn::Sub": "${PhotosBucket.Arn}/uploads/*"})
+    photos = json.dumps({"Fn::Sub": "${PhotosBucket.Arn}/photos/*"})
+    objects = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     assert _grants("customers", "ApiHandlerRole") == {
         _arn("CustomersTable"): table,
         indexes: {"dynamodb:Query"},
         _arn("CustomersIdempotencyTable"): POWERTOOLS_IDEMPOTENCY,
         json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
         _arn("JobsQueue"): jobs,
+        uploads: objects,
+        photos: objects,
+        _arn("PhotosBucket"): {"s3:ListBucket"},
     }
     consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert _grants("customers", "OnInboundEventRole") == {
@@ -448,6 +455,7 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         _arn("CustomersTable"): table,
         indexes: {"dynamodb:Query"},
         _arn("JobsQueue"): consume | jobs,
+        photos: {"s3:DeleteObject"},  # a bulk delete removes the deleted customers' photos
     }
     stream = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
     publisher = _grants("customers", "PublishCustomerChangesRole")
@@ -488,3 +496,56 @@ def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:
     # An erasure request must not be undone by replaying an old customer event.
     archive = cfn.load(INFRA / "platform.yaml")["Resources"]["EventBusArchive"]["Properties"]
     assert archive["RetentionDays"] == 7
+
+
+BUCKETS = resources_of_type("AWS::S3::Bucket")
+
+
+@pytest.mark.parametrize(("stack", "logical_id", "properties"), BUCKETS)
+def test_buckets_are_private_and_encrypted(
+    stack: str, logical_id: str, properties: dict[str, Any]
+) -> None:
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    }
+    [rule] = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+
+
+def test_the_photos_bucket_takes_only_tls_and_expires_abandoned_uploads() -> None:
+    resources = cfn.load(INFRA / "customers.yaml")["Resources"]
+    bucket = resources["PhotosBucket"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    properties = bucket["Properties"]
+    # Bucket names are global: the account and region make the stack deployable anywhere.
+    assert properties["BucketName"] == {
+        "Fn::Sub": "clientela-customers-photos-${AWS::AccountId}-${AWS::Region}"
+    }
+    [rule] = properties["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["Prefix"], rule["ExpirationInDays"]) == ("Enabled", "uploads/", 1)
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    policy = next(
+        r["Properties"]
+        for r in resources.values()
+        if r.get("Type") == "AWS::S3::BucketPolicy"
+        and r["Properties"]["Bucket"] == {"Ref": "PhotosBucket"}
+    )
+    assert {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [
+            {"Fn::GetAtt": ["PhotosBucket", "Arn"]},
+            {"Fn::Sub": "${PhotosBucket.Arn}/*"},
+        ],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    } in policy["PolicyDocument"]["Statement"]
+    variables = cfn.load(INFRA / "customers.yaml")["Globals"]["Function"]["Environment"]
+    assert variables["Variables"]["CUSTOMERS_PHOTOS_BUCKET"] == {"Ref": "PhotosBucket"}

@@ -7,6 +7,7 @@ API (`responses`), for how it batches, retries and fails.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +27,7 @@ from chalicelib.customers.timeline_models import MAX_ACTIVITY_ITEMS, ActivityBat
 from clientela_local.seed import (
     ACTIVITY_PER_BATCH,
     ORDERS_PER_BATCH,
+    PHOTOS,
     DemoHistory,
     SeedError,
     demo_customers,
@@ -359,11 +361,20 @@ def _ok(request) -> tuple[int, dict[str, str], str]:
     return 200, {}, json.dumps({"review_id": body["review_id"], "result": "created"})
 
 
+PHOTO_PATH = re.compile(rf"{re.escape(BASE)}/customers/[0-9A-Z]+/photo")
+
+
 @pytest.fixture
 def api():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         for path in ("/customers", "/orders", "/activity", "/reviews"):
             mock.add_callback(responses.POST, f"{BASE}{path}", callback=_ok)
+        grant = {"upload_id": "U1", "url": f"{BASE}/bucket", "fields": {"key": "uploads/k"}}
+        mock.add(
+            responses.POST, re.compile(PHOTO_PATH.pattern + "/uploads"), json=grant, status=201
+        )
+        mock.add(responses.POST, f"{BASE}/bucket", status=204)
+        mock.add(responses.PUT, PHOTO_PATH, json={"id": "c"})
         yield mock
 
 
@@ -391,6 +402,12 @@ def test_seed_creates_customers_then_their_history(api):
     assert len(_posted(api, "/orders")) == len(history.order_batches())
     assert len(_posted(api, "/activity")) == len(history.activity_batches())
     assert len(_posted(api, "/reviews")) == len(history.reviews)
+    # The first customers get an avatar: a presigned POST of a real PNG, then confirmed.
+    uploads = [c.request for c in api.calls if c.request.url == f"{BASE}/bucket"]
+    assert len(uploads) == PHOTOS
+    assert all(b"\x89PNG" in request.body for request in uploads)
+    confirmed = [c.request for c in api.calls if c.request.method == "PUT"]
+    assert [json.loads(r.body) for r in confirmed] == [{"upload_id": "U1"}] * PHOTOS
     # Customers first, then orders: a history never names a customer not yet created.
     paths = [call.request.url.removeprefix(BASE) for call in api.calls]
     assert paths.index("/orders") > max(i for i, p in enumerate(paths) if p == "/customers")

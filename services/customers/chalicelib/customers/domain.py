@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -63,7 +64,10 @@ PROFILE_FIELDS = (
     "attributes",
     "social",
     "engagement",
+    "photo_url",
 )
+# A social login's picture: shown as given, so only https and a bounded length are accepted.
+MAX_PHOTO_URL_LENGTH = 2048
 
 
 class CustomerError(Exception):
@@ -164,6 +168,21 @@ def normalise_language(value: str) -> str:
     return tag
 
 
+def normalise_photo_url(value: str) -> str:
+    """An https URL of a picture (a social login's): absolute, no credentials, no spaces."""
+    url = value.strip()
+    if len(url) > MAX_PHOTO_URL_LENGTH:
+        raise ValueError(f"must be at most {MAX_PHOTO_URL_LENGTH} characters")
+    if _CONTROL.search(url) or any(c.isspace() for c in url):
+        raise ValueError("must not contain spaces or control characters")
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ValueError("must be an absolute https URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials")
+    return url
+
+
 def check_birthday(value: date) -> date:
     if not date(1900, 1, 1) <= value <= now().date():
         raise ValueError("must be a date between 1900-01-01 and today")
@@ -223,6 +242,23 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """A photo the store uploaded: verified as an image, kept in the service's bucket.
+
+    Its id is the id of the upload it came from, so confirming the same upload twice is
+    recognised as the same photo.
+    """
+
+    id: str
+    key: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class Customer:
     id: str
     store_id: str
@@ -246,6 +282,10 @@ class Customer:
     attributes: dict[str, Any] = field(default_factory=dict)
     social: dict[str, str] = field(default_factory=dict)
     engagement: dict[str, int] = field(default_factory=dict)
+    photo_url: str | None = None
+    # The uploaded photo: changed only by photo operations (photo_usecases). Shown rather than
+    # `photo_url` when both exist.
+    photo: Photo | None = None
     # Consent: changed only by consent operations (set_consent).
     email_consent: Consent = field(default_factory=Consent)
     sms_consent: Consent = field(default_factory=Consent)
@@ -436,6 +476,7 @@ _FILLABLE = (
     "gender",
     "birthday",
     "language",
+    "photo_url",
 )
 
 
@@ -492,6 +533,8 @@ def merge_profiles(kept: Customer, others: list[Customer]) -> MergeOutcome:
         for name in ENGAGEMENT_COUNTERS
     }
     notes = "\n\n".join(n for n in [kept.notes, *(o.notes for o in donors)] if n) or None
+    # The kept profile's own photo stays; without one it takes the newest donor's.
+    taken_photo = None if kept.photo else next((o.photo for o in donors if o.photo), None)
     merged = replace(
         kept,
         **values,
@@ -502,6 +545,7 @@ def merge_profiles(kept: Customer, others: list[Customer]) -> MergeOutcome:
         engagement={k: v for k, v in engagement.items() if v},
         notes=notes[:MAX_NOTES_LENGTH] if notes else None,
         favorite=kept.favorite or any(o.favorite for o in donors),
+        photo=kept.photo or taken_photo,
         updated_at=now(),
         version=kept.version + 1,
     )
@@ -510,5 +554,5 @@ def merge_profiles(kept: Customer, others: list[Customer]) -> MergeOutcome:
         merged=tuple(donors),
         tags_added=tuple(sorted(set(tags) - set(kept.tags))),
         attributes_added=tuple(sorted(set(attributes) - set(kept.attributes))),
-        fields_filled=tuple(sorted(values)),
+        fields_filled=tuple(sorted([*values, *(["photo"] if taken_photo else [])])),
     )

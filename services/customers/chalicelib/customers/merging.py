@@ -7,11 +7,20 @@ others and writes the merge record that becomes the customer.merged event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
-from chalicelib.customers import domain, keys, order_usecases, timeline_usecases, usecases
+from chalicelib.customers import (
+    domain,
+    keys,
+    order_usecases,
+    photo_store,
+    timeline_usecases,
+    usecases,
+)
 from chalicelib.customers.domain import Customer, CustomerNotFound, InvalidField
+from chalicelib.customers.store import photo_map
 from clientela.ids import new_id
 
 MAX_MERGED = 10
@@ -103,15 +112,24 @@ def merge_customers(
     }
     if correlation_id:
         record["correlation_id"] = correlation_id
+    sets: dict[str, Any] = {**_order_dates([current, *others])}
+    taken = outcome.kept.photo if current.photo is None else None
+    if taken is not None:
+        # A merged profile's photo moves under the kept customer's own keys, so removing the
+        # merged profiles' photos below (and the kept one's, when it is deleted) finds it.
+        key = photo_store.photo_key(store_id, kept.id, taken.id)
+        photo_store.photo_bucket().copy(taken.key, key)
+        sets["photo"] = photo_map(replace(taken, key=key))
     usecases.customer_store().merge(
         current,
         outcome.kept,
         list(outcome.merged),
         record,
         add=_moved_aggregates(others),
-        sets=_order_dates([current, *others]),
+        sets=sets,
         correlation_id=correlation_id,
     )
+    photo_store.discard(*(o.photo.key for o in others if o.photo is not None))
     merged = usecases.get_customer(store_id, kept.id)
     return MergeResult(
         domain.MergeOutcome(

@@ -20,6 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.customers import domain
 from chalicelib.customers.filters import CustomerFilter, search_query, searchable
+from chalicelib.customers.photo_models import PhotoView
 
 Name = Annotated[str, Field(min_length=1, max_length=domain.MAX_NAME_LENGTH)]
 Gender = Literal["female", "male", "non_binary", "other", "undisclosed"]
@@ -60,6 +61,7 @@ READ_ONLY = {
     "rating_count": "derived from reviews",
     "rating_average": "derived from reviews",
     "segments": "derived from the store's segments",
+    "photo": "upload it: POST /customers/{id}/photo/uploads, then PUT /customers/{id}/photo",
 }
 
 
@@ -149,6 +151,11 @@ class _Input(BaseModel):
     def _tags(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else domain.normalise_tags(value)
 
+    @field_validator("photo_url", check_fields=False)
+    @classmethod
+    def _photo_url(cls, value: str | None) -> str | None:
+        return None if value is None else domain.normalise_photo_url(value)
+
     @field_validator("attributes", check_fields=False)
     @classmethod
     def _attributes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -190,6 +197,12 @@ _ATTRIBUTES = Field(
     default=None,
     description="Custom attributes: at most 50 snake_case keys; text, numbers or booleans.",
 )
+_PHOTO_URL = Field(
+    default=None,
+    max_length=domain.MAX_PHOTO_URL_LENGTH,
+    description=("A social login's picture (https). Shown as `photo` unless a photo was uploaded."),
+    examples=["https://lh3.googleusercontent.com/a/photo.jpg"],
+)
 
 
 class CustomerCreate(_ReadOnlyFields):
@@ -213,6 +226,7 @@ class CustomerCreate(_ReadOnlyFields):
     attributes: dict[str, AttributeValue] | None = _ATTRIBUTES
     social: SocialAccounts | None = None
     engagement: Engagement | None = None
+    photo_url: str | None = _PHOTO_URL
     email_consent: ConsentInput | None = Field(
         default=None,
         description="Consent given when the customer is created; `never_asked` if absent.",
@@ -249,6 +263,7 @@ class CustomerPatch(_ReadOnlyFields):
     attributes: dict[str, AttributeValue] | None = _ATTRIBUTES
     social: SocialAccounts | None = None
     engagement: Engagement | None = None
+    photo_url: str | None = _PHOTO_URL
 
     def changes(self) -> dict[str, Any]:
         return self.profile_changes(set(self.model_fields_set))
@@ -310,6 +325,8 @@ class Customer(BaseModel):
     attributes: dict[str, AttributeValue]
     social: SocialAccounts
     engagement: Engagement
+    photo_url: str | None = Field(description="The social picture, as given.")
+    photo: PhotoView | None = Field(description="The photo to show; null without one.")
     email_consent: Consent
     sms_consent: Consent
     signed_up_at: datetime
@@ -357,6 +374,8 @@ class Customer(BaseModel):
             attributes=customer.attributes,
             social=SocialAccounts(**customer.social),
             engagement=Engagement(**customer.engagement),
+            photo_url=customer.photo_url,
+            photo=PhotoView.of(customer),
             email_consent=Consent.of(customer.email_consent),
             sms_consent=Consent.of(customer.sms_consent),
             signed_up_at=customer.signed_up_at,

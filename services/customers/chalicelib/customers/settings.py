@@ -18,6 +18,12 @@ class CustomersSettings(BaseSettings):
     inbox_queue: str = "clientela-customers-inbox"
     # Chunks of bulk jobs (chalicelib.customers.jobs).
     jobs_queue: str = "clientela-customers-jobs"
+    # Customer photos (infra/customers.yaml, PhotosBucket). The default is the name the template
+    # gives it in moto's default account and the local stack's region.
+    photos_bucket: str = "clientela-customers-photos-123456789012-us-east-1"
+    # How long a presigned upload (POST) and a photo link (GET) stay valid, in seconds.
+    photo_upload_ttl: int = 300
+    photo_link_ttl: int = 900
     # Only the local stack reads this: on AWS the stream is wired by infra/customers.yaml.
     table_stream_arn: str = (
         "arn:aws:dynamodb:us-east-1:000000000000:table/clientela-customers/stream/local"

@@ -31,6 +31,7 @@ from chalicelib.customers.domain import (
     CustomerError,
     EmailAlreadyUsed,
     InvalidField,
+    Photo,
     VersionMismatch,
     WriteConflict,
     fold,
@@ -122,6 +123,33 @@ def _consent_of(record: dict[str, Any] | None) -> Consent:
         opt_in_level=record.get("opt_in_level"),
         updated_at=datetime.fromisoformat(updated) if updated else None,
         source=record.get("source"),
+    )
+
+
+def photo_map(photo: Photo) -> dict[str, Any]:
+    """The uploaded photo as the customer item's `photo` attribute (written by photo_store)."""
+    return {
+        "id": photo.id,
+        "key": photo.key,
+        "content_type": photo.content_type,
+        "width": photo.width,
+        "height": photo.height,
+        "size": photo.size,
+        "updated_at": _stamp(photo.updated_at),
+    }
+
+
+def _photo_of(record: dict[str, Any] | None) -> Photo | None:
+    if not record:
+        return None
+    return Photo(
+        id=record["id"],
+        key=record["key"],
+        content_type=record["content_type"],
+        width=int(record["width"]),
+        height=int(record["height"]),
+        size=int(record["size"]),
+        updated_at=datetime.fromisoformat(record["updated_at"]),
     )
 
 
@@ -218,6 +246,8 @@ def from_item(item: dict[str, Any]) -> Customer:
         attributes=_plain_numbers(dict(data.get("attributes", {}))),
         social=dict(data.get("social", {})),
         engagement={k: int(v) for k, v in data.get("engagement", {}).items()},
+        photo_url=data.get("photo_url"),
+        photo=_photo_of(data.get("photo")),
         email_consent=_consent_of(data.get("email_consent")),
         sms_consent=_consent_of(data.get("sms_consent")),
         last_seen_at=_when(data.get("last_seen_at")),

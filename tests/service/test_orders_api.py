@@ -608,3 +608,85 @@ def captured_logs() -> Iterator[io.StringIO]:
         yield stream
     finally:
         logger.handlers = saved
+
+
+# A purchase or a review is activity
+
+
+def _seen_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _profile_seen(api: Api, customer_id: str) -> tuple[str | None, str]:
+    profile = api.call("GET", f"/customers/{customer_id}").body
+    return profile["last_seen_at"], profile["status"]
+
+
+def _ids(api: Api, query: str) -> set[str]:
+    answer = api.call("GET", f"/customers?{query}&limit=200")
+    assert answer.status == 200, answer.body
+    return {c["id"] for c in answer.body["items"]}
+
+
+def test_an_order_moves_last_seen_forward_and_makes_the_customer_active(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    yesterday, last_week = now - timedelta(days=1), now - timedelta(days=7)
+    (first,) = record(api, order("ES-1", placed_at=yesterday.isoformat()))
+    customer_id = first["customer_id"]
+
+    assert _profile_seen(api, customer_id) == ("%sZ" % yesterday.isoformat()[:19], "active")
+    stored = customer(store_id, customer_id)
+    assert stored["last_seen_at"] == stored["last_seen_key"] == _seen_stamp(yesterday)
+    assert customer_id in _ids(api, "status=active")
+    assert customer_id in _ids(api, "sort=-last_seen_at&status=active")
+    assert customer_id not in _ids(api, "status=inactive")
+
+    # An older order arriving late (HTTP or bus) never moves it back.
+    record(api, order("ES-0", placed_at=last_week.isoformat()))
+    deliver("order.placed", placed("ES-00", placed_at=last_week.isoformat()))
+    assert customer(store_id, customer_id)["last_seen_at"] == _seen_stamp(yesterday)
+    assert aggregates(store_id, customer_id)[0] == 3
+
+    # A newer one from the bus moves it; one dated ahead of the clock moves it to now at most.
+    deliver("order.placed", placed("ES-2", placed_at=(now - timedelta(hours=1)).isoformat()))
+    assert customer(store_id, customer_id)["last_seen_at"] == _seen_stamp(now - timedelta(hours=1))
+    record(api, order("ES-3", placed_at=(now + timedelta(days=30)).isoformat()))
+    seen = customer(store_id, customer_id)["last_seen_at"]
+    assert _seen_stamp(now) <= seen <= _seen_stamp(datetime.now(UTC))
+
+
+def test_an_order_cancelled_before_it_arrives_is_still_activity(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-9", cancelled_at=now))
+    deliver("order.placed", placed("ES-9", placed_at=(now - timedelta(hours=2)).isoformat()))
+
+    (result,) = record(api, order("ES-9"))
+    customer_id = result["customer_id"]
+    assert aggregates(store_id, customer_id)[0] == 0
+    assert customer(store_id, customer_id)["last_seen_at"] == _seen_stamp(now - timedelta(hours=2))
+
+
+def test_a_review_moves_last_seen_forward(api: Api, store_id: str, deliver: Any) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    ana = new_customer(api, "ana@example.com")
+    assert _profile_seen(api, ana) == (None, "inactive")
+    review = {"review_id": "r-1", "email": "ana@example.com", "product_id": "p-1", "rating": 5}
+
+    answer = api.call("POST", "/reviews", {**review, "at": (now - timedelta(days=2)).isoformat()})
+
+    assert answer.status == 200, answer.body
+    assert customer(store_id, ana)["last_seen_at"] == _seen_stamp(now - timedelta(days=2))
+    assert _profile_seen(api, ana)[1] == "active"
+    later = ReviewCreatedV1(
+        review_id="r-2", customer_id=ana, product_id="p-2", rating=4, at=now - timedelta(days=1)
+    )
+    deliver("review.created", later)
+    assert customer(store_id, ana)["last_seen_key"] == _seen_stamp(now - timedelta(days=1))
+    older = {**review, "review_id": "r-0", "at": (now - timedelta(days=9)).isoformat()}
+    assert api.call("POST", "/reviews", older).status == 200
+    assert customer(store_id, ana)["last_seen_at"] == _seen_stamp(now - timedelta(days=1))
+    assert customer(store_id, ana)["rating_count"] == 3

@@ -48,7 +48,7 @@ READ_ONLY = {
     "signed_up_at": "set when the customer is created",
     "email_consent": "change it with POST /customers/{id}/consent",
     "sms_consent": "change it with POST /customers/{id}/consent",
-    "last_seen_at": "comes from storefront activity (POST /activity)",
+    "last_seen_at": "comes from storefront activity (POST /activity), orders and reviews",
     "last_ip": "comes from storefront activity (POST /activity)",
     "last_device": "comes from storefront activity (POST /activity)",
     "status": "derived from last_seen_at",

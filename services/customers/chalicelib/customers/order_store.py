@@ -71,12 +71,14 @@ class Contended(Exception):
 class Bounds:
     """A customer's first and last counted order (stamps), as read with the customer.
 
-    `orders` (its orders_count as read) does not take part in comparisons.
+    `orders` (its orders_count as read) and `seen` (its last_seen_at as read) do not take part
+    in comparisons.
     """
 
     first: str | None = None
     last: str | None = None
     orders: int = field(default=0, compare=False)
+    seen: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,18 @@ def email_key(store_id: str, email: str) -> Item:
 
 def review_key(store_id: str, review_id: str) -> Item:
     return _key(keys.store_pk(store_id), keys.REVIEW_PREFIX + review_id)
+
+
+# A purchase or a review is activity: `last_seen_at` (and the index `by_last_seen` that the
+# `status` filter reads) moves forward with it, never back; the condition makes a write that
+# raced a later activity fail (StaleCustomer), and the use case re-reads and tries again.
+_SEEN_SET = "last_seen_at = :seen, last_seen_key = :seen"
+_SEEN_CONDITION = "(attribute_not_exists(last_seen_at) OR last_seen_at < :seen)"
+
+
+def replace_seen(bounds: Bounds, seen: str | None) -> Bounds:
+    """The bounds once `last_seen_at` moved to `seen` (None: it does not move)."""
+    return bounds if seen is None else dataclass_replace(bounds, seen=seen)
 
 
 def owner_sk(placed_at: str, order_id: str) -> str:
@@ -443,13 +457,14 @@ class OrderStore:
         """First and last order dates of each customer that exists (absent: no customer)."""
         items = self._batch_get(
             [customer_key(store_id, cid) for cid in customer_ids],
-            "sk, first_order_at, last_order_at, orders_count",
+            "sk, first_order_at, last_order_at, orders_count, last_seen_at",
         )
         return {
             i["sk"]["S"].removeprefix(keys.CUSTOMER_PREFIX): Bounds(
                 i.get("first_order_at", {}).get("S"),
                 i.get("last_order_at", {}).get("S"),
                 int(i.get("orders_count", {}).get("N", "0")),
+                i.get("last_seen_at", {}).get("S"),
             )
             for i in items
         }
@@ -553,12 +568,20 @@ class OrderStore:
     # Writes ----------------------------------------------------------------------------
 
     def place(
-        self, store_id: str, order: Order, *, before: Pending | None, bounds: Bounds
+        self,
+        store_id: str,
+        order: Order,
+        *,
+        before: Pending | None,
+        bounds: Bounds,
+        seen: str | None = None,
     ) -> Bounds:
         """Stores a newly placed order (over its placeholder, if one waited) with its effects.
 
-        Returns the customer's bounds after it. Raises StaleOrder if the order exists (or its
-        placeholder changed), StaleCustomer if the customer changed or is gone, Contended.
+        `seen`: the moment to move the customer's `last_seen_at` to (a purchase is activity),
+        set on condition that the stored one is older. Returns the customer's bounds after it.
+        Raises StaleOrder if the order exists (or its placeholder changed), StaleCustomer if the
+        customer changed or is gone (or was seen later meanwhile), Contended.
         """
         assert order.customer_id is not None
         put: Item = {"TableName": self._table, "Item": order_item(store_id, order)}
@@ -567,14 +590,29 @@ class OrderStore:
         else:
             put |= _same_pending(before)
         actions: list[Item] = [{"Put": put}]
-        after = bounds
+        after = replace_seen(bounds, seen)
         if order.counted:
-            after = Bounds(*bounds_with(bounds.first, bounds.last, keys.stamp(order.placed_at)))
+            after = Bounds(
+                *bounds_with(bounds.first, bounds.last, keys.stamp(order.placed_at)),
+                seen=after.seen,
+            )
             # Guarded even when the dates stay: a cancellation recomputing them from the index
             # at the same moment could not see this order yet.
             actions.append(
                 self._aggregates(
-                    store_id, order.customer_id, order.contribution(), bounds, after, guard=True
+                    store_id,
+                    order.customer_id,
+                    order.contribution(),
+                    bounds,
+                    after,
+                    guard=True,
+                    seen=seen,
+                )
+            )
+        elif seen is not None:  # not counted (cancelled first), yet placing it was activity
+            actions.append(
+                self._aggregates(
+                    store_id, order.customer_id, Delta(), bounds, bounds, guard=False, seen=seen
                 )
             )
         entries = order_entries(order, before)
@@ -629,11 +667,11 @@ class OrderStore:
             put |= _same_pending(before)
         self._transact([{"Put": put}])
 
-    def add_review(self, store_id: str, review: Review) -> None:
+    def add_review(self, store_id: str, review: Review, *, seen: str | None = None) -> None:
         """The review's marker, the customer's rating sums and a timeline entry, at once.
 
-        Raises StaleOrder if the review was recorded before, StaleCustomer if the customer is
-        gone, Contended.
+        `seen`: as for `place`. Raises StaleOrder if the review was recorded before,
+        StaleCustomer if the customer is gone (or was seen later meanwhile), Contended.
         """
         assert review.customer_id is not None
         marker: Item = {
@@ -647,13 +685,17 @@ class OrderStore:
         }
         if review.order_id:
             marker["order_id"] = _s(review.order_id)
-        update = {
+        update: Item = {
             "TableName": self._table,
             "Key": customer_key(store_id, review.customer_id),
             "UpdateExpression": "ADD rating_count :one, rating_sum :rating",
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {":one": _n(1), ":rating": _n(review.rating)},
         }
+        if seen is not None:
+            update["UpdateExpression"] += f" SET {_SEEN_SET}"
+            update["ConditionExpression"] += f" AND {_SEEN_CONDITION}"
+            update["ExpressionAttributeValues"][":seen"] = _s(seen)
         self._transact(
             [
                 {
@@ -677,10 +719,12 @@ class OrderStore:
         new: Bounds,
         *,
         guard: bool,
+        seen: str | None = None,
     ) -> Item:
         """UpdateItem of the customer's aggregates: ADD the delta, SET / REMOVE the dates.
 
-        The dates are conditioned on their values as read whenever they change (or `guard`).
+        The dates are conditioned on their values as read whenever they change (or `guard`);
+        `seen` moves `last_seen_at` forward, on condition that it is still older.
         """
         values: Item = {}
         adds, sets, removes = [], [], []
@@ -715,6 +759,10 @@ class OrderStore:
             # The index `by_last_order` sorts customers on it; "0" sorts before any date.
             sets.append("last_order_key = :last_order_key")
             values[":last_order_key"] = _s(new.last or "0")
+        if seen is not None:
+            sets.append(_SEEN_SET)
+            conditions.append(_SEEN_CONDITION)
+            values[":seen"] = _s(seen)
         clauses = [
             f"ADD {', '.join(adds)}" if adds else "",
             f"SET {', '.join(sets)}" if sets else "",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from aws_lambda_powertools import Logger
@@ -39,6 +39,7 @@ from chalicelib.customers.orders import (
     line_items,
     place,
     refund,
+    seen_moving,
     stored_size,
 )
 from chalicelib.customers.reports import CatalogueFilter, FrequencyCriteria, Period, Row
@@ -169,9 +170,11 @@ def _record(
             back_off(attempt)
             continue
         placed = place(replace(order, customer_id=customer_id), existing)
+        bounds = customers.bounds[customer_id]
+        seen = seen_moving(order.placed_at, bounds.seen, datetime.now(UTC))
         try:
             customers.bounds[customer_id] = store.place(
-                store_id, placed, before=existing, bounds=customers.bounds[customer_id]
+                store_id, placed, before=existing, bounds=bounds, seen=seen
             )
         except StaleOrder:  # placed meanwhile, or its placeholder changed
             current = store.order(store_id, order.order_id)
@@ -300,8 +303,10 @@ def post_review(store_id: str, review: Review) -> Recorded:
         except StaleCustomer:
             back_off(attempt)
             continue
+        read = customers.bounds.get(customer_id)
+        seen = seen_moving(review.at, read.seen if read else None, datetime.now(UTC))
         try:
-            store.add_review(store_id, replace(review, customer_id=customer_id))
+            store.add_review(store_id, replace(review, customer_id=customer_id), seen=seen)
         except StaleOrder:
             owner = store.review_owner(store_id, review.review_id)
             return Recorded(review.review_id, "already_recorded", owner)

@@ -16,6 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from chalicelib.customers import keys
+
 OrderStatus = Literal["placed", "cancelled", "refunded"]
 ZERO = Decimal(0)
 MAX_BATCH = 100
@@ -191,6 +193,14 @@ def refund(order: Order, given: Refund) -> tuple[Order, Delta]:
         refunds=(*order.refunds, applied),
     )
     return refunded, (Delta(0, -taken) if order.counted else Delta())
+
+
+def seen_moving(at: datetime, seen: str | None, now: datetime) -> str | None:
+    """What a purchase or review at `at` moves the customer's `last_seen_at` to (a stamp), or
+    None when the customer was seen since. Never later than now: an order dated ahead of the
+    clock would otherwise keep its customer "active" for months."""
+    moment = keys.stamp(min(at, now))
+    return moment if seen is None or seen < moment else None
 
 
 def bounds_with(first: str | None, last: str | None, placed_at: str) -> tuple[str, str]:

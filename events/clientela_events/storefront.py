@@ -3,6 +3,13 @@
 The store platform publishes them on the bus; the customers service follows them through its
 inbox. Money is a decimal string (never a float); times are ISO 8601 with a zone. A shopper is
 named by `customer_id` (Clientela's id) and/or `email`: guests have only an e-mail.
+
+`order.cancelled` and `order.refunded` have a second publisher: a store whose platform cannot
+publish on the bus records cancellations and refunds through the customers API, and the
+customers service publishes those (and only those) under its own source,
+`clientela.customers`, with the same data. Follow both sources; the same fact may arrive from
+both when a store uses both ways, so de-duplicate on `order_id` / `refund_id`, not only on the
+event id.
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ class OrderCancelledV1(_Event):
 
     order_id: OrderId
     cancelled_at: Instant
+    reason: Text | None = Field(default=None, description="Why, as the store recorded it.")
 
 
 class OrderRefundedV1(_Event):
@@ -91,6 +99,7 @@ class OrderRefundedV1(_Event):
     amount: Money | None = Field(
         default=None, description="In the order's currency; absent: what was left of the total."
     )
+    reason: Text | None = Field(default=None, description="Why, as the store recorded it.")
     refunded_at: Instant
 
 

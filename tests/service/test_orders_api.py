@@ -33,6 +33,7 @@ from clientela_events.storefront import (
 )
 from tests.conftest import token_for
 from tests.service.conftest import Api
+from tests.service.test_customer_events import stream_records
 
 TABLE = "clientela-customers"
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -636,7 +637,7 @@ def test_an_order_moves_last_seen_forward_and_makes_the_customer_active(
     (first,) = record(api, order("ES-1", placed_at=yesterday.isoformat()))
     customer_id = first["customer_id"]
 
-    assert _profile_seen(api, customer_id) == ("%sZ" % yesterday.isoformat()[:19], "active")
+    assert _profile_seen(api, customer_id) == (f"{yesterday.isoformat()[:19]}Z", "active")
     stored = customer(store_id, customer_id)
     assert stored["last_seen_at"] == stored["last_seen_key"] == _seen_stamp(yesterday)
     assert customer_id in _ids(api, "status=active")
@@ -690,3 +691,177 @@ def test_a_review_moves_last_seen_forward(api: Api, store_id: str, deliver: Any)
     assert api.call("POST", "/reviews", older).status == 200
     assert customer(store_id, ana)["last_seen_at"] == _seen_stamp(now - timedelta(days=1))
     assert customer(store_id, ana)["rating_count"] == 3
+
+
+# Cancellations and refunds through the HTTP API
+
+
+def _placed_order(api: Api, order_id: str, total: str = "100.00") -> str:
+    (result,) = record(api, order(order_id, total=total, items=[line(unit_price=total)]))
+    assert result["result"] == "created", result
+    return str(result["customer_id"])
+
+
+def test_an_order_is_cancelled_over_http_as_from_the_bus(api: Api, store_id: str) -> None:
+    customer_id = _placed_order(api, "ES-1")
+    body = {"reason": "Out of stock", "cancelled_at": at(1)}
+
+    answer = api.call("POST", "/orders/ES-1/cancellation", body)
+
+    assert answer.status == 201, answer.body
+    assert answer.body == {
+        "order_id": "ES-1",
+        "status": "cancelled",
+        "cancelled_at": answer.body["cancelled_at"],
+        "reason": "Out of stock",
+    }
+    assert aggregates(store_id, customer_id) == (0, Decimal(0), None, None)
+    assert "order_cancelled" in timeline_kinds(store_id, customer_id)
+    entries = api.call("GET", f"/customers/{customer_id}/timeline?kind=order_cancelled").body
+    assert entries["items"][0]["data"] == {"order_id": "ES-1", "reason": "Out of stock"}
+    listed = api.call("GET", f"/customers/{customer_id}/orders").body["items"][0]
+    assert listed["status"] == "cancelled"
+
+    again = api.call("POST", "/orders/ES-1/cancellation", body)
+    assert (again.status, again.body) == (201, answer.body)
+    other = api.call("POST", "/orders/ES-1/cancellation", {"reason": "Changed her mind"})
+    assert other.status == 422
+    assert [e["field"] for e in other.body["errors"]] == ["reason"]
+    assert aggregates(store_id, customer_id) == (0, Decimal(0), None, None)
+
+
+def test_cancelling_or_refunding_an_unknown_order_is_404(
+    api: Api, customers_client: Any, deliver: Any
+) -> None:
+    # Heard of through an early cancellation only: not an order of this store yet.
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-7", cancelled_at=T0))
+    _placed_order(api, "ES-1")
+    foreign = Api(customers_client, {"authorization": f"Bearer {token_for('another-store')}"})
+
+    for caller, order_id in ((api, "ES-404"), (api, "ES-7"), (foreign, "ES-1")):
+        cancel = caller.call("POST", f"/orders/{order_id}/cancellation", {})
+        refund = caller.call(
+            "POST", f"/orders/{order_id}/refunds", {"refund_id": "R-1", "amount": "1.00"}
+        )
+        for answer in (cancel, refund):
+            assert answer.status == 404, answer.body
+            assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_partial_refunds_over_http_never_exceed_the_total(api: Api, store_id: str) -> None:
+    customer_id = _placed_order(api, "ES-1", "100.00")
+    first = {"refund_id": "R-1", "amount": "30.00", "reason": "Damaged box"}
+
+    answer = api.call("POST", "/orders/ES-1/refunds", first)
+
+    assert answer.status == 201, answer.body
+    assert answer.body["order_id"] == "ES-1"
+    assert (answer.body["refund_id"], answer.body["currency"]) == ("R-1", "EUR")
+    assert Decimal(answer.body["amount"]) == Decimal("30")
+    assert answer.body["reason"] == "Damaged box"
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("70"))
+
+    # The same refund again answers as the first and takes nothing more off. (The amount's
+    # scale is compared as a number: one money representation is the Money type's concern.)
+    again = api.call("POST", "/orders/ES-1/refunds", first)
+    assert again.status == 201
+    assert {**again.body, "amount": Decimal(again.body["amount"])} == {
+        **answer.body,
+        "amount": Decimal(answer.body["amount"]),
+    }
+    # The same id with another body is refused.
+    for changed in ({**first, "amount": "31.00"}, {**first, "reason": "Late"}):
+        refused = api.call("POST", "/orders/ES-1/refunds", changed)
+        assert refused.status == 422, refused.body
+        assert [e["field"] for e in refused.body["errors"]] == ["refund_id"]
+    # More than is left: 422 naming the amount, saying what is left; nothing changes.
+    too_much = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-2", "amount": "70.01"})
+    assert too_much.status == 422, too_much.body
+    assert [e["field"] for e in too_much.body["errors"]] == ["amount"]
+    assert "70" in too_much.body["errors"][0]["reason"]
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("70"))
+    # What is left, exactly, is fine; then nothing is.
+    rest = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-2", "amount": "70.00"})
+    assert rest.status == 201, rest.body
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("0"))
+    more = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-3", "amount": "0.01"})
+    assert more.status == 422
+    assert timeline_kinds(store_id, customer_id).count("order_refunded") == 2
+    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    assert stored is not None and stored["status"] == "refunded"
+    assert stored["refunded_total"] == Decimal("100")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "1.00"}, "refund_id"),
+        ({"refund_id": "R-1"}, "amount"),
+        ({"refund_id": "R-1", "amount": "0"}, "amount"),
+        ({"refund_id": "R-1", "amount": "-1"}, "amount"),
+        ({"refund_id": "R-1", "amount": "1.00", "reason": ""}, "reason"),
+        ({"refund_id": "R-1", "amount": "1.00", "refunded_at": "yesterday"}, "refunded_at"),
+        ({"refund_id": "R-1", "amount": "1.00", "extra": 1}, "extra"),
+    ],
+)
+def test_a_bad_refund_is_422_naming_the_field(
+    api: Api, store_id: str, body: dict[str, Any], field: str
+) -> None:
+    customer_id = _placed_order(api, "ES-1")
+
+    answer = api.call("POST", "/orders/ES-1/refunds", body)
+
+    assert answer.status == 422, answer.body
+    assert field in [e["field"] for e in answer.body["errors"]]
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("100"))
+
+
+def test_the_http_and_bus_paths_share_refund_ids(api: Api, store_id: str, deliver: Any) -> None:
+    customer_id = _placed_order(api, "ES-1", "100.00")
+    deliver(
+        "order.refunded",
+        OrderRefundedV1(order_id="ES-1", refund_id="R-1", amount=Decimal("40"), refunded_at=T0),
+    )
+
+    answer = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-2", "amount": "60.00"})
+    assert answer.status == 201, answer.body
+    deliver(
+        "order.refunded",
+        OrderRefundedV1(order_id="ES-1", refund_id="R-2", amount=Decimal("60"), refunded_at=T0),
+    )
+
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("0"))
+    assert timeline_kinds(store_id, customer_id).count("order_refunded") == 2
+
+
+def test_only_what_the_api_recorded_is_published(api: Api, apps: Any, store_id: str) -> None:
+    _placed_order(api, "ES-1", "100.00")
+    _placed_order(api, "ES-2", "50.00")
+    deliver_to_inbox(
+        store_id,
+        "order.refunded",
+        OrderRefundedV1(order_id="ES-2", refund_id="R-bus", amount=Decimal("5"), refunded_at=T0),
+    )
+    deliver_to_inbox(
+        store_id, "order.cancelled", OrderCancelledV1(order_id="ES-2", cancelled_at=T0)
+    )
+    refund = {"refund_id": "R-1", "amount": "10.00", "reason": "Late delivery"}
+    assert api.call("POST", "/orders/ES-1/refunds", refund).status == 201
+    assert api.call("POST", "/orders/ES-1/refunds", refund).status == 201  # a retry: no event
+    assert api.call("POST", "/orders/ES-1/cancellation", {"reason": "Fraud"}).status == 201
+
+    publishing = sys.modules["chalicelib.customers.publishing"]
+    events = [e for e in map(publishing.event_for, stream_records(store_id)) if e]
+    orders = [e for e in events if e.event_type.startswith("order.")]
+
+    assert [e.event_type for e in orders] == ["order.refunded", "order.cancelled"]
+    refunded, cancelled = (e.entry("clientela") for e in orders)
+    assert {refunded["Source"], cancelled["Source"]} == {"clientela.customers"}
+    detail = json.loads(refunded["Detail"])["data"]
+    assert (detail["order_id"], detail["refund_id"], detail["reason"]) == (
+        "ES-1",
+        "R-1",
+        "Late delivery",
+    )
+    assert Decimal(detail["amount"]) == Decimal("10")
+    assert json.loads(cancelled["Detail"])["data"]["reason"] == "Fraud"

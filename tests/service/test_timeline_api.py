@@ -501,7 +501,9 @@ def test_the_newest_item_without_device_or_ip_keeps_the_older_ones(api: Api, sto
     customer = new_customer(api)
     older, newer = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
     batch = [
-        _activity("a", customer_id=customer, at=older.isoformat(), device="mobile", ip="203.0.113.7"),
+        _activity(
+            "a", customer_id=customer, at=older.isoformat(), device="mobile", ip="203.0.113.7"
+        ),
         _activity("b", customer_id=customer, at=newer.isoformat()),
     ]
 
@@ -519,10 +521,14 @@ def test_each_field_keeps_its_latest_known_value_across_batches(api: Api, store_
 
     post(_activity("a", customer_id=customer, at=t3.isoformat(), device="app"))
     # Older, arriving later: its device is older than the one known, its address is new.
-    post(_activity("b", customer_id=customer, at=t2.isoformat(), device="desktop", ip="198.51.100.1"))
+    post(
+        _activity("b", customer_id=customer, at=t2.isoformat(), device="desktop", ip="198.51.100.1")
+    )
     assert _seen(store_id, customer) == (_when(t3), "app", "198.51.100.1")
     # Older still, with both: changes nothing.
-    post(_activity("c", customer_id=customer, at=t1.isoformat(), device="tablet", ip="198.51.100.9"))
+    post(
+        _activity("c", customer_id=customer, at=t1.isoformat(), device="tablet", ip="198.51.100.9")
+    )
     assert _seen(store_id, customer) == (_when(t3), "app", "198.51.100.1")
     # Newest, with only an address.
     post(_activity("d", customer_id=customer, at=t4.isoformat(), ip="2001:db8::1"))

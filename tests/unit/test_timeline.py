@@ -299,12 +299,9 @@ def test_a_batch_holds_1_to_100_items() -> None:
     assert len(ActivityBatch.model_validate({"items": [_activity()] * 100}).items) == 100
 
 
-_moments = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)
-)
 _seen = st.builds(
     timeline.Seen,
-    at=_moments,
+    at=TIMES,
     device=st.none() | st.sampled_from(["app", "mobile", "desktop"]),
     ip=st.none() | st.sampled_from(["203.0.113.7", "2001:db8::1"]),
 )

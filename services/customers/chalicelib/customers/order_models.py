@@ -23,7 +23,7 @@ from pydantic import (
 from chalicelib.customers import keys, orders, reports
 from chalicelib.customers.domain import normalise_email
 from chalicelib.customers.order_usecases import Recorded
-from chalicelib.customers.orders import Order, Review, line_items
+from chalicelib.customers.orders import Order, Refund, Review, line_items
 from clientela_events.storefront import Instant
 
 Money = Annotated[
@@ -189,6 +189,74 @@ class OrderOut(BaseModel):
                 )
                 for line in order.items
             ],
+        )
+
+
+class CancellationIn(_Input):
+    """Cancels a placed order: it leaves its customer's aggregates and the reports."""
+
+    reason: Text | None = Field(default=None, description="Why, for the store's own records.")
+    cancelled_at: Instant | None = Field(
+        default=None, description="When it was cancelled; absent: now."
+    )
+
+
+class CancellationOut(BaseModel):
+    """The order's cancellation, as recorded (a repeated request answers the same)."""
+
+    order_id: str
+    status: Literal["cancelled"]
+    cancelled_at: datetime
+    reason: str | None
+
+    @classmethod
+    def of(cls, order: Order) -> CancellationOut:
+        assert order.cancelled_at is not None
+        return cls(
+            order_id=order.order_id,
+            status="cancelled",
+            cancelled_at=order.cancelled_at,
+            reason=order.cancel_reason,
+        )
+
+
+class RefundIn(_Input):
+    """Money given back of a placed order, in part or in full; several refunds may follow."""
+
+    refund_id: Code = Field(
+        description="Your id for this refund: sending it again with the same body records"
+        " nothing new and answers as the first time."
+    )
+    amount: Annotated[Money, Field(gt=0)] = Field(
+        description="In the order's currency; at most what is left to refund of its total."
+    )
+    reason: Text | None = None
+    refunded_at: Instant | None = Field(default=None, description="When; absent: now.")
+
+    def to_refund(self, now: datetime) -> Refund:
+        return Refund(self.refund_id, self.refunded_at or now, self.amount, reason=self.reason)
+
+
+class RefundOut(BaseModel):
+    """A refund as recorded (a repeated request answers the same)."""
+
+    order_id: str
+    refund_id: str
+    amount: Decimal
+    currency: str
+    reason: str | None
+    refunded_at: datetime
+
+    @classmethod
+    def of(cls, order: Order, refund: Refund) -> RefundOut:
+        assert refund.amount is not None
+        return cls(
+            order_id=order.order_id,
+            refund_id=refund.refund_id,
+            amount=refund.amount,
+            currency=order.currency,
+            reason=refund.reason,
+            refunded_at=refund.at,
         )
 
 

@@ -176,18 +176,20 @@ def _line_item(line: LineItem) -> Item:
     return {"M": attributes}
 
 
-def _refunds(refunds: Iterable[Refund]) -> Item:
-    return {
-        "M": {
-            r.refund_id: {
-                "M": {
-                    "at": _s(keys.stamp(r.at)),
-                    "amount": {"NULL": True} if r.amount is None else _n(r.amount),
-                }
-            }
-            for r in refunds
-        }
+def _refund(r: Refund) -> Item:
+    attributes: Item = {
+        "at": _s(keys.stamp(r.at)),
+        "amount": {"NULL": True} if r.amount is None else _n(r.amount),
     }
+    if r.reason is not None:
+        attributes["reason"] = _s(r.reason)
+    if r.via_api:
+        attributes["via"] = _s("api")
+    return {"M": attributes}
+
+
+def _refunds(refunds: Iterable[Refund]) -> Item:
+    return {"M": {r.refund_id: _refund(r) for r in refunds}}
 
 
 def order_item(store_id: str, order: Order) -> Item:
@@ -214,6 +216,10 @@ def order_item(store_id: str, order: Order) -> Item:
     }
     if order.cancelled_at is not None:
         item["cancelled_at"] = _s(keys.stamp(order.cancelled_at))
+    if order.cancel_reason is not None:
+        item["cancel_reason"] = _s(order.cancel_reason)
+    if order.cancelled_via_api:
+        item["cancelled_via"] = _s("api")
     return item
 
 
@@ -240,6 +246,8 @@ def _read_refunds(item: Item) -> tuple[Refund, ...]:
                 refund_id,
                 keys.parse_stamp(data["at"]["S"]),
                 None if amount is None else Decimal(amount),
+                reason=data["reason"]["S"] if "reason" in data else None,
+                via_api=data.get("via", {}).get("S") == "api",
             )
         )
     return tuple(sorted(found, key=lambda r: (r.at, r.refund_id)))
@@ -276,6 +284,8 @@ def read_order(item: Item) -> Order | Pending:
         refunded_total=Decimal(item["refunded_total"]["N"]),
         cancelled_at=cancelled_at,
         refunds=_read_refunds(item),
+        cancel_reason=item["cancel_reason"]["S"] if "cancel_reason" in item else None,
+        cancelled_via_api=item.get("cancelled_via", {}).get("S") == "api",
     )
 
 
@@ -367,6 +377,7 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                         "refund_id": r.refund_id,
                         "amount": r.amount,
                         "currency": order.currency,
+                        **({"reason": r.reason} if r.reason else {}),
                     },
                 )
             )
@@ -377,7 +388,10 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                 "order_cancelled",
                 order.cancelled_at,
                 entry_id("order_cancelled", order.order_id),
-                {"order_id": order.order_id},
+                {
+                    "order_id": order.order_id,
+                    **({"reason": order.cancel_reason} if order.cancel_reason else {}),
+                },
             )
         )
     return entries

@@ -30,6 +30,7 @@ from chalicelib.customers.orders import (
     MAX_STORED_BYTES,
     Delta,
     Order,
+    OrderNotFound,
     OrderRefused,
     OrderWriteConflict,
     Pending,
@@ -217,22 +218,51 @@ def _change(
     store.change(store_id, before, after, delta=delta, bounds=(read, new))
 
 
-def cancel_order(store_id: str, order_id: str, at: datetime) -> Outcome:
-    """Cancels an order: it leaves its customer's aggregates. Before it is placed, it waits."""
+@dataclass(frozen=True)
+class Changed:
+    """What a cancellation or refund did, and the order after it (None while it waits)."""
+
+    outcome: Outcome
+    order: Order | None = None
+    refund: Refund | None = None  # the refund as recorded (refunds only)
+
+
+SAME_REFUND = "This refund id was recorded before with another amount or reason"
+OTHER_CANCELLATION = "The order was cancelled before with another reason"
+
+
+def cancel_order(
+    store_id: str,
+    order_id: str,
+    at: datetime,
+    *,
+    reason: str | None = None,
+    requested: bool = False,
+) -> Changed:
+    """Cancels an order: it leaves its customer's aggregates.
+
+    From the store platform's events (`requested` False) it is a fact: before the order is
+    placed it waits for it. A request (the HTTP API) needs the order placed (OrderNotFound),
+    and a repeated one answers as the first, unless it gives another reason (OrderRefused).
+    """
     store = order_store()
     for attempt in range(_ATTEMPTS):
         current = store.order(store_id, order_id)
         try:
             if not isinstance(current, Order):
+                if requested:
+                    raise OrderNotFound
                 if current is not None and current.cancelled_at is not None:
-                    return "already_recorded"
+                    return Changed("already_recorded")
                 store.keep_pending(
                     store_id, order_id, current, replace(current or Pending(), cancelled_at=at)
                 )
-                return "waiting_for_order"
-            cancelled, delta = cancel(current, at)
+                return Changed("waiting_for_order")
+            cancelled, delta = cancel(current, at, reason=reason, via_api=requested)
             if cancelled is current:
-                return "already_recorded"
+                if requested and reason is not None and reason != current.cancel_reason:
+                    raise OrderRefused("reason", OTHER_CANCELLATION)
+                return Changed("already_recorded", current)
             last_try = attempt == _ATTEMPTS - 1
             _change(store, store_id, current, cancelled, delta, last_try=last_try)
         except (StaleOrder, StaleCustomer):
@@ -240,33 +270,50 @@ def cancel_order(store_id: str, order_id: str, at: datetime) -> Outcome:
         except Contended:
             back_off(attempt)
             continue
-        return "applied"
+        return Changed("applied", cancelled)
     raise OrderWriteConflict
 
 
-def refund_order(store_id: str, order_id: str, given: Refund) -> Outcome:
-    """Takes a refund off what the order counts for; once per refund id. Before the order, waits."""
+def refund_order(
+    store_id: str, order_id: str, given: Refund, *, requested: bool = False
+) -> Changed:
+    """Takes a refund off what the order counts for; once per refund id.
+
+    From the store platform's events (`requested` False) it is a fact: before the order it
+    waits, and it never takes more than is left. A request (the HTTP API) needs the order
+    placed (OrderNotFound) and an amount no larger than what is left (OrderRefused `amount`);
+    a repeated refund id answers as the first, unless amount or reason differ (OrderRefused).
+    """
     store = order_store()
+    given = replace(given, via_api=requested)
     for attempt in range(_ATTEMPTS):
         current = store.order(store_id, order_id)
         try:
             if not isinstance(current, Order):
+                if requested:
+                    raise OrderNotFound
                 waiting = current or Pending()
                 if waiting.knows(given.refund_id):
-                    return "already_recorded"
+                    return Changed("already_recorded")
                 after = replace(waiting, refunds=(*waiting.refunds, given))
                 store.keep_pending(store_id, order_id, current, after)
-                return "waiting_for_order"
+                return Changed("waiting_for_order")
+            known = current.refund_of(given.refund_id)
+            if known is not None:
+                if requested and (known.amount, known.reason) != (given.amount, given.reason):
+                    raise OrderRefused("refund_id", SAME_REFUND)
+                return Changed("already_recorded", current, known)
+            if requested and given.amount is not None and given.amount > current.refundable:
+                left = current.refundable
+                raise OrderRefused("amount", f"At most {left} {current.currency} is left to refund")
             refunded, delta = refund(current, given)
-            if refunded is current:
-                return "already_recorded"
             _change(store, store_id, current, refunded, delta, last_try=True)
         except (StaleOrder, StaleCustomer):
             continue
         except Contended:
             back_off(attempt)
             continue
-        return "applied"
+        return Changed("applied", refunded, refunded.refund_of(given.refund_id))
     raise OrderWriteConflict
 
 
@@ -384,14 +431,14 @@ def on_order_placed(event: IncomingEvent) -> None:
 def on_order_cancelled(event: IncomingEvent) -> None:
     data = event.data
     assert isinstance(data, OrderCancelledV1)
-    cancel_order(event.metadata.store_id, data.order_id, data.cancelled_at)
+    cancel_order(event.metadata.store_id, data.order_id, data.cancelled_at, reason=data.reason)
 
 
 @follows("order.refunded")
 def on_order_refunded(event: IncomingEvent) -> None:
     data = event.data
     assert isinstance(data, OrderRefundedV1)
-    given = Refund(data.refund_id, data.refunded_at, data.amount)
+    given = Refund(data.refund_id, data.refunded_at, data.amount, reason=data.reason)
     refund_order(event.metadata.store_id, data.order_id, given)
 
 

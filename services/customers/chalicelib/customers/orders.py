@@ -40,6 +40,10 @@ class OrderRefused(OrderError):
         self.reason = reason
 
 
+class OrderNotFound(OrderError):
+    """No order placed with this id in this store (an early cancellation or refund is none)."""
+
+
 class OrderWriteConflict(OrderError):
     """Other writes to the same customer kept winning the race; trying again may succeed."""
 
@@ -81,6 +85,10 @@ class Refund:
     refund_id: str
     at: datetime
     amount: Decimal | None = None
+    reason: str | None = None
+    # Recorded through the HTTP API rather than heard from the store platform's events: only
+    # those are published by this service (the platform publishes its own).
+    via_api: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,8 @@ class Order:
     cancelled_at: datetime | None = None
     # Refunds applied, with the amount each one actually took off.
     refunds: tuple[Refund, ...] = field(default=())
+    cancel_reason: str | None = None
+    cancelled_via_api: bool = False  # as Refund.via_api
 
     @property
     def counted(self) -> bool:
@@ -138,6 +148,14 @@ class Order:
 
     def knows(self, refund_id: str) -> bool:
         return any(r.refund_id == refund_id for r in self.refunds)
+
+    def refund_of(self, refund_id: str) -> Refund | None:
+        return next((r for r in self.refunds if r.refund_id == refund_id), None)
+
+    @property
+    def refundable(self) -> Decimal:
+        """What is left to refund of the total."""
+        return max(self.total - self.refunded_total, ZERO)
 
 
 @dataclass(frozen=True)
@@ -165,12 +183,16 @@ def place(order: Order, pending: Pending | None) -> Order:
     return placed
 
 
-def cancel(order: Order, at: datetime) -> tuple[Order, Delta]:
+def cancel(
+    order: Order, at: datetime, *, reason: str | None = None, via_api: bool = False
+) -> tuple[Order, Delta]:
     """Cancelled orders leave the aggregates. Cancelling twice changes nothing."""
     if order.status == "cancelled":
         return order, Delta()
     before = order.contribution()
-    cancelled = replace(order, status="cancelled", cancelled_at=at)
+    cancelled = replace(
+        order, status="cancelled", cancelled_at=at, cancel_reason=reason, cancelled_via_api=via_api
+    )
     return cancelled, Delta(-before.orders, -before.spent)
 
 
@@ -182,7 +204,7 @@ def refund(order: Order, given: Refund) -> tuple[Order, Delta]:
     """
     if order.knows(given.refund_id):
         return order, Delta()
-    left = max(order.total - order.refunded_total, ZERO)
+    left = order.refundable
     taken = left if given.amount is None else min(given.amount, left)
     applied = replace(given, amount=taken)
     status: OrderStatus = "cancelled" if order.status == "cancelled" else "refunded"

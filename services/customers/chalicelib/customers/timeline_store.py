@@ -222,7 +222,7 @@ class TimelineStore:
                 self._db.update_item(
                     TableName=self._table,
                     Key=self._customer_key(store_id, customer_id),
-                    **_seen_update(moving),  # type: ignore[arg-type]
+                    **_seen_update(moving),
                 )
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -350,6 +350,9 @@ def test_a_customers_orders_come_newest_first_page_by_page(api: Api, store_id: s
         "refunded_total": "0",
         "cancelled_at": None,
         "items": [{**line(), "quantity": 1}],
+        "kind": "product",
+        "booking": None,
+        "ticket": None,
     }
 
 
@@ -865,3 +868,186 @@ def test_only_what_the_api_recorded_is_published(api: Api, apps: Any, store_id: 
     )
     assert Decimal(detail["amount"]) == Decimal("10")
     assert json.loads(cancelled["Detail"])["data"]["reason"] == "Fraud"
+
+
+# Bookings and event tickets are orders too
+
+
+def booking(order_id: str, starts: datetime, hours: int = 1, **changes: Any) -> dict[str, Any]:
+    details = {
+        "service_id": "svc-corte",
+        "service_name": "Corte de pelo",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=hours)).isoformat(),
+    }
+    return order(
+        order_id,
+        kind="booking",
+        booking=details,
+        total="25.00",
+        items=[line(product_id="svc-corte", sku="CORTE", name="Corte", unit_price="25.00")],
+        **changes,
+    )
+
+
+def ticket(order_id: str, event_at: datetime, **changes: Any) -> dict[str, Any]:
+    return order(
+        order_id,
+        kind="ticket",
+        ticket={
+            "event_id": "ev-jazz",
+            "event_name": "Noche de jazz",
+            "event_at": event_at.isoformat(),
+        },
+        total="40.00",
+        items=[line(product_id="ev-jazz", sku="JAZZ-A", name="Entrada", unit_price="40.00")],
+        **changes,
+    )
+
+
+def _listed(api: Api, customer_id: str, query: str) -> list[str]:
+    ids: list[str] = []
+    cursor = ""
+    while True:
+        answer = api.call("GET", f"/customers/{customer_id}/orders?limit=2&{query}{cursor}")
+        assert answer.status == 200, answer.body
+        ids += [o["order_id"] for o in answer.body["items"]]
+        if answer.body["next_cursor"] is None:
+            return ids
+        cursor = f"&cursor={answer.body['next_cursor']}"
+
+
+def test_bookings_and_tickets_are_orders_with_a_schedule(api: Api, store_id: str) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    results = record(
+        api,
+        order("P-1", placed_at=at(0)),
+        booking("B-past", now - timedelta(days=3), placed_at=at(1)),
+        booking("B-soon", now + timedelta(days=1), placed_at=at(3)),
+        booking("B-later", now + timedelta(days=9), placed_at=at(2)),
+        booking("B-next", now + timedelta(hours=2), placed_at=at(4)),
+        booking("B-cancelled", now + timedelta(hours=1), placed_at=at(5)),
+        ticket("T-1", now + timedelta(days=20), placed_at=at(6)),
+    )
+    assert [r["result"] for r in results] == ["created"] * 7
+    customer_id = results[0]["customer_id"]
+    assert api.call("POST", "/orders/B-cancelled/cancellation", {}).status == 201
+
+    # Every kind counts alike.
+    assert aggregates(store_id, customer_id)[:2] == (6, Decimal("69.95") + 4 * 25 + 40)
+    listed = api.call("GET", f"/customers/{customer_id}/orders?kind=booking&limit=1").body
+    first = listed["items"][0]
+    assert (first["order_id"], first["kind"], first["ticket"]) == ("B-cancelled", "booking", None)
+    assert first["booking"]["service_name"] == "Corte de pelo"
+    assert _listed(api, customer_id, "kind=product") == ["P-1"]
+    assert _listed(api, customer_id, "kind=ticket") == ["T-1"]
+    assert _listed(api, customer_id, "kind=booking") == [
+        "B-cancelled", "B-next", "B-soon", "B-later", "B-past"
+    ]  # fmt: skip
+    assert len(_listed(api, customer_id, "")) == 7
+    # The schedule: soonest first to come, latest first past; cancelled ones are off it.
+    assert _listed(api, customer_id, "kind=booking&when=upcoming") == [
+        "B-next",
+        "B-soon",
+        "B-later",
+    ]
+    assert _listed(api, customer_id, "kind=booking&when=past") == ["B-past"]
+    assert _listed(api, customer_id, "kind=ticket&when=upcoming") == ["T-1"]
+
+    profile = api.call("GET", f"/customers/{customer_id}").body
+    assert profile["bookings"]["upcoming"] == 3
+    assert profile["bookings"]["next"]["order_id"] == "B-next"
+    assert profile["bookings"]["next"]["service_id"] == "svc-corte"
+    entries = api.call("GET", f"/customers/{customer_id}/timeline?kind=purchased&limit=100").body
+    kinds = {e["data"]["order_id"]: e["data"].get("kind") for e in entries["items"]}
+    assert (kinds["P-1"], kinds["B-next"], kinds["T-1"]) == (None, "booking", "ticket")
+
+
+def test_a_cursor_belongs_to_its_kind_and_schedule(api: Api) -> None:
+    now = datetime.now(UTC)
+    (result, *_) = record(api, *(booking(f"B-{i}", now + timedelta(days=i + 1)) for i in range(3)))
+    path = f"/customers/{result['customer_id']}/orders"
+    page = api.call("GET", f"{path}?kind=booking&when=upcoming&limit=1").body
+    assert page["next_cursor"] is not None
+
+    answer = api.call("GET", f"{path}?kind=booking&when=past&limit=1&cursor={page['next_cursor']}")
+
+    assert answer.status == 400
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "booking"}, "orders.0.booking"),
+        ({"kind": "ticket"}, "orders.0.ticket"),
+        ({"kind": "service"}, "orders.0.kind"),
+        (
+            {"booking": {"service_id": "s", "starts_at": at(1), "ends_at": at(2)}},
+            "orders.0.booking",
+        ),
+        ({"ticket": {"event_id": "e", "event_at": at(1)}}, "orders.0.ticket"),
+        (
+            {
+                "kind": "booking",
+                "booking": {"service_id": "s", "starts_at": at(2), "ends_at": at(2)},
+            },
+            "orders.0.booking.ends_at",
+        ),
+        (
+            {"kind": "booking", "booking": {"starts_at": at(1), "ends_at": at(2)}},
+            "orders.0.booking.service_id",
+        ),
+        ({"kind": "ticket", "ticket": {"event_id": "e"}}, "orders.0.ticket.event_at"),
+        ({"kind": "ticket", "ticket": {"event_at": at(1)}}, "orders.0.ticket.event_id"),
+        (
+            {
+                "kind": "ticket",
+                "ticket": {"event_id": "e", "event_at": at(1)},
+                "booking": {"service_id": "s", "starts_at": at(1), "ends_at": at(2)},
+            },
+            "orders.0.booking",
+        ),
+    ],
+)
+def test_an_order_with_details_of_another_kind_is_422_naming_them(
+    api: Api, store_id: str, changes: dict[str, Any], field: str
+) -> None:
+    answer = api.call("POST", "/orders", {"orders": [order("ES-1", **changes)]})
+
+    assert answer.status == 422, answer.body
+    assert field in [e["field"] for e in answer.body["errors"]]
+    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("when=upcoming", "when"), ("kind=product&when=past", "when"), ("kind=gift", "kind")],
+)
+def test_a_bad_orders_query_names_the_parameter(api: Api, query: str, field: str) -> None:
+    customer_id = new_customer(api, "ana@example.com")
+
+    answer = api.call("GET", f"/customers/{customer_id}/orders?{query}")
+
+    assert answer.status in (400, 422), answer.body
+    assert field in [e["field"] for e in answer.body["errors"]]
+
+
+def test_a_booking_event_is_recorded_and_a_malformed_one_dropped(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    now = datetime.now(UTC)
+    deliver("order.placed", OrderPlacedV1.model_validate(booking("B-1", now + timedelta(days=2))))
+    deliver("order.placed", OrderPlacedV1.model_validate(ticket("T-1", now + timedelta(days=5))))
+    no_details = {**booking("B-2", now), "booking": None}
+    with captured_logs() as logs:
+        deliver("order.placed", OrderPlacedV1.model_validate(no_details))
+
+    stored = item(f"STORE#{store_id}", "ORDER#B-1")
+    assert stored is not None
+    assert stored["kind"] == "booking"
+    assert stored["booking"]["service_id"] == "svc-corte"
+    assert item(f"STORE#{store_id}", "ORDER#T-1")["ticket"]["event_name"] == "Noche de jazz"  # type: ignore[index]
+    assert item(f"STORE#{store_id}", "ORDER#B-2") is None
+    assert '"field":"booking"' in logs.getvalue()
+    customer_id = stored["customer_id"]
+    assert api.call("GET", f"/customers/{customer_id}").body["bookings"]["upcoming"] == 1

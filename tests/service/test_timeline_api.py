@@ -490,7 +490,10 @@ def test_last_seen_never_moves_back(api: Api, store_id: str) -> None:
 
 def _seen(store_id: str, customer_id: str) -> tuple[str | None, str | None, str | None]:
     item = customer_item(store_id, customer_id)
-    return tuple(item.get(name, {}).get("S") for name in ("last_seen_at", "last_device", "last_ip"))  # type: ignore[return-value]
+    seen, device, ip = (
+        item.get(n, {}).get("S") for n in ("last_seen_at", "last_device", "last_ip")
+    )
+    return seen, device, ip
 
 
 def _when(moment: datetime) -> str:

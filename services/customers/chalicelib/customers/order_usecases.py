@@ -24,7 +24,6 @@ from chalicelib.customers.order_store import (
     OrderStore,
     StaleCustomer,
     StaleOrder,
-    owner_sk,
 )
 from chalicelib.customers.orders import (
     MAX_STORED_BYTES,
@@ -36,12 +35,15 @@ from chalicelib.customers.orders import (
     Pending,
     Refund,
     Review,
+    booking_of,
     cancel,
+    kind_problem,
     line_items,
     place,
     refund,
     seen_moving,
     stored_size,
+    ticket_of,
 )
 from chalicelib.customers.reports import CatalogueFilter, FrequencyCriteria, Period, Row
 from chalicelib.customers.settings import settings
@@ -318,18 +320,42 @@ def refund_order(
 
 
 def list_customer_orders(
-    store_id: str, customer_id: str, *, limit: int, after: tuple[str, str] | None
+    store_id: str,
+    customer_id: str,
+    *,
+    limit: int,
+    after: tuple[str, str] | None,
+    kind: str | None = None,
+    upcoming: bool | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Order], tuple[str, str] | None]:
     """A page of the customer's orders, newest first, and where the next page starts.
 
-    Raises CustomerNotFound.
+    Only of `kind` if given; with `upcoming` True or False (bookings and tickets only), those
+    not cancelled that take place from now on (soonest first) or took place before (latest
+    first). Raises CustomerNotFound.
     """
     usecases.get_customer(store_id, customer_id)
-    orders, more = order_store().orders_page(store_id, customer_id, limit=limit, after=after)
-    if not more or not orders:
-        return orders, None
-    last = orders[-1]
-    return orders, (owner_sk(keys.stamp(last.placed_at), last.order_id), last.order_id)
+    moment = keys.stamp(now or datetime.now(UTC))
+    when = None if upcoming is None else (moment, upcoming)
+    return order_store().orders_page(
+        store_id, customer_id, limit=limit, after=after, kind=kind, when=when
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What a profile shows of a customer's bookings: how many are to come, and the next."""
+
+    upcoming: int
+    next: Order | None
+
+
+def booking_schedule(store_id: str, customer_id: str, now: datetime | None = None) -> Schedule:
+    """The customer's bookings to come (not cancelled, starting from now on)."""
+    moment = keys.stamp(now or datetime.now(UTC))
+    coming = order_store().upcoming(store_id, customer_id, "booking", moment)
+    return Schedule(len(coming), coming[0] if coming else None)
 
 
 # Reviews ----------------------------------------------------------------------------------
@@ -370,16 +396,24 @@ def post_review(store_id: str, review: Review) -> Recorded:
 # Reports ----------------------------------------------------------------------------------
 
 
-def sales_report(store_id: str, period: Period, catalogue: CatalogueFilter) -> list[Row]:
-    """Customers by catalogue sales: the period's orders with matching lines, by e-mail."""
+def sales_report(
+    store_id: str, period: Period, catalogue: CatalogueFilter, kinds: frozenset[str] | None = None
+) -> list[Row]:
+    """Customers by catalogue sales: the period's orders with matching lines, by e-mail.
+
+    Only orders of `kinds` if given (bookings, tickets, products)."""
     facts = order_store().facts_between(store_id, period.start, period.end, with_items=True)
-    return reports.sales_by_customer(facts, period, catalogue)
+    return reports.sales_by_customer(reports.of_kinds(facts, kinds), period, catalogue)
 
 
-def frequency_report(store_id: str, period: Period, criteria: FrequencyCriteria) -> list[Row]:
-    """Customers by purchase frequency: the period's orders by e-mail, then the criteria."""
+def frequency_report(
+    store_id: str, period: Period, criteria: FrequencyCriteria, kinds: frozenset[str] | None = None
+) -> list[Row]:
+    """Customers by purchase frequency: the period's orders by e-mail, then the criteria.
+
+    Only orders of `kinds` if given."""
     facts = order_store().facts_between(store_id, period.start, period.end, with_items=False)
-    return reports.purchase_frequency(facts, period, criteria)
+    return reports.purchase_frequency(reports.of_kinds(facts, kinds), period, criteria)
 
 
 # The store platform's events ----------------------------------------------------------------
@@ -395,6 +429,9 @@ def order_of_event(data: OrderPlacedV1) -> Order:
         currency=data.currency,
         total=data.total,
         items=line_items(data.items),
+        kind=data.kind,
+        booking=booking_of(data.booking),
+        ticket=ticket_of(data.ticket),
     )
 
 
@@ -419,6 +456,10 @@ def on_order_placed(event: IncomingEvent) -> None:
         order = order_of_event(data)
     except ValueError:
         _refused(event, "email")
+        return
+    problem = kind_problem(order)
+    if problem is not None:
+        _refused(event, problem[0])
         return
     (recorded,) = record_orders(event.metadata.store_id, [order])
     if recorded.retry:

@@ -19,6 +19,11 @@ from typing import Any, Literal
 from chalicelib.customers import keys
 
 OrderStatus = Literal["placed", "cancelled", "refunded"]
+# What was sold: goods from the shop, a booked service (scheduler) or an event ticket. Every
+# kind counts alike in the aggregates and reports; bookings and tickets also have a date.
+OrderKind = Literal["product", "booking", "ticket"]
+KINDS: tuple[OrderKind, ...] = ("product", "booking", "ticket")
+SCHEDULED_KINDS: tuple[OrderKind, ...] = ("booking", "ticket")
 ZERO = Decimal(0)
 MAX_BATCH = 100
 MAX_ORDER_ID_LENGTH = 64
@@ -55,7 +60,16 @@ def stored_size(order: Order) -> int:
         for line in order.items
         for part in (line.product_id, line.sku, line.name, line.brand or "", line.category or "")
     )
-    return 2 * text + 120 * len(order.items) + 3 * len(order.email.encode()) + 2_000
+    details = (order.booking and order.booking.service_name) or (
+        order.ticket and order.ticket.event_name
+    )
+    return (
+        2 * text
+        + 120 * len(order.items)
+        + 3 * len(order.email.encode())
+        + 2_000
+        + 2 * len((details or "").encode())
+    )
 
 
 def entry_id(kind: str, *cause: str) -> str:
@@ -76,6 +90,56 @@ class LineItem:
     @property
     def amount(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Booking:
+    """The service booked, and when it takes place."""
+
+    service_id: str
+    starts_at: datetime
+    ends_at: datetime
+    service_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The event a ticket is for, and when it takes place."""
+
+    event_id: str
+    event_at: datetime
+    event_name: str | None = None
+
+
+def detail_problem(kind: str, detail: str, given: bool) -> str | None:
+    """Why an order of `kind` cannot have (or lack) `detail` ("booking", "ticket"), or None.
+
+    An order of a kind has its kind's details and no other kind's: a booking its service and
+    times, a ticket its event and date.
+    """
+    if given and kind != detail:
+        return f"only an order of kind '{detail}' has it (this one is '{kind}')"
+    if not given and kind == detail:
+        return f"an order of kind '{detail}' needs it"
+    return None
+
+
+def schedule_problem(starts_at: datetime, ends_at: datetime) -> str | None:
+    """Why a booking's times cannot be, or None."""
+    return "must be after starts_at" if ends_at <= starts_at else None
+
+
+def kind_problem(order: Order) -> tuple[str, str] | None:
+    """The (field, reason) of the first detail that does not fit the order's kind, or None."""
+    for name, value in (("booking", order.booking), ("ticket", order.ticket)):
+        reason = detail_problem(order.kind, name, value is not None)
+        if reason:
+            return name, reason
+    if order.booking is not None:
+        reason = schedule_problem(order.booking.starts_at, order.booking.ends_at)
+        if reason:
+            return "booking.ends_at", reason
+    return None
 
 
 @dataclass(frozen=True)
@@ -133,6 +197,16 @@ class Order:
     refunds: tuple[Refund, ...] = field(default=())
     cancel_reason: str | None = None
     cancelled_via_api: bool = False  # as Refund.via_api
+    kind: OrderKind = "product"
+    booking: Booking | None = None
+    ticket: Ticket | None = None
+
+    @property
+    def scheduled_at(self) -> datetime | None:
+        """When a booking starts or a ticket's event takes place; None for products."""
+        if self.booking is not None:
+            return self.booking.starts_at
+        return None if self.ticket is None else self.ticket.event_at
 
     @property
     def counted(self) -> bool:
@@ -244,3 +318,17 @@ def line_items(lines: Iterable[Any]) -> tuple[LineItem, ...]:
         )
         for line in lines
     )
+
+
+def booking_of(details: Any) -> Booking | None:
+    """A booking from any model carrying its fields (the API's body or an event's data)."""
+    if details is None:
+        return None
+    return Booking(details.service_id, details.starts_at, details.ends_at, details.service_name)
+
+
+def ticket_of(details: Any) -> Ticket | None:
+    """A ticket from any model carrying its fields (the API's body or an event's data)."""
+    if details is None:
+        return None
+    return Ticket(details.event_id, details.event_at, details.event_name)

@@ -15,7 +15,7 @@ from chalicelib.customers.order_models import (
     OrderOut,
     OrderPage,
     OrderResult,
-    PageQuery,
+    OrdersQuery,
     RefundIn,
     RefundOut,
     ReviewIn,
@@ -83,17 +83,29 @@ def register(service: Service) -> None:
         "/customers/{customer_id}/orders",
         "GET",
         summary="List a customer's orders, newest first",
-        query=PageQuery,
+        query=OrdersQuery,
         response=OrderPage,
         errors=(404,),
     )
     def list_customer_orders(call: Call, customer_id: str) -> Reply:
-        query: PageQuery = call.query
-        scope = listing_scope(ORDERS_SCOPE, {"customer_id": customer_id})
+        """Every kind of order (shop products, booked services, event tickets), or only one
+        `kind`. `when=upcoming` / `when=past` with `kind=booking` or `kind=ticket` lists the
+        customer's schedule: those not cancelled that start from now on, soonest first, or
+        that started before now, latest first. A page filtered by `kind` alone may hold
+        fewer than `limit` orders (even none) and still have a cursor.
+        """
+        query: OrdersQuery = call.query
+        bound = {"customer_id": customer_id, "kind": query.kind, "when": query.when}
+        scope = listing_scope(ORDERS_SCOPE, {k: v for k, v in bound.items() if v is not None})
         after = _after(cursor_position(call.store_id, query.cursor, scope))
         try:
             orders, following = order_usecases.list_customer_orders(
-                call.store_id, customer_id, limit=query.limit, after=after
+                call.store_id,
+                customer_id,
+                limit=query.limit,
+                after=after,
+                kind=query.kind,
+                upcoming=None if query.when is None else query.when == "upcoming",
             )
         except CustomerNotFound as error:
             raise problem_for(error) from None

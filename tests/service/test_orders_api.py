@@ -741,7 +741,9 @@ def test_cancelling_or_refunding_an_unknown_order_is_404(
     _placed_order(api, "ES-1")
     foreign = Api(customers_client, {"authorization": f"Bearer {token_for('another-store')}"})
 
-    for caller, order_id in ((api, "ES-404"), (api, "ES-7"), (foreign, "ES-1")):
+    odd = ("x" * 2000, "ES%201", "%C3%A9")  # never an order id: not even looked up
+    cases = [(api, "ES-404"), (api, "ES-7"), (foreign, "ES-1"), *((api, o) for o in odd)]
+    for caller, order_id in cases:
         cancel = caller.call("POST", f"/orders/{order_id}/cancellation", {})
         refund = caller.call(
             "POST", f"/orders/{order_id}/refunds", {"refund_id": "R-1", "amount": "1.00"}

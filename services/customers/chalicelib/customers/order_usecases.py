@@ -37,6 +37,7 @@ from chalicelib.customers.orders import (
     Review,
     booking_of,
     cancel,
+    is_order_id,
     kind_problem,
     line_items,
     place,
@@ -247,6 +248,8 @@ def cancel_order(
     placed it waits for it. A request (the HTTP API) needs the order placed (OrderNotFound),
     and a repeated one answers as the first, unless it gives another reason (OrderRefused).
     """
+    if requested and not is_order_id(order_id):
+        raise OrderNotFound
     store = order_store()
     for attempt in range(_ATTEMPTS):
         current = store.order(store_id, order_id)
@@ -286,6 +289,8 @@ def refund_order(
     placed (OrderNotFound) and an amount no larger than what is left (OrderRefused `amount`);
     a repeated refund id answers as the first, unless amount or reason differ (OrderRefused).
     """
+    if requested and not is_order_id(order_id):
+        raise OrderNotFound
     store = order_store()
     given = replace(given, via_api=requested)
     for attempt in range(_ATTEMPTS):

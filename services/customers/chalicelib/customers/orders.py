@@ -9,6 +9,7 @@ arrive before the order itself: they wait as `Pending` and apply when it is plac
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,14 @@ class OrderNotFound(OrderError):
 
 class OrderWriteConflict(OrderError):
     """Other writes to the same customer kept winning the race; trying again may succeed."""
+
+
+_ORDER_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_ORDER_ID_LENGTH}}}")
+
+
+def is_order_id(value: str) -> bool:
+    """Whether `value` can be an order id at all (what `POST /orders` accepts)."""
+    return _ORDER_ID.fullmatch(value) is not None
 
 
 def stored_size(order: Order) -> int:

@@ -1,7 +1,8 @@
 """The demo store: a few hundred believable customers and their history, through the public API.
 
 Seeding goes through the API like any integrator would: `POST /customers` for the profiles,
-then what the store platform sends, `POST /orders` (with some guest checkouts), `POST /activity`
+then what the store platform sends, `POST /orders` (with some guest checkouts, and some bookings
+of the store's services and event tickets, a few still to come), `POST /activity`
 (product views, carts) and `POST /reviews`. So it exercises the same path as users:
 authorizer, validation, idempotency, the stream and the events downstream.
 

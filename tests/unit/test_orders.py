@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.customers.domain import normalise_email
+from chalicelib.customers.keys import stamp
 from chalicelib.customers.order_store import order_item, pending_item, read_order, report_fact
 from chalicelib.customers.orders import (
     KINDS,
@@ -27,6 +28,7 @@ from chalicelib.customers.orders import (
     kind_problem,
     place,
     refund,
+    seen_moving,
 )
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -290,3 +292,26 @@ def test_an_order_has_its_kinds_details_and_no_others(
         assert problem == ("booking.ends_at", "must be after starts_at")
     else:
         assert problem is None
+
+
+_instants = st.datetimes(
+    min_value=datetime(2020, 1, 1),  # noqa: DTZ001 - hypothesis attaches the zone
+    max_value=datetime(2030, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+@given(_instants, st.none() | _instants, _instants)
+def test_a_purchase_moves_last_seen_forward_never_back_nor_past_now(
+    at: datetime, seen: datetime | None, now: datetime
+) -> None:
+    before = None if seen is None else stamp(seen)
+
+    moved = seen_moving(at, before, now)
+
+    expected = stamp(min(at, now))
+    if before is not None and before >= expected:
+        assert moved is None
+    else:
+        assert moved == expected
+        assert moved <= stamp(now)

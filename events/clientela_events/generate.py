@@ -27,6 +27,8 @@ def schema_of(contract: Contract) -> dict[str, Any]:
     schema["$id"] = f"https://clientela.dev/events/{contract.name}.json"
     schema["title"] = f"{contract.event_type} v{contract.version}"
     schema["x-source"] = contract.source
+    if contract.also_from:
+        schema["x-also-sources"] = list(contract.also_from)
     return schema
 
 

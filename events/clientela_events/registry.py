@@ -19,6 +19,8 @@ class Contract:
     version: int
     model: type[BaseModel]
     sample: dict[str, Any]
+    # Other services that publish the same facts under their own source (see the contract).
+    also_from: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -118,7 +120,8 @@ CONTRACTS: tuple[Contract, ...] = (
         "order.cancelled",
         1,
         storefront.OrderCancelledV1,
-        {"order_id": "ES-100234", "cancelled_at": _WHEN},
+        {"order_id": "ES-100234", "cancelled_at": _WHEN, "reason": "Out of stock"},
+        also_from=(customers.SOURCE,),
     ),
     Contract(
         storefront.SOURCE,
@@ -129,8 +132,10 @@ CONTRACTS: tuple[Contract, ...] = (
             "order_id": "ES-100234",
             "refund_id": "RF-5512",
             "amount": "14.90",
+            "reason": "Damaged in transit",
             "refunded_at": _WHEN,
         },
+        also_from=(customers.SOURCE,),
     ),
     Contract(
         storefront.SOURCE,

@@ -3,13 +3,20 @@
 The store platform publishes them on the bus; the customers service follows them through its
 inbox. Money is a decimal string (never a float); times are ISO 8601 with a zone. A shopper is
 named by `customer_id` (Clientela's id) and/or `email`: guests have only an e-mail.
+
+`order.cancelled` and `order.refunded` have a second publisher: a store whose platform cannot
+publish on the bus records cancellations and refunds through the customers API, and the
+customers service publishes those (and only those) under its own source,
+`clientela.customers`, with the same data. Follow both sources; the same fact may arrive from
+both when a store uses both ways, so de-duplicate on `order_id` / `refund_id`, not only on the
+event id.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -64,8 +71,30 @@ class LineItemV1(_Event):
     unit_price: Price
 
 
+class BookingV1(_Event):
+    """The service an order of kind `booking` booked (from the booking scheduler)."""
+
+    service_id: Code
+    service_name: Text | None = None
+    starts_at: Instant
+    ends_at: Instant = Field(description="After `starts_at`.")
+
+
+class TicketV1(_Event):
+    """The event an order of kind `ticket` is for."""
+
+    event_id: Code
+    event_name: Text | None = None
+    event_at: Instant
+
+
 class OrderPlacedV1(_Event):
-    """An order was placed. Guest orders carry only the e-mail."""
+    """An order was placed. Guest orders carry only the e-mail.
+
+    `kind` says what was sold: `product` (the shop; absent means product), `booking` (with
+    `booking`) or `ticket` (with `ticket`). An order of a kind carries its kind's details and
+    no other kind's; the customers service refuses (and logs) one that does not.
+    """
 
     order_id: OrderId
     customer_id: CustomerId | None = None
@@ -74,6 +103,9 @@ class OrderPlacedV1(_Event):
     currency: Currency
     total: Money = Field(description="What the customer paid, as a decimal string.")
     items: list[LineItemV1] = Field(min_length=1, max_length=250)
+    kind: Literal["product", "booking", "ticket"] = "product"
+    booking: BookingV1 | None = None
+    ticket: TicketV1 | None = None
 
 
 class OrderCancelledV1(_Event):
@@ -81,6 +113,7 @@ class OrderCancelledV1(_Event):
 
     order_id: OrderId
     cancelled_at: Instant
+    reason: Text | None = Field(default=None, description="Why, as the store recorded it.")
 
 
 class OrderRefundedV1(_Event):
@@ -91,6 +124,7 @@ class OrderRefundedV1(_Event):
     amount: Money | None = Field(
         default=None, description="In the order's currency; absent: what was left of the total."
     )
+    reason: Text | None = Field(default=None, description="Why, as the store recorded it.")
     refunded_at: Instant
 
 

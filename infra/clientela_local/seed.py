@@ -1,7 +1,8 @@
 """The demo store: a few hundred believable customers and their history, through the public API.
 
 Seeding goes through the API like any integrator would: `POST /customers` for the profiles,
-then what the store platform sends, `POST /orders` (with some guest checkouts), `POST /activity`
+then what the store platform sends, `POST /orders` (with some guest checkouts, and some bookings
+of the store's services and event tickets, a few still to come), `POST /activity`
 (product views, carts) and `POST /reviews`. So it exercises the same path as users:
 authorizer, validation, idempotency, the stream and the events downstream.
 
@@ -40,6 +41,7 @@ from clientela_local.seed_data import (
     COUNTRY_BY_CODE,
     DEVICES,
     EMAIL_DOMAINS,
+    EVENTS,
     FIRST_NAMES,
     HOUR_WEIGHTS,
     IP_PREFIXES,
@@ -47,6 +49,8 @@ from clientela_local.seed_data import (
     LOYALTY_TIERS,
     NOTES,
     PREMIUM,
+    SERVICE_MINUTES,
+    SERVICES,
     SHOE_SIZES,
     TAGS,
     City,
@@ -342,6 +346,8 @@ class _Order:
     lines: list[tuple[Product, str | None, int]]  # product, size, quantity
     guest: bool = False
     order_id: str = ""
+    kind: str = "product"
+    details: dict[str, Any] | None = None  # a booking's or a ticket's
 
     @property
     def currency(self) -> str:
@@ -376,6 +382,7 @@ class _Order:
                 }
                 for product, size, quantity in self.lines
             ],
+            **({} if self.details is None else {"kind": self.kind, self.kind: self.details}),
         }
 
 
@@ -398,6 +405,7 @@ def demo_history(
     orders = [order for shopper in shoppers for order in _orders_of(rng, shopper, today)]
     taken = {shopper.email for shopper in shoppers}
     orders += _guest_orders(rng, len(customers) * GUEST_ORDERS_PER_300 // 300, taken, today)
+    orders += _bookings_and_tickets(shoppers, today, seed)
     # The store numbers its orders as they come.
     orders.sort(key=lambda order: (order.placed_at, order.shopper.email))
     for number, order in enumerate(orders, start=100001):
@@ -505,6 +513,47 @@ def _guest_orders(rng: random.Random, count: int, taken: set[str], today: dateti
             orders.append(
                 _Order(guest, _moment(rng, today, day, country), _basket(rng, guest), guest=True)
             )
+    return orders
+
+
+def _bookings_and_tickets(shoppers: Sequence[_Shopper], today: datetime, seed: int) -> list[_Order]:
+    """Some buyers still ordering also booked a service (a fitting, a styling session) or a
+    ticket for one of the store's events lately: some of those are still to come, so profiles
+    show upcoming bookings. A generator of their own: the shop's orders stay as they were."""
+    rng = random.Random(f"schedule/{seed}")  # noqa: S311 - demo data, not secrets
+    events = [
+        (event, (today + timedelta(days=days)).replace(hour=19, minute=0, second=0, microsecond=0))
+        for event, days in zip(EVENTS, (12, -6), strict=True)
+    ]
+    orders: list[_Order] = []
+    for shopper in shoppers:
+        if not shopper.buyer or shopper.lapsed or "first-order" in shopper.tags:
+            continue
+        if rng.random() < 0.15:
+            service = rng.choice(SERVICES)
+            placed = _moment(rng, today, rng.randint(1, 30), shopper.country)
+            starts = (placed + timedelta(days=rng.randint(2, 21))).replace(
+                hour=rng.randint(10, 17), minute=rng.choice((0, 30)), second=0, microsecond=0
+            )
+            ends = starts + timedelta(minutes=SERVICE_MINUTES[service.product_id])
+            booking = _Order(shopper, placed, [(service, None, 1)], kind="booking")
+            booking.details = {
+                "service_id": service.product_id,
+                "service_name": service.name,
+                "starts_at": starts.isoformat(),
+                "ends_at": ends.isoformat(),
+            }
+            orders.append(booking)
+        if rng.random() < 0.08:
+            event, event_at = rng.choice(events)
+            placed = _moment(rng, today, rng.randint(8, 40), shopper.country)
+            ticket = _Order(shopper, placed, [(event, None, rng.choice((1, 1, 2)))], kind="ticket")
+            ticket.details = {
+                "event_id": event.product_id,
+                "event_name": event.name,
+                "event_at": event_at.isoformat(),
+            }
+            orders.append(ticket)
     return orders
 
 

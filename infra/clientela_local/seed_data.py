@@ -329,6 +329,22 @@ CATALOGUE = (  # prices: EUR, BRL, GBP, USD
 # What big spenders add to their baskets: the catalogue's dearest things.
 PREMIUM = tuple(product for product in CATALOGUE if product.prices["EUR"] >= 89)
 
+# What the store's booking scheduler and events sell (orders of kind `booking` and `ticket`),
+# with how long each service takes.
+# fmt: off
+SERVICES = _products(
+    "Maré Studio", "Services", (),
+    ("S5001", "STUDIO-FIT", "Tailoring Fitting", "25.00 119.90 22.00 27.00", 3),
+    ("S5002", "STUDIO-STYLE", "Personal Styling Session", "60.00 289.90 52.00 65.00", 2),
+)
+EVENTS = _products(
+    "Maré Studio", "Events", (),
+    ("E6001", "EVT-CANDLE", "Candle-Making Workshop", "35.00 169.90 30.00 38.00", 2),
+    ("E6002", "EVT-NIGHT", "Private Sale Evening", "10.00 49.90 9.00 11.00", 3),
+)
+# fmt: on
+SERVICE_MINUTES = {"S5001": 45, "S5002": 90}
+
 # When people shop (local time): quiet at night, busy in the evening.
 HOUR_WEIGHTS = (
     1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 7, 6, 6, 6, 6, 7, 8, 10, 11, 10, 7, 3,

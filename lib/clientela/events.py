@@ -34,6 +34,8 @@ class OutgoingEvent:
     occurred_at: datetime
     data: BaseModel
     correlation_id: str | None = None
+    # Another publisher of the same contract (its registry entry names its first source).
+    source: str | None = None
 
     def entry(self, bus: str) -> dict[str, Any]:
         contract = contract_for(self.event_type, self.version)
@@ -50,7 +52,7 @@ class OutgoingEvent:
         )
         return {
             "EventBusName": bus,
-            "Source": contract.source,
+            "Source": self.source or contract.source,
             "DetailType": self.event_type,
             "Time": self.occurred_at,
             "Detail": envelope.model_dump_json(),

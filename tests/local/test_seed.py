@@ -34,7 +34,7 @@ from clientela_local.seed import (
     demo_history,
     seed,
 )
-from clientela_local.seed_data import CATALOGUE, COUNTRY_BY_CODE, TAGS
+from clientela_local.seed_data import CATALOGUE, COUNTRY_BY_CODE, EVENTS, SERVICES, TAGS
 
 TODAY = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 BASE = "http://seed.test"
@@ -211,7 +211,7 @@ def test_order_ids_are_unique_and_numbered_as_placed(history):
 
 def test_orders_add_up_in_the_customers_currency(customers, history):
     country_of = {c["email"]: c["country"] for c in customers if "email" in c}
-    catalogue = {product.product_id: product for product in CATALOGUE}
+    catalogue = {product.product_id: product for product in (*CATALOGUE, *SERVICES, *EVENTS)}
     for order in history.orders:
         lines = order["items"]
         assert Decimal(order["total"]) == sum(
@@ -232,6 +232,21 @@ def test_orders_add_up_in_the_customers_currency(customers, history):
     assert {o["currency"] for o in history.orders} == {"BRL", "EUR", "GBP", "USD"}
 
 
+def test_some_customers_booked_services_and_event_tickets(history):
+    bookings = [o for o in history.orders if o.get("kind") == "booking"]
+    tickets = [o for o in history.orders if o.get("kind") == "ticket"]
+    assert len(bookings) >= 10
+    assert len(tickets) >= 5
+    starts = [_at(o["booking"]["starts_at"]) for o in bookings]
+    assert any(start > TODAY for start in starts)  # profiles show bookings to come
+    assert any(start < TODAY for start in starts)
+    for booking in bookings:
+        assert _at(booking["placed_at"]) < _at(booking["booking"]["starts_at"])
+        assert _at(booking["booking"]["starts_at"]) < _at(booking["booking"]["ends_at"])
+    assert {o["ticket"]["event_id"] for o in tickets} <= {e.product_id for e in EVENTS}
+    assert all("booking" not in o and "ticket" not in o for o in history.orders if "kind" not in o)
+
+
 def test_orders_spread_over_two_years_up_to_today(history):
     placed = [_at(order["placed_at"]) for order in history.orders]
     assert max(placed) <= TODAY - timedelta(hours=1)
@@ -244,7 +259,8 @@ def test_about_two_thirds_of_the_customers_ordered(customers, history):
     by_email = _orders_by_email(history)
     registered = [c for c in customers if c.get("email") in by_email]
     assert 0.55 <= len(registered) / len(customers) <= 0.75
-    counts = Counter(len(by_email[c["email"]]) for c in registered)
+    # Shop orders (bookings and tickets come on top, for a few of them).
+    counts = Counter(len([o for o in by_email[c["email"]] if "kind" not in o]) for c in registered)
     assert set(counts) == set(range(1, 9))
     assert counts[1] == max(counts.values())  # most buy once
     assert all("email" in c for c in registered)  # phone-only customers never order online

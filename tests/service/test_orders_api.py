@@ -33,6 +33,7 @@ from clientela_events.storefront import (
 )
 from tests.conftest import token_for
 from tests.service.conftest import Api
+from tests.service.test_customer_events import stream_records
 
 TABLE = "clientela-customers"
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -349,6 +350,9 @@ def test_a_customers_orders_come_newest_first_page_by_page(api: Api, store_id: s
         "refunded_total": "0",
         "cancelled_at": None,
         "items": [{**line(), "quantity": 1}],
+        "kind": "product",
+        "booking": None,
+        "ticket": None,
     }
 
 
@@ -608,3 +612,444 @@ def captured_logs() -> Iterator[io.StringIO]:
         yield stream
     finally:
         logger.handlers = saved
+
+
+# A purchase or a review is activity
+
+
+def _seen_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _profile_seen(api: Api, customer_id: str) -> tuple[str | None, str]:
+    profile = api.call("GET", f"/customers/{customer_id}").body
+    return profile["last_seen_at"], profile["status"]
+
+
+def _ids(api: Api, query: str) -> set[str]:
+    answer = api.call("GET", f"/customers?{query}&limit=200")
+    assert answer.status == 200, answer.body
+    return {c["id"] for c in answer.body["items"]}
+
+
+def test_an_order_moves_last_seen_forward_and_makes_the_customer_active(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    yesterday, last_week = now - timedelta(days=1), now - timedelta(days=7)
+    (first,) = record(api, order("ES-1", placed_at=yesterday.isoformat()))
+    customer_id = first["customer_id"]
+
+    assert _profile_seen(api, customer_id) == (f"{yesterday.isoformat()[:19]}Z", "active")
+    stored = customer(store_id, customer_id)
+    assert stored["last_seen_at"] == stored["last_seen_key"] == _seen_stamp(yesterday)
+    assert customer_id in _ids(api, "status=active")
+    assert customer_id in _ids(api, "sort=-last_seen_at&status=active")
+    assert customer_id not in _ids(api, "status=inactive")
+
+    # An older order arriving late (HTTP or bus) never moves it back.
+    record(api, order("ES-0", placed_at=last_week.isoformat()))
+    deliver("order.placed", placed("ES-00", placed_at=last_week.isoformat()))
+    assert customer(store_id, customer_id)["last_seen_at"] == _seen_stamp(yesterday)
+    assert aggregates(store_id, customer_id)[0] == 3
+
+    # A newer one from the bus moves it; one dated ahead of the clock moves it to now at most.
+    deliver("order.placed", placed("ES-2", placed_at=(now - timedelta(hours=1)).isoformat()))
+    assert customer(store_id, customer_id)["last_seen_at"] == _seen_stamp(now - timedelta(hours=1))
+    record(api, order("ES-3", placed_at=(now + timedelta(days=30)).isoformat()))
+    seen = customer(store_id, customer_id)["last_seen_at"]
+    assert _seen_stamp(now) <= seen <= _seen_stamp(datetime.now(UTC))
+
+
+def test_an_order_cancelled_before_it_arrives_is_still_activity(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-9", cancelled_at=now))
+    deliver("order.placed", placed("ES-9", placed_at=(now - timedelta(hours=2)).isoformat()))
+
+    (result,) = record(api, order("ES-9"))
+    customer_id = result["customer_id"]
+    assert aggregates(store_id, customer_id)[0] == 0
+    assert customer(store_id, customer_id)["last_seen_at"] == _seen_stamp(now - timedelta(hours=2))
+
+
+def test_a_review_moves_last_seen_forward(api: Api, store_id: str, deliver: Any) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    ana = new_customer(api, "ana@example.com")
+    assert _profile_seen(api, ana) == (None, "inactive")
+    review = {"review_id": "r-1", "email": "ana@example.com", "product_id": "p-1", "rating": 5}
+
+    answer = api.call("POST", "/reviews", {**review, "at": (now - timedelta(days=2)).isoformat()})
+
+    assert answer.status == 200, answer.body
+    assert customer(store_id, ana)["last_seen_at"] == _seen_stamp(now - timedelta(days=2))
+    assert _profile_seen(api, ana)[1] == "active"
+    later = ReviewCreatedV1(
+        review_id="r-2", customer_id=ana, product_id="p-2", rating=4, at=now - timedelta(days=1)
+    )
+    deliver("review.created", later)
+    assert customer(store_id, ana)["last_seen_key"] == _seen_stamp(now - timedelta(days=1))
+    older = {**review, "review_id": "r-0", "at": (now - timedelta(days=9)).isoformat()}
+    assert api.call("POST", "/reviews", older).status == 200
+    assert customer(store_id, ana)["last_seen_at"] == _seen_stamp(now - timedelta(days=1))
+    assert customer(store_id, ana)["rating_count"] == 3
+
+
+# Cancellations and refunds through the HTTP API
+
+
+def _placed_order(api: Api, order_id: str, total: str = "100.00") -> str:
+    (result,) = record(api, order(order_id, total=total, items=[line(unit_price=total)]))
+    assert result["result"] == "created", result
+    return str(result["customer_id"])
+
+
+def test_an_order_is_cancelled_over_http_as_from_the_bus(api: Api, store_id: str) -> None:
+    customer_id = _placed_order(api, "ES-1")
+    body = {"reason": "Out of stock", "cancelled_at": at(1)}
+
+    answer = api.call("POST", "/orders/ES-1/cancellation", body)
+
+    assert answer.status == 201, answer.body
+    assert answer.body == {
+        "order_id": "ES-1",
+        "status": "cancelled",
+        "cancelled_at": answer.body["cancelled_at"],
+        "reason": "Out of stock",
+    }
+    assert aggregates(store_id, customer_id) == (0, Decimal(0), None, None)
+    assert "order_cancelled" in timeline_kinds(store_id, customer_id)
+    entries = api.call("GET", f"/customers/{customer_id}/timeline?kind=order_cancelled").body
+    assert entries["items"][0]["data"] == {"order_id": "ES-1", "reason": "Out of stock"}
+    listed = api.call("GET", f"/customers/{customer_id}/orders").body["items"][0]
+    assert listed["status"] == "cancelled"
+
+    again = api.call("POST", "/orders/ES-1/cancellation", body)
+    assert (again.status, again.body) == (201, answer.body)
+    other = api.call("POST", "/orders/ES-1/cancellation", {"reason": "Changed her mind"})
+    assert other.status == 422
+    assert [e["field"] for e in other.body["errors"]] == ["reason"]
+    assert aggregates(store_id, customer_id) == (0, Decimal(0), None, None)
+
+
+def test_cancelling_or_refunding_an_unknown_order_is_404(
+    api: Api, customers_client: Any, deliver: Any
+) -> None:
+    # Heard of through an early cancellation only: not an order of this store yet.
+    deliver("order.cancelled", OrderCancelledV1(order_id="ES-7", cancelled_at=T0))
+    _placed_order(api, "ES-1")
+    foreign = Api(customers_client, {"authorization": f"Bearer {token_for('another-store')}"})
+
+    odd = ("x" * 2000, "ES%201", "%C3%A9")  # never an order id: not even looked up
+    cases = [(api, "ES-404"), (api, "ES-7"), (foreign, "ES-1"), *((api, o) for o in odd)]
+    for caller, order_id in cases:
+        cancel = caller.call("POST", f"/orders/{order_id}/cancellation", {})
+        refund = caller.call(
+            "POST", f"/orders/{order_id}/refunds", {"refund_id": "R-1", "amount": "1.00"}
+        )
+        for answer in (cancel, refund):
+            assert answer.status == 404, answer.body
+            assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_partial_refunds_over_http_never_exceed_the_total(api: Api, store_id: str) -> None:
+    customer_id = _placed_order(api, "ES-1", "100.00")
+    first = {"refund_id": "R-1", "amount": "30.00", "reason": "Damaged box"}
+
+    answer = api.call("POST", "/orders/ES-1/refunds", first)
+
+    assert answer.status == 201, answer.body
+    assert answer.body["order_id"] == "ES-1"
+    assert (answer.body["refund_id"], answer.body["currency"]) == ("R-1", "EUR")
+    assert Decimal(answer.body["amount"]) == Decimal("30")
+    assert answer.body["reason"] == "Damaged box"
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("70"))
+
+    # The same refund again answers as the first and takes nothing more off. (The amount's
+    # scale is compared as a number: one money representation is the Money type's concern.)
+    again = api.call("POST", "/orders/ES-1/refunds", first)
+    assert again.status == 201
+    assert {**again.body, "amount": Decimal(again.body["amount"])} == {
+        **answer.body,
+        "amount": Decimal(answer.body["amount"]),
+    }
+    # The same id with another body is refused.
+    for changed in ({**first, "amount": "31.00"}, {**first, "reason": "Late"}):
+        refused = api.call("POST", "/orders/ES-1/refunds", changed)
+        assert refused.status == 422, refused.body
+        assert [e["field"] for e in refused.body["errors"]] == ["refund_id"]
+    # More than is left: 422 naming the amount, saying what is left; nothing changes.
+    too_much = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-2", "amount": "70.01"})
+    assert too_much.status == 422, too_much.body
+    assert [e["field"] for e in too_much.body["errors"]] == ["amount"]
+    assert "70" in too_much.body["errors"][0]["reason"]
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("70"))
+    # What is left, exactly, is fine; then nothing is.
+    rest = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-2", "amount": "70.00"})
+    assert rest.status == 201, rest.body
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("0"))
+    more = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-3", "amount": "0.01"})
+    assert more.status == 422
+    assert timeline_kinds(store_id, customer_id).count("order_refunded") == 2
+    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    assert stored is not None and stored["status"] == "refunded"
+    assert stored["refunded_total"] == Decimal("100")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "1.00"}, "refund_id"),
+        ({"refund_id": "R-1"}, "amount"),
+        ({"refund_id": "R-1", "amount": "0"}, "amount"),
+        ({"refund_id": "R-1", "amount": "-1"}, "amount"),
+        ({"refund_id": "R-1", "amount": "1.00", "reason": ""}, "reason"),
+        ({"refund_id": "R-1", "amount": "1.00", "refunded_at": "yesterday"}, "refunded_at"),
+        ({"refund_id": "R-1", "amount": "1.00", "extra": 1}, "extra"),
+    ],
+)
+def test_a_bad_refund_is_422_naming_the_field(
+    api: Api, store_id: str, body: dict[str, Any], field: str
+) -> None:
+    customer_id = _placed_order(api, "ES-1")
+
+    answer = api.call("POST", "/orders/ES-1/refunds", body)
+
+    assert answer.status == 422, answer.body
+    assert field in [e["field"] for e in answer.body["errors"]]
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("100"))
+
+
+def test_the_http_and_bus_paths_share_refund_ids(api: Api, store_id: str, deliver: Any) -> None:
+    customer_id = _placed_order(api, "ES-1", "100.00")
+    deliver(
+        "order.refunded",
+        OrderRefundedV1(order_id="ES-1", refund_id="R-1", amount=Decimal("40"), refunded_at=T0),
+    )
+
+    answer = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-2", "amount": "60.00"})
+    assert answer.status == 201, answer.body
+    deliver(
+        "order.refunded",
+        OrderRefundedV1(order_id="ES-1", refund_id="R-2", amount=Decimal("60"), refunded_at=T0),
+    )
+
+    assert aggregates(store_id, customer_id)[:2] == (1, Decimal("0"))
+    assert timeline_kinds(store_id, customer_id).count("order_refunded") == 2
+
+
+def test_only_what_the_api_recorded_is_published(api: Api, apps: Any, store_id: str) -> None:
+    _placed_order(api, "ES-1", "100.00")
+    _placed_order(api, "ES-2", "50.00")
+    deliver_to_inbox(
+        store_id,
+        "order.refunded",
+        OrderRefundedV1(order_id="ES-2", refund_id="R-bus", amount=Decimal("5"), refunded_at=T0),
+    )
+    deliver_to_inbox(
+        store_id, "order.cancelled", OrderCancelledV1(order_id="ES-2", cancelled_at=T0)
+    )
+    refund = {"refund_id": "R-1", "amount": "10.00", "reason": "Late delivery"}
+    assert api.call("POST", "/orders/ES-1/refunds", refund).status == 201
+    assert api.call("POST", "/orders/ES-1/refunds", refund).status == 201  # a retry: no event
+    assert api.call("POST", "/orders/ES-1/cancellation", {"reason": "Fraud"}).status == 201
+
+    publishing = sys.modules["chalicelib.customers.publishing"]
+    events = [e for e in map(publishing.event_for, stream_records(store_id)) if e]
+    orders = [e for e in events if e.event_type.startswith("order.")]
+
+    assert [e.event_type for e in orders] == ["order.refunded", "order.cancelled"]
+    refunded, cancelled = (e.entry("clientela") for e in orders)
+    assert {refunded["Source"], cancelled["Source"]} == {"clientela.customers"}
+    detail = json.loads(refunded["Detail"])["data"]
+    assert (detail["order_id"], detail["refund_id"], detail["reason"]) == (
+        "ES-1",
+        "R-1",
+        "Late delivery",
+    )
+    assert Decimal(detail["amount"]) == Decimal("10")
+    assert json.loads(cancelled["Detail"])["data"]["reason"] == "Fraud"
+
+
+# Bookings and event tickets are orders too
+
+
+def booking(order_id: str, starts: datetime, hours: int = 1, **changes: Any) -> dict[str, Any]:
+    details = {
+        "service_id": "svc-corte",
+        "service_name": "Corte de pelo",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=hours)).isoformat(),
+    }
+    return order(
+        order_id,
+        kind="booking",
+        booking=details,
+        total="25.00",
+        items=[line(product_id="svc-corte", sku="CORTE", name="Corte", unit_price="25.00")],
+        **changes,
+    )
+
+
+def ticket(order_id: str, event_at: datetime, **changes: Any) -> dict[str, Any]:
+    return order(
+        order_id,
+        kind="ticket",
+        ticket={
+            "event_id": "ev-jazz",
+            "event_name": "Noche de jazz",
+            "event_at": event_at.isoformat(),
+        },
+        total="40.00",
+        items=[line(product_id="ev-jazz", sku="JAZZ-A", name="Entrada", unit_price="40.00")],
+        **changes,
+    )
+
+
+def _listed(api: Api, customer_id: str, query: str) -> list[str]:
+    ids: list[str] = []
+    cursor = ""
+    while True:
+        answer = api.call("GET", f"/customers/{customer_id}/orders?limit=2&{query}{cursor}")
+        assert answer.status == 200, answer.body
+        ids += [o["order_id"] for o in answer.body["items"]]
+        if answer.body["next_cursor"] is None:
+            return ids
+        cursor = f"&cursor={answer.body['next_cursor']}"
+
+
+def test_bookings_and_tickets_are_orders_with_a_schedule(api: Api, store_id: str) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    results = record(
+        api,
+        order("P-1", placed_at=at(0)),
+        booking("B-past", now - timedelta(days=3), placed_at=at(1)),
+        booking("B-soon", now + timedelta(days=1), placed_at=at(3)),
+        booking("B-later", now + timedelta(days=9), placed_at=at(2)),
+        booking("B-next", now + timedelta(hours=2), placed_at=at(4)),
+        booking("B-cancelled", now + timedelta(hours=1), placed_at=at(5)),
+        ticket("T-1", now + timedelta(days=20), placed_at=at(6)),
+    )
+    assert [r["result"] for r in results] == ["created"] * 7
+    customer_id = results[0]["customer_id"]
+    assert api.call("POST", "/orders/B-cancelled/cancellation", {}).status == 201
+
+    # Every kind counts alike.
+    assert aggregates(store_id, customer_id)[:2] == (6, Decimal("69.95") + 4 * 25 + 40)
+    listed = api.call("GET", f"/customers/{customer_id}/orders?kind=booking&limit=1").body
+    first = listed["items"][0]
+    assert (first["order_id"], first["kind"], first["ticket"]) == ("B-cancelled", "booking", None)
+    assert first["booking"]["service_name"] == "Corte de pelo"
+    assert _listed(api, customer_id, "kind=product") == ["P-1"]
+    assert _listed(api, customer_id, "kind=ticket") == ["T-1"]
+    assert _listed(api, customer_id, "kind=booking") == [
+        "B-cancelled", "B-next", "B-soon", "B-later", "B-past"
+    ]  # fmt: skip
+    assert len(_listed(api, customer_id, "")) == 7
+    # The schedule: soonest first to come, latest first past; cancelled ones are off it.
+    assert _listed(api, customer_id, "kind=booking&when=upcoming") == [
+        "B-next",
+        "B-soon",
+        "B-later",
+    ]
+    assert _listed(api, customer_id, "kind=booking&when=past") == ["B-past"]
+    assert _listed(api, customer_id, "kind=ticket&when=upcoming") == ["T-1"]
+
+    profile = api.call("GET", f"/customers/{customer_id}").body
+    assert profile["bookings"]["upcoming"] == 3
+    assert profile["bookings"]["next"]["order_id"] == "B-next"
+    assert profile["bookings"]["next"]["service_id"] == "svc-corte"
+    entries = api.call("GET", f"/customers/{customer_id}/timeline?kind=purchased&limit=100").body
+    kinds = {e["data"]["order_id"]: e["data"].get("kind") for e in entries["items"]}
+    assert (kinds["P-1"], kinds["B-next"], kinds["T-1"]) == (None, "booking", "ticket")
+
+
+def test_a_cursor_belongs_to_its_kind_and_schedule(api: Api) -> None:
+    now = datetime.now(UTC)
+    (result, *_) = record(api, *(booking(f"B-{i}", now + timedelta(days=i + 1)) for i in range(3)))
+    path = f"/customers/{result['customer_id']}/orders"
+    page = api.call("GET", f"{path}?kind=booking&when=upcoming&limit=1").body
+    assert page["next_cursor"] is not None
+
+    answer = api.call("GET", f"{path}?kind=booking&when=past&limit=1&cursor={page['next_cursor']}")
+
+    assert answer.status == 400
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "booking"}, "orders.0.booking"),
+        ({"kind": "ticket"}, "orders.0.ticket"),
+        ({"kind": "service"}, "orders.0.kind"),
+        (
+            {"booking": {"service_id": "s", "starts_at": at(1), "ends_at": at(2)}},
+            "orders.0.booking",
+        ),
+        ({"ticket": {"event_id": "e", "event_at": at(1)}}, "orders.0.ticket"),
+        (
+            {
+                "kind": "booking",
+                "booking": {"service_id": "s", "starts_at": at(2), "ends_at": at(2)},
+            },
+            "orders.0.booking.ends_at",
+        ),
+        (
+            {"kind": "booking", "booking": {"starts_at": at(1), "ends_at": at(2)}},
+            "orders.0.booking.service_id",
+        ),
+        ({"kind": "ticket", "ticket": {"event_id": "e"}}, "orders.0.ticket.event_at"),
+        ({"kind": "ticket", "ticket": {"event_at": at(1)}}, "orders.0.ticket.event_id"),
+        (
+            {
+                "kind": "ticket",
+                "ticket": {"event_id": "e", "event_at": at(1)},
+                "booking": {"service_id": "s", "starts_at": at(1), "ends_at": at(2)},
+            },
+            "orders.0.booking",
+        ),
+    ],
+)
+def test_an_order_with_details_of_another_kind_is_422_naming_them(
+    api: Api, store_id: str, changes: dict[str, Any], field: str
+) -> None:
+    answer = api.call("POST", "/orders", {"orders": [order("ES-1", **changes)]})
+
+    assert answer.status == 422, answer.body
+    assert field in [e["field"] for e in answer.body["errors"]]
+    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("when=upcoming", "when"), ("kind=product&when=past", "when"), ("kind=gift", "kind")],
+)
+def test_a_bad_orders_query_names_the_parameter(api: Api, query: str, field: str) -> None:
+    customer_id = new_customer(api, "ana@example.com")
+
+    answer = api.call("GET", f"/customers/{customer_id}/orders?{query}")
+
+    assert answer.status in (400, 422), answer.body
+    assert field in [e["field"] for e in answer.body["errors"]]
+
+
+def test_a_booking_event_is_recorded_and_a_malformed_one_dropped(
+    api: Api, store_id: str, deliver: Any
+) -> None:
+    now = datetime.now(UTC)
+    deliver("order.placed", OrderPlacedV1.model_validate(booking("B-1", now + timedelta(days=2))))
+    deliver("order.placed", OrderPlacedV1.model_validate(ticket("T-1", now + timedelta(days=5))))
+    no_details = {**booking("B-2", now), "booking": None}
+    with captured_logs() as logs:
+        deliver("order.placed", OrderPlacedV1.model_validate(no_details))
+
+    stored = item(f"STORE#{store_id}", "ORDER#B-1")
+    assert stored is not None
+    assert stored["kind"] == "booking"
+    assert stored["booking"]["service_id"] == "svc-corte"
+    assert item(f"STORE#{store_id}", "ORDER#T-1")["ticket"]["event_name"] == "Noche de jazz"  # type: ignore[index]
+    assert item(f"STORE#{store_id}", "ORDER#B-2") is None
+    assert '"field":"booking"' in logs.getvalue()
+    customer_id = stored["customer_id"]
+    assert api.call("GET", f"/customers/{customer_id}").body["bookings"]["upcoming"] == 1

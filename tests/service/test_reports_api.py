@@ -311,3 +311,38 @@ def test_a_store_sees_only_its_own_orders(
         answer = intruder.call("GET", f"/reports/{name}?{MARCH}")
         assert answer.status == 200
         assert answer.body == {"items": [], "total_rows": 0, "next_cursor": None}
+
+
+# Bookings and tickets count in the reports, and the reports can keep to some kinds
+
+
+def test_both_reports_take_the_orders_kinds(api: Api, store_id: str) -> None:
+    service = {"product_id": "svc-1", "sku": "CORTE", "brand": "Salón", "category": "Servicios"}
+    results = record(
+        api,
+        order("P-1", "ana@example.es", placed_at=when(1), total="50.00",
+              items=[line(**SHOES, unit_price="50.00")]),
+        order("B-1", "ana@example.es", placed_at=when(2), total="25.00",
+              items=[line(**service, unit_price="25.00")], kind="booking",
+              booking={"service_id": "svc-1", "starts_at": when(9), "ends_at": when(10)}),
+        order("T-1", "bruno@example.es", placed_at=when(3), total="40.00",
+              items=[line(**HAT, unit_price="40.00")], kind="ticket",
+              ticket={"event_id": "ev-1", "event_at": when(20)}),
+    )  # fmt: skip
+    assert [r["result"] for r in results] == ["created"] * 3
+
+    every = rows(api, "purchase-frequency", MARCH)
+    assert [(r[0], r[1], r[2]) for r in every] == [
+        ("ana@example.es", 2, "75"),
+        ("bruno@example.es", 1, "40"),
+    ]
+    bookings = rows(api, "purchase-frequency", f"{MARCH}&kind=booking")
+    assert [(r[0], r[1], r[2]) for r in bookings] == [("ana@example.es", 1, "25")]
+    not_tickets = rows(api, "purchase-frequency", f"{MARCH}&kind=product&kind=booking")
+    assert [(r[0], r[1], r[2]) for r in not_tickets] == [("ana@example.es", 2, "75")]
+    sales = rows(api, "sales-by-customer", f"{MARCH}&kind=ticket")
+    assert [(r[0], r[1], r[2]) for r in sales] == [("bruno@example.es", 1, "40")]
+    assert rows(api, "sales-by-customer", f"{MARCH}&kind=product&category=servicios") == []
+    refused = api.call("GET", f"/reports/purchase-frequency?{MARCH}&kind=gift")
+    assert refused.status in (400, 422)
+    assert "kind" in [e["field"].split(".")[0] for e in refused.body["errors"]]

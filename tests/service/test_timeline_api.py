@@ -483,8 +483,59 @@ def test_last_seen_never_moves_back(api: Api, store_id: str) -> None:
     item = customer_item(store_id, customer)
     assert item["last_seen_at"]["S"] == recent.isoformat().replace("+00:00", ".000000Z")
     assert item["last_device"] == {"S": "app"}
-    assert "last_ip" not in item
+    # No address was known: the older batch's is the latest known one (each field on its own).
+    assert item["last_ip"] == {"S": "198.51.100.1"}
     assert len(timeline(api, customer)["items"]) == 2
+
+
+def _seen(store_id: str, customer_id: str) -> tuple[str | None, str | None, str | None]:
+    item = customer_item(store_id, customer_id)
+    seen, device, ip = (
+        item.get(n, {}).get("S") for n in ("last_seen_at", "last_device", "last_ip")
+    )
+    return seen, device, ip
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", ".000000Z")
+
+
+def test_the_newest_item_without_device_or_ip_keeps_the_older_ones(api: Api, store_id: str) -> None:
+    customer = new_customer(api)
+    older, newer = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    batch = [
+        _activity(
+            "a", customer_id=customer, at=older.isoformat(), device="mobile", ip="203.0.113.7"
+        ),
+        _activity("b", customer_id=customer, at=newer.isoformat()),
+    ]
+
+    answer = api.call("POST", "/activity", {"items": batch})
+
+    assert answer.status == 200, answer.body
+    assert _seen(store_id, customer) == (_when(newer), "mobile", "203.0.113.7")
+    assert api.call("GET", f"/customers/{customer}").body["last_device"] == "mobile"
+
+
+def test_each_field_keeps_its_latest_known_value_across_batches(api: Api, store_id: str) -> None:
+    customer = new_customer(api)
+    t1, t2, t3, t4 = (NOW - timedelta(hours=h) for h in (4, 3, 2, 1))
+    post = lambda *items: api.call("POST", "/activity", {"items": list(items)})  # noqa: E731
+
+    post(_activity("a", customer_id=customer, at=t3.isoformat(), device="app"))
+    # Older, arriving later: its device is older than the one known, its address is new.
+    post(
+        _activity("b", customer_id=customer, at=t2.isoformat(), device="desktop", ip="198.51.100.1")
+    )
+    assert _seen(store_id, customer) == (_when(t3), "app", "198.51.100.1")
+    # Older still, with both: changes nothing.
+    post(
+        _activity("c", customer_id=customer, at=t1.isoformat(), device="tablet", ip="198.51.100.9")
+    )
+    assert _seen(store_id, customer) == (_when(t3), "app", "198.51.100.1")
+    # Newest, with only an address.
+    post(_activity("d", customer_id=customer, at=t4.isoformat(), ip="2001:db8::1"))
+    assert _seen(store_id, customer) == (_when(t4), "app", "2001:db8::1")
 
 
 def test_the_same_event_twice_in_one_batch_is_one_entry(api: Api, store_id: str) -> None:

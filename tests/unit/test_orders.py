@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,18 +11,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.customers.domain import normalise_email
+from chalicelib.customers.keys import stamp
 from chalicelib.customers.order_store import order_item, pending_item, read_order, report_fact
 from chalicelib.customers.orders import (
+    KINDS,
+    Booking,
     Delta,
     LineItem,
     Order,
     Pending,
     Refund,
+    Ticket,
     bounds_with,
     cancel,
     entry_id,
+    kind_problem,
     place,
     refund,
+    seen_moving,
 )
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -231,3 +238,80 @@ def test_any_arrival_order_ends_in_the_same_state_and_counts(
     assert final.counted == ("cancel" not in kinds)
     assert counted == final.contribution()
     assert counted.spent >= 0
+
+
+# Kinds: products, bookings, tickets
+
+
+def test_bookings_and_tickets_round_trip_with_their_schedule() -> None:
+    booked = an_order(
+        kind="booking",
+        booking=Booking("svc-1", T0 + timedelta(days=2), T0 + timedelta(days=2, hours=1), "Corte"),
+        refunds=(Refund("RF-1", T0, Decimal("5"), reason="Late", via_api=True),),
+        refunded_total=Decimal("5"),
+        status="refunded",
+    )
+    item = order_item("s1", booked)
+
+    assert read_order(item) == booked
+    assert item["schedule_sk"]["S"].startswith("booking#2026-03-03T10:00:00.000000Z#ES-1")
+    assert report_fact(item).kind == "booking"
+    cancelled, _ = cancel(booked, T0, reason="Ill", via_api=True)
+    assert "schedule_sk" not in order_item("s1", cancelled)  # off the schedule
+    assert read_order(order_item("s1", cancelled)) == cancelled
+    ticket = an_order(kind="ticket", ticket=Ticket("ev-1", T0 + timedelta(days=9)))
+    assert read_order(order_item("s1", ticket)) == ticket
+    assert order_item("s1", ticket)["schedule_sk"]["S"].startswith("ticket#2026-03-10")
+
+
+def test_orders_stored_before_kinds_read_as_products() -> None:
+    item = order_item("s1", an_order())
+    del item["kind"]
+    stored = json.loads(item["report"]["S"])
+    item["report"]["S"] = json.dumps(stored[:9])
+
+    assert read_order(item) == an_order()
+    assert report_fact(item).kind == "product"
+    assert "schedule_sk" not in item
+
+
+@given(st.sampled_from(KINDS), st.booleans(), st.booleans(), st.integers(-3, 3))
+def test_an_order_has_its_kinds_details_and_no_others(
+    kind: str, with_booking: bool, with_ticket: bool, hours: int
+) -> None:
+    booking = Booking("s", T0, T0 + timedelta(hours=hours)) if with_booking else None
+    order = an_order(kind=kind, booking=booking, ticket=Ticket("e", T0) if with_ticket else None)
+
+    problem = kind_problem(order)
+
+    fits = (with_booking == (kind == "booking")) and (with_ticket == (kind == "ticket"))
+    if not fits:
+        assert problem is not None
+        assert problem[0] in ("booking", "ticket")
+    elif with_booking and hours <= 0:
+        assert problem == ("booking.ends_at", "must be after starts_at")
+    else:
+        assert problem is None
+
+
+_instants = st.datetimes(
+    min_value=datetime(2020, 1, 1),  # noqa: DTZ001 - hypothesis attaches the zone
+    max_value=datetime(2030, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+@given(_instants, st.none() | _instants, _instants)
+def test_a_purchase_moves_last_seen_forward_never_back_nor_past_now(
+    at: datetime, seen: datetime | None, now: datetime
+) -> None:
+    before = None if seen is None else stamp(seen)
+
+    moved = seen_moving(at, before, now)
+
+    expected = stamp(min(at, now))
+    if before is not None and before >= expected:
+        assert moved is None
+    else:
+        assert moved == expected
+        assert moved <= stamp(now)

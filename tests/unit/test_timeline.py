@@ -297,3 +297,37 @@ def test_a_batch_holds_1_to_100_items() -> None:
     with pytest.raises(ValidationError):
         ActivityBatch.model_validate({"items": [_activity(event_id=f"e{i}") for i in range(101)]})
     assert len(ActivityBatch.model_validate({"items": [_activity()] * 100}).items) == 100
+
+
+_seen = st.builds(
+    timeline.Seen,
+    at=TIMES,
+    device=st.none() | st.sampled_from(["app", "mobile", "desktop"]),
+    ip=st.none() | st.sampled_from(["203.0.113.7", "2001:db8::1"]),
+)
+
+
+@given(st.lists(_seen, max_size=8), st.lists(_seen, max_size=8))
+def test_latest_seen_keeps_each_fields_newest_known_value(
+    first: list[timeline.Seen], second: list[timeline.Seen]
+) -> None:
+    merged = timeline.latest_seen(first + second)
+    everything = first + second
+    if not everything:
+        assert merged is None
+        return
+    assert merged is not None
+    assert merged.at == max(s.at for s in everything)
+    for name in ("device", "ip"):
+        known = [s for s in everything if getattr(s, name) is not None]
+        if not known:
+            assert getattr(merged, name) is None
+            continue
+        newest = max(s.at for s in known)
+        assert getattr(merged, f"{name}_at") == newest
+        assert getattr(merged, name) in {getattr(s, name) for s in known if s.at == newest}
+    # Batches in any grouping and order: combining the partial results gives the same moments.
+    parts = [p for p in (timeline.latest_seen(first), timeline.latest_seen(second)) if p]
+    again = timeline.latest_seen(reversed(parts))
+    assert again is not None
+    assert (again.at, again.device_at, again.ip_at) == (merged.at, merged.device_at, merged.ip_at)

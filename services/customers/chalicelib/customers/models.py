@@ -49,7 +49,7 @@ READ_ONLY = {
     "signed_up_at": "set when the customer is created",
     "email_consent": "change it with POST /customers/{id}/consent",
     "sms_consent": "change it with POST /customers/{id}/consent",
-    "last_seen_at": "comes from storefront activity (POST /activity)",
+    "last_seen_at": "comes from storefront activity (POST /activity), orders and reviews",
     "last_ip": "comes from storefront activity (POST /activity)",
     "last_device": "comes from storefront activity (POST /activity)",
     "status": "derived from last_seen_at",
@@ -305,6 +305,21 @@ class SegmentRef(BaseModel):
     name: str
 
 
+class NextBooking(BaseModel):
+    order_id: str
+    service_id: str
+    service_name: str | None
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Bookings(BaseModel):
+    """The customer's booked services to come (not cancelled, starting from now on)."""
+
+    upcoming: int = Field(description="How many; the list: GET .../orders?kind=booking&when=…")
+    next: NextBooking | None = Field(description="The soonest; null when none is booked.")
+
+
 class Customer(BaseModel):
     """A customer's 360° profile."""
 
@@ -347,12 +362,22 @@ class Customer(BaseModel):
         default=None,
         description="The segments the customer belongs to (in answers about one customer).",
     )
+    bookings: Bookings | None = Field(
+        default=None,
+        description="Booked services to come (in answers about one customer).",
+    )
     created_at: datetime
     updated_at: datetime
     version: int = Field(description="Increases on every change; send it back in If-Match.")
 
     @classmethod
-    def of(cls, customer: domain.Customer, *, segments: list[SegmentRef] | None = None) -> Customer:
+    def of(
+        cls,
+        customer: domain.Customer,
+        *,
+        segments: list[SegmentRef] | None = None,
+        bookings: Bookings | None = None,
+    ) -> Customer:
         return cls(
             id=customer.id,
             created_at=customer.created_at,
@@ -391,6 +416,7 @@ class Customer(BaseModel):
             rating_count=customer.rating_count,
             rating_average=customer.rating_average,
             segments=segments,
+            bookings=bookings,
         )
 
 

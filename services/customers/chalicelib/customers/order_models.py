@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -23,7 +24,18 @@ from pydantic import (
 from chalicelib.customers import keys, orders, reports
 from chalicelib.customers.domain import normalise_email
 from chalicelib.customers.order_usecases import Recorded
-from chalicelib.customers.orders import Order, Review, line_items
+from chalicelib.customers.orders import (
+    Booking,
+    Order,
+    OrderKind,
+    Refund,
+    Review,
+    Ticket,
+    booking_of,
+    detail_problem,
+    line_items,
+    ticket_of,
+)
 from clientela_events.storefront import Instant
 
 Money = Annotated[
@@ -84,6 +96,32 @@ class LineItemIn(_Input):
     unit_price: Money
 
 
+class BookingIn(_Input):
+    """The service booked (an order of kind `booking`)."""
+
+    service_id: Code = Field(description="The scheduler's id of the service booked.")
+    service_name: Text | None = None
+    starts_at: Instant
+    ends_at: Instant = Field(description="After `starts_at`.")
+
+    @field_validator("ends_at")
+    @classmethod
+    def _after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")
+        reason = None if starts_at is None else orders.schedule_problem(starts_at, value)
+        if reason:
+            raise ValueError(reason)
+        return value
+
+
+class TicketIn(_Input):
+    """The event a ticket is for (an order of kind `ticket`)."""
+
+    event_id: Code = Field(description="The store's id of the event.")
+    event_name: Text | None = None
+    event_at: Instant = Field(description="When the event takes place.")
+
+
 class OrderIn(_Input):
     """An order placed on the store platform. Guest orders give only the e-mail."""
 
@@ -96,6 +134,27 @@ class OrderIn(_Input):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])
     total: Money
     items: list[LineItemIn] = Field(min_length=1, max_length=250)
+    kind: OrderKind = Field(
+        default="product",
+        description="`product` (the shop), `booking` (a booked service, with `booking`) or"
+        " `ticket` (an event ticket, with `ticket`).",
+    )
+    booking: BookingIn | None = Field(
+        default=None, validate_default=True, description="Required for a booking, refused else."
+    )
+    ticket: TicketIn | None = Field(
+        default=None, validate_default=True, description="Required for a ticket, refused else."
+    )
+
+    @field_validator("booking", "ticket")
+    @classmethod
+    def _fits_kind(cls, value: object, info: ValidationInfo) -> object:
+        kind = info.data.get("kind")
+        assert info.field_name is not None
+        reason = None if kind is None else detail_problem(kind, info.field_name, value is not None)
+        if reason:
+            raise ValueError(reason)
+        return value
 
     def to_order(self) -> Order:
         return Order(
@@ -106,6 +165,9 @@ class OrderIn(_Input):
             currency=self.currency,
             total=self.total,
             items=line_items(self.items),
+            kind=self.kind,
+            booking=booking_of(self.booking),
+            ticket=ticket_of(self.ticket),
         )
 
 
@@ -151,6 +213,36 @@ class LineItemOut(BaseModel):
     unit_price: Decimal
 
 
+class BookingOut(BaseModel):
+    service_id: str
+    service_name: str | None
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def of(cls, booking: Booking | None) -> BookingOut | None:
+        if booking is None:
+            return None
+        return cls(
+            service_id=booking.service_id,
+            service_name=booking.service_name,
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+        )
+
+
+class TicketOut(BaseModel):
+    event_id: str
+    event_name: str | None
+    event_at: datetime
+
+    @classmethod
+    def of(cls, ticket: Ticket | None) -> TicketOut | None:
+        if ticket is None:
+            return None
+        return cls(event_id=ticket.event_id, event_name=ticket.event_name, event_at=ticket.event_at)
+
+
 class OrderOut(BaseModel):
     """An order as recorded, with what happened to it since."""
 
@@ -164,6 +256,9 @@ class OrderOut(BaseModel):
     refunded_total: Decimal
     cancelled_at: datetime | None
     items: list[LineItemOut]
+    kind: OrderKind
+    booking: BookingOut | None = Field(description="The service booked (bookings only).")
+    ticket: TicketOut | None = Field(description="The event (tickets only).")
 
     @classmethod
     def of(cls, order: Order) -> OrderOut:
@@ -189,6 +284,77 @@ class OrderOut(BaseModel):
                 )
                 for line in order.items
             ],
+            kind=order.kind,
+            booking=BookingOut.of(order.booking),
+            ticket=TicketOut.of(order.ticket),
+        )
+
+
+class CancellationIn(_Input):
+    """Cancels a placed order: it leaves its customer's aggregates and the reports."""
+
+    reason: Text | None = Field(default=None, description="Why, for the store's own records.")
+    cancelled_at: Instant | None = Field(
+        default=None, description="When it was cancelled; absent: now."
+    )
+
+
+class CancellationOut(BaseModel):
+    """The order's cancellation, as recorded (a repeated request answers the same)."""
+
+    order_id: str
+    status: Literal["cancelled"]
+    cancelled_at: datetime
+    reason: str | None
+
+    @classmethod
+    def of(cls, order: Order) -> CancellationOut:
+        assert order.cancelled_at is not None
+        return cls(
+            order_id=order.order_id,
+            status="cancelled",
+            cancelled_at=order.cancelled_at,
+            reason=order.cancel_reason,
+        )
+
+
+class RefundIn(_Input):
+    """Money given back of a placed order, in part or in full; several refunds may follow."""
+
+    refund_id: Code = Field(
+        description="Your id for this refund: sending it again with the same body records"
+        " nothing new and answers as the first time."
+    )
+    amount: Annotated[Money, Field(gt=0)] = Field(
+        description="In the order's currency; at most what is left to refund of its total."
+    )
+    reason: Text | None = None
+    refunded_at: Instant | None = Field(default=None, description="When; absent: now.")
+
+    def to_refund(self, now: datetime) -> Refund:
+        return Refund(self.refund_id, self.refunded_at or now, self.amount, reason=self.reason)
+
+
+class RefundOut(BaseModel):
+    """A refund as recorded (a repeated request answers the same)."""
+
+    order_id: str
+    refund_id: str
+    amount: Decimal
+    currency: str
+    reason: str | None
+    refunded_at: datetime
+
+    @classmethod
+    def of(cls, order: Order, refund: Refund) -> RefundOut:
+        assert refund.amount is not None
+        return cls(
+            order_id=order.order_id,
+            refund_id=refund.refund_id,
+            amount=refund.amount,
+            currency=order.currency,
+            reason=refund.reason,
+            refunded_at=refund.at,
         )
 
 
@@ -204,6 +370,23 @@ class PageQuery(BaseModel):
 
     limit: int = Field(default=20, ge=1, le=100, description="Page size.")
     cursor: str | None = Field(default=None, max_length=2048, description="From `next_cursor`.")
+
+
+class OrdersQuery(PageQuery):
+    kind: OrderKind | None = Field(default=None, description="Only orders of this kind.")
+    when: Literal["upcoming", "past"] | None = Field(
+        default=None,
+        validate_default=True,
+        description="With `kind=booking` or `kind=ticket`: the ones not cancelled that start"
+        " from now on (soonest first) or started before now (latest first).",
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _scheduled_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("kind") not in orders.SCHEDULED_KINDS:
+            raise ValueError("needs kind=booking or kind=ticket")
+        return value
 
 
 class ReviewIn(_Input):
@@ -283,6 +466,15 @@ class ReportQuery(BaseModel):
     )
     limit: int = Field(default=100, ge=1, le=500, description="Rows per page.")
     cursor: str | None = Field(default=None, max_length=2048, description="From `next_cursor`.")
+    kind: list[OrderKind] = Field(
+        default_factory=list,
+        max_length=len(orders.KINDS),
+        description="Only orders of these kinds (repeatable: product, booking, ticket); all"
+        " by default.",
+    )
+
+    def kinds(self) -> frozenset[str] | None:
+        return frozenset(self.kind) if self.kind else None
 
     def period(self) -> reports.Period | None:
         """The period in stamps, or None while `from` or `to` is missing or they are reversed."""

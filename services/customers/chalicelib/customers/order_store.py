@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.customers import keys
 from chalicelib.customers.orders import (
+    Booking,
     Delta,
     LineItem,
     Order,
@@ -38,6 +39,7 @@ from chalicelib.customers.orders import (
     Pending,
     Refund,
     Review,
+    Ticket,
     bounds_with,
     entry_id,
 )
@@ -48,6 +50,11 @@ if TYPE_CHECKING:
 
 Item = dict[str, Any]
 BY_OWNER = "by_owner"
+BY_SCHEDULE = "by_schedule"
+# An order listing filtered by kind reads on until its page is full, but never more than this
+# many orders per request: a rare kind in a long history answers a short page with a cursor.
+READ_BUDGET = 1000
+_FILTERED_READ = 200
 ORDERS_BY_DATE = "orders_by_date"
 _BATCH_GET_KEYS = 100
 _BATCH_ATTEMPTS = 6
@@ -71,12 +78,14 @@ class Contended(Exception):
 class Bounds:
     """A customer's first and last counted order (stamps), as read with the customer.
 
-    `orders` (its orders_count as read) does not take part in comparisons.
+    `orders` (its orders_count as read) and `seen` (its last_seen_at as read) do not take part
+    in comparisons.
     """
 
     first: str | None = None
     last: str | None = None
     orders: int = field(default=0, compare=False)
+    seen: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,25 @@ def review_key(store_id: str, review_id: str) -> Item:
     return _key(keys.store_pk(store_id), keys.REVIEW_PREFIX + review_id)
 
 
+# A purchase or a review is activity: `last_seen_at` (and the index `by_last_seen` that the
+# `status` filter reads) moves forward with it, never back; the condition makes a write that
+# raced a later activity fail (StaleCustomer), and the use case re-reads and tries again.
+_SEEN_SET = "last_seen_at = :seen, last_seen_key = :seen"
+_SEEN_CONDITION = "(attribute_not_exists(last_seen_at) OR last_seen_at < :seen)"
+
+
+def replace_seen(bounds: Bounds, seen: str | None) -> Bounds:
+    """The bounds once `last_seen_at` moved to `seen` (None: it does not move)."""
+    return bounds if seen is None else dataclass_replace(bounds, seen=seen)
+
+
 def owner_sk(placed_at: str, order_id: str) -> str:
     return f"{placed_at}#{order_id}"
+
+
+def schedule_sk(kind: str, at: str, order_id: str) -> str:
+    """Index `by_schedule`: a customer's bookings (or tickets) by when they take place."""
+    return f"{kind}#{at}#{order_id}"
 
 
 # Values -----------------------------------------------------------------------------------
@@ -162,18 +188,20 @@ def _line_item(line: LineItem) -> Item:
     return {"M": attributes}
 
 
-def _refunds(refunds: Iterable[Refund]) -> Item:
-    return {
-        "M": {
-            r.refund_id: {
-                "M": {
-                    "at": _s(keys.stamp(r.at)),
-                    "amount": {"NULL": True} if r.amount is None else _n(r.amount),
-                }
-            }
-            for r in refunds
-        }
+def _refund(r: Refund) -> Item:
+    attributes: Item = {
+        "at": _s(keys.stamp(r.at)),
+        "amount": {"NULL": True} if r.amount is None else _n(r.amount),
     }
+    if r.reason is not None:
+        attributes["reason"] = _s(r.reason)
+    if r.via_api:
+        attributes["via"] = _s("api")
+    return {"M": attributes}
+
+
+def _refunds(refunds: Iterable[Refund]) -> Item:
+    return {"M": {r.refund_id: _refund(r) for r in refunds}}
 
 
 def order_item(store_id: str, order: Order) -> Item:
@@ -200,7 +228,59 @@ def order_item(store_id: str, order: Order) -> Item:
     }
     if order.cancelled_at is not None:
         item["cancelled_at"] = _s(keys.stamp(order.cancelled_at))
+    item["kind"] = _s(order.kind)
+    if order.booking is not None:
+        item["booking"] = {
+            "M": {
+                "service_id": _s(order.booking.service_id),
+                "starts_at": _s(keys.stamp(order.booking.starts_at)),
+                "ends_at": _s(keys.stamp(order.booking.ends_at)),
+                **_optional("service_name", order.booking.service_name),
+            }
+        }
+    if order.ticket is not None:
+        item["ticket"] = {
+            "M": {
+                "event_id": _s(order.ticket.event_id),
+                "event_at": _s(keys.stamp(order.ticket.event_at)),
+                **_optional("event_name", order.ticket.event_name),
+            }
+        }
+    scheduled = order.scheduled_at
+    if scheduled is not None and order.counted:  # a cancelled one is off the schedule
+        item["schedule_sk"] = _s(schedule_sk(order.kind, keys.stamp(scheduled), order.order_id))
+    if order.cancel_reason is not None:
+        item["cancel_reason"] = _s(order.cancel_reason)
+    if order.cancelled_via_api:
+        item["cancelled_via"] = _s("api")
     return item
+
+
+def _optional(name: str, value: str | None) -> Item:
+    return {} if value is None else {name: _s(value)}
+
+
+def _read_booking(item: Item) -> Booking | None:
+    if "booking" not in item:
+        return None
+    data = item["booking"]["M"]
+    return Booking(
+        service_id=data["service_id"]["S"],
+        starts_at=keys.parse_stamp(data["starts_at"]["S"]),
+        ends_at=keys.parse_stamp(data["ends_at"]["S"]),
+        service_name=data["service_name"]["S"] if "service_name" in data else None,
+    )
+
+
+def _read_ticket(item: Item) -> Ticket | None:
+    if "ticket" not in item:
+        return None
+    data = item["ticket"]["M"]
+    return Ticket(
+        event_id=data["event_id"]["S"],
+        event_at=keys.parse_stamp(data["event_at"]["S"]),
+        event_name=data["event_name"]["S"] if "event_name" in data else None,
+    )
 
 
 def pending_item(store_id: str, order_id: str, pending: Pending) -> Item:
@@ -226,6 +306,8 @@ def _read_refunds(item: Item) -> tuple[Refund, ...]:
                 refund_id,
                 keys.parse_stamp(data["at"]["S"]),
                 None if amount is None else Decimal(amount),
+                reason=data["reason"]["S"] if "reason" in data else None,
+                via_api=data.get("via", {}).get("S") == "api",
             )
         )
     return tuple(sorted(found, key=lambda r: (r.at, r.refund_id)))
@@ -262,6 +344,11 @@ def read_order(item: Item) -> Order | Pending:
         refunded_total=Decimal(item["refunded_total"]["N"]),
         cancelled_at=cancelled_at,
         refunds=_read_refunds(item),
+        cancel_reason=item["cancel_reason"]["S"] if "cancel_reason" in item else None,
+        cancelled_via_api=item.get("cancelled_via", {}).get("S") == "api",
+        kind=item.get("kind", {}).get("S", "product"),
+        booking=_read_booking(item),
+        ticket=_read_ticket(item),
     )
 
 
@@ -288,22 +375,33 @@ def report_text(placed_at: str, order: Order) -> str:
         _decimal_text(order.refunded_total),
         order.status == "cancelled",
         [_report_line(line) for line in order.items],
+        order.kind,
     ]
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def report_fact(item: Item, *, with_lines: bool = True) -> OrderFact:
     """An order as the reports read it, from its `report` attribute."""
-    oid, email, cid, placed_at, currency, total, refunded, cancelled, lines = json.loads(
+    oid, email, cid, placed_at, currency, total, refunded, cancelled, lines, *rest = json.loads(
         item["report"]["S"]
     )
+    kind = rest[0] if rest else "product"  # written before orders had kinds
     facts = (
         tuple(LineFact(p, s, b, c, q, Decimal(price)) for p, s, b, c, q, price in lines)
         if with_lines
         else ()
     )
     return OrderFact(
-        oid, email, cid, placed_at, currency, Decimal(total), Decimal(refunded), cancelled, facts
+        oid,
+        email,
+        cid,
+        placed_at,
+        currency,
+        Decimal(total),
+        Decimal(refunded),
+        cancelled,
+        facts,
+        kind,
     )
 
 
@@ -337,6 +435,7 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                     "total": order.total,
                     "currency": order.currency,
                     "items": sum(line.quantity for line in order.items),
+                    **_kind_entry(order),
                 },
             )
         )
@@ -353,6 +452,7 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                         "refund_id": r.refund_id,
                         "amount": r.amount,
                         "currency": order.currency,
+                        **({"reason": r.reason} if r.reason else {}),
                     },
                 )
             )
@@ -363,10 +463,33 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                 "order_cancelled",
                 order.cancelled_at,
                 entry_id("order_cancelled", order.order_id),
-                {"order_id": order.order_id},
+                {
+                    "order_id": order.order_id,
+                    **({"reason": order.cancel_reason} if order.cancel_reason else {}),
+                },
             )
         )
     return entries
+
+
+def _kind_entry(order: Order) -> dict[str, Any]:
+    """What a timeline entry shows of a booking or ticket (nothing for a product order)."""
+    if order.booking is not None:
+        return {
+            "kind": order.kind,
+            "service_id": order.booking.service_id,
+            **({"service_name": order.booking.service_name} if order.booking.service_name else {}),
+            "starts_at": keys.stamp(order.booking.starts_at),
+            "ends_at": keys.stamp(order.booking.ends_at),
+        }
+    if order.ticket is not None:
+        return {
+            "kind": order.kind,
+            "event_id": order.ticket.event_id,
+            **({"event_name": order.ticket.event_name} if order.ticket.event_name else {}),
+            "event_at": keys.stamp(order.ticket.event_at),
+        }
+    return {}
 
 
 def review_entry(review: Review) -> Entry:
@@ -443,13 +566,14 @@ class OrderStore:
         """First and last order dates of each customer that exists (absent: no customer)."""
         items = self._batch_get(
             [customer_key(store_id, cid) for cid in customer_ids],
-            "sk, first_order_at, last_order_at, orders_count",
+            "sk, first_order_at, last_order_at, orders_count, last_seen_at",
         )
         return {
             i["sk"]["S"].removeprefix(keys.CUSTOMER_PREFIX): Bounds(
                 i.get("first_order_at", {}).get("S"),
                 i.get("last_order_at", {}).get("S"),
                 int(i.get("orders_count", {}).get("N", "0")),
+                i.get("last_seen_at", {}).get("S"),
             )
             for i in items
         }
@@ -492,31 +616,98 @@ class OrderStore:
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def orders_page(
-        self, store_id: str, customer_id: str, *, limit: int, after: tuple[str, str] | None
-    ) -> tuple[list[Order], bool]:
-        """A page of the customer's orders, newest first, and whether more follow.
+        self,
+        store_id: str,
+        customer_id: str,
+        *,
+        limit: int,
+        after: tuple[str, str] | None,
+        kind: str | None = None,
+        when: tuple[str, bool] | None = None,
+    ) -> tuple[list[Order], tuple[str, str] | None]:
+        """A page of the customer's orders and where the next page starts (None: the end).
 
-        `after` is the (`owner_sk`, order id) of the last order of the previous page.
+        Newest first (index `by_owner`), only of `kind` if given. With `when` (a stamp, and
+        True for upcoming), the customer's bookings or tickets of `kind` that are not cancelled,
+        by when they take place (index `by_schedule`): from that moment on, soonest first, or
+        before it, latest first. `after` is the (index sort key, order id) of the last order of
+        the previous page (or of the last order read, when a filtered page ran out of budget).
         """
         owner = keys.customer_pk(store_id, customer_id)
+        values: Item = {":owner": _s(owner)}
         request: Item = {
             "TableName": self._table,
-            "IndexName": BY_OWNER,
-            "KeyConditionExpression": "#owner = :owner",
             "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":owner": _s(owner)},
-            "ScanIndexForward": False,
-            "Limit": limit + 1,
+            "ExpressionAttributeValues": values,
         }
-        if after:
-            request["ExclusiveStartKey"] = {
-                "owner": _s(owner),
-                "owner_sk": _s(after[0]),
-                **order_key(store_id, after[1]),
+        if when is not None:
+            assert kind is not None
+            moment, upcoming = when
+            sort = "schedule_sk"
+            values[":low"] = _s(f"{kind}#{moment}" if upcoming else f"{kind}#")
+            values[":high"] = _s(f"{kind}#~" if upcoming else f"{kind}#{moment}")
+            request |= {
+                "IndexName": BY_SCHEDULE,
+                "KeyConditionExpression": "#owner = :owner AND schedule_sk BETWEEN :low AND :high",
+                "ScanIndexForward": upcoming,
             }
-        items = self._db.query(**request).get("Items", [])
-        found = [o for o in map(read_order, items) if isinstance(o, Order)]
-        return found[:limit], len(items) > limit
+        else:
+            sort = "owner_sk"
+            request |= {
+                "IndexName": BY_OWNER,
+                "KeyConditionExpression": "#owner = :owner",
+                "ScanIndexForward": False,
+            }
+            if kind is not None:
+                values[":kind"] = _s(kind)
+                request["ExpressionAttributeNames"]["#kind"] = "kind"
+                request["FilterExpression"] = (
+                    "#kind = :kind"
+                    if kind != "product"  # orders stored before kinds are products
+                    else "#kind = :kind OR attribute_not_exists(#kind)"
+                )
+        found: list[tuple[str, Order]] = []
+        read, start = 0, after
+        while True:
+            # One past the page, so the last page says so (more when a filter drops some).
+            wanted = limit + 1 - len(found)
+            if kind is not None and when is None:
+                wanted = max(wanted, _FILTERED_READ)
+            request["Limit"] = max(1, min(wanted, READ_BUDGET - read))
+            if start is not None:
+                request["ExclusiveStartKey"] = {
+                    "owner": _s(owner),
+                    sort: _s(start[0]),
+                    **order_key(store_id, start[1]),
+                }
+            answer = self._db.query(**request)
+            read += int(answer.get("ScannedCount", 0))
+            for raw in answer.get("Items", []):
+                order = read_order(raw)
+                if isinstance(order, Order):
+                    found.append((raw[sort]["S"], order))
+            if len(found) > limit:
+                last_key, last = found[limit - 1]
+                return [o for _, o in found[:limit]], (last_key, last.order_id)
+            following = answer.get("LastEvaluatedKey")
+            if following is None:
+                return [o for _, o in found], None
+            start = (following[sort]["S"], following["sk"]["S"].removeprefix(keys.ORDER_PREFIX))
+            if read >= READ_BUDGET:
+                return [o for _, o in found], start
+
+    def upcoming(self, store_id: str, customer_id: str, kind: str, now: str) -> list[Order]:
+        """The customer's bookings (or tickets) not cancelled that take place from `now` on,
+        soonest first (index `by_schedule`; a customer has few)."""
+        orders: list[Order] = []
+        after = None
+        while True:
+            page, after = self.orders_page(
+                store_id, customer_id, limit=100, after=after, kind=kind, when=(now, True)
+            )
+            orders += page
+            if after is None:
+                return orders
 
     def facts_between(
         self, store_id: str, start: str, end: str, *, with_items: bool
@@ -553,12 +744,20 @@ class OrderStore:
     # Writes ----------------------------------------------------------------------------
 
     def place(
-        self, store_id: str, order: Order, *, before: Pending | None, bounds: Bounds
+        self,
+        store_id: str,
+        order: Order,
+        *,
+        before: Pending | None,
+        bounds: Bounds,
+        seen: str | None = None,
     ) -> Bounds:
         """Stores a newly placed order (over its placeholder, if one waited) with its effects.
 
-        Returns the customer's bounds after it. Raises StaleOrder if the order exists (or its
-        placeholder changed), StaleCustomer if the customer changed or is gone, Contended.
+        `seen`: the moment to move the customer's `last_seen_at` to (a purchase is activity),
+        set on condition that the stored one is older. Returns the customer's bounds after it.
+        Raises StaleOrder if the order exists (or its placeholder changed), StaleCustomer if the
+        customer changed or is gone (or was seen later meanwhile), Contended.
         """
         assert order.customer_id is not None
         put: Item = {"TableName": self._table, "Item": order_item(store_id, order)}
@@ -567,14 +766,29 @@ class OrderStore:
         else:
             put |= _same_pending(before)
         actions: list[Item] = [{"Put": put}]
-        after = bounds
+        after = replace_seen(bounds, seen)
         if order.counted:
-            after = Bounds(*bounds_with(bounds.first, bounds.last, keys.stamp(order.placed_at)))
+            after = Bounds(
+                *bounds_with(bounds.first, bounds.last, keys.stamp(order.placed_at)),
+                seen=after.seen,
+            )
             # Guarded even when the dates stay: a cancellation recomputing them from the index
             # at the same moment could not see this order yet.
             actions.append(
                 self._aggregates(
-                    store_id, order.customer_id, order.contribution(), bounds, after, guard=True
+                    store_id,
+                    order.customer_id,
+                    order.contribution(),
+                    bounds,
+                    after,
+                    guard=True,
+                    seen=seen,
+                )
+            )
+        elif seen is not None:  # not counted (cancelled first), yet placing it was activity
+            actions.append(
+                self._aggregates(
+                    store_id, order.customer_id, Delta(), bounds, bounds, guard=False, seen=seen
                 )
             )
         entries = order_entries(order, before)
@@ -629,11 +843,11 @@ class OrderStore:
             put |= _same_pending(before)
         self._transact([{"Put": put}])
 
-    def add_review(self, store_id: str, review: Review) -> None:
+    def add_review(self, store_id: str, review: Review, *, seen: str | None = None) -> None:
         """The review's marker, the customer's rating sums and a timeline entry, at once.
 
-        Raises StaleOrder if the review was recorded before, StaleCustomer if the customer is
-        gone, Contended.
+        `seen`: as for `place`. Raises StaleOrder if the review was recorded before,
+        StaleCustomer if the customer is gone (or was seen later meanwhile), Contended.
         """
         assert review.customer_id is not None
         marker: Item = {
@@ -647,13 +861,17 @@ class OrderStore:
         }
         if review.order_id:
             marker["order_id"] = _s(review.order_id)
-        update = {
+        update: Item = {
             "TableName": self._table,
             "Key": customer_key(store_id, review.customer_id),
             "UpdateExpression": "ADD rating_count :one, rating_sum :rating",
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {":one": _n(1), ":rating": _n(review.rating)},
         }
+        if seen is not None:
+            update["UpdateExpression"] += f" SET {_SEEN_SET}"
+            update["ConditionExpression"] += f" AND {_SEEN_CONDITION}"
+            update["ExpressionAttributeValues"][":seen"] = _s(seen)
         self._transact(
             [
                 {
@@ -677,10 +895,12 @@ class OrderStore:
         new: Bounds,
         *,
         guard: bool,
+        seen: str | None = None,
     ) -> Item:
         """UpdateItem of the customer's aggregates: ADD the delta, SET / REMOVE the dates.
 
-        The dates are conditioned on their values as read whenever they change (or `guard`).
+        The dates are conditioned on their values as read whenever they change (or `guard`);
+        `seen` moves `last_seen_at` forward, on condition that it is still older.
         """
         values: Item = {}
         adds, sets, removes = [], [], []
@@ -715,6 +935,10 @@ class OrderStore:
             # The index `by_last_order` sorts customers on it; "0" sorts before any date.
             sets.append("last_order_key = :last_order_key")
             values[":last_order_key"] = _s(new.last or "0")
+        if seen is not None:
+            sets.append(_SEEN_SET)
+            conditions.append(_SEEN_CONDITION)
+            values[":seen"] = _s(seen)
         clauses = [
             f"ADD {', '.join(adds)}" if adds else "",
             f"SET {', '.join(sets)}" if sets else "",

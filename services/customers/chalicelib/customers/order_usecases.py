@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from aws_lambda_powertools import Logger
@@ -24,22 +24,27 @@ from chalicelib.customers.order_store import (
     OrderStore,
     StaleCustomer,
     StaleOrder,
-    owner_sk,
 )
 from chalicelib.customers.orders import (
     MAX_STORED_BYTES,
     Delta,
     Order,
+    OrderNotFound,
     OrderRefused,
     OrderWriteConflict,
     Pending,
     Refund,
     Review,
+    booking_of,
     cancel,
+    is_order_id,
+    kind_problem,
     line_items,
     place,
     refund,
+    seen_moving,
     stored_size,
+    ticket_of,
 )
 from chalicelib.customers.reports import CatalogueFilter, FrequencyCriteria, Period, Row
 from chalicelib.customers.settings import settings
@@ -169,9 +174,11 @@ def _record(
             back_off(attempt)
             continue
         placed = place(replace(order, customer_id=customer_id), existing)
+        bounds = customers.bounds[customer_id]
+        seen = seen_moving(order.placed_at, bounds.seen, datetime.now(UTC))
         try:
             customers.bounds[customer_id] = store.place(
-                store_id, placed, before=existing, bounds=customers.bounds[customer_id]
+                store_id, placed, before=existing, bounds=bounds, seen=seen
             )
         except StaleOrder:  # placed meanwhile, or its placeholder changed
             current = store.order(store_id, order.order_id)
@@ -214,22 +221,53 @@ def _change(
     store.change(store_id, before, after, delta=delta, bounds=(read, new))
 
 
-def cancel_order(store_id: str, order_id: str, at: datetime) -> Outcome:
-    """Cancels an order: it leaves its customer's aggregates. Before it is placed, it waits."""
+@dataclass(frozen=True)
+class Changed:
+    """What a cancellation or refund did, and the order after it (None while it waits)."""
+
+    outcome: Outcome
+    order: Order | None = None
+    refund: Refund | None = None  # the refund as recorded (refunds only)
+
+
+SAME_REFUND = "This refund id was recorded before with another amount or reason"
+OTHER_CANCELLATION = "The order was cancelled before with another reason"
+
+
+def cancel_order(
+    store_id: str,
+    order_id: str,
+    at: datetime,
+    *,
+    reason: str | None = None,
+    requested: bool = False,
+) -> Changed:
+    """Cancels an order: it leaves its customer's aggregates.
+
+    From the store platform's events (`requested` False) it is a fact: before the order is
+    placed it waits for it. A request (the HTTP API) needs the order placed (OrderNotFound),
+    and a repeated one answers as the first, unless it gives another reason (OrderRefused).
+    """
+    if requested and not is_order_id(order_id):
+        raise OrderNotFound
     store = order_store()
     for attempt in range(_ATTEMPTS):
         current = store.order(store_id, order_id)
         try:
             if not isinstance(current, Order):
+                if requested:
+                    raise OrderNotFound
                 if current is not None and current.cancelled_at is not None:
-                    return "already_recorded"
+                    return Changed("already_recorded")
                 store.keep_pending(
                     store_id, order_id, current, replace(current or Pending(), cancelled_at=at)
                 )
-                return "waiting_for_order"
-            cancelled, delta = cancel(current, at)
+                return Changed("waiting_for_order")
+            cancelled, delta = cancel(current, at, reason=reason, via_api=requested)
             if cancelled is current:
-                return "already_recorded"
+                if requested and reason is not None and reason != current.cancel_reason:
+                    raise OrderRefused("reason", OTHER_CANCELLATION)
+                return Changed("already_recorded", current)
             last_try = attempt == _ATTEMPTS - 1
             _change(store, store_id, current, cancelled, delta, last_try=last_try)
         except (StaleOrder, StaleCustomer):
@@ -237,49 +275,92 @@ def cancel_order(store_id: str, order_id: str, at: datetime) -> Outcome:
         except Contended:
             back_off(attempt)
             continue
-        return "applied"
+        return Changed("applied", cancelled)
     raise OrderWriteConflict
 
 
-def refund_order(store_id: str, order_id: str, given: Refund) -> Outcome:
-    """Takes a refund off what the order counts for; once per refund id. Before the order, waits."""
+def refund_order(
+    store_id: str, order_id: str, given: Refund, *, requested: bool = False
+) -> Changed:
+    """Takes a refund off what the order counts for; once per refund id.
+
+    From the store platform's events (`requested` False) it is a fact: before the order it
+    waits, and it never takes more than is left. A request (the HTTP API) needs the order
+    placed (OrderNotFound) and an amount no larger than what is left (OrderRefused `amount`);
+    a repeated refund id answers as the first, unless amount or reason differ (OrderRefused).
+    """
+    if requested and not is_order_id(order_id):
+        raise OrderNotFound
     store = order_store()
+    given = replace(given, via_api=requested)
     for attempt in range(_ATTEMPTS):
         current = store.order(store_id, order_id)
         try:
             if not isinstance(current, Order):
+                if requested:
+                    raise OrderNotFound
                 waiting = current or Pending()
                 if waiting.knows(given.refund_id):
-                    return "already_recorded"
+                    return Changed("already_recorded")
                 after = replace(waiting, refunds=(*waiting.refunds, given))
                 store.keep_pending(store_id, order_id, current, after)
-                return "waiting_for_order"
+                return Changed("waiting_for_order")
+            known = current.refund_of(given.refund_id)
+            if known is not None:
+                if requested and (known.amount, known.reason) != (given.amount, given.reason):
+                    raise OrderRefused("refund_id", SAME_REFUND)
+                return Changed("already_recorded", current, known)
+            if requested and given.amount is not None and given.amount > current.refundable:
+                left = current.refundable
+                raise OrderRefused("amount", f"At most {left} {current.currency} is left to refund")
             refunded, delta = refund(current, given)
-            if refunded is current:
-                return "already_recorded"
             _change(store, store_id, current, refunded, delta, last_try=True)
         except (StaleOrder, StaleCustomer):
             continue
         except Contended:
             back_off(attempt)
             continue
-        return "applied"
+        return Changed("applied", refunded, refunded.refund_of(given.refund_id))
     raise OrderWriteConflict
 
 
 def list_customer_orders(
-    store_id: str, customer_id: str, *, limit: int, after: tuple[str, str] | None
+    store_id: str,
+    customer_id: str,
+    *,
+    limit: int,
+    after: tuple[str, str] | None,
+    kind: str | None = None,
+    upcoming: bool | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Order], tuple[str, str] | None]:
     """A page of the customer's orders, newest first, and where the next page starts.
 
-    Raises CustomerNotFound.
+    Only of `kind` if given; with `upcoming` True or False (bookings and tickets only), those
+    not cancelled that take place from now on (soonest first) or took place before (latest
+    first). Raises CustomerNotFound.
     """
     usecases.get_customer(store_id, customer_id)
-    orders, more = order_store().orders_page(store_id, customer_id, limit=limit, after=after)
-    if not more or not orders:
-        return orders, None
-    last = orders[-1]
-    return orders, (owner_sk(keys.stamp(last.placed_at), last.order_id), last.order_id)
+    moment = keys.stamp(now or datetime.now(UTC))
+    when = None if upcoming is None else (moment, upcoming)
+    return order_store().orders_page(
+        store_id, customer_id, limit=limit, after=after, kind=kind, when=when
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What a profile shows of a customer's bookings: how many are to come, and the next."""
+
+    upcoming: int
+    next: Order | None
+
+
+def booking_schedule(store_id: str, customer_id: str, now: datetime | None = None) -> Schedule:
+    """The customer's bookings to come (not cancelled, starting from now on)."""
+    moment = keys.stamp(now or datetime.now(UTC))
+    coming = order_store().upcoming(store_id, customer_id, "booking", moment)
+    return Schedule(len(coming), coming[0] if coming else None)
 
 
 # Reviews ----------------------------------------------------------------------------------
@@ -300,8 +381,10 @@ def post_review(store_id: str, review: Review) -> Recorded:
         except StaleCustomer:
             back_off(attempt)
             continue
+        read = customers.bounds.get(customer_id)
+        seen = seen_moving(review.at, read.seen if read else None, datetime.now(UTC))
         try:
-            store.add_review(store_id, replace(review, customer_id=customer_id))
+            store.add_review(store_id, replace(review, customer_id=customer_id), seen=seen)
         except StaleOrder:
             owner = store.review_owner(store_id, review.review_id)
             return Recorded(review.review_id, "already_recorded", owner)
@@ -318,16 +401,24 @@ def post_review(store_id: str, review: Review) -> Recorded:
 # Reports ----------------------------------------------------------------------------------
 
 
-def sales_report(store_id: str, period: Period, catalogue: CatalogueFilter) -> list[Row]:
-    """Customers by catalogue sales: the period's orders with matching lines, by e-mail."""
+def sales_report(
+    store_id: str, period: Period, catalogue: CatalogueFilter, kinds: frozenset[str] | None = None
+) -> list[Row]:
+    """Customers by catalogue sales: the period's orders with matching lines, by e-mail.
+
+    Only orders of `kinds` if given (bookings, tickets, products)."""
     facts = order_store().facts_between(store_id, period.start, period.end, with_items=True)
-    return reports.sales_by_customer(facts, period, catalogue)
+    return reports.sales_by_customer(reports.of_kinds(facts, kinds), period, catalogue)
 
 
-def frequency_report(store_id: str, period: Period, criteria: FrequencyCriteria) -> list[Row]:
-    """Customers by purchase frequency: the period's orders by e-mail, then the criteria."""
+def frequency_report(
+    store_id: str, period: Period, criteria: FrequencyCriteria, kinds: frozenset[str] | None = None
+) -> list[Row]:
+    """Customers by purchase frequency: the period's orders by e-mail, then the criteria.
+
+    Only orders of `kinds` if given."""
     facts = order_store().facts_between(store_id, period.start, period.end, with_items=False)
-    return reports.purchase_frequency(facts, period, criteria)
+    return reports.purchase_frequency(reports.of_kinds(facts, kinds), period, criteria)
 
 
 # The store platform's events ----------------------------------------------------------------
@@ -343,6 +434,9 @@ def order_of_event(data: OrderPlacedV1) -> Order:
         currency=data.currency,
         total=data.total,
         items=line_items(data.items),
+        kind=data.kind,
+        booking=booking_of(data.booking),
+        ticket=ticket_of(data.ticket),
     )
 
 
@@ -368,6 +462,10 @@ def on_order_placed(event: IncomingEvent) -> None:
     except ValueError:
         _refused(event, "email")
         return
+    problem = kind_problem(order)
+    if problem is not None:
+        _refused(event, problem[0])
+        return
     (recorded,) = record_orders(event.metadata.store_id, [order])
     if recorded.retry:
         raise OrderWriteConflict
@@ -379,14 +477,14 @@ def on_order_placed(event: IncomingEvent) -> None:
 def on_order_cancelled(event: IncomingEvent) -> None:
     data = event.data
     assert isinstance(data, OrderCancelledV1)
-    cancel_order(event.metadata.store_id, data.order_id, data.cancelled_at)
+    cancel_order(event.metadata.store_id, data.order_id, data.cancelled_at, reason=data.reason)
 
 
 @follows("order.refunded")
 def on_order_refunded(event: IncomingEvent) -> None:
     data = event.data
     assert isinstance(data, OrderRefundedV1)
-    given = Refund(data.refund_id, data.refunded_at, data.amount)
+    given = Refund(data.refund_id, data.refunded_at, data.amount, reason=data.reason)
     refund_order(event.metadata.store_id, data.order_id, given)
 
 

@@ -9,6 +9,7 @@ arrive before the order itself: they wait as `Pending` and apply when it is plac
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from chalicelib.customers import keys
+
 OrderStatus = Literal["placed", "cancelled", "refunded"]
+# What was sold: goods from the shop, a booked service (scheduler) or an event ticket. Every
+# kind counts alike in the aggregates and reports; bookings and tickets also have a date.
+OrderKind = Literal["product", "booking", "ticket"]
+KINDS: tuple[OrderKind, ...] = ("product", "booking", "ticket")
+SCHEDULED_KINDS: tuple[OrderKind, ...] = ("booking", "ticket")
 ZERO = Decimal(0)
 MAX_BATCH = 100
 MAX_ORDER_ID_LENGTH = 64
@@ -38,8 +46,20 @@ class OrderRefused(OrderError):
         self.reason = reason
 
 
+class OrderNotFound(OrderError):
+    """No order placed with this id in this store (an early cancellation or refund is none)."""
+
+
 class OrderWriteConflict(OrderError):
     """Other writes to the same customer kept winning the race; trying again may succeed."""
+
+
+_ORDER_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_ORDER_ID_LENGTH}}}")
+
+
+def is_order_id(value: str) -> bool:
+    """Whether `value` can be an order id at all (what `POST /orders` accepts)."""
+    return _ORDER_ID.fullmatch(value) is not None
 
 
 def stored_size(order: Order) -> int:
@@ -49,7 +69,16 @@ def stored_size(order: Order) -> int:
         for line in order.items
         for part in (line.product_id, line.sku, line.name, line.brand or "", line.category or "")
     )
-    return 2 * text + 120 * len(order.items) + 3 * len(order.email.encode()) + 2_000
+    details = (order.booking and order.booking.service_name) or (
+        order.ticket and order.ticket.event_name
+    )
+    return (
+        2 * text
+        + 120 * len(order.items)
+        + 3 * len(order.email.encode())
+        + 2_000
+        + 2 * len((details or "").encode())
+    )
 
 
 def entry_id(kind: str, *cause: str) -> str:
@@ -73,12 +102,66 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class Booking:
+    """The service booked, and when it takes place."""
+
+    service_id: str
+    starts_at: datetime
+    ends_at: datetime
+    service_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The event a ticket is for, and when it takes place."""
+
+    event_id: str
+    event_at: datetime
+    event_name: str | None = None
+
+
+def detail_problem(kind: str, detail: str, given: bool) -> str | None:
+    """Why an order of `kind` cannot have (or lack) `detail` ("booking", "ticket"), or None.
+
+    An order of a kind has its kind's details and no other kind's: a booking its service and
+    times, a ticket its event and date.
+    """
+    if given and kind != detail:
+        return f"only an order of kind '{detail}' has it (this one is '{kind}')"
+    if not given and kind == detail:
+        return f"an order of kind '{detail}' needs it"
+    return None
+
+
+def schedule_problem(starts_at: datetime, ends_at: datetime) -> str | None:
+    """Why a booking's times cannot be, or None."""
+    return "must be after starts_at" if ends_at <= starts_at else None
+
+
+def kind_problem(order: Order) -> tuple[str, str] | None:
+    """The (field, reason) of the first detail that does not fit the order's kind, or None."""
+    for name, value in (("booking", order.booking), ("ticket", order.ticket)):
+        reason = detail_problem(order.kind, name, value is not None)
+        if reason:
+            return name, reason
+    if order.booking is not None:
+        reason = schedule_problem(order.booking.starts_at, order.booking.ends_at)
+        if reason:
+            return "booking.ends_at", reason
+    return None
+
+
+@dataclass(frozen=True)
 class Refund:
     """Money given back. `amount` None: whatever was left of the total, decided on applying."""
 
     refund_id: str
     at: datetime
     amount: Decimal | None = None
+    reason: str | None = None
+    # Recorded through the HTTP API rather than heard from the store platform's events: only
+    # those are published by this service (the platform publishes its own).
+    via_api: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +204,18 @@ class Order:
     cancelled_at: datetime | None = None
     # Refunds applied, with the amount each one actually took off.
     refunds: tuple[Refund, ...] = field(default=())
+    cancel_reason: str | None = None
+    cancelled_via_api: bool = False  # as Refund.via_api
+    kind: OrderKind = "product"
+    booking: Booking | None = None
+    ticket: Ticket | None = None
+
+    @property
+    def scheduled_at(self) -> datetime | None:
+        """When a booking starts or a ticket's event takes place; None for products."""
+        if self.booking is not None:
+            return self.booking.starts_at
+        return None if self.ticket is None else self.ticket.event_at
 
     @property
     def counted(self) -> bool:
@@ -136,6 +231,14 @@ class Order:
 
     def knows(self, refund_id: str) -> bool:
         return any(r.refund_id == refund_id for r in self.refunds)
+
+    def refund_of(self, refund_id: str) -> Refund | None:
+        return next((r for r in self.refunds if r.refund_id == refund_id), None)
+
+    @property
+    def refundable(self) -> Decimal:
+        """What is left to refund of the total."""
+        return max(self.total - self.refunded_total, ZERO)
 
 
 @dataclass(frozen=True)
@@ -163,12 +266,16 @@ def place(order: Order, pending: Pending | None) -> Order:
     return placed
 
 
-def cancel(order: Order, at: datetime) -> tuple[Order, Delta]:
+def cancel(
+    order: Order, at: datetime, *, reason: str | None = None, via_api: bool = False
+) -> tuple[Order, Delta]:
     """Cancelled orders leave the aggregates. Cancelling twice changes nothing."""
     if order.status == "cancelled":
         return order, Delta()
     before = order.contribution()
-    cancelled = replace(order, status="cancelled", cancelled_at=at)
+    cancelled = replace(
+        order, status="cancelled", cancelled_at=at, cancel_reason=reason, cancelled_via_api=via_api
+    )
     return cancelled, Delta(-before.orders, -before.spent)
 
 
@@ -180,7 +287,7 @@ def refund(order: Order, given: Refund) -> tuple[Order, Delta]:
     """
     if order.knows(given.refund_id):
         return order, Delta()
-    left = max(order.total - order.refunded_total, ZERO)
+    left = order.refundable
     taken = left if given.amount is None else min(given.amount, left)
     applied = replace(given, amount=taken)
     status: OrderStatus = "cancelled" if order.status == "cancelled" else "refunded"
@@ -191,6 +298,14 @@ def refund(order: Order, given: Refund) -> tuple[Order, Delta]:
         refunds=(*order.refunds, applied),
     )
     return refunded, (Delta(0, -taken) if order.counted else Delta())
+
+
+def seen_moving(at: datetime, seen: str | None, now: datetime) -> str | None:
+    """What a purchase or review at `at` moves the customer's `last_seen_at` to (a stamp), or
+    None when the customer was seen since. Never later than now: an order dated ahead of the
+    clock would otherwise keep its customer "active" for months."""
+    moment = keys.stamp(min(at, now))
+    return moment if seen is None or seen < moment else None
 
 
 def bounds_with(first: str | None, last: str | None, placed_at: str) -> tuple[str, str]:
@@ -212,3 +327,17 @@ def line_items(lines: Iterable[Any]) -> tuple[LineItem, ...]:
         )
         for line in lines
     )
+
+
+def booking_of(details: Any) -> Booking | None:
+    """A booking from any model carrying its fields (the API's body or an event's data)."""
+    if details is None:
+        return None
+    return Booking(details.service_id, details.starts_at, details.ends_at, details.service_name)
+
+
+def ticket_of(details: Any) -> Ticket | None:
+    """A ticket from any model carrying its fields (the API's body or an event's data)."""
+    if details is None:
+        return None
+    return Ticket(details.event_id, details.event_at, details.event_name)

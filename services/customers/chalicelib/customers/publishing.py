@@ -14,9 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.customers.domain import EVENT_FIELDS, PROFILE_FIELDS, Consent, Customer
-from chalicelib.customers.keys import MERGE_PREFIX
+from chalicelib.customers.keys import MERGE_PREFIX, ORDER_PREFIX
+from chalicelib.customers.order_store import read_order
+from chalicelib.customers.orders import Order
 from chalicelib.customers.store import CUSTOMER_PREFIX, from_item, plain
 from clientela.events import OutgoingEvent, publish
+from clientela_events import customers as customers_events
 from clientela_events.customers import (
     ConsentV1,
     CustomerCreatedV1,
@@ -25,6 +28,7 @@ from clientela_events.customers import (
     CustomerUpdatedV1,
     CustomerV1,
 )
+from clientela_events.storefront import OrderCancelledV1, OrderRefundedV1
 
 # What events carry of a profile (notes, custom attributes, counters and the photo stay in the
 # service).
@@ -86,8 +90,8 @@ def _merged(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | N
 
 
 def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
-    """The domain event a stream record stands for; None for items that are not customers or
-    merge records (search entries, tags, orders, timelines)."""
+    """The domain event a stream record stands for; None for items that are not customers,
+    merge records or orders changed through the API (search entries, tags, timelines)."""
     change = record["dynamodb"]
     store_pk, sk = change["Keys"]["pk"]["S"], change["Keys"]["sk"]["S"]
     if store_pk.count("#") != 1:  # only the store's own partition: STORE#<store>
@@ -102,6 +106,50 @@ def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
         return _merged(record, common)
     if sk.startswith(CUSTOMER_PREFIX):
         return _customer_event(record, common)
+    if sk.startswith(ORDER_PREFIX):
+        return _order_event(record, common)
+    return None
+
+
+def _order_event(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | None:
+    """A cancellation or refund recorded through the HTTP API: order.cancelled / order.refunded.
+
+    Those heard from the store platform's events are on the bus already and are not published
+    again; nor is anything else that rewrites an order (placing it, a merge moving it). One
+    API request changes one thing, so one record stands for at most one event.
+    """
+    change = record["dynamodb"]
+    new, old = change.get("NewImage"), change.get("OldImage") or {}
+    if record["eventName"] == "REMOVE" or not new or "placed_at" not in new:
+        return None
+    after, before = read_order(new), read_order(old) if old else None
+    assert isinstance(after, Order)
+    common = {**common, "source": customers_events.SOURCE}
+    was_cancelled = isinstance(before, Order) and before.cancelled_at is not None
+    if after.cancelled_via_api and after.cancelled_at is not None and not was_cancelled:
+        return OutgoingEvent(
+            event_type="order.cancelled",
+            occurred_at=after.cancelled_at,
+            data=OrderCancelledV1(
+                order_id=after.order_id, cancelled_at=after.cancelled_at, reason=after.cancel_reason
+            ),
+            **common,
+        )
+    known = {r.refund_id for r in before.refunds} if isinstance(before, Order) else set()
+    for refund in after.refunds:
+        if refund.via_api and refund.refund_id not in known:
+            return OutgoingEvent(
+                event_type="order.refunded",
+                occurred_at=refund.at,
+                data=OrderRefundedV1(
+                    order_id=after.order_id,
+                    refund_id=refund.refund_id,
+                    amount=refund.amount,
+                    reason=refund.reason,
+                    refunded_at=refund.at,
+                ),
+                **common,
+            )
     return None
 
 

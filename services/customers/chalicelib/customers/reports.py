@@ -48,6 +48,12 @@ class OrderFact:
     refunded_total: Decimal
     cancelled: bool
     lines: tuple[LineFact, ...] = ()
+    kind: str = "product"
+
+
+def of_kinds(facts: Iterable[OrderFact], kinds: frozenset[str] | None) -> Iterable[OrderFact]:
+    """Only the orders of those kinds (None: every kind)."""
+    return facts if kinds is None else (fact for fact in facts if fact.kind in kinds)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,36 @@ class Kind(StrEnum):
     CREDIT_EXPIRED = "credit_expired"
 
 
+@dataclass(frozen=True)
+class Seen:
+    """When and from where a customer was last active, each field with its own moment.
+
+    A storefront does not send the device or the address with every item: each field keeps the
+    latest value known (`device_at`, `ip_at`: when it was seen, `at` when None), so an item
+    without them never erases them and an older one never overwrites a newer one.
+    """
+
+    at: datetime
+    device: str | None = None
+    ip: str | None = None
+    device_at: datetime | None = None
+    ip_at: datetime | None = None
+
+
+def latest_seen(seen: Iterable[Seen]) -> Seen | None:
+    """The latest moment of all, and per field the latest value known (None: nothing given)."""
+    moments = list(seen)
+    if not moments:
+        return None
+    device_at, device = _latest((s.device_at or s.at, s.device) for s in moments if s.device)
+    ip_at, ip = _latest((s.ip_at or s.at, s.ip) for s in moments if s.ip)
+    return Seen(max(s.at for s in moments), device, ip, device_at, ip_at)
+
+
+def _latest(known: Iterable[tuple[datetime, str]]) -> tuple[datetime | None, str | None]:
+    return max(known, key=lambda pair: pair[0], default=(None, None))
+
+
 # Kinds that expire by themselves, and after how long.
 RETENTION: dict[Kind, timedelta] = {Kind.PRODUCT_VIEWED: PRODUCT_VIEW_RETENTION}
 

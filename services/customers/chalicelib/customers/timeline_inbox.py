@@ -18,6 +18,7 @@ from chalicelib.customers.inbox import follows
 from chalicelib.customers.timeline import (
     Kind,
     ProductActivity,
+    Seen,
     TimelineEntry,
     activity_entry,
     cart_kind,
@@ -26,7 +27,7 @@ from chalicelib.customers.timeline import (
     link_without_query,
     new_entry,
 )
-from chalicelib.customers.timeline_usecases import Seen, customer_named, record_entries
+from chalicelib.customers.timeline_usecases import customer_named, record_entries
 from clientela.events import IncomingEvent
 from clientela_events.automation import (
     EmailClickedV1,

@@ -23,7 +23,7 @@ from chalicelib.customers.keys import (
     stamp,
     store_pk,
 )
-from chalicelib.customers.timeline import Kind, TimelineEntry
+from chalicelib.customers.timeline import Kind, Seen, TimelineEntry
 from clientela.retry import back_off
 
 if TYPE_CHECKING:
@@ -85,6 +85,40 @@ def from_item(item: dict[str, Any]) -> TimelineEntry:
         data=_readable(data.get("data") or {}),
         expires_at=int(expires_at) if expires_at is not None else None,
     )
+
+
+# Each activity field and the attribute holding when it was set.
+_SEEN_STAMPS = {
+    "last_seen_at": "last_seen_at",
+    "last_device": "last_device_at",
+    "last_ip": "last_ip_at",
+}
+
+
+def _newer(when: str, stored: str | None) -> bool:
+    return stored is None or stored < when
+
+
+def _seen_update(fields: Sequence[tuple[str, str | None, str]]) -> dict[str, Any]:
+    """SET of the fields (value, moment), each on condition that its stored moment is older."""
+    sets, conditions = [], ["attribute_exists(pk)"]
+    values: dict[str, Any] = {}
+    for number, (name, value, when) in enumerate(fields):
+        moment = _SEEN_STAMPS[name]
+        values[f":at{number}"] = {"S": when}
+        sets.append(f"{moment} = :at{number}")
+        if name == "last_seen_at":
+            sets.append(f"last_seen_key = :at{number}")  # the index `by_last_seen`
+        else:
+            assert value is not None
+            values[f":v{number}"] = {"S": value}
+            sets.append(f"{name} = :v{number}")
+        conditions.append(f"(attribute_not_exists({moment}) OR {moment} < :at{number})")
+    return {
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -162,44 +196,55 @@ class TimelineStore:
             if pending:
                 raise TimelineBusy
 
-    def touch_last_seen(
-        self,
-        store_id: str,
-        customer_id: str,
-        at: datetime,
-        *,
-        device: str | None = None,
-        ip: str | None = None,
-    ) -> bool:
-        """Moves the customer's `last_seen_at` (and device, address) forward, never back.
+    def touch_last_seen(self, store_id: str, customer_id: str, seen: Seen) -> bool:
+        """Moves `last_seen_at`, `last_device` and `last_ip` forward, each on its own, never back.
 
-        False when nothing changed: the customer is gone or was already seen later.
+        Each field keeps its own moment (`last_seen_at`, `last_device_at`, `last_ip_at`). One
+        UpdateItem sets every field given, on condition that each is newer than what is stored;
+        when another write got there first, the stored moments are read and only the fields
+        still newer are written. False when nothing changed (no customer, or all seen later).
         """
-        when = stamp(at)
-        sets = ["last_seen_at = :at", "last_seen_key = :at"]
-        values: dict[str, Any] = {":at": {"S": when}}
-        if device is not None:
-            sets.append("last_device = :device")
-            values[":device"] = {"S": device}
-        if ip is not None:
-            sets.append("last_ip = :ip")
-            values[":ip"] = {"S": ip}
-        try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=self._customer_key(store_id, customer_id),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=(
-                    "attribute_exists(pk) AND "
-                    "(attribute_not_exists(last_seen_at) OR last_seen_at < :at)"
-                ),
-                ExpressionAttributeValues=values,
+        fields = [
+            (name, value, stamp(when))
+            for name, value, when in (
+                ("last_seen_at", None, seen.at),
+                ("last_device", seen.device, seen.device_at or seen.at),
+                ("last_ip", seen.ip, seen.ip_at or seen.at),
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if name == "last_seen_at" or value is not None
+        ]
+        stored: dict[str, str | None] | None = None  # not read yet: assume every field moves
+        for _ in range(len(fields) + _RETRIES):
+            moving = [f for f in fields if stored is None or _newer(f[2], stored[f[0]])]
+            if not moving:
                 return False
-            raise
-        return True
+            try:
+                self._db.update_item(
+                    TableName=self._table,
+                    Key=self._customer_key(store_id, customer_id),
+                    **_seen_update(moving),
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                stored = self._seen_moments(store_id, customer_id)
+                if stored is None:
+                    return False
+                continue
+            return True
+        raise TimelineBusy
+
+    def _seen_moments(self, store_id: str, customer_id: str) -> dict[str, str | None] | None:
+        """When each activity field was last set (None: never), or None without a customer."""
+        item = self._db.get_item(
+            TableName=self._table,
+            Key=self._customer_key(store_id, customer_id),
+            ConsistentRead=True,
+            ProjectionExpression="pk, " + ", ".join(_SEEN_STAMPS.values()),
+        ).get("Item")
+        if item is None:
+            return None
+        return {name: item.get(moment, {}).get("S") for name, moment in _SEEN_STAMPS.items()}
 
     # Reading
 

@@ -25,10 +25,12 @@ from chalicelib.customers.store import plain
 from chalicelib.customers.timeline import (
     Kind,
     ProductActivity,
+    Seen,
     TimelineEntry,
     activity_entry,
     entries_for_change,
     is_expired,
+    latest_seen,
 )
 from chalicelib.customers.timeline_store import TimelineStore
 from clientela import aws
@@ -76,15 +78,6 @@ def customer_named(store_id: str, customer_id: str | None, email: str | None) ->
     return timeline_store().owners_of_emails(store_id, [address]).get(address)
 
 
-@dataclass(frozen=True)
-class Seen:
-    """When and from where a customer was last active (their last product view, cart, ...)."""
-
-    at: datetime
-    device: str | None = None
-    ip: str | None = None
-
-
 def record_entries(
     store_id: str, customer_id: str, entries: Sequence[TimelineEntry], seen: Seen | None = None
 ) -> bool:
@@ -94,7 +87,7 @@ def record_entries(
         return False
     if seen is not None:
         # Refused when the customer was seen later: that is not an error, it stays as it is.
-        store.touch_last_seen(store_id, customer_id, seen.at, device=seen.device, ip=seen.ip)
+        store.touch_last_seen(store_id, customer_id, seen)
     return True
 
 
@@ -200,7 +193,8 @@ def record_activity(
 
     Shoppers are named by id or e-mail; those who are not customers of the store are reported
     (`unknown_customer`) and no profile is created for them. Each customer's `last_seen_at`
-    moves to their newest item, never back.
+    moves to their newest item, never back; `last_device` and `last_ip` to the newest item
+    that carries one (also across batches: an older batch never overwrites a newer value).
     """
     now = now or datetime.now(UTC)
     store = timeline_store()
@@ -230,8 +224,7 @@ def record_activity(
     for customer_id, indexes in by_customer.items():
         mine = [items[i] for i in indexes]
         entries = [activity_entry(activity_cause(item), item.activity) for item in mine]
-        newest = max(mine, key=lambda item: item.activity.at)
-        seen = Seen(newest.activity.at, newest.activity.device, newest.ip)
+        seen = latest_seen(Seen(item.activity.at, item.activity.device, item.ip) for item in mine)
         if not record_entries(store_id, customer_id, entries, seen):
             for i in indexes:
                 outcomes[i] = ActivityOutcome(items[i].event_id, ActivityStatus.UNKNOWN_CUSTOMER)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from chalicelib.customers import domain, merging, segment_usecases, usecases
+from chalicelib.customers import domain, merging, order_usecases, segment_usecases, usecases
 from chalicelib.customers.domain import Consent, CustomerError, CustomerNotFound
 from chalicelib.customers.http import (
     LIST_SCOPE,
@@ -24,6 +24,7 @@ from chalicelib.customers.http import (
     problem_for,
 )
 from chalicelib.customers.models import (
+    Bookings,
     ConsentChange,
     Customer,
     CustomerCount,
@@ -34,6 +35,7 @@ from chalicelib.customers.models import (
     ListQuery,
     MergeRequest,
     MergeResult,
+    NextBooking,
     SegmentRef,
     TagCount,
     TagList,
@@ -46,12 +48,35 @@ CREATE_ERRORS = (CustomerError, IdempotencyValidationError, IdempotencyAlreadyIn
 
 
 def customer_reply(customer: domain.Customer, status: int = 200) -> Reply:
-    """One customer's profile, with the segments it belongs to, and its version as ETag."""
+    """One customer's profile, with the segments it belongs to, its bookings to come, and its
+    version as ETag."""
     segments = [
         SegmentRef(id=ref.id, name=ref.name)
         for ref in segment_usecases.segments_of(customer.store_id, customer)
     ]
-    return Reply(status, Customer.of(customer, segments=segments), {"ETag": etag(customer.version)})
+    profile = Customer.of(customer, segments=segments, bookings=_bookings(customer))
+    return Reply(status, profile, {"ETag": etag(customer.version)})
+
+
+def _bookings(customer: domain.Customer) -> Bookings:
+    """One Query of the index `by_schedule`; none for a customer without counted orders (a
+    booking to come is not cancelled, so it counts)."""
+    if customer.orders_count == 0:
+        return Bookings(upcoming=0, next=None)
+    schedule = order_usecases.booking_schedule(customer.store_id, customer.id)
+    coming = schedule.next
+    if coming is None or coming.booking is None:
+        return Bookings(upcoming=schedule.upcoming, next=None)
+    return Bookings(
+        upcoming=schedule.upcoming,
+        next=NextBooking(
+            order_id=coming.order_id,
+            service_id=coming.booking.service_id,
+            service_name=coming.booking.service_name,
+            starts_at=coming.booking.starts_at,
+            ends_at=coming.booking.ends_at,
+        ),
+    )
 
 
 def _filter_of(query: CustomerFilterQuery) -> Any:

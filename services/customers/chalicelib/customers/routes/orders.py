@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from chalicelib.customers import order_usecases
 from chalicelib.customers.domain import CustomerNotFound
 from chalicelib.customers.http import cursor_position, listing_scope, next_cursor, problem_for
 from chalicelib.customers.order_models import (
+    CancellationIn,
+    CancellationOut,
     OrderBatch,
     OrderBatchResult,
     OrderOut,
     OrderPage,
     OrderResult,
-    PageQuery,
+    OrdersQuery,
+    RefundIn,
+    RefundOut,
     ReviewIn,
     ReviewResult,
 )
-from chalicelib.customers.orders import OrderRefused, OrderWriteConflict
+from chalicelib.customers.orders import OrderNotFound, OrderRefused, OrderWriteConflict
 from clientela import problems
 from clientela.api import Call, Reply, Service
 from clientela.problems import FieldError, Problem
@@ -45,6 +51,8 @@ def _after(position: dict[str, object] | None) -> tuple[str, str] | None:
 
 
 def register(service: Service) -> None:
+    register_changes(service)
+
     @service.route(
         "/orders",
         "POST",
@@ -75,17 +83,29 @@ def register(service: Service) -> None:
         "/customers/{customer_id}/orders",
         "GET",
         summary="List a customer's orders, newest first",
-        query=PageQuery,
+        query=OrdersQuery,
         response=OrderPage,
         errors=(404,),
     )
     def list_customer_orders(call: Call, customer_id: str) -> Reply:
-        query: PageQuery = call.query
-        scope = listing_scope(ORDERS_SCOPE, {"customer_id": customer_id})
+        """Every kind of order (shop products, booked services, event tickets), or only one
+        `kind`. `when=upcoming` / `when=past` with `kind=booking` or `kind=ticket` lists the
+        customer's schedule: those not cancelled that start from now on, soonest first, or
+        that started before now, latest first. A page filtered by `kind` alone may hold
+        fewer than `limit` orders (even none) and still have a cursor.
+        """
+        query: OrdersQuery = call.query
+        bound = {"customer_id": customer_id, "kind": query.kind, "when": query.when}
+        scope = listing_scope(ORDERS_SCOPE, {k: v for k, v in bound.items() if v is not None})
         after = _after(cursor_position(call.store_id, query.cursor, scope))
         try:
             orders, following = order_usecases.list_customer_orders(
-                call.store_id, customer_id, limit=query.limit, after=after
+                call.store_id,
+                customer_id,
+                limit=query.limit,
+                after=after,
+                kind=query.kind,
+                upcoming=None if query.when is None else query.when == "upcoming",
             )
         except CustomerNotFound as error:
             raise problem_for(error) from None
@@ -120,3 +140,75 @@ def register(service: Service) -> None:
             200,
             ReviewResult(review_id=recorded.id, result=result, customer_id=recorded.customer_id),
         )
+
+
+def register_changes(service: Service) -> None:
+    """Cancellations and refunds of placed orders, for integrators without the bus."""
+
+    @service.route(
+        "/orders/{order_id}/cancellation",
+        "POST",
+        summary="Cancel a placed order",
+        body=CancellationIn,
+        response=CancellationOut,
+        status=201,
+        errors=(404, 422, 503),
+    )
+    def cancel_order(call: Call, order_id: str) -> Reply:
+        """The order leaves its customer's aggregates (`orders_count`, `total_spent`, first and
+        last order) and the reports, and an `order_cancelled` entry joins the timeline: the
+        same as an `order.cancelled` event from the store platform. Sending it again answers
+        as the first time and changes nothing; with another `reason`: 422. An order not placed
+        in this store: 404. The service publishes `order.cancelled` (source
+        `clientela.customers`) for cancellations recorded here.
+        """
+        body: CancellationIn = call.body
+        try:
+            changed = order_usecases.cancel_order(
+                call.store_id,
+                order_id,
+                body.cancelled_at or datetime.now(UTC),
+                reason=body.reason,
+                requested=True,
+            )
+        except OrderNotFound:
+            raise problems.not_found("order") from None
+        except OrderRefused as refused:
+            raise problems.invalid([FieldError(refused.field, refused.reason)]) from None
+        except OrderWriteConflict:
+            raise busy() from None
+        assert changed.order is not None
+        return Reply(201, CancellationOut.of(changed.order))
+
+    @service.route(
+        "/orders/{order_id}/refunds",
+        "POST",
+        summary="Record a refund of a placed order",
+        body=RefundIn,
+        response=RefundOut,
+        status=201,
+        errors=(404, 422, 503),
+    )
+    def refund_order(call: Call, order_id: str) -> Reply:
+        """Takes `amount` off what the order counts for in `total_spent` and the reports, and
+        adds an `order_refunded` entry to the timeline: the same as an `order.refunded` event
+        from the store platform. Several partial refunds may follow one another; together they
+        never exceed the order's total (422 naming `amount`, saying what is left). Idempotent
+        by `refund_id`: the same body again answers as the first time; another body with the
+        same id: 422. An order not placed in this store: 404. The service publishes
+        `order.refunded` (source `clientela.customers`) for refunds recorded here.
+        """
+        body: RefundIn = call.body
+        try:
+            changed = order_usecases.refund_order(
+                call.store_id, order_id, body.to_refund(datetime.now(UTC)), requested=True
+            )
+        except OrderNotFound:
+            raise problems.not_found("order") from None
+        except OrderRefused as refused:
+            raise problems.invalid([FieldError(refused.field, refused.reason)]) from None
+        except OrderWriteConflict:
+            raise busy() from None
+        assert changed.order is not None
+        assert changed.refund is not None
+        return Reply(201, RefundOut.of(changed.order, changed.refund))

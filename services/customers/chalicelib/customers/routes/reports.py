@@ -89,7 +89,7 @@ def register(service: Service) -> None:
     def sales_by_customer(call: Call) -> Reply:
         query: SalesQuery = call.query
         period = period_of(query)
-        rows = order_usecases.sales_report(call.store_id, period, query.catalogue())
+        rows = order_usecases.sales_report(call.store_id, period, query.catalogue(), query.kinds())
         return page_of(call, SALES_SCOPE, query, rows)
 
     @service.route(
@@ -104,5 +104,7 @@ def register(service: Service) -> None:
     def purchase_frequency(call: Call) -> Reply:
         query: FrequencyQuery = call.query
         period = period_of(query)
-        rows = order_usecases.frequency_report(call.store_id, period, query.frequency())
+        rows = order_usecases.frequency_report(
+            call.store_id, period, query.frequency(), query.kinds()
+        )
         return page_of(call, FREQUENCY_SCOPE, query, rows)

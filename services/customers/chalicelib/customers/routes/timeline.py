@@ -126,7 +126,9 @@ def register(service: Service) -> None:
         """Up to 100 items, each named by its own `event_id`: sending one again records nothing
         new. Shoppers are named by `customer_id` or `email`; one who is not a customer of the
         store gets `unknown_customer` and no profile is created. Each customer's `last_seen_at`
-        moves to their newest activity.
+        moves to their newest activity (orders and reviews move it too), never back;
+        `last_device` and `last_ip` keep the newest value known of each: an item without them
+        leaves them as they are.
         """
         batch: ActivityBatch = call.body
         try:

@@ -12,6 +12,8 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from clientela import money
+
 MAX_TAGS = 40
 # Tags added plus tags removed in one change: each is two writes (membership and count) of the
 # one transaction that changes the customer, and a transaction holds at most 100 writes.
@@ -256,6 +258,9 @@ class Customer:
     # Order and review aggregates, kept by the orders code (order_store).
     orders_count: int = 0
     total_spent: Decimal = Decimal(0)
+    # The currency of the customer's orders (of the first one counted), which gives
+    # `total_spent` and the average their scale; None before any order.
+    currency: str | None = None
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
     rating_count: int = 0
@@ -275,7 +280,9 @@ class Customer:
     def average_order_value(self) -> Decimal | None:
         if not self.orders_count:
             return None
-        return (self.total_spent / self.orders_count).quantize(Decimal("0.01"))
+        if self.currency is None:  # orders recorded before their currency was kept
+            return (self.total_spent / self.orders_count).quantize(Decimal("0.01"))
+        return money.average(self.total_spent, self.orders_count, self.currency)
 
     @property
     def rating_average(self) -> Decimal | None:

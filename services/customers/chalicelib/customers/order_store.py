@@ -42,6 +42,7 @@ from chalicelib.customers.orders import (
     entry_id,
 )
 from chalicelib.customers.reports import LineFact, OrderFact
+from clientela import money
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -334,7 +335,7 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                 entry_id("purchased", order.order_id),
                 {
                     "order_id": order.order_id,
-                    "total": order.total,
+                    "total": money.text(order.total, order.currency),
                     "currency": order.currency,
                     "items": sum(line.quantity for line in order.items),
                 },
@@ -351,7 +352,9 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                     {
                         "order_id": order.order_id,
                         "refund_id": r.refund_id,
-                        "amount": r.amount,
+                        "amount": (
+                            None if r.amount is None else money.text(r.amount, order.currency)
+                        ),
                         "currency": order.currency,
                     },
                 )
@@ -574,7 +577,13 @@ class OrderStore:
             # at the same moment could not see this order yet.
             actions.append(
                 self._aggregates(
-                    store_id, order.customer_id, order.contribution(), bounds, after, guard=True
+                    store_id,
+                    order.customer_id,
+                    order.contribution(),
+                    bounds,
+                    after,
+                    guard=True,
+                    currency=order.currency,
                 )
             )
         entries = order_entries(order, before)
@@ -677,13 +686,19 @@ class OrderStore:
         new: Bounds,
         *,
         guard: bool,
+        currency: str | None = None,
     ) -> Item:
         """UpdateItem of the customer's aggregates: ADD the delta, SET / REMOVE the dates.
 
         The dates are conditioned on their values as read whenever they change (or `guard`).
+        A placed order's `currency` becomes the aggregates' currency if they have none yet:
+        DynamoDB keeps `total_spent` without trailing zeros, the currency gives back its scale.
         """
         values: Item = {}
         adds, sets, removes = [], [], []
+        if currency is not None:
+            sets.append("currency = if_not_exists(currency, :currency)")
+            values[":currency"] = _s(currency)
         if delta.orders:
             adds.append("orders_count :orders")
             values[":orders"] = _n(delta.orders)

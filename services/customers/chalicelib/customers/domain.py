@@ -12,7 +12,7 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from clientela import money
+from clientela import money, numbers
 
 MAX_TAGS = 40
 # Tags added plus tags removed in one change: each is two writes (membership and count) of the
@@ -180,13 +180,10 @@ def normalise_attributes(values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if not _ATTRIBUTE_KEY.fullmatch(key):
             raise ValueError("keys are 1-40 characters of a-z, 0-9 and _, starting with a letter")
-        if value is None or isinstance(value, bool | int):  # None: a patch removing the key
+        if value is None or isinstance(value, bool):  # None: a patch removing the key
             cleaned[key] = value
-        elif isinstance(value, float | Decimal):
-            number = Decimal(str(value))
-            if not number.is_finite():
-                raise ValueError("numbers must be finite")
-            cleaned[key] = number
+        elif isinstance(value, int | float | Decimal):
+            cleaned[key] = numbers.exact(value)
         elif isinstance(value, str):
             cleaned[key] = clean_text(value, max_length=MAX_ATTRIBUTE_LENGTH)
         else:

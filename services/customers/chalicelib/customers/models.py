@@ -22,6 +22,7 @@ from chalicelib.customers import domain
 from chalicelib.customers.filters import CustomerFilter
 from clientela import money
 from clientela.money import Amount, Currency, InCurrency
+from clientela.numbers import Number
 
 Name = Annotated[str, Field(min_length=1, max_length=domain.MAX_NAME_LENGTH)]
 Gender = Literal["female", "male", "non_binary", "other", "undisclosed"]
@@ -38,7 +39,8 @@ ConsentSource = Literal[
     "bulk_action",
     "merge",
 ]
-AttributeValue = str | bool | int | Decimal | None
+# A number stays a JSON number (1.5, not "1.5"), exactly as given.
+AttributeValue = str | bool | int | Number | None
 
 # Shown on a profile, never set through POST or PATCH: how each one changes instead.
 READ_ONLY = {

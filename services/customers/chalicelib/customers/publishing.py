@@ -26,9 +26,9 @@ from clientela_events.customers import (
     CustomerV1,
 )
 
-# What events carry of a profile (notes, custom attributes and counters stay in the service).
+# What events carry of a profile (notes, social accounts and counters stay in the service).
 _SNAPSHOT_FIELDS = tuple(
-    name for name in PROFILE_FIELDS if name not in ("notes", "attributes", "social", "engagement")
+    name for name in PROFILE_FIELDS if name not in ("notes", "social", "engagement")
 )
 
 

@@ -85,12 +85,12 @@ def test_the_average_is_rounded_half_even_to_the_minor_units(api: Api, store_id:
     results = record(
         api,
         *[
-            order(f"AVG-{n}", email, total=total, items=[line(unit_price=total)])
-            for n, total in enumerate(("10.00", "10.00", "10.01"))
+            order(f"AVG-{n}", email, currency="KWD", total=total, items=[line(unit_price=total)])
+            for n, total in enumerate(("10.000", "10.000", "10.001"))
         ],
     )
     shown = profile(api, results[0]["customer_id"])
-    assert (shown["total_spent"], shown["average_order_value"]) == ("30.01", "10.00")
+    assert (shown["total_spent"], shown["average_order_value"]) == ("30.001", "10.000")
 
 
 def test_more_decimals_than_the_currency_has_are_422_naming_the_field(
@@ -122,10 +122,10 @@ def test_report_amounts_have_the_currency_scale(api: Api, store_id: str) -> None
                 f"R-{n}",
                 email,
                 placed_at=(T0 + timedelta(days=n)).isoformat(),
-                total="79.95",
-                items=[line(unit_price="79.95")],
+                total=total,
+                items=[line(unit_price=total)],
             )
-            for n in range(2)
+            for n, total in enumerate(("100.00", "59.90"))
         ],
     )
     for report in ("sales-by-customer", "purchase-frequency"):

@@ -441,6 +441,10 @@ def _day_or_time(value: Any) -> Any:
 
 
 When = Annotated[date | datetime, BeforeValidator(_day_or_time)]
+_SPENT = (
+    "Compared with `total_spent`, in the customers' own currency: a decimal string (or number)"
+    " with at most 4 decimals."
+)
 
 
 class CustomerFilterQuery(BaseModel):
@@ -471,8 +475,8 @@ class CustomerFilterQuery(BaseModel):
     last_seen_to: When | None = None
     orders_min: int | None = Field(default=None, ge=0, le=10**9)
     orders_max: int | None = Field(default=None, ge=0, le=10**9)
-    spent_min: Amount | None = None
-    spent_max: Amount | None = None
+    spent_min: Amount | None = Field(default=None, description=_SPENT)
+    spent_max: Amount | None = Field(default=None, description=_SPENT)
     last_order_before: When | None = Field(
         default=None, description="No order since this date (never-ordered customers included)."
     )

@@ -88,7 +88,8 @@ class SegmentParameters(BaseModel):
     days: StrictInt | None = Field(default=None, ge=1, le=730, description="A period, in days.")
     orders_min: StrictInt | None = Field(default=None, ge=1, le=1000)
     spent_min: Amount | None = Field(
-        default=None, gt=0, le=10**9, decimal_places=2, description="Total spent, at least."
+        default=None,
+        description="Total spent, at least (0.01 to 10^9, at most 2 decimals; any currency).",
     )
 
     def given(self) -> dict[str, Any]:

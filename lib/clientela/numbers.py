@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 _MAX_INTEGER_DIGITS = 38  # DynamoDB's precision
 _LARGEST = Decimal("1e126")
 _SMALLEST = Decimal("1e-130")
+_FLOAT_INTEGERS = 2**53
 
 
 def exact(value: int | float | Decimal) -> int | Decimal:
@@ -39,8 +40,9 @@ def exact(value: int | float | Decimal) -> int | Decimal:
 
 def _as_json(value: Decimal) -> int | float:
     # Exact: `exact` only lets through what a float holds, and a float's repr is the shortest
-    # text that reads back as it.
-    return int(value) if value == value.to_integral_value() else float(value)
+    # text that reads back as it. Whole numbers a float holds exactly are written as integers.
+    whole = value == value.to_integral_value() and abs(value) < _FLOAT_INTEGERS
+    return int(value) if whole else float(value)
 
 
 def _parsed(value: object) -> object:

@@ -183,3 +183,18 @@ def test_a_customer_without_orders_has_no_currency(api: Api, store_id: str) -> N
     created = api.call("POST", "/customers", {"email": "no.orders@example.es"})
     assert (created.body["total_spent"], created.body["currency"]) == ("0", None)
     assert created.body["average_order_value"] is None
+
+
+def test_a_merge_brings_the_currency_with_the_orders(api: Api, store_id: str) -> None:
+    kept = api.call("POST", "/customers", {"email": "kept.yen@example.jp"}).body["id"]
+    merged = one_order(api, "JPY", "1250", "1250", "other.yen@example.jp")
+
+    answer = api.call("POST", "/customers/merge", {"keep_id": kept, "merge_ids": [merged]})
+
+    assert answer.status == 200, answer.body
+    shown = profile(api, kept)
+    assert (shown["total_spent"], shown["average_order_value"], shown["currency"]) == (
+        "1250",
+        "1250",
+        "JPY",
+    )

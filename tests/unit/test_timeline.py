@@ -297,3 +297,21 @@ def test_a_batch_holds_1_to_100_items() -> None:
     with pytest.raises(ValidationError):
         ActivityBatch.model_validate({"items": [_activity(event_id=f"e{i}") for i in range(101)]})
     assert len(ActivityBatch.model_validate({"items": [_activity()] * 100}).items) == 100
+
+
+def test_money_in_entries_is_text_in_the_entrys_currency() -> None:
+    with_money_text = timeline.with_money_text
+    # What entries stored as numbers (trailing zeros lost) read back as.
+    assert with_money_text({"total": Decimal("1250"), "currency": "JPY", "items": 2}) == {
+        "total": "1250",
+        "currency": "JPY",
+        "items": 2,
+    }
+    assert with_money_text(
+        {"amount": 100, "balance_after": Decimal("35.5"), "currency": "BRL"}
+    ) == {
+        "amount": "100.00",
+        "balance_after": "35.50",
+        "currency": "BRL",
+    }
+    assert with_money_text({"price": Decimal("7.45")}) == {"price": "7.45"}

@@ -17,11 +17,23 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _alternatives(schema: dict[str, Any], root: dict[str, Any]) -> set[Any]:
+    """The shapes an anyOf allows, nested anyOfs flattened: anyOf[anyOf[a, b], c] is a, b, c."""
+    shapes: set[Any] = set()
+    for given in schema["anyOf"]:
+        option = _resolve(given, root)
+        if "anyOf" in option:
+            shapes |= _alternatives(option, root)
+        else:
+            shapes.add(_shape(option, root))
+    return shapes
+
+
 def _shape(schema: dict[str, Any], root: dict[str, Any]) -> Any:
     """What a value of this schema looks like, ignoring titles, descriptions and defaults."""
     schema = _resolve(schema, root)
     if "anyOf" in schema:
-        return ("anyOf", sorted(repr(_shape(option, root)) for option in schema["anyOf"]))
+        return ("anyOf", sorted(repr(shape) for shape in _alternatives(schema, root)))
     if schema.get("type") == "array":
         return ("array", _shape(schema.get("items", {}), root))
     if schema.get("type") == "object" or "properties" in schema:

@@ -1,22 +1,23 @@
 """Events of the credits service (source `clientela.credits`): movements of a customer's wallet.
 
-Amounts are decimals (JSON strings in the samples, never binary floats) in the currency named.
+Amounts are `clientela.money`'s: decimal strings with the minor units of the currency named.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from clientela.money import Amount, Currency, InCurrency
 
 SOURCE = "clientela.credits"
 
 CreditKind = Literal["referral", "bonus", "cashback", "refund", "manual"]
 
 
-class CreditGrantedV1(BaseModel):
+class CreditGrantedV1(InCurrency):
     """Credit was added to a customer's wallet."""
 
     model_config = ConfigDict(frozen=True)
@@ -24,32 +25,32 @@ class CreditGrantedV1(BaseModel):
     customer_id: str = Field(min_length=1, max_length=128)
     entry_id: str = Field(min_length=1, max_length=128, description="The wallet's ledger entry.")
     kind: CreditKind
-    amount: Decimal = Field(gt=0)
-    currency: str = Field(pattern="^[A-Z]{3}$", description="ISO 4217")
+    amount: Amount = Field(gt=0)
+    currency: Currency
     expires_at: datetime | None = Field(default=None, description="When unspent credit lapses.")
-    balance_after: Decimal = Field(ge=0)
+    balance_after: Amount
 
 
-class CreditSpentV1(BaseModel):
+class CreditSpentV1(InCurrency):
     """A customer paid with credit."""
 
     model_config = ConfigDict(frozen=True)
 
     customer_id: str = Field(min_length=1, max_length=128)
     entry_id: str = Field(min_length=1, max_length=128, description="The wallet's ledger entry.")
-    amount: Decimal = Field(gt=0)
-    currency: str = Field(pattern="^[A-Z]{3}$", description="ISO 4217")
+    amount: Amount = Field(gt=0)
+    currency: Currency
     order_id: str | None = Field(default=None, max_length=128)
-    balance_after: Decimal = Field(ge=0)
+    balance_after: Amount
 
 
-class CreditExpiredV1(BaseModel):
+class CreditExpiredV1(InCurrency):
     """Unspent credit lapsed."""
 
     model_config = ConfigDict(frozen=True)
 
     customer_id: str = Field(min_length=1, max_length=128)
     entry_id: str = Field(min_length=1, max_length=128, description="The wallet's ledger entry.")
-    amount: Decimal = Field(gt=0)
-    currency: str = Field(pattern="^[A-Z]{3}$", description="ISO 4217")
-    balance_after: Decimal = Field(ge=0)
+    amount: Amount = Field(gt=0)
+    currency: Currency
+    balance_after: Amount

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clientela.numbers import Number
+
 SOURCE = "clientela.customers"
 
 
@@ -46,6 +48,13 @@ class CustomerV1(BaseModel):
         default=None, description="Absent in events published before consent records existed."
     )
     sms_consent: ConsentV1 | None = None
+    attributes: dict[str, str | bool | int | Number] = Field(
+        default_factory=dict,
+        description=(
+            "The store's custom attributes: text, numbers (JSON numbers, exact) and booleans."
+            " Absent in events published before they were carried."
+        ),
+    )
 
 
 class CustomerCreatedV1(BaseModel):

@@ -37,6 +37,7 @@ _CUSTOMER: dict[str, Any] = {
     "city": "São Paulo",
     "country": "BR",
     "tags": ["vip"],
+    "attributes": {"score": 1.5, "loyalty_tier": "gold", "newsletter_imported": True},
     "created_at": _WHEN,
     "updated_at": _WHEN,
     "version": 1,

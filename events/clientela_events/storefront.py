@@ -1,8 +1,9 @@
 """Events of the store platform (source `clientela.storefront`): orders, reviews, shopping.
 
 The store platform publishes them on the bus; the customers service follows them through its
-inbox. Money is a decimal string (never a float); times are ISO 8601 with a zone. A shopper is
-named by `customer_id` (Clientela's id) and/or `email`: guests have only an e-mail.
+inbox. Money is `clientela.money`'s: a decimal string with the currency's minor units (a JSON
+number is read as written, never a float with binary noise); times are ISO 8601 with a zone.
+A shopper is named by `customer_id` (Clientela's id) and/or `email`: guests have only an e-mail.
 
 `order.cancelled` and `order.refunded` have a second publisher: a store whose platform cannot
 publish on the bus records cancellations and refunds through the customers API, and the
@@ -15,10 +16,11 @@ event id.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from clientela.money import Amount, Currency, InCurrency
 
 SOURCE = "clientela.storefront"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,9 +39,6 @@ def _in_range(value: datetime) -> datetime:
 
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
-Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")]
 OrderId = Annotated[
     str,
     Field(
@@ -68,7 +67,7 @@ class LineItemV1(_Event):
     brand: Text | None = None
     category: Text | None = None
     quantity: int = Field(ge=1, le=100_000)
-    unit_price: Price
+    unit_price: Amount
 
 
 class BookingV1(_Event):
@@ -88,7 +87,7 @@ class TicketV1(_Event):
     event_at: Instant
 
 
-class OrderPlacedV1(_Event):
+class OrderPlacedV1(_Event, InCurrency):
     """An order was placed. Guest orders carry only the e-mail.
 
     `kind` says what was sold: `product` (the shop; absent means product), `booking` (with
@@ -101,7 +100,7 @@ class OrderPlacedV1(_Event):
     email: Email
     placed_at: Instant
     currency: Currency
-    total: Money = Field(description="What the customer paid, as a decimal string.")
+    total: Amount = Field(description="What the customer paid, as a decimal string.")
     items: list[LineItemV1] = Field(min_length=1, max_length=250)
     kind: Literal["product", "booking", "ticket"] = "product"
     booking: BookingV1 | None = None
@@ -121,7 +120,7 @@ class OrderRefundedV1(_Event):
 
     order_id: OrderId
     refund_id: Code = Field(description="Unique per refund: a redelivery is recognised by it.")
-    amount: Money | None = Field(
+    amount: Amount | None = Field(
         default=None, description="In the order's currency; absent: what was left of the total."
     )
     reason: Text | None = Field(default=None, description="Why, as the store recorded it.")
@@ -149,13 +148,13 @@ class ReviewCreatedV1(_Shopper):
     at: Instant
 
 
-class _ProductActivity(_Shopper):
+class _ProductActivity(_Shopper, InCurrency):
     product_id: Code
     sku: Code
     name: Text
     brand: Text | None = None
     category: Text | None = None
-    price: Price | None = None
+    price: Amount | None = None
     currency: Currency | None = None
     at: Instant
     device: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(

@@ -267,6 +267,8 @@ def _attributes(rng: random.Random, customer: dict[str, Any], country: Country) 
     if tags & {"wholesale", "b2b"}:
         attributes["company_name"] = f"{customer['last_name']} {country.company_suffix}"
         attributes["vat_registered"] = True
+        # A decimal number: the API and the events give it back as the number it is (0.125).
+        attributes["trade_discount"] = (0.05, 0.1, 0.125)[len(customer["last_name"]) % 3]
     if "referral" in tags:
         code = _ascii(customer["first_name"])[:6].upper()
         attributes["referral_code"] = f"{code}{rng.randrange(10, 100)}"

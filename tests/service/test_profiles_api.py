@@ -45,7 +45,7 @@ def test_every_editable_field_round_trips(api: Api) -> None:
         "shoe_size": 38,
         "loyalty_tier": "gold",
         "b2b": False,
-        "credit_limit": "12.5",
+        "credit_limit": 12.5,
     }
     assert body["social"] == {"facebook": "giulia.rossi.90", "twitter": None, "google": None}
     assert body["engagement"]["loyalty_stamps"] == 7

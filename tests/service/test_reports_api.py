@@ -119,11 +119,11 @@ def test_sales_group_by_email_across_customer_ids_and_guest_orders(
         "customer_id": shop["ana_old"],  # the customer of the latest order
         "customer_ids": sorted([shop["ana"], shop["ana_old"]]),
         "orders": 2,
-        "amount": "140",
+        "amount": "140.00",
         "first_order_at": "2026-03-01T09:30:00Z",
         "last_order_at": "2026-03-05T09:30:00Z",
     }
-    assert (bruno["email"], bruno["orders"], bruno["amount"]) == ("bruno@example.es", 1, "50")
+    assert (bruno["email"], bruno["orders"], bruno["amount"]) == ("bruno@example.es", 1, "50.00")
 
 
 @pytest.mark.parametrize(
@@ -132,20 +132,20 @@ def test_sales_group_by_email_across_customer_ids_and_guest_orders(
         # Every dimension given applies; the values of one dimension are alternatives.
         (
             "category=accesorios&brand=Montaña",
-            [("ana@example.es", 2, "40", "2026-03-01", "2026-03-05")],
+            [("ana@example.es", 2, "40.00", "2026-03-01", "2026-03-05")],
         ),
         (
             "product=ZAP-1",
             [
-                ("ana@example.es", 1, "100", "2026-03-01", "2026-03-01"),
-                ("bruno@example.es", 1, "50", "2026-03-03", "2026-03-03"),
+                ("ana@example.es", 1, "100.00", "2026-03-01", "2026-03-01"),
+                ("bruno@example.es", 1, "50.00", "2026-03-03", "2026-03-03"),
             ],
         ),
         (
             "product=p-2&product=p-1&category=Calzado",
             [
-                ("ana@example.es", 1, "100", "2026-03-01", "2026-03-01"),
-                ("bruno@example.es", 1, "50", "2026-03-03", "2026-03-03"),
+                ("ana@example.es", 1, "100.00", "2026-03-01", "2026-03-01"),
+                ("bruno@example.es", 1, "50.00", "2026-03-03", "2026-03-03"),
             ],
         ),
         ("brand=Sol", []),  # Carla's hat was cancelled
@@ -153,8 +153,8 @@ def test_sales_group_by_email_across_customer_ids_and_guest_orders(
         (
             "",
             [
-                ("ana@example.es", 2, "140", "2026-03-01", "2026-03-05"),
-                ("bruno@example.es", 1, "50", "2026-03-03", "2026-03-03"),
+                ("ana@example.es", 2, "140.00", "2026-03-01", "2026-03-05"),
+                ("bruno@example.es", 1, "50.00", "2026-03-03", "2026-03-03"),
             ],
         ),
     ],
@@ -168,10 +168,10 @@ def test_sales_count_only_the_matching_lines(
 def test_the_period_bounds_both_reports(api: Api, shop: dict[str, str]) -> None:
     april = "from=2026-04-10&to=2026-04-10"
     assert rows(api, "sales-by-customer", april) == [
-        ("ana@example.es", 1, "50", "2026-04-10", "2026-04-10")
+        ("ana@example.es", 1, "50.00", "2026-04-10", "2026-04-10")
     ]
     assert rows(api, "purchase-frequency", "from=2026-03-02&to=2026-03-04") == [
-        ("bruno@example.es", 1, "50", "2026-03-03", "2026-03-03")
+        ("bruno@example.es", 1, "50.00", "2026-03-03", "2026-03-03")
     ]
     assert report(api, "purchase-frequency", "from=2025-01-01&to=2025-12-31")["items"] == []
 
@@ -206,8 +206,8 @@ def test_purchase_frequency_takes_refunds_off_and_leaves_cancelled_orders_out(
     api: Api, shop: dict[str, str]
 ) -> None:
     assert rows(api, "purchase-frequency", MARCH) == [
-        ("ana@example.es", 2, "130", "2026-03-01", "2026-03-05"),
-        ("bruno@example.es", 1, "50", "2026-03-03", "2026-03-03"),
+        ("ana@example.es", 2, "130.00", "2026-03-01", "2026-03-05"),
+        ("bruno@example.es", 1, "50.00", "2026-03-03", "2026-03-03"),
     ]
 
 

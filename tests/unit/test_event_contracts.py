@@ -45,6 +45,18 @@ def test_the_compatibility_rules() -> None:
     assert breaking_changes(base, retyped) == ["/n: type changed"]
 
 
+def test_a_nested_choice_is_the_same_as_a_flat_one() -> None:
+    """`Amount | None` is anyOf[anyOf[string, number], null]: what `Decimal | None` was, flat."""
+    flat = _object({"n": {"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]}}, [])
+    nested = _object(
+        {"n": {"anyOf": [{"anyOf": [{"type": "string"}, {"type": "number"}]}, {"type": "null"}]}},
+        [],
+    )
+    narrower = _object({"n": {"anyOf": [{"type": "string"}, {"type": "null"}]}}, [])
+    assert breaking_changes(flat, nested) == []
+    assert breaking_changes(flat, narrower) == ["/n: type changed"]
+
+
 def _record(
     name: str, sk: str, new: dict[str, Any] | None, old: dict[str, Any] | None
 ) -> dict[str, Any]:

@@ -331,3 +331,21 @@ def test_latest_seen_keeps_each_fields_newest_known_value(
     again = timeline.latest_seen(reversed(parts))
     assert again is not None
     assert (again.at, again.device_at, again.ip_at) == (merged.at, merged.device_at, merged.ip_at)
+
+
+def test_money_in_entries_is_text_in_the_entrys_currency() -> None:
+    with_money_text = timeline.with_money_text
+    # What entries stored as numbers (trailing zeros lost) read back as.
+    assert with_money_text({"total": Decimal("1250"), "currency": "JPY", "items": 2}) == {
+        "total": "1250",
+        "currency": "JPY",
+        "items": 2,
+    }
+    assert with_money_text(
+        {"amount": 100, "balance_after": Decimal("35.5"), "currency": "BRL"}
+    ) == {
+        "amount": "100.00",
+        "balance_after": "35.50",
+        "currency": "BRL",
+    }
+    assert with_money_text({"price": Decimal("7.45")}) == {"price": "7.45"}

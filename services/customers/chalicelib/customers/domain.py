@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from clientela import money, numbers
+
 MAX_TAGS = 40
 # Tags added plus tags removed in one change: each is two writes (membership and count) of the
 # one transaction that changes the customer, and a transaction holds at most 100 writes.
@@ -197,13 +199,10 @@ def normalise_attributes(values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if not _ATTRIBUTE_KEY.fullmatch(key):
             raise ValueError("keys are 1-40 characters of a-z, 0-9 and _, starting with a letter")
-        if value is None or isinstance(value, bool | int):  # None: a patch removing the key
+        if value is None or isinstance(value, bool):  # None: a patch removing the key
             cleaned[key] = value
-        elif isinstance(value, float | Decimal):
-            number = Decimal(str(value))
-            if not number.is_finite():
-                raise ValueError("numbers must be finite")
-            cleaned[key] = number
+        elif isinstance(value, int | float | Decimal):
+            cleaned[key] = numbers.exact(value)
         elif isinstance(value, str):
             cleaned[key] = clean_text(value, max_length=MAX_ATTRIBUTE_LENGTH)
         else:
@@ -296,6 +295,9 @@ class Customer:
     # Order and review aggregates, kept by the orders code (order_store).
     orders_count: int = 0
     total_spent: Decimal = Decimal(0)
+    # The currency of the customer's orders (of the first one counted), which gives
+    # `total_spent` and the average their scale; None before any order.
+    currency: str | None = None
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
     rating_count: int = 0
@@ -315,7 +317,9 @@ class Customer:
     def average_order_value(self) -> Decimal | None:
         if not self.orders_count:
             return None
-        return (self.total_spent / self.orders_count).quantize(Decimal("0.01"))
+        if self.currency is None:  # orders recorded before their currency was kept
+            return (self.total_spent / self.orders_count).quantize(Decimal("0.01"))
+        return money.average(self.total_spent, self.orders_count, self.currency)
 
     @property
     def rating_average(self) -> Decimal | None:

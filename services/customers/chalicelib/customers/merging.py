@@ -73,6 +73,14 @@ def _order_dates(customers: list[Customer]) -> dict[str, str]:
     }
 
 
+def _currency(kept: Customer, others: list[Customer]) -> dict[str, str]:
+    """The aggregates' currency, taken from a merged profile when the kept one has none."""
+    if kept.currency is not None:
+        return {}
+    found = next((o.currency for o in others if o.currency is not None), None)
+    return {} if found is None else {"currency": found}
+
+
 def merge_customers(
     store_id: str,
     keep_id: str,
@@ -126,7 +134,7 @@ def merge_customers(
         list(outcome.merged),
         record,
         add=_moved_aggregates(others),
-        sets=sets,
+        sets=sets | _currency(current, others),
         correlation_id=correlation_id,
     )
     photo_store.discard(*(o.photo.key for o in others if o.photo is not None))

@@ -21,6 +21,9 @@ from pydantic.json_schema import SkipJsonSchema
 from chalicelib.customers import domain
 from chalicelib.customers.filters import CustomerFilter, search_query, searchable
 from chalicelib.customers.photo_models import PhotoView
+from clientela import money
+from clientela.money import Amount, Currency, InCurrency
+from clientela.numbers import Number
 
 Name = Annotated[str, Field(min_length=1, max_length=domain.MAX_NAME_LENGTH)]
 Gender = Literal["female", "male", "non_binary", "other", "undisclosed"]
@@ -37,7 +40,8 @@ ConsentSource = Literal[
     "bulk_action",
     "merge",
 ]
-AttributeValue = str | bool | int | Decimal | None
+# A number stays a JSON number (1.5, not "1.5"), exactly as given.
+AttributeValue = str | bool | int | Number | None
 
 # Shown on a profile, never set through POST or PATCH: how each one changes instead.
 READ_ONLY = {
@@ -320,7 +324,7 @@ class Bookings(BaseModel):
     next: NextBooking | None = Field(description="The soonest; null when none is booked.")
 
 
-class Customer(BaseModel):
+class Customer(InCurrency):
     """A customer's 360° profile."""
 
     id: str = Field(description="Sortable id (ULID): newer customers sort later.")
@@ -352,8 +356,14 @@ class Customer(BaseModel):
         description=f"active when seen in the last {domain.ACTIVE_DAYS} days"
     )
     orders_count: int
-    total_spent: Decimal
-    average_order_value: Decimal | None
+    total_spent: Amount = Field(description=f"What the orders add up to. {money.CANONICAL}")
+    average_order_value: Amount | None
+    currency: Currency | None = Field(
+        description=(
+            "The currency of `total_spent` and `average_order_value`: that of the customer's"
+            " orders (the first one's, if they differ); null before any order."
+        )
+    )
     first_order_at: datetime | None
     last_order_at: datetime | None
     rating_count: int
@@ -409,8 +419,15 @@ class Customer(BaseModel):
             last_device=customer.last_device,
             status=customer.status(datetime.now(UTC)),
             orders_count=customer.orders_count,
-            total_spent=customer.total_spent,
+            # Orders in several currencies add up as they come (see the README): their sum
+            # may have more decimals than the first order's currency, then it is rounded.
+            total_spent=(
+                money.quantize(customer.total_spent, customer.currency)
+                if customer.currency
+                else customer.total_spent
+            ),
             average_order_value=customer.average_order_value,
+            currency=customer.currency,
             first_order_at=customer.first_order_at,
             last_order_at=customer.last_order_at,
             rating_count=customer.rating_count,
@@ -459,9 +476,6 @@ def _end_of(value: date | datetime | None) -> datetime | None:
     return datetime.combine(value, time.max, UTC)
 
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
-
-
 def _day_or_time(value: Any) -> Any:
     """`2026-11-23` is a day; anything longer is a time (`2026-11-23T00:00:00Z` included)."""
     if isinstance(value, str) and len(value.strip()) == len("2026-11-23"):
@@ -472,6 +486,10 @@ def _day_or_time(value: Any) -> Any:
 
 
 When = Annotated[date | datetime, BeforeValidator(_day_or_time)]
+_SPENT = (
+    "Compared with `total_spent`, in the customers' own currency: a decimal string (or number)"
+    " with at most 4 decimals."
+)
 
 
 class CustomerFilterQuery(BaseModel):
@@ -508,8 +526,8 @@ class CustomerFilterQuery(BaseModel):
     last_seen_to: When | None = None
     orders_min: int | None = Field(default=None, ge=0, le=10**9)
     orders_max: int | None = Field(default=None, ge=0, le=10**9)
-    spent_min: Money | None = None
-    spent_max: Money | None = None
+    spent_min: Amount | None = Field(default=None, description=_SPENT)
+    spent_max: Amount | None = Field(default=None, description=_SPENT)
     last_order_before: When | None = Field(
         default=None, description="No order since this date (never-ordered customers included)."
     )

@@ -1,14 +1,14 @@
 """What the orders, reviews and reports API accepts and answers (OpenAPI is built from these).
 
-Money is a decimal (a JSON string such as "59.90", or a number with at most 4 decimals), never
-a float: answers always give it as a string.
+Money is `clientela.money`'s: a decimal string such as "59.90" (or a JSON number, read as
+written) with at most the currency's decimals; answers give it as a string with exactly the
+currency's minor units ("100.00" BRL, "1250" JPY, "1.500" KWD).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -36,18 +36,9 @@ from chalicelib.customers.orders import (
     line_items,
     ticket_of,
 )
+from clientela.money import Amount, Currency, InCurrency
 from clientela_events.storefront import Instant
 
-Money = Annotated[
-    Decimal,
-    Field(
-        ge=0,
-        max_digits=18,
-        decimal_places=4,
-        description="Decimal, at most 4 decimals (a string keeps it exact).",
-        examples=["59.90"],
-    ),
-]
 OrderId = Annotated[
     str,
     Field(
@@ -93,7 +84,7 @@ class LineItemIn(_Input):
     brand: Text | None = None
     category: Text | None = None
     quantity: int = Field(ge=1, le=100_000)
-    unit_price: Money
+    unit_price: Amount
 
 
 class BookingIn(_Input):
@@ -122,7 +113,7 @@ class TicketIn(_Input):
     event_at: Instant = Field(description="When the event takes place.")
 
 
-class OrderIn(_Input):
+class OrderIn(_Input, InCurrency):
     """An order placed on the store platform. Guest orders give only the e-mail."""
 
     order_id: OrderId
@@ -131,8 +122,8 @@ class OrderIn(_Input):
     )
     email: Email
     placed_at: Instant = Field(description="With a time zone, e.g. 2026-11-23T12:00:00Z.")
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])
-    total: Money
+    currency: Currency
+    total: Amount
     items: list[LineItemIn] = Field(min_length=1, max_length=250)
     kind: OrderKind = Field(
         default="product",
@@ -210,7 +201,7 @@ class LineItemOut(BaseModel):
     brand: str | None
     category: str | None
     quantity: int
-    unit_price: Decimal
+    unit_price: Amount
 
 
 class BookingOut(BaseModel):
@@ -243,17 +234,17 @@ class TicketOut(BaseModel):
         return cls(event_id=ticket.event_id, event_name=ticket.event_name, event_at=ticket.event_at)
 
 
-class OrderOut(BaseModel):
+class OrderOut(InCurrency):
     """An order as recorded, with what happened to it since."""
 
     order_id: str
     customer_id: str | None
     email: str
     placed_at: datetime
-    currency: str
-    total: Decimal
+    currency: Currency
+    total: Amount
     status: Literal["placed", "cancelled", "refunded"]
-    refunded_total: Decimal
+    refunded_total: Amount
     cancelled_at: datetime | None
     items: list[LineItemOut]
     kind: OrderKind
@@ -325,7 +316,7 @@ class RefundIn(_Input):
         description="Your id for this refund: sending it again with the same body records"
         " nothing new and answers as the first time."
     )
-    amount: Annotated[Money, Field(gt=0)] = Field(
+    amount: Annotated[Amount, Field(gt=0)] = Field(
         description="In the order's currency; at most what is left to refund of its total."
     )
     reason: Text | None = None
@@ -335,13 +326,13 @@ class RefundIn(_Input):
         return Refund(self.refund_id, self.refunded_at or now, self.amount, reason=self.reason)
 
 
-class RefundOut(BaseModel):
+class RefundOut(InCurrency):
     """A refund as recorded (a repeated request answers the same)."""
 
     order_id: str
     refund_id: str
-    amount: Decimal
-    currency: str
+    amount: Amount
+    currency: Currency
     reason: str | None
     refunded_at: datetime
 
@@ -502,7 +493,7 @@ class SalesQuery(ReportQuery):
 
 class FrequencyQuery(ReportQuery):
     orders_min: int | None = Field(default=None, ge=1, le=1_000_000)
-    spent_min: Money | None = None
+    spent_min: Amount | None = None
     no_order_since: Day | None = Field(
         default=None, description="Only e-mails whose last order in the period is before this day."
     )
@@ -518,15 +509,15 @@ class FrequencyQuery(ReportQuery):
         )
 
 
-class ReportRow(BaseModel):
+class ReportRow(InCurrency):
     email: str
-    currency: str
+    currency: Currency
     customer_id: str | None = Field(
         description="The customer of the e-mail's latest order (that names one)."
     )
     customer_ids: list[str] = Field(description="Every customer the e-mail's orders belong to.")
     orders: int
-    amount: Decimal
+    amount: Amount
     first_order_at: datetime
     last_order_at: datetime
 

@@ -44,6 +44,7 @@ from chalicelib.customers.orders import (
     entry_id,
 )
 from chalicelib.customers.reports import LineFact, OrderFact
+from clientela import money
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -432,7 +433,7 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                 entry_id("purchased", order.order_id),
                 {
                     "order_id": order.order_id,
-                    "total": order.total,
+                    "total": money.text(order.total, order.currency),
                     "currency": order.currency,
                     "items": sum(line.quantity for line in order.items),
                     **_kind_entry(order),
@@ -450,7 +451,9 @@ def order_entries(order: Order, before: Order | Pending | None = None) -> list[E
                     {
                         "order_id": order.order_id,
                         "refund_id": r.refund_id,
-                        "amount": r.amount,
+                        "amount": (
+                            None if r.amount is None else money.text(r.amount, order.currency)
+                        ),
                         "currency": order.currency,
                         **({"reason": r.reason} if r.reason else {}),
                     },
@@ -783,6 +786,7 @@ class OrderStore:
                     after,
                     guard=True,
                     seen=seen,
+                    currency=order.currency,
                 )
             )
         elif seen is not None:  # not counted (cancelled first), yet placing it was activity
@@ -896,21 +900,27 @@ class OrderStore:
         *,
         guard: bool,
         seen: str | None = None,
+        currency: str | None = None,
     ) -> Item:
         """UpdateItem of the customer's aggregates: ADD the delta, SET / REMOVE the dates.
 
         The dates are conditioned on their values as read whenever they change (or `guard`);
         `seen` moves `last_seen_at` forward, on condition that it is still older.
+        A placed order's `currency` becomes the aggregates' currency if they have none yet:
+        DynamoDB keeps `total_spent` without trailing zeros, the currency gives back its scale.
         """
         values: Item = {}
-        adds, sets, removes = [], [], []
+        adds: list[str] = []
+        sets: list[str] = []
+        removes: list[str] = []
+        conditions = ["attribute_exists(pk)"]
+        _currency_and_seen(currency, seen, sets, conditions, values)
         if delta.orders:
             adds.append("orders_count :orders")
             values[":orders"] = _n(delta.orders)
         if delta.spent or delta.orders:  # so a first order of 0.00 still sets total_spent
             adds.append("total_spent :spent")
             values[":spent"] = _n(delta.spent)
-        conditions = ["attribute_exists(pk)"]
         changed = new != read
         for name, was, now in (
             ("first_order_at", read.first, new.first),
@@ -935,10 +945,6 @@ class OrderStore:
             # The index `by_last_order` sorts customers on it; "0" sorts before any date.
             sets.append("last_order_key = :last_order_key")
             values[":last_order_key"] = _s(new.last or "0")
-        if seen is not None:
-            sets.append(_SEEN_SET)
-            conditions.append(_SEEN_CONDITION)
-            values[":seen"] = _s(seen)
         clauses = [
             f"ADD {', '.join(adds)}" if adds else "",
             f"SET {', '.join(sets)}" if sets else "",
@@ -1049,3 +1055,17 @@ def _same_pending(before: Pending) -> Item:
             ":refunds": _n(len(before.refunds)),
         },
     }
+
+
+def _currency_and_seen(
+    currency: str | None, seen: str | None, sets: list[str], conditions: list[str], values: Item
+) -> None:
+    """The aggregates' currency (the first order's: it gives `total_spent` back its scale) and
+    `last_seen_at` moved forward, on condition that it is still older."""
+    if currency is not None:
+        sets.append("currency = if_not_exists(currency, :currency)")
+        values[":currency"] = _s(currency)
+    if seen is not None:
+        sets.append(_SEEN_SET)
+        conditions.append(_SEEN_CONDITION)
+        values[":seen"] = _s(seen)

@@ -485,7 +485,10 @@ def on_order_refunded(event: IncomingEvent) -> None:
     data = event.data
     assert isinstance(data, OrderRefundedV1)
     given = Refund(data.refund_id, data.refunded_at, data.amount, reason=data.reason)
-    refund_order(event.metadata.store_id, data.order_id, given)
+    try:
+        refund_order(event.metadata.store_id, data.order_id, given)
+    except OrderRefused as refused:
+        _refused(event, refused.field)
 
 
 @follows("review.created")

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from chalicelib.customers import keys
+from clientela import money
 
 OrderStatus = Literal["placed", "cancelled", "refunded"]
 # What was sold: goods from the shop, a booked service (scheduler) or an event ticket. Every
@@ -260,7 +261,10 @@ def place(order: Order, pending: Pending | None) -> Order:
     if pending is None:
         return placed
     for early in pending.refunds:
-        placed, _ = refund(placed, early)
+        try:
+            placed, _ = refund(placed, early)
+        except OrderRefused:  # more decimals than the order's currency has: it never applies
+            continue
     if pending.cancelled_at is not None:
         placed, _ = cancel(placed, pending.cancelled_at)
     return placed
@@ -283,10 +287,16 @@ def refund(order: Order, given: Refund) -> tuple[Order, Delta]:
     """Takes the refund off what the order counts for, never below zero; once per refund id.
 
     A refund of a cancelled order is recorded but changes no aggregate: the order is no longer
-    counted. Without an amount the refund is what was left of the total.
+    counted. Without an amount the refund is what was left of the total. Raises OrderRefused
+    for an amount with more decimals than the order's currency has.
     """
     if order.knows(given.refund_id):
         return order, Delta()
+    if given.amount is not None:
+        try:
+            money.check(given.amount, order.currency)
+        except ValueError as exc:
+            raise OrderRefused("amount", str(exc)) from None
     left = order.refundable
     taken = left if given.amount is None else min(given.amount, left)
     applied = replace(given, amount=taken)

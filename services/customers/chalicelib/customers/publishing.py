@@ -30,12 +30,10 @@ from clientela_events.customers import (
 )
 from clientela_events.storefront import OrderCancelledV1, OrderRefundedV1
 
-# What events carry of a profile (notes, custom attributes, counters and the photo stay in the
+# What events carry of a profile (notes, social accounts, counters and the photo stay in the
 # service).
 _SNAPSHOT_FIELDS = tuple(
-    name
-    for name in PROFILE_FIELDS
-    if name not in ("notes", "attributes", "social", "engagement", "photo_url")
+    name for name in PROFILE_FIELDS if name not in ("notes", "social", "engagement", "photo_url")
 )
 
 

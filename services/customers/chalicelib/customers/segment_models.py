@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,6 +24,7 @@ from chalicelib.customers.models import CustomerFilterQuery, Sort, When
 from chalicelib.customers.segments import MAX_NAME_LENGTH, clean_name
 from chalicelib.customers.segments import Segment as SegmentRecord
 from clientela.ids import is_id
+from clientela.money import Amount
 
 SYNC_LIMIT = 1000
 MAX_IDS = 10_000
@@ -91,8 +91,9 @@ class SegmentParameters(BaseModel):
 
     days: StrictInt | None = Field(default=None, ge=1, le=730, description="A period, in days.")
     orders_min: StrictInt | None = Field(default=None, ge=1, le=1000)
-    spent_min: Decimal | None = Field(
-        default=None, gt=0, le=10**9, decimal_places=2, description="Total spent, at least."
+    spent_min: Amount | None = Field(
+        default=None,
+        description="Total spent, at least (0.01 to 10^9, at most 2 decimals; any currency).",
     )
 
     def given(self) -> dict[str, Any]:

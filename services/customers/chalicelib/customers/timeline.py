@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.customers import domain
+from clientela import money
 
 PRODUCT_VIEW_RETENTION = timedelta(days=90)
 # Profile fields whose changes show as `profile_changed` (tags have an entry kind of their own;
@@ -31,6 +32,8 @@ PROFILE_FIELDS = tuple(f for f in domain.PROFILE_FIELDS if f not in ("tags", "en
 NON_PERSONAL_FIELDS = frozenset({"country", "language"})
 CONSENT_CHANNELS = ("email", "sms")
 NO_CONSENT = "never_asked"  # the state of a channel without a consent record
+# Entry data that is money, in the entry's `currency` (orders, refunds, credits, prices).
+MONEY_FIELDS = ("total", "amount", "price", "balance_after")
 # Fixed: the same cause must map to the same entry id forever.
 _ENTRY_NAMESPACE = uuid.UUID("9c2b7d1e-4f3a-5b6c-8d7e-0a1b2c3d4e5f")
 
@@ -138,8 +141,29 @@ def new_entry(cause: str, kind: Kind, at: datetime, data: Mapping[str, Any]) -> 
     retention = RETENTION.get(kind)
     # Whole seconds added to the epoch: no date arithmetic to overflow near year 9999.
     expires_at = int(at.timestamp() + retention.total_seconds()) if retention else None
-    clean = {name: _plain(value) for name, value in data.items()}
+    clean = {name: _plain(value) for name, value in with_money_text(data).items()}
     return TimelineEntry(entry_id(cause), kind, at, clean, expires_at)
+
+
+def with_money_text(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The data with its amounts as money strings in its currency ("1250" JPY, "10.50" BRL).
+
+    Also what reading gives entries stored with numbers, which lost their trailing zeros.
+    """
+    currency = data.get("currency")
+    known = currency if isinstance(currency, str) and currency in money.MINOR_UNITS else None
+    return {
+        name: (
+            money.text(Decimal(value), known)
+            if name in MONEY_FIELDS and _is_number(value)
+            else value
+        )
+        for name, value in data.items()
+    }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
 def compact(**values: Any) -> dict[str, Any]:
@@ -148,7 +172,7 @@ def compact(**values: Any) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """Money and other decimals as exact strings: a stored number would lose "10.50"'s zero."""
+    """Decimals as exact strings: a stored number would lose "10.50"'s zero."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -19,6 +18,7 @@ from pydantic import (
 from chalicelib.customers.timeline import Kind, TimelineEntry
 from chalicelib.customers.timeline_usecases import ActivityOutcome, ActivityStatus, reserved_email
 from clientela.ids import ID_PATTERN
+from clientela.money import Amount, Currency, InCurrency
 
 MAX_ACTIVITY_ITEMS = 100
 # Clocks disagree a little; an activity much later than now would pin `last_seen_at` ahead.
@@ -62,7 +62,9 @@ class TimelineItem(BaseModel):
     at: datetime
     data: dict[str, Any] = Field(
         description=(
-            "Depends on the kind. Money is a decimal string. A profile change names the fields"
+            "Depends on the kind. Money (`total`, `amount`, `price`, `balance_after`) is a"
+            ' decimal string with the minor units of the entry\'s `currency` ("100.00" BRL,'
+            ' "1250" JPY). A profile change names the fields'
             " changed, not their values."
         )
     )
@@ -94,7 +96,7 @@ class TimelinePage(BaseModel):
     )
 
 
-class ActivityIn(BaseModel):
+class ActivityIn(InCurrency):
     """A product view or a cart change, as the store saw it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -118,8 +120,8 @@ class ActivityIn(BaseModel):
     name: Text | None = None
     brand: Text | None = None
     category: Text | None = None
-    price: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=4)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    price: Amount | None = None
+    currency: Currency | None = None
     quantity: int | None = Field(default=None, ge=0, le=100_000)
     device: str | None = Field(
         default=None, min_length=1, max_length=40, description="e.g. mobile, desktop, app."

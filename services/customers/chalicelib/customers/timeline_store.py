@@ -23,7 +23,7 @@ from chalicelib.customers.keys import (
     stamp,
     store_pk,
 )
-from chalicelib.customers.timeline import Kind, Seen, TimelineEntry
+from chalicelib.customers.timeline import Kind, Seen, TimelineEntry, with_money_text
 from clientela.retry import back_off
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def from_item(item: dict[str, Any]) -> TimelineEntry:
         entry_id=str(data["entry_id"]),
         kind=Kind(data["kind"]),
         at=datetime.fromisoformat(str(data["at"])),
-        data=_readable(data.get("data") or {}),
+        data=_readable(with_money_text(data.get("data") or {})),
         expires_at=int(expires_at) if expires_at is not None else None,
     )
 

@@ -333,15 +333,15 @@ def test_both_reports_take_the_orders_kinds(api: Api, store_id: str) -> None:
 
     every = rows(api, "purchase-frequency", MARCH)
     assert [(r[0], r[1], r[2]) for r in every] == [
-        ("ana@example.es", 2, "75"),
-        ("bruno@example.es", 1, "40"),
+        ("ana@example.es", 2, "75.00"),
+        ("bruno@example.es", 1, "40.00"),
     ]
     bookings = rows(api, "purchase-frequency", f"{MARCH}&kind=booking")
-    assert [(r[0], r[1], r[2]) for r in bookings] == [("ana@example.es", 1, "25")]
+    assert [(r[0], r[1], r[2]) for r in bookings] == [("ana@example.es", 1, "25.00")]
     not_tickets = rows(api, "purchase-frequency", f"{MARCH}&kind=product&kind=booking")
-    assert [(r[0], r[1], r[2]) for r in not_tickets] == [("ana@example.es", 2, "75")]
+    assert [(r[0], r[1], r[2]) for r in not_tickets] == [("ana@example.es", 2, "75.00")]
     sales = rows(api, "sales-by-customer", f"{MARCH}&kind=ticket")
-    assert [(r[0], r[1], r[2]) for r in sales] == [("bruno@example.es", 1, "40")]
+    assert [(r[0], r[1], r[2]) for r in sales] == [("bruno@example.es", 1, "40.00")]
     assert rows(api, "sales-by-customer", f"{MARCH}&kind=product&category=servicios") == []
     refused = api.call("GET", f"/reports/purchase-frequency?{MARCH}&kind=gift")
     assert refused.status in (400, 422)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import traceback
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,30 @@ def _raw_body(request: Any) -> bytes:
     return raw.encode() if isinstance(raw, str) else bytes(raw)
 
 
+def answers_errors(
+    path: str, declared: Iterable[int], *, auth: bool, body: bool
+) -> tuple[int, ...]:
+    """Every error status a route can answer, for its OpenAPI document (clientela.problems'
+    rule): 404 only where the path names a resource, 400/413/415 only where there is a body to
+    read, 422 everywhere (any query parameter a route does not take is refused, named)."""
+    declared = set(declared)
+    has_id = "{" in path
+    if 404 in declared and not has_id:
+        raise ValueError(f"{path}: 404 is for a path that names a resource; use UnknownReference")
+    return tuple(
+        sorted(
+            {
+                *declared,
+                *((401, 403) if auth else ()),
+                *((404,) if has_id else ()),
+                *((400, 413, 415) if body else ()),
+                422,
+                500,
+            }
+        )
+    )
+
+
 def _is_list(annotation: Any) -> bool:
     """list[X], or list[X] | None: a query parameter that may repeat."""
     if typing.get_origin(annotation) is list:
@@ -130,11 +154,11 @@ def _query_dict(request: Any, model: type[BaseModel]) -> dict[str, Any]:
     return result
 
 
-def _validate(model: type[BaseModel], data: Any, *, status: int, location: str) -> BaseModel:
+def _validate(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise problems.from_validation_error(exc, status=status, location=location) from None
+        raise problems.from_validation_error(exc) from None
 
 
 class Health(BaseModel):
@@ -240,17 +264,7 @@ class Service:
                     body,
                     response,
                     status,
-                    tuple(
-                        sorted(
-                            {
-                                *errors,
-                                *((401, 403) if auth else ()),
-                                *((415,) if body else ()),
-                                400,
-                                500,
-                            }
-                        )
-                    ),
+                    answers_errors(path, errors, auth=auth, body=body is not None),
                     headers,
                     response_headers,
                     auth,
@@ -287,24 +301,15 @@ class Service:
                 )
             ):
                 raise problems.forbidden(f"This token lacks the scope {scope}")
-            parsed_query = (
-                _validate(query, _query_dict(request, query), status=400, location="")
-                if query
-                else None
-            )
+            parsed_query = _validate(query, _query_dict(request, query)) if query else None
             if query is None and request.query_params:
-                raise problems.bad_request(
-                    "This operation takes no query parameters",
+                raise problems.invalid(
                     [FieldError(name, "Unknown parameter") for name in request.query_params],
+                    "This operation takes no query parameters",
                 )
             parsed_body = None
             if body is not None:
-                parsed_body = _validate(
-                    body,
-                    parse_json_body(_raw_body(request), max_body),
-                    status=422,
-                    location="",
-                )
+                parsed_body = _validate(body, parse_json_body(_raw_body(request), max_body))
             call = Call(
                 principal=principal,
                 query=parsed_query,
@@ -315,6 +320,8 @@ class Service:
             return func(call, **params)
         except Problem as problem:
             return problem
+        except (problems.NotFound, problems.UnknownReference) as error:
+            return problems.problem_of(error)
         except Exception as exc:
             # Where it failed, never the message: messages (pydantic's above all) echo input.
             frames = traceback.extract_tb(exc.__traceback__)

@@ -41,7 +41,10 @@ store's data. Its `scope` claim lists the scopes granted, `<service>:read` and
 scope, 403.
 
 **Errors.** Every 4xx and 5xx answer is a problem document (RFC 9457,
-`application/problem+json`); invalid fields are listed in `errors`.
+`application/problem+json`); invalid fields are listed in `errors`, each with a JSON `pointer`.
+404: the resource the path names is not in this store. 422: a body field, query parameter or
+header is refused (it does not parse, breaks a rule, or names something this store does not
+have). 400: only a body that cannot be read (not JSON).
 """
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -52,6 +52,7 @@ from chalicelib.customers.usecases import Precondition
 from clientela import aws
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
+from clientela.problems import UnknownReference
 
 logger = Logger(service="customers")
 
@@ -264,7 +265,7 @@ def _target(
         try:
             segment = get_segment(store_id, target.segment_id, now)
         except SegmentNotFound:
-            raise InvalidField("target.segment_id", "no segment with this id") from None
+            raise UnknownReference("segment", "target.segment_id") from None
         return (
             {"kind": "filter", "filter": filter_map(segment.query), "at": at},
             {"kind": "segment", "segment_id": segment.id, "segment_name": segment.name},

@@ -283,7 +283,7 @@ def list_tags(call: Call) -> Reply:
     summary="Merge duplicate customers (with a preview)",
     body=MergeRequest,
     response=MergeResult,
-    errors=(404, 409, 412, 422),
+    errors=(409, 412),
 )
 def merge_customers(call: Call) -> Reply:
     """Orders, timeline, tags, attributes and ratings move to the kept profile; fields it lacks

@@ -48,6 +48,9 @@ class RouteDoc:
     scope: str | None
     # Other success answers of the route (e.g. 202 with a job next to 200 with a result).
     also: tuple[tuple[int, type[BaseModel]], ...] = ()
+    # The path parameter the answer's `id` fills (POST /customers creates `customer_id`): the
+    # OpenAPI document links this route to every route with that parameter in its path.
+    creates: str | None = None
 
 
 @dataclass
@@ -226,6 +229,7 @@ class Service:
         write: bool | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         also: dict[int, type[BaseModel]] | None = None,
+        creates: str | None = None,
     ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
         is_write = method not in ("GET", "HEAD") if write is None else write
         scope = f"{self.name}:{'write' if is_write else 'read'}" if auth else None
@@ -270,6 +274,7 @@ class Service:
                     auth,
                     scope,
                     tuple(sorted((also or {}).items())),
+                    creates,
                 )
             )
             return func

@@ -116,6 +116,7 @@ def build_document(apps: Iterable[Chalice], *, version: str = API_VERSION) -> di
         if method in operations:
             raise ValueError(f"{doc.method} {doc.path} is declared by two services")
         operations[method] = _operation(doc, refs, schemas)
+    _add_links(docs, paths)
     tags = sorted({tag for doc in docs for tag in doc.tags})
     document = {
         "openapi": "3.1.0",
@@ -136,6 +137,25 @@ def build_document(apps: Iterable[Chalice], *, version: str = API_VERSION) -> di
         },
     }
     return copy.deepcopy(document)  # no part shared with these module constants or between parts
+
+
+def _add_links(docs: list[RouteDoc], paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from each route that creates a resource to every route that takes its id
+    in the path (and no other path parameter): what a client, or a stateful test, can do next
+    with what it created."""
+    for doc in docs:
+        if doc.creates is None:
+            continue
+        links = {}
+        for target in docs:
+            if PATH_PARAMETER.findall(target.path) == [doc.creates]:
+                operation_id = paths[target.path][target.method.lower()]["operationId"]
+                links[operation_id] = {
+                    "operationId": operation_id,
+                    "parameters": {doc.creates: "$response.body#/id"},
+                }
+        answer = paths[doc.path][doc.method.lower()]["responses"][str(doc.status)]
+        answer["links"] = dict(sorted(links.items()))
 
 
 # (model, "validation" | "serialization") -> {"$ref": ...}; keyed as pydantic keys it.

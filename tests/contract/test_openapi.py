@@ -237,3 +237,30 @@ def test_a_route_cannot_declare_404_without_a_resource_in_its_path() -> None:
         @service.route("/merge", "POST", summary="Merge", body=Thing, errors=(404,))
         def merge(call: Call) -> Reply:
             return Reply(200)
+
+
+def test_what_a_route_creates_links_to_what_takes_its_id(document: Document) -> None:
+    created = document["paths"]["/customers"]["post"]["responses"]["201"]["links"]
+    assert created["customers_get_customer"] == {
+        "operationId": "customers_get_customer",
+        "parameters": {"customer_id": "$response.body#/id"},
+    }
+    assert {
+        "customers_update_customer",
+        "customers_delete_customer",
+        "customers_change_consent",
+        "customers_get_timeline",
+        "customers_list_customer_orders",
+        "credits_get_wallet",
+    } <= set(created)
+    segment = document["paths"]["/segments"]["post"]["responses"]["201"]["links"]
+    assert set(segment) == {
+        "customers_get_segment",
+        "customers_update_segment",
+        "customers_delete_segment",
+        "customers_list_segment_customers",
+    }
+    ids = {operation["operationId"] for _, _, operation in operations(document)}
+    for _, _, operation in operations(document):
+        for answer in operation["responses"].values():
+            assert {link["operationId"] for link in answer.get("links", {}).values()} <= ids

@@ -79,6 +79,7 @@ register = routes.register
     errors=(409, 413, 422),
     headers=("Idempotency-Key",),
     response_headers=("ETag", "Location"),
+    creates="customer_id",
 )
 def create_customer(call: Call) -> Reply:
     """An e-mail or a phone is required; e-mails are unique per store.

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs, unquote
 from chalice.local import ForbiddenError, InvalidAuthorizerError, LocalGateway, NotAuthorizedError
 
 from clientela_local.apps import LoadedApp
-from clientela_local.gateway_responses import Answer, GatewayResponses
+from clientela_local.gateway_responses import Answer, GatewayResponses, problem_answer
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,16 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_DISCARD_BYTES = 64 * 1024 * 1024
 # Hop-by-hop and framing headers are the server's business, not the app's.
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+# The most any CloudFront cache behaviour can forward (every API behaviour of infra/edge.yaml
+# allows all of them). CloudFront refuses any other method itself with a 403 (Invalid method):
+# TRACE, CONNECT, WebDAV's PROPFIND, any token at all never reach API Gateway.
+CLOUDFRONT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"})
+INVALID_METHOD = problem_answer(
+    403,
+    "method-not-allowed",
+    "Method not allowed",
+    "Only GET, HEAD, OPTIONS, PUT, PATCH, POST and DELETE are accepted.",
+)
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,30 @@ class _Handler(BaseHTTPRequestHandler):
         except (ConnectionError, TimeoutError):
             self.close_connection = True  # the client went away
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 (an HTML page) for a method with no `do_<METHOD>`: here every
+        # method, whatever its token, is served and answered as the deployed API answers it.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:  # noqa: ARG002
+        """http.server's own refusals (a request line or headers it cannot read) as problems.
+
+        Its message echoes the request line: the status' own words are used instead.
+        """
+        status = HTTPStatus(code)
+        self.close_connection = True
+        slug = "bad-request" if code == HTTPStatus.BAD_REQUEST else status.phrase.lower()
+        answer = problem_answer(code, slug.replace(" ", "-"), status.phrase, status.description)
+        self.send_response(code)
+        for name, value in _header_items(answer.headers):
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(answer.body)
 
     def _respond(self, path: str) -> None:
         try:
@@ -185,6 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if body is None:
             self._send(self.server.responses.render("REQUEST_TOO_LARGE"))
+            return
+        if self.command not in CLOUDFRONT_METHODS:
+            self._send(INVALID_METHOD)
             return
         local = self.server.local_routes.get((self.command, path))
         if local is not None:

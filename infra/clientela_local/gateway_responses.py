@@ -44,6 +44,18 @@ class Answer:
     body: bytes
 
 
+def problem_answer(status: int, slug: str, title: str, detail: str) -> Answer:
+    """A problem document (RFC 9457) the edge answers by itself, shaped like clientela.problems."""
+    payload = {
+        "type": f"https://clientela.dev/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body = json.dumps(payload).encode()
+    return Answer(status, {"Content-Type": "application/problem+json"}, body)
+
+
 class GatewayResponses:
     def __init__(self, definitions: dict[str, Any]) -> None:
         self._definitions = definitions

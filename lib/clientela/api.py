@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import traceback
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,9 @@ class RouteDoc:
     scope: str | None
     # Other success answers of the route (e.g. 202 with a job next to 200 with a result).
     also: tuple[tuple[int, type[BaseModel]], ...] = ()
+    # The path parameter the answer's `id` fills (POST /customers creates `customer_id`): the
+    # OpenAPI document links this route to every route with that parameter in its path.
+    creates: str | None = None
 
 
 @dataclass
@@ -111,6 +114,30 @@ def _raw_body(request: Any) -> bytes:
     return raw.encode() if isinstance(raw, str) else bytes(raw)
 
 
+def answers_errors(
+    path: str, declared: Iterable[int], *, auth: bool, body: bool
+) -> tuple[int, ...]:
+    """Every error status a route can answer, for its OpenAPI document (clientela.problems'
+    rule): 404 only where the path names a resource, 400/413/415 only where there is a body to
+    read, 422 everywhere (any query parameter a route does not take is refused, named)."""
+    declared = set(declared)
+    has_id = "{" in path
+    if 404 in declared and not has_id:
+        raise ValueError(f"{path}: 404 is for a path that names a resource; use UnknownReference")
+    return tuple(
+        sorted(
+            {
+                *declared,
+                *((401, 403) if auth else ()),
+                *((404,) if has_id else ()),
+                *((400, 413, 415) if body else ()),
+                422,
+                500,
+            }
+        )
+    )
+
+
 def _is_list(annotation: Any) -> bool:
     """list[X], or list[X] | None: a query parameter that may repeat."""
     if typing.get_origin(annotation) is list:
@@ -130,11 +157,11 @@ def _query_dict(request: Any, model: type[BaseModel]) -> dict[str, Any]:
     return result
 
 
-def _validate(model: type[BaseModel], data: Any, *, status: int, location: str) -> BaseModel:
+def _validate(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise problems.from_validation_error(exc, status=status, location=location) from None
+        raise problems.from_validation_error(exc) from None
 
 
 class Health(BaseModel):
@@ -202,6 +229,7 @@ class Service:
         write: bool | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         also: dict[int, type[BaseModel]] | None = None,
+        creates: str | None = None,
     ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
         is_write = method not in ("GET", "HEAD") if write is None else write
         scope = f"{self.name}:{'write' if is_write else 'read'}" if auth else None
@@ -240,22 +268,13 @@ class Service:
                     body,
                     response,
                     status,
-                    tuple(
-                        sorted(
-                            {
-                                *errors,
-                                *((401, 403) if auth else ()),
-                                *((415,) if body else ()),
-                                400,
-                                500,
-                            }
-                        )
-                    ),
+                    answers_errors(path, errors, auth=auth, body=body is not None),
                     headers,
                     response_headers,
                     auth,
                     scope,
                     tuple(sorted((also or {}).items())),
+                    creates,
                 )
             )
             return func
@@ -287,24 +306,15 @@ class Service:
                 )
             ):
                 raise problems.forbidden(f"This token lacks the scope {scope}")
-            parsed_query = (
-                _validate(query, _query_dict(request, query), status=400, location="")
-                if query
-                else None
-            )
+            parsed_query = _validate(query, _query_dict(request, query)) if query else None
             if query is None and request.query_params:
-                raise problems.bad_request(
-                    "This operation takes no query parameters",
+                raise problems.invalid(
                     [FieldError(name, "Unknown parameter") for name in request.query_params],
+                    "This operation takes no query parameters",
                 )
             parsed_body = None
             if body is not None:
-                parsed_body = _validate(
-                    body,
-                    parse_json_body(_raw_body(request), max_body),
-                    status=422,
-                    location="",
-                )
+                parsed_body = _validate(body, parse_json_body(_raw_body(request), max_body))
             call = Call(
                 principal=principal,
                 query=parsed_query,
@@ -315,6 +325,8 @@ class Service:
             return func(call, **params)
         except Problem as problem:
             return problem
+        except (problems.NotFound, problems.UnknownReference) as error:
+            return problems.problem_of(error)
         except Exception as exc:
             # Where it failed, never the message: messages (pydantic's above all) echo input.
             frames = traceback.extract_tb(exc.__traceback__)

@@ -12,7 +12,7 @@ import hmac
 import json
 from typing import Any
 
-from clientela.problems import FieldError, bad_request
+from clientela.problems import FieldError, invalid
 
 _SIGNATURE_BYTES = 16
 
@@ -39,9 +39,9 @@ def encode_cursor(position: dict[str, Any], *, store_id: str, scope: str, key: s
 
 
 def decode_cursor(cursor: str, *, store_id: str, scope: str, key: str) -> dict[str, Any]:
-    refused = bad_request(
-        "The cursor is not one this API gave for this query",
+    refused = invalid(
         [FieldError("cursor", "Not a cursor of this query, or its signing key changed")],
+        "The cursor is not one this API gave for this query",
     )
     try:
         raw = _unb64(cursor)

@@ -41,7 +41,10 @@ store's data. Its `scope` claim lists the scopes granted, `<service>:read` and
 scope, 403.
 
 **Errors.** Every 4xx and 5xx answer is a problem document (RFC 9457,
-`application/problem+json`); invalid fields are listed in `errors`.
+`application/problem+json`); invalid fields are listed in `errors`, each with a JSON `pointer`.
+404: the resource the path names is not in this store. 422: a body field, query parameter or
+header is refused (it does not parse, breaks a rule, or names something this store does not
+have). 400: only a body that cannot be read (not JSON).
 """
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -113,6 +116,7 @@ def build_document(apps: Iterable[Chalice], *, version: str = API_VERSION) -> di
         if method in operations:
             raise ValueError(f"{doc.method} {doc.path} is declared by two services")
         operations[method] = _operation(doc, refs, schemas)
+    _add_links(docs, paths)
     tags = sorted({tag for doc in docs for tag in doc.tags})
     document = {
         "openapi": "3.1.0",
@@ -133,6 +137,25 @@ def build_document(apps: Iterable[Chalice], *, version: str = API_VERSION) -> di
         },
     }
     return copy.deepcopy(document)  # no part shared with these module constants or between parts
+
+
+def _add_links(docs: list[RouteDoc], paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from each route that creates a resource to every route that takes its id
+    in the path (and no other path parameter): what a client, or a stateful test, can do next
+    with what it created."""
+    for doc in docs:
+        if doc.creates is None:
+            continue
+        links = {}
+        for target in docs:
+            if PATH_PARAMETER.findall(target.path) == [doc.creates]:
+                operation_id = paths[target.path][target.method.lower()]["operationId"]
+                links[operation_id] = {
+                    "operationId": operation_id,
+                    "parameters": {doc.creates: "$response.body#/id"},
+                }
+        answer = paths[doc.path][doc.method.lower()]["responses"][str(doc.status)]
+        answer["links"] = dict(sorted(links.items()))
 
 
 # (model, "validation" | "serialization") -> {"$ref": ...}; keyed as pydantic keys it.

@@ -1,4 +1,14 @@
-"""Problem details for HTTP APIs (RFC 9457): the one shape every 4xx and 5xx answer takes."""
+"""Problem details for HTTP APIs (RFC 9457): the one shape every 4xx and 5xx answer takes.
+
+Which status a refusal gets is one rule, the same in every service:
+
+- 400: the request cannot be read at all (no body where one is needed, a body that is not
+  UTF-8 JSON). Nothing in it can be named.
+- 404: the resource the path names is not in this store (`NotFound`).
+- 422: a field of the body, a query parameter or a header is refused, named with a JSON
+  pointer: a value that does not parse (a malformed date, a foreign cursor), breaks a rule, or
+  refers to something this store does not have (`UnknownReference`).
+"""
 
 from __future__ import annotations
 
@@ -56,6 +66,34 @@ class Problem(Exception):
         )
 
 
+class NotFound(Exception):
+    """The resource named in the path is not in this store: 404.
+
+    Only for what the path names: an id given in a body or a query is an `UnknownReference`.
+    """
+
+    what = "resource"
+
+
+class UnknownReference(Exception):
+    """Ids given in the body or query (at `fields`, dotted) that name nothing in this store: 422.
+
+    `within("orders")` places the fields of a use case's input inside the request body.
+    """
+
+    def __init__(self, what: str, *fields: str) -> None:
+        super().__init__(what, *fields)
+        self.what = what
+        self.fields = fields
+
+    def within(self, prefix: str) -> UnknownReference:
+        return UnknownReference(self.what, *(f"{prefix}.{field}" for field in self.fields))
+
+    def problem(self) -> Problem:
+        reason = f"No {self.what} with this id in this store"
+        return invalid([FieldError(field, reason) for field in self.fields], reason)
+
+
 def bad_request(detail: str, errors: list[FieldError] | None = None) -> Problem:
     return Problem(400, "bad-request", "The request is malformed", detail, errors or [])
 
@@ -66,6 +104,13 @@ def invalid(errors: list[FieldError], detail: str = "Some fields are not valid")
 
 def not_found(what: str) -> Problem:
     return Problem(404, "not-found", "Not found", f"No {what} with that id in this store")
+
+
+def problem_of(error: NotFound | UnknownReference) -> Problem:
+    """The answer to a shared domain error, wherever a service raises it."""
+    if isinstance(error, UnknownReference):
+        return error.problem()
+    return not_found(error.what)
 
 
 def precondition_failed(detail: str) -> Problem:
@@ -80,9 +125,7 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", detail)
 
 
-def from_validation_error(
-    exc: ValidationError, *, status: int = 422, location: str = ""
-) -> Problem:
+def from_validation_error(exc: ValidationError, *, location: str = "") -> Problem:
     """Name each bad field and why, in the words pydantic gives, without echoing input values."""
     errors = []
     for err in exc.errors(include_url=False, include_input=False):
@@ -93,6 +136,4 @@ def from_validation_error(
         if err["type"] == "extra_forbidden":
             reason = "Unknown field"
         errors.append(FieldError(loc, reason))
-    if status == 400:
-        return bad_request("Some parameters are not valid", errors)
     return invalid(errors)

@@ -213,3 +213,54 @@ def test_query_models_become_parameters() -> None:
     assert parameters["q"]["required"] is True
     assert "style" not in parameters["q"]
     assert "SearchQuery" not in document["components"]["schemas"]
+
+
+def test_each_operation_lists_what_the_problem_rule_lets_it_answer(document: Document) -> None:
+    # clientela.problems: 404 only for a resource named in the path; 400 (and 413, 415) only
+    # where there is a body to read; 422 everywhere (any parameter a route lacks is named).
+    for path, method, operation in operations(document):
+        statuses = {int(status) for status in operation["responses"]}
+        label = f"{method.upper()} {path}"
+        assert (404 in statuses) == ("{" in path), label
+        assert (400 in statuses) == ("requestBody" in operation), label
+        assert ({400, 413, 415} <= statuses) == ("requestBody" in operation), label
+        assert 422 in statuses, label
+    merge = document["paths"]["/customers/merge"]["post"]["responses"]
+    assert "404" not in merge and "422" in merge
+
+
+def test_a_route_cannot_declare_404_without_a_resource_in_its_path() -> None:
+    service = Service(Chalice(app_name="clientela-rule-fixture"), "rule", observability("rule"))
+
+    with pytest.raises(ValueError, match="UnknownReference"):
+
+        @service.route("/merge", "POST", summary="Merge", body=Thing, errors=(404,))
+        def merge(call: Call) -> Reply:
+            return Reply(200)
+
+
+def test_what_a_route_creates_links_to_what_takes_its_id(document: Document) -> None:
+    created = document["paths"]["/customers"]["post"]["responses"]["201"]["links"]
+    assert created["customers_get_customer"] == {
+        "operationId": "customers_get_customer",
+        "parameters": {"customer_id": "$response.body#/id"},
+    }
+    assert {
+        "customers_update_customer",
+        "customers_delete_customer",
+        "customers_change_consent",
+        "customers_get_timeline",
+        "customers_list_customer_orders",
+        "credits_get_wallet",
+    } <= set(created)
+    segment = document["paths"]["/segments"]["post"]["responses"]["201"]["links"]
+    assert set(segment) == {
+        "customers_get_segment",
+        "customers_update_segment",
+        "customers_delete_segment",
+        "customers_list_segment_customers",
+    }
+    ids = {operation["operationId"] for _, _, operation in operations(document)}
+    for _, _, operation in operations(document):
+        for answer in operation["responses"].values():
+            assert {link["operationId"] for link in answer.get("links", {}).values()} <= ids

@@ -293,3 +293,54 @@ def test_chunked_request_bodies_are_read_whole(base_url):
     )
     assert response.status_code == 201
     assert response.content == "olá!".encode()
+
+
+def _raw_exchange(base_url: str, request: bytes) -> tuple[bytes, bytes]:
+    url = urlsplit(base_url)
+    with socket.create_connection((url.hostname or "", url.port or 0), timeout=5) as raw:
+        raw.sendall(request)
+        answer = raw.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW", "get"])
+@pytest.mark.parametrize("path", ["/things", "/things/t-1", "/nowhere", "/health"])
+def test_a_method_cloudfront_does_not_forward_is_its_403_as_a_problem(base_url, method, path):
+    # CloudFront refuses any method but its seven with a 403 before API Gateway sees it.
+    head, body = _raw_exchange(
+        base_url,
+        f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer writer\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
+    assert head.startswith(b"HTTP/1.1 403"), head
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["type"] == PROBLEM + "method-not-allowed"
+    assert problem["status"] == 403
+    assert problem["detail"]
+
+
+def test_every_api_behaviour_forwards_exactly_the_methods_the_gateway_serves():
+    from clientela_local import cfn
+    from clientela_local.apps import REPO_ROOT
+    from clientela_local.gateway import CLOUDFRONT_METHODS
+
+    edge = cfn.load(REPO_ROOT / "infra" / "edge.yaml")["Resources"]
+    (distribution,) = [r for r in edge.values() if r["Type"] == "AWS::CloudFront::Distribution"]
+    behaviours = distribution["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    api = [b for b in behaviours if b["TargetOriginId"] != "docs"]
+    assert api
+    for behaviour in api:
+        assert set(behaviour["AllowedMethods"]) == CLOUDFRONT_METHODS, behaviour["PathPattern"]
+
+
+def test_headers_http_server_cannot_read_are_a_problem_too(base_url):
+    secret = b"maria@example.com" * 4000  # over http.server's 64 KiB header line
+    head, body = _raw_exchange(base_url, b"GET /things HTTP/1.1\r\nX-Long: " + secret + b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431"), head
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["type"] == PROBLEM + "request-header-fields-too-large"
+    assert problem["status"] == 431
+    assert "maria" not in problem["detail"]

@@ -217,24 +217,36 @@ def test_an_order_counts_for_the_customer_it_names(api: Api, store_id: str) -> N
     assert len(api.call("GET", "/customers?limit=10").body["items"]) == 1
 
 
-def test_a_refused_order_does_not_block_the_others(api: Api, store_id: str) -> None:
+def test_an_order_naming_a_customer_the_store_lacks_refuses_the_batch(
+    api: Api, store_id: str
+) -> None:
     unknown = "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"
+    batch = [order("ES-1"), order("ES-2", customer_id=unknown), order("ES-3", customer_id="x")]
 
-    results = record(
-        api,
-        order("ES-1", customer_id=unknown),
-        order("ES-2", customer_id="not-an-id"),
-        order("ES-3"),
-    )
+    answer = api.call("POST", "/orders", {"orders": batch})
 
-    assert [(r["result"], r["field"]) for r in results] == [
-        ("refused", "customer_id"),
-        ("refused", "customer_id"),
-        ("created", None),
+    assert answer.status == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [(e["pointer"], e["reason"]) for e in answer.body["errors"]] == [
+        ("/orders/1/customer_id", "No customer with this id in this store"),
+        ("/orders/2/customer_id", "No customer with this id in this store"),
     ]
-    assert all(r["reason"] for r in results[:2])
-    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
-    assert item(f"STORE#{store_id}", "ORDER#ES-3") is not None
+    for order_id in ("ES-1", "ES-2", "ES-3"):  # nothing recorded, not even the good one
+        assert item(f"STORE#{store_id}", f"ORDER#{order_id}") is None
+    assert api.call("GET", "/customers/count").body["count"] == 0  # nor the guest's profile
+
+
+def test_a_recorded_order_stays_recorded_after_its_customer_is_gone(api: Api) -> None:
+    (first,) = record(api, order("ES-1"))
+    customer_id = first["customer_id"]
+    again = order("ES-1", customer_id=customer_id)
+    assert api.call("DELETE", f"/customers/{customer_id}").status == 204
+
+    # A retry of a batch recorded before changes nothing, whatever it names now.
+    assert [r["result"] for r in record(api, again, order("ES-2"))] == [
+        "already_recorded",
+        "created",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -376,9 +388,9 @@ def test_a_cursor_belongs_to_its_customer(api: Api, store_id: str) -> None:
 
     answer = api.call("GET", f"/customers/{other}/orders?cursor={cursor}")
 
-    assert answer.status == 400
+    assert answer.status == 422
     assert [e["field"] for e in answer.body["errors"]] == ["cursor"]
-    assert api.call("GET", f"/customers/{mine}/orders?limit=0").status == 400
+    assert api.call("GET", f"/customers/{mine}/orders?limit=0").status == 422
 
 
 # order.placed / order.cancelled / order.refunded on the inbox

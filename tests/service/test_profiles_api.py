@@ -173,7 +173,7 @@ def test_a_cursor_belongs_to_its_query(api: Api) -> None:
 
     other = api.call("GET", _q("/customers", {"country": "PT", "cursor": page["next_cursor"]}))
 
-    assert other.status == 400
+    assert other.status == 422
     assert [e["field"] for e in other.body["errors"]] == ["cursor"]
 
 

@@ -155,12 +155,12 @@ def test_an_unknown_or_foreign_customer_has_no_timeline(api: Api, customers_clie
         ("?colour=red", "colour"),
     ],
 )
-def test_bad_parameters_are_400_naming_them(api: Api, query: str, field: str) -> None:
+def test_bad_parameters_are_422_naming_them(api: Api, query: str, field: str) -> None:
     customer = new_customer(api)
 
     answer = api.call("GET", f"/customers/{customer}/timeline{query}")
 
-    assert answer.status == 400
+    assert answer.status == 422
     assert answer.headers["content-type"] == "application/problem+json"
     assert field in [error["field"] for error in answer.body["errors"]]
 
@@ -368,10 +368,10 @@ def test_a_cursor_belongs_to_its_customer_and_filter(
         f"/customers/{other}/timeline?kind=message_sent&cursor={cursor}",
     ]:
         answer = api.call("GET", path)
-        assert answer.status == 400, path
+        assert answer.status == 422, path
         assert answer.body["errors"][0]["field"] == "cursor"
     answer = intruder.call("GET", f"/customers/{customer}/timeline?kind=message_sent&cursor={cursor}")  # fmt: skip
-    assert answer.status in (400, 404)
+    assert answer.status in (422, 404)
 
 
 def test_a_rare_kind_is_found_within_a_read_budget(

@@ -95,7 +95,7 @@ def test_cursors_are_bound_to_store_and_query() -> None:
     ]:
         with pytest.raises(Problem) as refused:
             decode_cursor(text, store_id=store, scope=scope, key=key)
-        assert refused.value.status == 400
+        assert refused.value.status == 422
         assert refused.value.errors[0].field == "cursor"
 
 

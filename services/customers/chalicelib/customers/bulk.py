@@ -52,6 +52,7 @@ from chalicelib.customers.usecases import Precondition
 from clientela import aws, problems
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
+from clientela.problems import UnknownReference
 
 logger = Logger(service="customers")
 
@@ -273,7 +274,7 @@ def _target(
         try:
             segment = get_segment(store_id, target.segment_id, now)
         except SegmentNotFound:
-            raise InvalidField("target.segment_id", "no segment with this id") from None
+            raise UnknownReference("segment", "target.segment_id") from None
         if segment.invalid:
             refused = "; ".join(f"{e.field}: {e.reason}" for e in segment.invalid)
             raise InvalidField(

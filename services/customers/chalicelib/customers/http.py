@@ -140,9 +140,9 @@ def precondition(if_match: str | None) -> Precondition:
         if tag == "*":
             return Precondition()
         if not _VERSION.fullmatch(tag):
-            raise problems.bad_request(
-                "If-Match must carry the version (or ETag) you last read",
+            raise problems.invalid(
                 [FieldError("If-Match", "Not a version or ETag of this API")],
+                "If-Match must carry the version (or ETag) you last read",
             )
         versions.add(int(tag))
     return Precondition(frozenset(versions))
@@ -153,9 +153,9 @@ def idempotency_key(value: str | None) -> str | None:
         return None
     key = value.strip()
     if not key or len(key) > 255 or not key.isprintable():
-        raise problems.bad_request(
-            "Idempotency-Key must be 1-255 printable characters",
+        raise problems.invalid(
             [FieldError("Idempotency-Key", "Invalid key")],
+            "Idempotency-Key must be 1-255 printable characters",
         )
     return key
 
@@ -178,7 +178,7 @@ def next_cursor(store_id: str, position: dict[str, Any] | None, scope: str) -> s
 
 
 def cursor_position(store_id: str, cursor: str | None, scope: str) -> dict[str, Any] | None:
-    """The position a cursor of this listing holds (400 for any other cursor)."""
+    """The position a cursor of this listing holds (422 naming `cursor` for any other)."""
     if cursor is None:
         return None
     return decode_cursor(cursor, store_id=store_id, scope=scope, key=_cursor_key())

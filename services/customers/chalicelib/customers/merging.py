@@ -22,6 +22,7 @@ from chalicelib.customers import (
 from chalicelib.customers.domain import Customer, CustomerNotFound, InvalidField
 from chalicelib.customers.store import photo_map
 from clientela.ids import new_id
+from clientela.problems import UnknownReference
 
 MAX_MERGED = 10
 
@@ -39,14 +40,19 @@ def _read(store_id: str, keep_id: str, merge_ids: list[str]) -> tuple[Customer, 
         raise InvalidField("merge_ids", "must not name the kept customer")
     if len(set(merge_ids)) != len(merge_ids):
         raise InvalidField("merge_ids", "must not repeat an id")
-    kept = usecases.get_customer(store_id, keep_id)
-    others = []
-    for index, customer_id in enumerate(merge_ids):
+    found: list[Customer] = []
+    unknown: list[str] = []
+    for field, customer_id in [
+        ("keep_id", keep_id),
+        *((f"merge_ids.{index}", other) for index, other in enumerate(merge_ids)),
+    ]:
         try:
-            others.append(usecases.get_customer(store_id, customer_id))
+            found.append(usecases.get_customer(store_id, customer_id))
         except CustomerNotFound:
-            raise InvalidField(f"merge_ids.{index}", "no such customer") from None
-    return kept, others
+            unknown.append(field)
+    if unknown:  # every id the store lacks, named at once
+        raise UnknownReference("customer", *unknown)
+    return found[0], found[1:]
 
 
 def _moved_aggregates(others: list[Customer]) -> dict[str, Decimal]:

@@ -51,6 +51,7 @@ from chalicelib.customers.settings import settings
 from clientela import aws
 from clientela.events import IncomingEvent
 from clientela.ids import is_id
+from clientela.problems import UnknownReference
 from clientela.retry import back_off
 from clientela_events.storefront import (
     OrderCancelledV1,
@@ -142,6 +143,10 @@ def record_orders(store_id: str, orders: Sequence[Order]) -> list[Recorded]:
     Reads every order, e-mail owner and customer of the batch first (BatchGetItem), then
     writes each new order in one transaction. An order recorded before is `already_recorded`
     and changes nothing, whatever it carries now.
+
+    Raises UnknownReference (fields `<index>.customer_id`), before anything is written, when a
+    new order names a customer id the store does not have: that is the caller's mistake, not
+    an outcome of the order.
     """
     store = order_store()
     known = store.orders(store_id, {order.order_id for order in orders})
@@ -150,6 +155,15 @@ def record_orders(store_id: str, orders: Sequence[Order]) -> list[Recorded]:
         (order.customer_id for order in orders),
         (order.email for order in orders if order.customer_id is None),
     )
+    unknown = [
+        f"{index}.customer_id"
+        for index, order in enumerate(orders)
+        if order.customer_id is not None
+        and order.customer_id not in customers.bounds
+        and not isinstance(known.get(order.order_id), Order)
+    ]
+    if unknown:
+        raise UnknownReference("customer", *unknown)
     return [_record(store, store_id, order, known, customers) for order in orders]
 
 
@@ -370,11 +384,13 @@ def post_review(store_id: str, review: Review) -> Recorded:
     """Counts a rating in the customer's `rating_count` / `rating_sum`, once per review id.
 
     The customer is the one named, or the one with the e-mail (created if there is none).
-    Raises OrderRefused for a customer id the store does not have, OrderWriteConflict.
+    Raises UnknownReference for a customer id the store does not have, OrderWriteConflict.
     """
     store = order_store()
     customers = _Customers(store, store_id)
     customers.prefetch([review.customer_id], [] if review.customer_id else [review.email])
+    if review.customer_id is not None and review.customer_id not in customers.bounds:
+        raise UnknownReference("customer", "customer_id")
     for attempt in range(_ATTEMPTS):
         try:
             customer_id = customers.resolve(review.customer_id, review.email)
@@ -466,7 +482,11 @@ def on_order_placed(event: IncomingEvent) -> None:
     if problem is not None:
         _refused(event, problem[0])
         return
-    (recorded,) = record_orders(event.metadata.store_id, [order])
+    try:
+        (recorded,) = record_orders(event.metadata.store_id, [order])
+    except UnknownReference:
+        _refused(event, "customer_id")
+        return
     if recorded.retry:
         raise OrderWriteConflict
     if recorded.result == "refused":
@@ -513,3 +533,5 @@ def on_review_created(event: IncomingEvent) -> None:
         post_review(event.metadata.store_id, review)
     except OrderRefused as refused:
         _refused(event, refused.field)
+    except UnknownReference:
+        _refused(event, "customer_id")

@@ -104,6 +104,7 @@ register = routes.register
     errors=(409, 413, 422),
     headers=("Idempotency-Key",),
     response_headers=("ETag", "Location"),
+    creates="customer_id",
 )
 def create_customer(call: Call) -> Reply:
     """An e-mail or a phone is required; e-mails are unique per store.
@@ -308,7 +309,7 @@ def list_tags(call: Call) -> Reply:
     summary="Merge duplicate customers (with a preview)",
     body=MergeRequest,
     response=MergeResult,
-    errors=(404, 409, 412, 422),
+    errors=(409, 412),
 )
 def merge_customers(call: Call) -> Reply:
     """Orders, timeline, tags, attributes and ratings move to the kept profile; fields it lacks

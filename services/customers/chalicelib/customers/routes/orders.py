@@ -24,7 +24,7 @@ from chalicelib.customers.order_models import (
 from chalicelib.customers.orders import OrderNotFound, OrderRefused, OrderWriteConflict
 from clientela import problems
 from clientela.api import Call, Reply, Service
-from clientela.problems import FieldError, Problem
+from clientela.problems import FieldError, Problem, UnknownReference
 
 ORDERS_SCOPE = "customers:orders:v1"
 # 100 orders of a few lines each pass 64 KB; API Gateway takes up to 10 MB.
@@ -46,7 +46,7 @@ def _after(position: dict[str, object] | None) -> tuple[str, str] | None:
         return None
     after, order_id = position.get("after"), position.get("order_id")
     if not isinstance(after, str) or not isinstance(order_id, str):
-        raise problems.bad_request("Invalid cursor", [FieldError("cursor", "Invalid cursor")])
+        raise problems.invalid([FieldError("cursor", "Invalid cursor")], "Invalid cursor")
     return after, order_id
 
 
@@ -68,13 +68,18 @@ def register(service: Service) -> None:
         (with the field and the reason; `retry` when sending it again later may succeed). A
         refused order does not stop the others. An order without `customer_id` counts for the
         customer with its e-mail, created (e-mail only) if the store has none. A body that is
-        not a valid batch is refused as a whole (422, naming fields such as `orders.3.total`).
+        not a valid batch is refused as a whole (422, naming fields such as `orders.3.total`),
+        and so is a batch where a new order names a `customer_id` the store does not have (422
+        naming each `orders.N.customer_id`; nothing is recorded). Only a customer deleted while
+        the batch is being written leaves its order `refused` on its own.
         """
         batch: OrderBatch = call.body
         try:
             recorded = order_usecases.record_orders(
                 call.store_id, [order.to_order() for order in batch.orders]
             )
+        except UnknownReference as unknown:
+            raise unknown.within("orders") from None
         except OrderWriteConflict:  # DynamoDB kept throttling the batch's reads
             raise busy() from None
         return Reply(200, OrderBatchResult(results=[OrderResult.of(r) for r in recorded]))
@@ -126,7 +131,8 @@ def register(service: Service) -> None:
     )
     def post_review(call: Call) -> Reply:
         """Counts the rating in the customer's `rating_count` and `rating_sum`, once per
-        `review_id`: sending it again answers `already_recorded` and changes nothing.
+        `review_id`: sending it again answers `already_recorded` and changes nothing. A
+        `customer_id` the store does not have: 422 naming it.
         """
         body: ReviewIn = call.body
         try:

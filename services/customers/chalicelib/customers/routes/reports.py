@@ -64,7 +64,7 @@ def page_of(call: Call, scope_name: str, query: ReportQuery, rows: list[Row]) ->
     position = cursor_position(call.store_id, query.cursor, scope)
     offset = 0 if position is None else position.get("offset")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise problems.bad_request("Invalid cursor", [FieldError("cursor", "Invalid cursor")])
+        raise problems.invalid([FieldError("cursor", "Invalid cursor")], "Invalid cursor")
     ordered = sort_rows(rows, query.sort)
     end = offset + query.limit
     following = {"offset": end} if end < len(ordered) else None

@@ -135,6 +135,7 @@ def _register_writes(service: Service) -> None:
         status=201,
         errors=(409, 422),
         response_headers=("ETag", "Location"),
+        creates="segment_id",
     )
     def create_segment(call: Call) -> Reply:
         """A name (1-100 characters, unique in the store, case ignored, built-ins' names

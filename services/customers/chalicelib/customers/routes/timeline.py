@@ -41,7 +41,7 @@ def _position(store_id: str, scope: str, cursor: str | None) -> str | None:
     position = decode_cursor(cursor, store_id=store_id, scope=scope, key=_cursor_key())
     after = position.get("after")
     if not isinstance(after, str) or not after.startswith("T#") or len(after) > _MAX_POSITION:
-        raise problems.bad_request("Invalid cursor", [FieldError("cursor", "Invalid cursor")])
+        raise problems.invalid([FieldError("cursor", "Invalid cursor")], "Invalid cursor")
     return after
 
 

@@ -39,10 +39,10 @@ from bench.fastmoto import faster_moto
 from bench.itemsize import READ_UNIT_BYTES, item_size
 from bench.stack import LocalStack, Measurement
 from bench.text import heading, number, table
-from chalicelib.customers import search
-from chalicelib.customers.domain import Consent, Customer, fold
-from chalicelib.customers.filters import CustomerFilter
-from chalicelib.customers.store import CustomerStore
+from chalicelib.customers.profiles.rules import Consent, Customer, fold
+from chalicelib.customers.profiles.store import CustomerStore
+from chalicelib.customers.search import plans as search
+from chalicelib.customers.search.rules import CustomerFilter
 from clientela import aws
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ its `after-call`: sending, moto answering, botocore parsing the answer), so it h
 route, the reading of each order's `report`, the grouping, the sort and the JSON answer. moto
 runs in this process, so process time would count moto too: the split is by wall time.
 botocore's parsing is shown apart: it is CPU our function pays on Lambda as well.
-"aggregation" is the pure grouping and sort alone (`chalicelib.customers.reports`), timed on
-the same orders already in memory (best of three). moto keeps the table in this process; it
+"aggregation" is the pure grouping and sort alone (`chalicelib.customers.orders.reports.rules`),
+timed on the same orders already in memory (best of three). moto keeps the table in this process; it
 is frozen out of the garbage collector's sight while the reports run, as on Lambda our heap
 would not hold it.
 
@@ -97,15 +97,8 @@ def _catalogue(rng: random.Random) -> list[tuple[str, str, str, str, str, Decima
 
 def build_orders(count: int, seed: int = 4) -> list[dict[str, Any]]:
     """`count` order items of one store, as the service stores them."""
-    from chalicelib.customers.order_store import order_item  # noqa: PLC0415 - app's own code
-    from chalicelib.customers.orders import (  # noqa: PLC0415
-        LineItem,
-        Order,
-        Refund,
-        cancel,
-        place,
-        refund,
-    )
+    from chalicelib.customers.orders.rules import LineItem, Order, Refund, cancel, place, refund  # noqa: PLC0415
+    from chalicelib.customers.orders.store import order_item  # noqa: PLC0415 - app's own code
 
     rng = random.Random(seed)
     products = _catalogue(rng)
@@ -218,8 +211,8 @@ def _period_items(items: list[dict[str, Any]], first: str, last: str) -> list[di
 
 def _aggregate(name: str, query: dict[str, Any], items: list[dict[str, Any]]) -> float:
     """Seconds the pure grouping and sort take over these orders, already in memory."""
-    from chalicelib.customers import reports  # noqa: PLC0415
-    from chalicelib.customers.order_store import report_fact  # noqa: PLC0415
+    from chalicelib.customers.orders.reports import rules as reports  # noqa: PLC0415
+    from chalicelib.customers.orders.store import report_fact  # noqa: PLC0415
 
     facts = [report_fact(i) for i in items if i["status"]["S"] != "cancelled"]
     first = _stamp(datetime.fromisoformat(query["from"]).replace(tzinfo=UTC))

@@ -1,7 +1,9 @@
 """Customers service: where its routes and event handlers are wired.
 
-Routes live in `chalicelib/customers/routes/` (one module per area); each parses, calls a use
-case, answers. Event handlers stay here, where Chalice finds them, and hand over at once.
+Each area of the product is a package of `chalicelib/customers/` holding the same roles
+(`routes.py`, `handlers.py`, `usecases.py`, `store.py`, `models.py`, `rules.py`); a route parses,
+calls a use case, answers. Event handlers stay here, where Chalice finds them, and hand over at
+once.
 """
 
 from __future__ import annotations
@@ -10,17 +12,22 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, SQSEvent
 
-from chalicelib.customers import bulk, inbox, order_usecases, timeline_inbox
+from chalicelib.customers import inbox
+from chalicelib.customers.bulk import routes as bulk_routes
+from chalicelib.customers.bulk import usecases as bulk
+from chalicelib.customers.merge import routes as merge_routes
+from chalicelib.customers.orders import handlers as order_handlers
+from chalicelib.customers.orders import routes as order_routes
+from chalicelib.customers.orders.reports import routes as report_routes
+from chalicelib.customers.photos import routes as photo_routes
+from chalicelib.customers.profiles import routes as profile_routes
 from chalicelib.customers.publishing import publish_changes
-from chalicelib.customers.routes import bulk as bulk_routes
-from chalicelib.customers.routes import customers as customer_routes
-from chalicelib.customers.routes import orders as order_routes
-from chalicelib.customers.routes import photos as photo_routes
-from chalicelib.customers.routes import reports as report_routes
-from chalicelib.customers.routes import segments as segment_routes
-from chalicelib.customers.routes import timeline as timeline_routes
+from chalicelib.customers.search import routes as search_routes
+from chalicelib.customers.segments import routes as segment_routes
 from chalicelib.customers.settings import settings
-from chalicelib.customers.timeline_usecases import record_history
+from chalicelib.customers.timeline import handlers as timeline_handlers
+from chalicelib.customers.timeline import routes as timeline_routes
+from chalicelib.customers.timeline.usecases import record_history
 from clientela.api import Service
 from clientela.observability import install, observability
 
@@ -28,15 +35,20 @@ app = Chalice(app_name="clientela-customers")
 obs = observability("customers")
 install(app, obs)
 service = Service(app, "customers", obs)
-customer_routes.register(service)
-photo_routes.register(service)
-timeline_routes.register(service)
-order_routes.register(service)
-report_routes.register(service)
-segment_routes.register(service)
-bulk_routes.register(service)
+for area in (
+    profile_routes,
+    photo_routes,
+    search_routes,
+    merge_routes,
+    timeline_routes,
+    order_routes,
+    report_routes,
+    segment_routes,
+    bulk_routes,
+):
+    area.register(service)
 # Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
-INBOX_MODULES = (timeline_inbox, order_usecases)
+INBOX_MODULES = (timeline_handlers, order_handlers)
 
 
 @app.on_dynamodb_record(

@@ -283,5 +283,5 @@ def test_the_built_package_imports_from_its_bytecode(service: str, tmp_path: Pat
     found = _import_app(_unpack(artifact, tmp_path / "task"), _lambda_runtime(tmp_path / "rt"))
     assert {"app", "chalice.app", "clientela", "aws_lambda_powertools"} <= set(found["modules"])
     if service == "customers":
-        assert "chalicelib.customers.usecases" in found["modules"]
+        assert "chalicelib.customers.profiles.usecases" in found["modules"]
     assert found["compiled"] == []

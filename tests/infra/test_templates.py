@@ -431,7 +431,7 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
     }
     indexes = json.dumps({"Fn::Sub": "${CustomersTable.Arn}/index/*"})
     jobs = {"sqs:GetQueueUrl", "sqs:SendMessage"}
-    # chalicelib.customers.photo_store: uploads and photos only, never the whole bucket.
+    # chalicelib.customers.photos.store: uploads and photos only, never the whole bucket.
     uploads = json.dumps({"Fn::Sub": "${PhotosBucket.Arn}/uploads/*"})
     photos = json.dumps({"Fn::Sub": "${PhotosBucket.Arn}/photos/*"})
     objects = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}

@@ -20,10 +20,10 @@ import requests
 import responses
 from email_validator import validate_email
 
-from chalicelib.customers import orders as order_rules
-from chalicelib.customers.models import CustomerCreate
-from chalicelib.customers.order_models import OrderBatch, ReviewIn
-from chalicelib.customers.timeline_models import MAX_ACTIVITY_ITEMS, ActivityBatch
+from chalicelib.customers.orders import rules as order_rules
+from chalicelib.customers.orders.models import OrderBatch, ReviewIn
+from chalicelib.customers.profiles.models import CustomerCreate
+from chalicelib.customers.timeline.models import MAX_ACTIVITY_ITEMS, ActivityBatch
 from clientela_local.seed import (
     ACTIVITY_PER_BATCH,
     ORDERS_PER_BATCH,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.customers import usecases
-from chalicelib.customers.domain import EmailAlreadyUsed, VersionMismatch, WriteConflict
-from chalicelib.customers.store import CustomerStore
+from chalicelib.customers.errors import EmailAlreadyUsed, VersionMismatch, WriteConflict
+from chalicelib.customers.profiles import usecases
+from chalicelib.customers.profiles.store import CustomerStore
 
 
 def _race(calls: list[Any]) -> list[Any]:

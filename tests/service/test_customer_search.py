@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib.customers import keys, search, usecases
-from chalicelib.customers.domain import Consent, Customer
-from chalicelib.customers.filters import CustomerFilter, name_key
+from chalicelib.customers import keys
+from chalicelib.customers.profiles import usecases
+from chalicelib.customers.profiles.rules import Consent, Customer
+from chalicelib.customers.search import plans as search
+from chalicelib.customers.search import usecases as search_usecases
+from chalicelib.customers.search.rules import CustomerFilter, name_key
 from chalicelib.customers.settings import settings
 from clientela import aws
 
@@ -89,7 +92,7 @@ def population(apps: dict[str, Any]) -> tuple[str, list[Customer]]:
                 Consent(state=rng.choice(["subscribed", "unsubscribed", "pending"])),
             )
         _set_aggregates(store_id, customer.id, rng)
-    everyone = list(usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
+    everyone = list(search_usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
     assert len(everyone) == 70
     return store_id, everyone
 
@@ -132,7 +135,9 @@ def _sort_key(customer: Customer, sort: str) -> Any:
 def _all_pages(store_id: str, flt: CustomerFilter, sort: str | None, limit: int) -> list[Any]:
     pages, position = [], None
     while True:
-        page = usecases.find_customers(store_id, flt, sort=sort, limit=limit, position=position)
+        page = search_usecases.find_customers(
+            store_id, flt, sort=sort, limit=limit, position=position
+        )
         pages.append(page)
         if page.position is None:
             return pages
@@ -169,7 +174,7 @@ def test_every_plan_finds_exactly_the_matching_customers(
     order = pages[0].sort
     keys_in_order = [_sort_key(c, order) for c in found]
     assert keys_in_order == sorted(keys_in_order, reverse=order.startswith("-"))
-    assert usecases.count_customers(store_id, flt) == len(expected)
+    assert search_usecases.count_customers(store_id, flt) == len(expected)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +191,7 @@ def test_names_match_without_case_or_accents(
 
     assert len(found) == len({c.id for c in found}), "a customer listed twice"
     assert {c.id for c in found} == {c.id for c in everyone if flt.matches(c)}
-    assert usecases.count_customers(store_id, flt) == len(found)
+    assert search_usecases.count_customers(store_id, flt) == len(found)
     assert found and all(
         expected in c.display_name or (c.email or "").startswith(query.lower()) for c in found
     )
@@ -283,7 +288,7 @@ def test_every_word_of_a_compound_name_finds_the_customer_once(
     compound_names: tuple[str, dict[str, str]], query: str, who: set[str]
 ) -> None:
     store_id, ids = compound_names
-    everyone = list(usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
+    everyone = list(search_usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
     flt = CustomerFilter(q=query, now=NOW)
 
     found = _found(store_id, query)
@@ -291,7 +296,7 @@ def test_every_word_of_a_compound_name_finds_the_customer_once(
     assert len(found) == len(set(found)), "a customer listed twice"
     assert set(found) == {ids[key] for key in who}
     assert set(found) == {c.id for c in everyone if flt.matches(c)}
-    assert usecases.count_customers(store_id, flt) == len(found)
+    assert search_usecases.count_customers(store_id, flt) == len(found)
 
 
 @pytest.fixture(scope="module")
@@ -351,7 +356,7 @@ def test_phones_are_found_in_national_and_international_form(
     phones: tuple[str, dict[str, str]], query: str, who: set[str]
 ) -> None:
     store_id, ids = phones
-    everyone = list(usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
+    everyone = list(search_usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
     flt = CustomerFilter(q=query, now=NOW)
 
     found = _found(store_id, query)
@@ -359,4 +364,4 @@ def test_phones_are_found_in_national_and_international_form(
     assert len(found) == len(set(found)), "a customer listed twice"
     assert set(found) == {ids[key] for key in who}
     assert set(found) == {c.id for c in everyone if flt.matches(c)}
-    assert usecases.count_customers(store_id, flt) == len(found)
+    assert search_usecases.count_customers(store_id, flt) == len(found)

@@ -513,8 +513,8 @@ def test_an_event_with_a_bad_email_is_dropped_without_logging_it(
 
 def test_racing_writers_count_every_order_once(apps: dict[str, Any], store_id: str) -> None:
     """Batches for one new guest, with overlapping order ids, and a cancellation, all at once."""
-    usecases = sys.modules["chalicelib.customers.order_usecases"]
-    model = sys.modules["chalicelib.customers.order_models"]
+    usecases = sys.modules["chalicelib.customers.orders.usecases"]
+    model = sys.modules["chalicelib.customers.orders.models"]
 
     def batch(ids: list[int]) -> Any:
         orders = [

@@ -13,7 +13,7 @@ import requests
 from botocore.exceptions import ClientError
 from chalice.test import Client
 
-from chalicelib.customers import photos
+from chalicelib.customers.photos import rules as photos
 from chalicelib.customers.settings import settings
 from tests.conftest import token_for
 from tests.images import jpeg, png

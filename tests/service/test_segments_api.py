@@ -418,7 +418,7 @@ def test_a_legacy_segment_can_be_deleted(api: Api, store_id: str) -> None:
 def test_a_segment_whose_count_fails_is_listed_without_its_count(
     api: Api, apps: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.customers import segment_usecases
+    from chalicelib.customers.segments import usecases as segment_usecases
 
     api.call("POST", "/segments", {"name": "Spain", "filter": {"country": "ES"}})
     real = segment_usecases.count_members

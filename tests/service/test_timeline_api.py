@@ -230,7 +230,7 @@ def test_a_redelivered_event_is_one_entry(api: Api, store_id: str, handle) -> No
     assert len(stored_entries(store_id, customer)) == 1
     (item,) = timeline(api, customer)["items"]
     cause = f"event/{once['detail']['metadata']['event_id']}"
-    assert item["id"] == _module("chalicelib.customers.timeline").entry_id(cause)
+    assert item["id"] == _module("chalicelib.customers.timeline.rules").entry_id(cause)
 
 
 def test_events_about_unknown_customers_leave_nothing(
@@ -306,9 +306,9 @@ def test_shopping_events_find_the_customer_by_email_and_views_expire(
 
 def test_expired_entries_still_stored_are_not_listed(api: Api, store_id: str) -> None:
     customer = new_customer(api)
-    timeline_store = _module("chalicelib.customers.timeline_usecases").timeline_store()
-    entry = _module("chalicelib.customers.timeline").new_entry(
-        "test/old-view", _module("chalicelib.customers.timeline").Kind.PRODUCT_VIEWED,
+    timeline_store = _module("chalicelib.customers.timeline.usecases").timeline_store()
+    entry = _module("chalicelib.customers.timeline.rules").new_entry(
+        "test/old-view", _module("chalicelib.customers.timeline.rules").Kind.PRODUCT_VIEWED,
         NOW - timedelta(days=91), {"product_id": "p-1"},
     )  # fmt: skip
     assert timeline_store.put(store_id, customer, [entry])
@@ -379,7 +379,7 @@ def test_a_rare_kind_is_found_within_a_read_budget(
 ) -> None:
     customer = new_customer(api)
     _fill(store_id, customer, handle, "m" + "e" * 9)
-    store_module = _module("chalicelib.customers.timeline_store")
+    store_module = _module("chalicelib.customers.timeline.store")
     monkeypatch.setattr(store_module, "READ_BUDGET", 4)
     monkeypatch.setattr(store_module, "_FILTERED_READ", 2)
 
@@ -747,7 +747,7 @@ def test_a_failing_record_is_reported_and_the_ones_before_it_are_kept(
         )
         for customer in (first, second)
     ]
-    store_class = _module("chalicelib.customers.timeline_store").TimelineStore
+    store_class = _module("chalicelib.customers.timeline.store").TimelineStore
     real_put = store_class.put
 
     def put(self: Any, store: str, customer_id: str, entries: Any) -> bool:
@@ -771,8 +771,8 @@ def test_a_failing_record_is_reported_and_the_ones_before_it_are_kept(
 
 def test_move_then_delete_a_whole_timeline(api: Api, store_id: str) -> None:
     source, target = new_customer(api), new_customer(api)
-    timeline_module = _module("chalicelib.customers.timeline")
-    usecases = _module("chalicelib.customers.timeline_usecases")
+    timeline_module = _module("chalicelib.customers.timeline.rules")
+    usecases = _module("chalicelib.customers.timeline.usecases")
     entries = [
         timeline_module.new_entry(
             f"test/{n}", timeline_module.Kind.ADDED_TO_CART, NOW - timedelta(seconds=n), {"n": n}

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.customers import bulk, domain
-from chalicelib.customers.job_store import MAX_FAILURES, Job
-from chalicelib.customers.segment_models import BulkRequest
+from chalicelib.customers.bulk import usecases as bulk
+from chalicelib.customers.bulk.models import BulkRequest
+from chalicelib.customers.bulk.store import MAX_FAILURES, Job
+from chalicelib.customers.profiles import rules as domain
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ID = "01JQ0000000000000000000000"

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.customers import domain
-from chalicelib.customers.models import CustomerCreate, CustomerPatch
+from chalicelib.customers import errors
+from chalicelib.customers.profiles import rules as domain
+from chalicelib.customers.profiles.models import CustomerCreate, CustomerPatch
 
 
 @pytest.mark.parametrize(
@@ -111,9 +112,9 @@ def test_applying_changes_bumps_version_only_when_something_changed() -> None:
 
 
 def test_the_last_contact_cannot_be_removed() -> None:
-    with pytest.raises(domain.ContactRequired):
+    with pytest.raises(errors.ContactRequired):
         domain.apply_changes(_customer(email="a@example.com"), {"email": None})
-    with pytest.raises(domain.ContactRequired):
+    with pytest.raises(errors.ContactRequired):
         domain.new_customer("s1", "01JD3Z6Q4W0W8Y5J3K2M1N0PQR", {"first_name": "Ana"})
 
 
@@ -144,8 +145,8 @@ def test_a_national_phone_is_read_in_the_customers_country() -> None:
 
     assert changed.phone == "+5511912345678"
     assert (moved.phone, moved.country) == ("+34612345678", "ES")
-    with pytest.raises(domain.InvalidField) as refused:
+    with pytest.raises(errors.InvalidField) as refused:
         domain.apply_changes(customer, {"phone": "123"})
     assert refused.value.field == "phone"
-    with pytest.raises(domain.InvalidField):
+    with pytest.raises(errors.InvalidField):
         domain.new_customer("s1", "01JD3Z6Q4W0W8Y5J3K2M1N0PQR", {"phone": "98765-4321"})

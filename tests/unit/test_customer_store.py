@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.customers.domain import Customer, EmailAlreadyUsed, VersionMismatch, WriteConflict
-from chalicelib.customers.store import CustomerStore, to_item
+from chalicelib.customers.errors import EmailAlreadyUsed, VersionMismatch, WriteConflict
+from chalicelib.customers.profiles.rules import Customer
+from chalicelib.customers.profiles.store import CustomerStore, to_item
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ANA = Customer(

@@ -10,10 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.customers.domain import normalise_email
 from chalicelib.customers.keys import stamp
-from chalicelib.customers.order_store import order_item, pending_item, read_order, report_fact
-from chalicelib.customers.orders import (
+from chalicelib.customers.orders.rules import (
     KINDS,
     Booking,
     Delta,
@@ -30,6 +28,8 @@ from chalicelib.customers.orders import (
     refund,
     seen_moving,
 )
+from chalicelib.customers.orders.store import order_item, pending_item, read_order, report_fact
+from chalicelib.customers.profiles.rules import normalise_email
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.customers import photos
-from chalicelib.customers.domain import normalise_photo_url
-from chalicelib.customers.photos import NotAnImage, inspect
+from chalicelib.customers.photos import rules as photos
+from chalicelib.customers.photos.rules import NotAnImage, inspect
+from chalicelib.customers.profiles.rules import normalise_photo_url
 from chalicelib.customers.publishing import event_for
 from tests.images import jpeg, png, webp
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.customers.reports import (
+from chalicelib.customers.orders.reports.rules import (
     SORT_COLUMNS,
     SORTS,
     CatalogueFilter,

@@ -12,16 +12,16 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chalicelib.customers.domain import Customer, fold
-from chalicelib.customers.filters import (
+from chalicelib.customers.profiles.rules import Customer, fold
+from chalicelib.customers.search.models import CustomerFilterQuery
+from chalicelib.customers.search.rules import (
     MAX_NAME_ROTATIONS,
     CustomerFilter,
     search_query,
     search_tokens,
 )
-from chalicelib.customers.models import CustomerFilterQuery
-from chalicelib.customers.segment_models import SegmentFilter
-from chalicelib.customers.segment_store import stored_filter
+from chalicelib.customers.segments.models import SegmentFilter
+from chalicelib.customers.segments.store import stored_filter
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

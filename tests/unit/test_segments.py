@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.customers import domain
-from chalicelib.customers.models import CustomerFilterQuery
-from chalicelib.customers.segments import (
+from chalicelib.customers.profiles import rules as domain
+from chalicelib.customers.search.models import CustomerFilterQuery
+from chalicelib.customers.segments.rules import (
     BUILT_IN_IDS,
     InvalidParameter,
     Segment,

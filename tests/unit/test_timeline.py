@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chalicelib.customers import timeline
-from chalicelib.customers.timeline import (
+from chalicelib.customers.timeline import rules as timeline
+from chalicelib.customers.timeline.models import ActivityBatch, TimelineQuery
+from chalicelib.customers.timeline.rules import (
     PROFILE_FIELDS,
     Kind,
     ProductActivity,
@@ -23,8 +24,7 @@ from chalicelib.customers.timeline import (
     is_expired,
     link_without_query,
 )
-from chalicelib.customers.timeline_models import ActivityBatch, TimelineQuery
-from chalicelib.customers.timeline_store import from_item, sort_key, to_item
+from chalicelib.customers.timeline.store import from_item, sort_key, to_item
 
 WHEN = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # hypothesis takes naive bounds and attaches the zone itself

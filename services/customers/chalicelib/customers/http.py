@@ -13,18 +13,18 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from chalicelib.customers.domain import (
+from chalicelib.customers.errors import (
     ContactRequired,
     CustomerNotFound,
     EmailAlreadyUsed,
     InvalidField,
-    MergeRefused,
     VersionMismatch,
     WriteConflict,
 )
+from chalicelib.customers.merge.rules import MergeRefused
+from chalicelib.customers.profiles.store import TooManyWrites
+from chalicelib.customers.profiles.usecases import Precondition
 from chalicelib.customers.settings import settings
-from chalicelib.customers.store import TooManyWrites
-from chalicelib.customers.usecases import Precondition
 from clientela import problems
 from clientela.cursor import decode_cursor, encode_cursor
 from clientela.problems import FieldError, Problem

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.customers.domain import EVENT_FIELDS, PROFILE_FIELDS, Consent, Customer
 from chalicelib.customers.keys import MERGE_PREFIX, ORDER_PREFIX
-from chalicelib.customers.order_store import read_order
-from chalicelib.customers.orders import Order
-from chalicelib.customers.store import CUSTOMER_PREFIX, from_item, plain
+from chalicelib.customers.orders.rules import Order
+from chalicelib.customers.orders.store import read_order
+from chalicelib.customers.profiles.rules import EVENT_FIELDS, PROFILE_FIELDS, Consent, Customer
+from chalicelib.customers.profiles.store import CUSTOMER_PREFIX, from_item, plain
 from clientela.events import OutgoingEvent, publish
 from clientela_events import customers as customers_events
 from clientela_events.customers import (

@@ -1,0 +1,1 @@
+"""Bulk actions on customers, and the jobs that run the large ones."""

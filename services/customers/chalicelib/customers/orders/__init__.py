@@ -1,0 +1,1 @@
+"""Orders, reviews and the aggregates they feed."""

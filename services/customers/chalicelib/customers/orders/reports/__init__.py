@@ -1,0 +1,1 @@
+"""Reports over a period of a store's orders, grouped by e-mail."""

@@ -1,0 +1,1 @@
+"""A customer's photo: uploads, verification and short-lived links."""

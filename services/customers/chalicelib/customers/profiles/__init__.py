@@ -1,0 +1,1 @@
+"""The customer itself: profile, consent, tags."""

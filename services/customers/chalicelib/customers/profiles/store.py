@@ -1,0 +1,665 @@
+"""Where customers live: one DynamoDB table, one item collection per store.
+
+Keys (chalicelib.customers.keys): a customer is `pk=STORE#<store>`, `sk=CUSTOMER#<ulid>`, so a
+store's customers are one query away, newest first, and no request can reach another store's
+partition. The one transaction that writes a customer also writes what must agree with it:
+- the e-mail reservation `sk=EMAIL#<address>` (e-mails unique per store, no scan, no index);
+- search entries `STORE#<store>#SEARCH / <token>\t<id>` (the name from each of its words,
+  initials, e-mail, the phone's international digits and national forms);
+- tag memberships `STORE#<store>#TAG#<tag> / CUSTOMER#<id>` and each tag's count.
+The customer item also carries the key attributes of the list indexes (`*_key`, see
+infra/customers.yaml). Profile writes set and remove profile attributes only: the order
+aggregates and activity other writers keep on the same item are never overwritten.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.customers import keys
+from chalicelib.customers.errors import (
+    CustomerError,
+    EmailAlreadyUsed,
+    InvalidField,
+    VersionMismatch,
+    WriteConflict,
+)
+from chalicelib.customers.profiles.rules import (
+    PROFILE_FIELDS,
+    Consent,
+    Customer,
+    Photo,
+    fold,
+    tag_changes,
+)
+from chalicelib.customers.search.rules import name_key, search_tokens
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CUSTOMER_PREFIX = keys.CUSTOMER_PREFIX
+EMAIL_PREFIX = keys.EMAIL_PREFIX
+# Between a search token and the customer id: never inside a token (no control characters).
+TOKEN_SEPARATOR = "\t"  # noqa: S105 - not a secret
+MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's limit
+
+
+class TooManyWrites(CustomerError):
+    """The change needs more writes than one transaction holds."""
+
+
+# What a profile write owns on the customer item; every other attribute belongs to other writers.
+_PROFILE_OWNED = (
+    *PROFILE_FIELDS,
+    "email_consent",
+    "sms_consent",
+    "name_key",
+    "country_key",
+    "city_key",
+    "favorite_key",
+    "email_consent_key",
+    "sms_consent_key",
+    "updated_at",
+    "version",
+    "correlation_id",
+)
+_TOKEN_NAMESPACE = uuid.UUID("5b0f3c4e-2d1a-4e8b-9c7d-6a5f4e3d2c1b")
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def store_key(store_id: str) -> str:
+    return keys.store_pk(store_id)
+
+
+def customer_key(store_id: str, customer_id: str) -> dict[str, Any]:
+    return {"pk": {"S": store_key(store_id)}, "sk": {"S": CUSTOMER_PREFIX + customer_id}}
+
+
+def email_key(store_id: str, email: str) -> dict[str, Any]:
+    return {"pk": {"S": store_key(store_id)}, "sk": {"S": EMAIL_PREFIX + email}}
+
+
+def token_key(store_id: str, token: str, customer_id: str) -> dict[str, Any]:
+    return {
+        "pk": {"S": keys.search_pk(store_id)},
+        "sk": {"S": f"{token}{TOKEN_SEPARATOR}{customer_id}"},
+    }
+
+
+def member_key(store_id: str, tag: str, customer_id: str) -> dict[str, Any]:
+    return {"pk": {"S": keys.tag_pk(store_id, tag)}, "sk": {"S": keys.customer_sk(customer_id)}}
+
+
+def tag_count_key(store_id: str, tag: str) -> dict[str, Any]:
+    return {"pk": {"S": store_key(store_id)}, "sk": {"S": keys.TAG_PREFIX + tag}}
+
+
+_stamp = keys.stamp
+
+
+def _consent_map(consent: Consent) -> dict[str, Any]:
+    record: dict[str, Any] = {"state": consent.state}
+    if consent.opt_in_level:
+        record["opt_in_level"] = consent.opt_in_level
+    if consent.updated_at:
+        record["updated_at"] = _stamp(consent.updated_at)
+    if consent.source:
+        record["source"] = consent.source
+    return record
+
+
+def _consent_of(record: dict[str, Any] | None) -> Consent:
+    if not record:
+        return Consent()
+    updated = record.get("updated_at")
+    return Consent(
+        state=record.get("state", "never_asked"),
+        opt_in_level=record.get("opt_in_level"),
+        updated_at=datetime.fromisoformat(updated) if updated else None,
+        source=record.get("source"),
+    )
+
+
+def photo_map(photo: Photo) -> dict[str, Any]:
+    """The uploaded photo as the customer item's `photo` attribute (written by photo_store)."""
+    return {
+        "id": photo.id,
+        "key": photo.key,
+        "content_type": photo.content_type,
+        "width": photo.width,
+        "height": photo.height,
+        "size": photo.size,
+        "updated_at": _stamp(photo.updated_at),
+    }
+
+
+def _photo_of(record: dict[str, Any] | None) -> Photo | None:
+    if not record:
+        return None
+    return Photo(
+        id=record["id"],
+        key=record["key"],
+        content_type=record["content_type"],
+        width=int(record["width"]),
+        height=int(record["height"]),
+        size=int(record["size"]),
+        updated_at=datetime.fromisoformat(record["updated_at"]),
+    )
+
+
+def profile_attributes(customer: Customer) -> dict[str, Any]:
+    """The attributes a profile write owns, as plain values (absent ones are removed)."""
+    store = store_key(customer.store_id)
+    values: dict[str, Any] = {
+        **{k: v for k, v in customer.profile().items() if v not in (None, [], {}, False)},
+        "email_consent": _consent_map(customer.email_consent),
+        "sms_consent": _consent_map(customer.sms_consent),
+        "name_key": name_key(customer),
+        "email_consent_key": f"{store}#{customer.email_consent.state}",
+        "sms_consent_key": f"{store}#{customer.sms_consent.state}",
+        "updated_at": _stamp(customer.updated_at),
+        "version": customer.version,
+    }
+    if isinstance(values.get("birthday"), date):
+        values["birthday"] = values["birthday"].isoformat()
+    if customer.country:
+        values["country_key"] = f"{store}#{customer.country}"
+    if customer.city:
+        values["city_key"] = f"{store}#{fold(customer.city)}"
+    if customer.favorite:
+        values["favorite_key"] = store
+    return values
+
+
+def to_item(customer: Customer, *, correlation_id: str | None = None) -> dict[str, Any]:
+    """A whole customer item, aggregates included: what a new customer is written as."""
+    attributes: dict[str, Any] = {
+        "entity": "customer",
+        "id": customer.id,
+        "store_id": customer.store_id,
+        "created_at": _stamp(customer.created_at),
+        "orders_count": customer.orders_count,
+        "total_spent": customer.total_spent,
+        **({"currency": customer.currency} if customer.currency else {}),
+        "rating_count": customer.rating_count,
+        "rating_sum": customer.rating_sum,
+        "last_order_key": _stamp(customer.last_order_at) if customer.last_order_at else "0",
+        "last_seen_key": _stamp(customer.last_seen_at) if customer.last_seen_at else "0",
+        **profile_attributes(customer),
+    }
+    for name in ("first_order_at", "last_order_at", "last_seen_at"):
+        value = getattr(customer, name)
+        if value is not None:
+            attributes[name] = _stamp(value)
+    for name in ("last_ip", "last_device"):
+        if getattr(customer, name):
+            attributes[name] = getattr(customer, name)
+    if correlation_id:
+        # Request id (not personal data): lets the published event name its cause.
+        attributes["correlation_id"] = correlation_id
+    item = {name: _serializer.serialize(value) for name, value in attributes.items()}
+    return {**customer_key(customer.store_id, customer.id), **item}
+
+
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _plain_numbers(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (int(v) if isinstance(v, Decimal) and v == v.to_integral() else v)
+        for k, v in values.items()
+    }
+
+
+def from_item(item: dict[str, Any]) -> Customer:
+    data = plain(item)
+    birthday = data.get("birthday")
+    return Customer(
+        id=data["id"],
+        store_id=data["store_id"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+        version=int(data["version"]),
+        email=data.get("email"),
+        phone=data.get("phone"),
+        first_name=data.get("first_name"),
+        last_name=data.get("last_name"),
+        city=data.get("city"),
+        region=data.get("region"),
+        country=data.get("country"),
+        gender=data.get("gender"),
+        birthday=date.fromisoformat(birthday) if birthday else None,
+        language=data.get("language"),
+        tags=sorted(data.get("tags", [])),
+        favorite=bool(data.get("favorite", False)),
+        notes=data.get("notes"),
+        attributes=_plain_numbers(dict(data.get("attributes", {}))),
+        social=dict(data.get("social", {})),
+        engagement={k: int(v) for k, v in data.get("engagement", {}).items()},
+        photo_url=data.get("photo_url"),
+        photo=_photo_of(data.get("photo")),
+        email_consent=_consent_of(data.get("email_consent")),
+        sms_consent=_consent_of(data.get("sms_consent")),
+        last_seen_at=_when(data.get("last_seen_at")),
+        last_ip=data.get("last_ip"),
+        last_device=data.get("last_device"),
+        orders_count=int(data.get("orders_count", 0)),
+        total_spent=Decimal(data.get("total_spent", 0)),
+        currency=data.get("currency"),
+        first_order_at=_when(data.get("first_order_at")),
+        last_order_at=_when(data.get("last_order_at")),
+        rating_count=int(data.get("rating_count", 0)),
+        rating_sum=Decimal(data.get("rating_sum", 0)),
+    )
+
+
+def _request_token(customer: Customer, operation: str) -> str:
+    """The same write of the same customer version always carries the same token."""
+    name = f"{customer.store_id}/{customer.id}/{customer.version}/{operation}"
+    return str(uuid.uuid5(_TOKEN_NAMESPACE, name))
+
+
+def _same_profile(stored: Customer, written: Customer) -> bool:
+    """Whether the stored customer is the one we wrote (aggregates may have moved since)."""
+    return profile_attributes(stored) == profile_attributes(written)
+
+
+def _reasons(error: ClientError) -> list[str]:
+    return [reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])]
+
+
+class CustomerStore:
+    """Customers of any store, always addressed through the store id."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    def get(self, store_id: str, customer_id: str) -> Customer | None:
+        response = self._db.get_item(
+            TableName=self._table, Key=customer_key(store_id, customer_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def owner_of_email(self, store_id: str, email: str) -> str | None:
+        response = self._db.get_item(
+            TableName=self._table, Key=email_key(store_id, email), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return str(item["customer_id"]["S"]) if item else None
+
+    def _reserve_email(self, customer: Customer) -> dict[str, Any]:
+        assert customer.email
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    **email_key(customer.store_id, customer.email),
+                    "entity": {"S": "email"},
+                    "customer_id": {"S": customer.id},
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _release_email(self, customer: Customer) -> dict[str, Any]:
+        assert customer.email
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": email_key(customer.store_id, customer.email),
+                # A missing reservation (never written, or lost) must not block the change.
+                "ConditionExpression": "attribute_not_exists(pk) OR customer_id = :id",
+                "ExpressionAttributeValues": {":id": {"S": customer.id}},
+            }
+        }
+
+    def _entries(
+        self, old: Customer | None, new: Customer | None, counts: Counter[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Search entries and tag memberships (with tag counts) that change from old to new.
+
+        With `counts`, tag count changes are added there instead (one write per tag when a
+        transaction changes several customers)."""
+        subject = new or old
+        assert subject is not None
+        store_id, customer_id = subject.store_id, subject.id
+        actions: list[dict[str, Any]] = []
+        old_tokens = search_tokens(old) if old else set()
+        new_tokens = search_tokens(new) if new else set()
+        for token in sorted(old_tokens - new_tokens):
+            key = token_key(store_id, token, customer_id)
+            actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        for token in sorted(new_tokens - old_tokens):
+            item = {**token_key(store_id, token, customer_id), "customer_id": {"S": customer_id}}
+            actions.append({"Put": {"TableName": self._table, "Item": item}})
+        added, removed = tag_changes(old.tags if old else [], new.tags if new else [])
+        deltas: Counter[str] = Counter()
+        for tag in sorted(added):
+            actions.append(
+                {"Put": {"TableName": self._table, "Item": member_key(store_id, tag, customer_id)}}
+            )
+            deltas[tag] += 1
+        for tag in sorted(removed):
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": member_key(store_id, tag, customer_id),
+                    }
+                }
+            )
+            deltas[tag] -= 1
+        if counts is not None:
+            counts.update(deltas)
+            return actions
+        return actions + self._tag_counts(store_id, deltas)
+
+    def _tag_counts(self, store_id: str, deltas: Counter[str]) -> list[dict[str, Any]]:
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": tag_count_key(store_id, tag),
+                    "UpdateExpression": "ADD customers :delta SET tag = :tag",
+                    "ExpressionAttributeValues": {
+                        ":delta": {"N": str(delta)},
+                        ":tag": {"S": tag},
+                    },
+                }
+            }
+            for tag, delta in sorted(deltas.items())
+            if delta
+        ]
+
+    def add(self, customer: Customer, *, correlation_id: str | None = None) -> None:
+        """Writes a new customer, reserving its e-mail. Raises EmailAlreadyUsed."""
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(customer, correlation_id=correlation_id),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        actions = [put] + ([self._reserve_email(customer)] if customer.email else [])
+        email_index = 1 if customer.email else None
+        actions += self._entries(None, customer)
+        self._transact(actions, customer, email_index=email_index, operation="add")
+
+    def _profile_update(
+        self,
+        old: Customer,
+        new: Customer,
+        correlation_id: str | None,
+        add: dict[str, Decimal] | None = None,
+        sets: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Sets the profile attributes of `new` and removes those it lacks; nothing else
+        (but the counters in `add`, added to what is stored, and the attributes in `sets`)."""
+        values = profile_attributes(new)
+        if correlation_id:
+            values["correlation_id"] = correlation_id
+        names = {f"#a{i}": name for i, name in enumerate(_PROFILE_OWNED)}
+        alias = {name: key for key, name in names.items()}
+        assignments = [
+            f"{alias[name]} = :a{alias[name][2:]}" for name in _PROFILE_OWNED if name in values
+        ]
+        extra = {f"#x{i}": (name, value) for i, (name, value) in enumerate((sets or {}).items())}
+        assignments += [f"{ref} = :{ref[1:]}" for ref in extra]
+        removes = [alias[name] for name in _PROFILE_OWNED if name not in values]
+        expression = "SET " + ", ".join(assignments)
+        expression += " REMOVE " + ", ".join(removes) if removes else ""
+        used = {alias[name] for name in _PROFILE_OWNED}
+        added = {f":add{i}": (name, value) for i, (name, value) in enumerate((add or {}).items())}
+        if added:
+            expression += " ADD " + ", ".join(f"{name} {ref}" for ref, (name, _) in added.items())
+        update: dict[str, Any] = {
+            "Update": {
+                "TableName": self._table,
+                "Key": customer_key(new.store_id, new.id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "#a_version = :expected",
+                "ExpressionAttributeNames": {
+                    **{k: v for k, v in names.items() if k in used},
+                    **{ref: name for ref, (name, _) in extra.items()},
+                    "#a_version": "version",
+                },
+                "ExpressionAttributeValues": {
+                    **{
+                        f":a{alias[name][2:]}": _serializer.serialize(value)
+                        for name, value in values.items()
+                    },
+                    ":expected": {"N": str(old.version)},
+                    **{ref: {"N": str(value)} for ref, (_, value) in added.items()},
+                    **{f":{ref[1:]}": _serializer.serialize(v) for ref, (_, v) in extra.items()},
+                },
+            }
+        }
+        return update
+
+    def replace(self, old: Customer, new: Customer, *, correlation_id: str | None = None) -> None:
+        """Writes `new`'s profile if the stored customer is still at `old`'s version.
+
+        Raises VersionMismatch.
+        """
+        actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id)]
+        email_index = None
+        if old.email != new.email:
+            if old.email:
+                actions.append(self._release_email(old))
+            if new.email:
+                email_index = len(actions)
+                actions.append(self._reserve_email(new))
+        actions += self._entries(old, new)
+        if len(actions) > MAX_TRANSACTION_ACTIONS:
+            # Only a change of many tags together with a new name, e-mail and phone gets here.
+            raise InvalidField(
+                "tags",
+                "too many changes for one write: change fewer tags together with a new name,"
+                " e-mail and phone, or send them in separate requests",
+            )
+        self._transact(actions, new, email_index=email_index, operation="replace")
+
+    def remove(self, customer: Customer) -> None:
+        """Deletes the customer as it was read. Raises VersionMismatch if it changed since."""
+        delete = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": customer_key(customer.store_id, customer.id),
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(customer.version)}},
+            }
+        }
+        actions = [delete] + ([self._release_email(customer)] if customer.email else [])
+        actions += self._entries(customer, None)
+        self._transact(actions, customer, email_index=None, operation="remove")
+
+    def merge(
+        self,
+        old: Customer,
+        new: Customer,
+        others: list[Customer],
+        record: dict[str, Any],
+        *,
+        add: dict[str, Decimal],
+        sets: dict[str, Any],
+        correlation_id: str | None = None,
+    ) -> None:
+        """One transaction: the kept profile becomes `new` (plus the counters in `add` and the
+        attributes in `sets`), the others are deleted as they were read, and the merge record
+        is written (its stream record becomes the customer.merged event). Raises
+        VersionMismatch if any changed."""
+        actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add, sets)]
+        counts: Counter[str] = Counter()
+        actions += self._entries(old, new, counts)
+        for other in others:
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": customer_key(other.store_id, other.id),
+                        "ConditionExpression": "version = :expected",
+                        "ExpressionAttributeValues": {":expected": {"N": str(other.version)}},
+                    }
+                }
+            )
+            if other.email:
+                actions.append(self._release_email(other))
+            actions += self._entries(other, None, counts)
+        actions += self._tag_counts(new.store_id, counts)
+        item = {name: _serializer.serialize(value) for name, value in record.items()}
+        actions.append(
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+        if len(actions) > MAX_TRANSACTION_ACTIONS:
+            raise TooManyWrites
+        self._transact(actions, new, email_index=None, operation="merge")
+
+    def _transact(
+        self,
+        actions: list[dict[str, Any]],
+        customer: Customer,
+        *,
+        email_index: int | None,
+        operation: str,
+    ) -> None:
+        """All actions or none; one action is a plain conditional write (half the capacity).
+
+        The request token makes the SDK's own retries of a transaction idempotent; a retried
+        single write that had landed is recognised by finding our own state stored.
+        """
+        try:
+            if len(actions) == 1:
+                self._write_one(actions[0])
+            else:
+                self._db.transact_write_items(
+                    TransactItems=actions,  # type: ignore[arg-type]
+                    ClientRequestToken=_request_token(customer, operation),
+                )
+        except ClientError as error:
+            self._explain(error, customer, email_index)
+
+    def _explain(self, error: ClientError, customer: Customer, email_index: int | None) -> None:
+        """Turns a refused write into a domain error, or returns if our own write had landed."""
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            reasons = ["ConditionalCheckFailed"]
+        elif code == "TransactionCanceledException":
+            reasons = _reasons(error)
+        elif code == "TransactionConflictException":
+            raise WriteConflict from None
+        else:
+            raise error
+        if "TransactionConflict" in reasons:
+            raise WriteConflict from None
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            current = self.get(customer.store_id, customer.id)
+            if current is not None and _same_profile(current, customer):
+                return
+            raise VersionMismatch(current.version if current else None) from None
+        if email_index is not None and reasons[email_index : email_index + 1] == [
+            "ConditionalCheckFailed"
+        ]:
+            assert customer.email
+            owner = self.owner_of_email(customer.store_id, customer.email)
+            if owner == customer.id:
+                return
+            if owner is None:  # released while we tried: the next attempt may well succeed
+                raise WriteConflict from None
+            raise EmailAlreadyUsed(owner) from None
+        raise error
+
+    def _write_one(self, action: dict[str, Any]) -> None:
+        if "Put" in action:
+            self._db.put_item(**action["Put"])
+        elif "Update" in action:
+            self._db.update_item(**action["Update"])
+        else:
+            self._db.delete_item(**action["Delete"])
+
+    def page(
+        self, store_id: str, *, limit: int, after_id: str | None
+    ) -> tuple[list[Customer], bool]:
+        """One page of a store's customers, newest first, and whether more follow.
+
+        Reads one item past the page so the last page says so and needs no empty follow-up.
+        """
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": store_key(store_id)},
+                ":prefix": {"S": CUSTOMER_PREFIX},
+            },
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if after_id:
+            request["ExclusiveStartKey"] = customer_key(store_id, after_id)
+        response = self._db.query(**request)
+        customers = [from_item(item) for item in response.get("Items", [])]
+        return customers[:limit], len(customers) > limit
+
+    def query(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One Query page on the table or an index (the search planner builds the request)."""
+        response = self._db.query(TableName=self._table, **request)
+        return dict(response)
+
+    def get_many(self, store_id: str, customer_ids: list[str]) -> dict[str, Customer]:
+        """The customers that exist among the ids, by id (BatchGetItem, 100 keys a request)."""
+        found: dict[str, Customer] = {}
+        unique = list(dict.fromkeys(customer_ids))
+        for start in range(0, len(unique), 100):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": [customer_key(store_id, cid) for cid in unique[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while pending:
+                response = self._db.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    customer = from_item(item)
+                    found[customer.id] = customer
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def tag_counts(self, store_id: str) -> list[tuple[str, int]]:
+        """Every tag of the store with the number of customers carrying it, by tag."""
+        counts: list[tuple[str, int]] = []
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": store_key(store_id)},
+                ":prefix": {"S": keys.TAG_PREFIX},
+            },
+        }
+        while True:
+            response = self.query(request)
+            for item in response.get("Items", []):
+                count = int(item.get("customers", {}).get("N", "0"))
+                if count > 0:
+                    counts.append((item["sk"]["S"].removeprefix(keys.TAG_PREFIX), count))
+            if "LastEvaluatedKey" not in response:
+                return counts
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

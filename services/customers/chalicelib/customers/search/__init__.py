@@ -1,0 +1,1 @@
+"""Finding customers: filters, index plans, search and counts."""

@@ -1,0 +1,218 @@
+"""What the customer search and count API accepts and answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.customers.profiles import rules as domain
+from chalicelib.customers.profiles.models import ConsentState, Customer
+from chalicelib.customers.search.rules import CustomerFilter, search_query, searchable
+from clientela.money import Amount
+
+Sort = Literal[
+    "created_at",
+    "-created_at",
+    "name",
+    "-name",
+    "total_spent",
+    "-total_spent",
+    "orders_count",
+    "-orders_count",
+    "last_order_at",
+    "-last_order_at",
+    "last_seen_at",
+    "-last_seen_at",
+]
+
+
+def _utc(value: datetime) -> datetime:
+    """A time without an offset is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _start_of(value: date | datetime | None) -> datetime | None:
+    """A day as its first instant (UTC); a time as itself."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value)
+    return datetime.combine(value, time.min, UTC)
+
+
+def _end_of(value: date | datetime | None) -> datetime | None:
+    """A day as its last instant (UTC); a time as itself."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value)
+    return datetime.combine(value, time.max, UTC)
+
+
+def _day_or_time(value: Any) -> Any:
+    """`2026-11-23` is a day; anything longer is a time (`2026-11-23T00:00:00Z` included)."""
+    if isinstance(value, str) and len(value.strip()) == len("2026-11-23"):
+        return date.fromisoformat(value.strip())
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.strip())
+    return value
+
+
+When = Annotated[date | datetime, BeforeValidator(_day_or_time)]
+_SPENT = (
+    "Compared with `total_spent`, in the customers' own currency: a decimal string (or number)"
+    " with at most 4 decimals."
+)
+
+
+class CustomerFilterQuery(BaseModel):
+    """The filters of GET /customers (also a segment's definition). Dates are UTC days or times."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description=(
+            "E-mail or phone (exact or prefix; a phone in international form, `+55 11 9...`, or"
+            " national, `(11) 9...`), or a prefix of the name from any of its words (`silveira`,"
+            " `silveira, ana`) or of its initials; case, accents and commas ignored. Must"
+            " contain a letter or a digit."
+        ),
+    )
+    tag: list[str] | None = Field(default=None, max_length=20, description="Repeatable.")
+    tag_mode: Literal["any", "all"] = "any"
+    favorite: bool | None = None
+    email_consent: ConsentState | None = None
+    sms_consent: ConsentState | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    city: str | None = Field(
+        default=None,
+        max_length=domain.MAX_NAME_LENGTH,
+        description="Case and accents ignored. Must contain a letter or a digit.",
+    )
+    status: Literal["active", "inactive"] | None = None
+    created_from: When | None = None
+    created_to: When | None = None
+    last_seen_from: When | None = None
+    last_seen_to: When | None = None
+    orders_min: int | None = Field(default=None, ge=0, le=10**9)
+    orders_max: int | None = Field(default=None, ge=0, le=10**9)
+    spent_min: Amount | None = Field(default=None, description=_SPENT)
+    spent_max: Amount | None = Field(default=None, description=_SPENT)
+    last_order_before: When | None = Field(
+        default=None, description="No order since this date (never-ordered customers included)."
+    )
+    last_order_after: When | None = None
+    never_ordered: bool | None = None
+    rating_min: Decimal | None = Field(default=None, ge=1, le=5, decimal_places=2)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else domain.normalise_country(value)
+
+    @field_validator("tag")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else domain.normalise_tags(value)
+
+    # Here, in the one filter model, so the list, counts, segments and bulk filters all refuse
+    # a text that could never find anything (and would reach DynamoDB as an empty prefix).
+    @field_validator("q")
+    @classmethod
+    def _q(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        search_query(value)  # raises ValueError for a search that cannot find anything
+        return value.strip()
+
+    @field_validator("city")
+    @classmethod
+    def _city(cls, value: str | None) -> str | None:
+        return None if value is None else searchable(value)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> CustomerFilterQuery:
+        pairs = [
+            ("created_from", "created_to"),
+            ("last_seen_from", "last_seen_to"),
+            ("orders_min", "orders_max"),
+            ("spent_min", "spent_max"),
+        ]
+        for low, high in pairs:
+            a, b = getattr(self, low), getattr(self, high)
+            if a is None or b is None:
+                continue
+            if isinstance(a, date):
+                a, b = _start_of(a), _end_of(b)
+            if a > b:
+                raise ValueError(f"{low} must not be after {high}")
+        return self
+
+    def to_filter(self, now: datetime) -> CustomerFilter:
+        return CustomerFilter(
+            q=self.q,
+            tags=tuple(self.tag or ()),
+            tag_mode=self.tag_mode,
+            favorite=self.favorite,
+            email_consent=self.email_consent,
+            sms_consent=self.sms_consent,
+            country=self.country,
+            city=self.city,
+            status=self.status,
+            created_from=_start_of(self.created_from),
+            created_to=_end_of(self.created_to),
+            last_seen_from=_start_of(self.last_seen_from),
+            last_seen_to=_end_of(self.last_seen_to),
+            orders_min=self.orders_min,
+            orders_max=self.orders_max,
+            spent_min=self.spent_min,
+            spent_max=self.spent_max,
+            last_order_before=_start_of(self.last_order_before),
+            last_order_after=_start_of(self.last_order_after),
+            never_ordered=self.never_ordered,
+            rating_min=self.rating_min,
+            now=now,
+        )
+
+
+class ListQuery(CustomerFilterQuery):
+    limit: int = Field(default=50, ge=1, le=200, description="Page size.")
+    cursor: str | None = Field(default=None, max_length=4096, description="From `next_cursor`.")
+    sort: Sort | None = Field(
+        default=None,
+        description=(
+            "`-` for descending. Default: newest first; with a range filter and no `sort`, the"
+            " filter's own order (the page's `sort` says which)."
+        ),
+    )
+
+
+class CustomerPage(BaseModel):
+    """One page of customers."""
+
+    items: list[Customer]
+    next_cursor: str | None = Field(
+        description=(
+            "Pass as `cursor` for the next page; null at the end. A page may hold fewer than"
+            " `limit` customers when filters not served by an index skip many: keep following"
+            " the cursor."
+        )
+    )
+    sort: str = Field(description="The order of this listing.")
+
+
+class CustomerCount(BaseModel):
+    count: int

@@ -1,0 +1,453 @@
+"""Finding customers: which index serves a filter and sort, and reading it a page at a time.
+
+`plan` picks one way to read (the table, one of the list indexes, tag memberships or search
+entries) from the filters and the sort; `find` reads it until the page is full, checking every
+customer read with `CustomerFilter.matches`. What the chosen index serves costs about one page;
+filters it does not serve are checked on what it reads, up to READ_BUDGET items per request,
+after which the page ends early with a cursor. README "Search and filters" lists the plans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ulid import ULID
+
+from chalicelib.customers import keys
+from chalicelib.customers.errors import InvalidField
+from chalicelib.customers.profiles.rules import Customer, fold
+from chalicelib.customers.profiles.store import TOKEN_SEPARATOR, CustomerStore, from_item
+from chalicelib.customers.search.rules import (
+    CustomerFilter,
+    SearchQuery,
+    matching_tokens,
+    search_query,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
+READ_BUDGET = 1000  # items examined per request before a page ends early
+PAGE_OF_READS = 200  # DynamoDB Limit when filters not served by the index are checked
+
+# Each index's key attributes (infra/customers.yaml): a page's last position is built from them.
+INDEX_KEYS: dict[str | None, tuple[str, str]] = {
+    None: ("pk", "sk"),
+    "by_name": ("pk", "name_key"),
+    "by_total_spent": ("pk", "total_spent"),
+    "by_orders_count": ("pk", "orders_count"),
+    "by_last_order": ("pk", "last_order_key"),
+    "by_last_seen": ("pk", "last_seen_key"),
+    "by_country": ("country_key", "sk"),
+    "by_city": ("city_key", "sk"),
+    "by_favorite": ("favorite_key", "sk"),
+    "by_email_consent": ("email_consent_key", "sk"),
+    "by_sms_consent": ("sms_consent_key", "sk"),
+}
+SORT_INDEXES = {
+    "name": "by_name",
+    "total_spent": "by_total_spent",
+    "orders_count": "by_orders_count",
+    "last_order_at": "by_last_order",
+    "last_seen_at": "by_last_seen",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One way to read: a Query on the table or an index, and what it serves."""
+
+    key_condition: str
+    values: dict[str, Any]
+    index: str | None = None
+    forward: bool = False
+    # Items are memberships (tags, search entries) naming a customer, not customers.
+    members: bool = False
+    served: frozenset[str] = frozenset()
+
+    def request(self, limit: int) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "KeyConditionExpression": self.key_condition,
+            "ExpressionAttributeValues": self.values,
+            "ScanIndexForward": self.forward,
+            "Limit": limit,
+        }
+        if self.index:
+            request["IndexName"] = self.index
+        return request
+
+    def position_of(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The key to continue after `item` (ExclusiveStartKey)."""
+        names = {"pk", "sk", *(INDEX_KEYS[self.index] if not self.members else ())}
+        return {name: item[name] for name in names}
+
+
+@dataclass(frozen=True)
+class Plan:
+    sources: tuple[Source, ...]
+    sort: str
+
+    @property
+    def served(self) -> frozenset[str]:
+        return self.sources[0].served
+
+
+@dataclass
+class SearchPage:
+    customers: list[Customer]
+    position: dict[str, Any] | None
+    sort: str
+    examined: int = 0
+    reads: int = field(default=0)
+
+
+def _created_bounds(flt: CustomerFilter) -> tuple[str, str] | None:
+    """Customer ids are ULIDs, which start with their creation time: a date range is a key range."""
+    if flt.created_from is None and flt.created_to is None:
+        return None
+    low = "0" * 26
+    high = "Z" * 26
+    if flt.created_from is not None and flt.created_from > _EPOCH:
+        low = str(ULID.from_datetime(flt.created_from))[:10] + "0" * 16
+    if flt.created_to is not None:
+        # Before 1970 no id exists: an empty range ("1" sorts after "0...").
+        high = str(ULID.from_datetime(max(flt.created_to, _EPOCH)))[:10] + "Z" * 16
+    # A reversed range matches nothing (DynamoDB refuses a reversed BETWEEN): one id at most.
+    low = min(low, high)
+    return keys.customer_sk(low), keys.customer_sk(high)
+
+
+def _newest_first(
+    hash_name: str, hash_value: str, flt: CustomerFilter, *, forward: bool, **kwargs: Any
+) -> Source:
+    """A partition of customers keyed by CUSTOMER#<id>: newest first, a created range served."""
+    bounds = _created_bounds(flt)
+    values: dict[str, Any] = {":h": {"S": hash_value}}
+    if bounds:
+        condition = f"{hash_name} = :h AND sk BETWEEN :lo AND :hi"
+        values |= {":lo": {"S": bounds[0]}, ":hi": {"S": bounds[1]}}
+        served = {"created_from", "created_to"}
+    else:
+        condition = f"{hash_name} = :h AND begins_with(sk, :customer)"
+        values[":customer"] = {"S": keys.CUSTOMER_PREFIX}
+        served = set()
+    given = kwargs.pop("served", frozenset())
+    return Source(condition, values, forward=forward, served=frozenset(served | given), **kwargs)
+
+
+def _range(
+    attribute: str, low: Any, high: Any, *, kind: str, low_exclusive: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """`pk = :pk` and the sort key between low and high (either may be None)."""
+    values: dict[str, Any] = {}
+    if low is not None:
+        values[":lo"] = {kind: str(low)}
+    if high is not None:
+        values[":hi"] = {kind: str(high)}
+    if low is not None and high is not None:
+        return f"pk = :pk AND {attribute} BETWEEN :lo AND :hi", values
+    if low is not None:
+        return f"pk = :pk AND {attribute} {'>' if low_exclusive else '>='} :lo", values
+    if high is not None:
+        return f"pk = :pk AND {attribute} <= :hi", values
+    return "pk = :pk", values
+
+
+def _before(value: Any) -> str:
+    """The largest stamp strictly before `value` (key conditions have no `<` with BETWEEN)."""
+    return keys.stamp(value)[:-1] + "\x00"
+
+
+def _sorted_source(store_id: str, flt: CustomerFilter, attribute: str, forward: bool) -> Source:
+    """An order index, with the filters on its own attribute as the key range."""
+    index = SORT_INDEXES[attribute]
+    low: Any = None
+    high: Any = None
+    kind = "S"
+    served: set[str] = set()
+    if attribute == "total_spent":
+        kind, low, high = "N", flt.spent_min, flt.spent_max
+        served = {"spent_min", "spent_max"}
+    elif attribute == "orders_count":
+        kind, low, high = "N", flt.orders_min, flt.orders_max
+        served = {"orders_min", "orders_max"}
+        if flt.never_ordered:  # the other bounds stay to be checked on what is read
+            low = high = 0
+            served = {"never_ordered"}
+    elif attribute == "last_order_at":
+        low = keys.stamp(flt.last_order_after) if flt.last_order_after else None
+        # "0" (never ordered) sorts before every date: "no order since" includes them.
+        high = _before(flt.last_order_before) if flt.last_order_before else None
+        served = {"last_order_after", "last_order_before"}
+    elif attribute == "last_seen_at":
+        lows = [flt.last_seen_from] + ([flt.active_cutoff()] if flt.status == "active" else [])
+        highs = [flt.last_seen_to] + ([flt.active_cutoff()] if flt.status == "inactive" else [])
+        low_at = max((v for v in lows if v is not None), default=None)
+        high_at = min((v for v in highs if v is not None), default=None)
+        low = keys.stamp(low_at) if low_at else None
+        high = (
+            _before(high_at)
+            if flt.status == "inactive" and high_at == flt.active_cutoff()
+            else (keys.stamp(high_at) if high_at else None)
+        )
+        served = {"last_seen_from", "last_seen_to", "status"}
+    condition, values = _range(INDEX_KEYS[index][1], low, high, kind=kind)
+    values[":pk"] = {"S": keys.store_pk(store_id)}
+    return Source(condition, values, index=index, forward=forward, served=frozenset(served))
+
+
+def _tag_sources(
+    store: CustomerStore, store_id: str, flt: CustomerFilter, *, forward: bool
+) -> list[Source]:
+    """Tag memberships: any of several tags reads each; all of them reads the rarest."""
+    tags = list(flt.tags)
+    if flt.tag_mode == "all" and len(tags) > 1:
+        counts = dict(store.tag_counts(store_id))
+        tags = [min(tags, key=lambda t: counts.get(t, 0))]
+    served = {"tags", "tag_mode"} if len(flt.tags) == 1 or flt.tag_mode == "any" else set()
+    return [
+        _newest_first(
+            "pk", keys.tag_pk(store_id, tag), flt, forward=forward, members=True, served=served
+        )
+        for tag in tags
+    ]
+
+
+_FACETS = (
+    ("favorite", "by_favorite", "favorite_key"),
+    ("email_consent", "by_email_consent", "email_consent_key"),
+    ("sms_consent", "by_sms_consent", "sms_consent_key"),
+    ("city", "by_city", "city_key"),
+    ("country", "by_country", "country_key"),
+)
+_RANGE_FILTERS = (
+    (("spent_min", "spent_max"), "total_spent"),
+    (("orders_min", "orders_max", "never_ordered"), "orders_count"),
+    (("last_order_after", "last_order_before"), "last_order_at"),
+    (("last_seen_from", "last_seen_to", "status"), "last_seen_at"),
+)
+
+
+def _facet_value(store_id: str, name: str, value: Any) -> str | None:
+    store = keys.store_pk(store_id)
+    if name == "favorite":
+        return store if value is True else None
+    if name == "city":
+        return f"{store}#{fold(value)}"
+    return f"{store}#{value}"
+
+
+def plan(store: CustomerStore, store_id: str, flt: CustomerFilter, sort: str | None) -> Plan:
+    """The cheapest way this module knows to read what the filter and sort ask for."""
+    given = flt.given()
+    order = (sort or "").lstrip("-")
+    descending = (sort or "-").startswith("-")
+    if flt.q:
+        if sort:
+            raise InvalidField("sort", "a search (q) is ordered by how the customers match")
+        source = Source(
+            "pk = :pk AND begins_with(sk, :prefix)",
+            {":pk": {"S": keys.search_pk(store_id)}, ":prefix": {"S": _search(flt.q).prefix}},
+            forward=True,
+            members=True,
+            served=frozenset({"q"}),
+        )
+        return Plan((source,), "match")
+    if order and order != "created_at":
+        return Plan((_sorted_source(store_id, flt, order, not descending),), sort or order)
+    if flt.tags and (descending or len(flt.tags) == 1 or flt.tag_mode == "all"):
+        sources = _tag_sources(store, store_id, flt, forward=not descending)
+        return Plan(tuple(sources), sort or "-created_at")
+    for name, index, attribute in _FACETS:
+        value = given.get(name)
+        hash_value = _facet_value(store_id, name, value) if value is not None else None
+        if hash_value is not None:
+            source = _newest_first(
+                attribute, hash_value, flt, forward=not descending, index=index, served={name}
+            )
+            return Plan((source,), sort or "-created_at")
+    if not sort:
+        for names, attribute in _RANGE_FILTERS:
+            if any(name in given for name in names):
+                return Plan((_sorted_source(store_id, flt, attribute, True),), attribute)
+    source = _newest_first("pk", keys.store_pk(store_id), flt, forward=not descending)
+    return Plan((source,), sort or "-created_at")
+
+
+def _residual(flt: CustomerFilter, plan: Plan) -> bool:
+    return bool(set(flt.given()) - plan.served)
+
+
+def _resolved(
+    store: CustomerStore, store_id: str, source: Source, items: list[dict[str, Any]], chunk: int
+) -> Iterator[tuple[dict[str, Any], Customer | None]]:
+    """Each item with its customer; memberships fetch their customers `chunk` at a time, only
+    as far as the page needs them."""
+    if not source.members:
+        yield from ((item, from_item(item)) for item in items)
+        return
+    for start in range(0, len(items), chunk):
+        part = items[start : start + chunk]
+        found = store.get_many(store_id, [_member_id(item) for item in part])
+        yield from ((item, found.get(_member_id(item))) for item in part)
+
+
+def _search(q: str) -> SearchQuery:
+    """The search `q` asks for; InvalidField when it cannot find anything (no empty prefix
+    ever reaches DynamoDB, which refuses one)."""
+    try:
+        return search_query(q)
+    except ValueError as error:
+        raise InvalidField("q", str(error)) from None
+
+
+def _first_match(entry: dict[str, Any], customer: Customer, query: SearchQuery) -> bool:
+    """Whether this search entry is the first of the customer's entries the query matches.
+
+    A customer can match by several entries (name and e-mail both start with "jo", or a
+    name from two of its words): it is listed once, at the first, so no page repeats a
+    customer another page showed. An entry the query does not match (a national form read
+    for a `+` query) is never that one.
+    """
+    token = str(entry["sk"]["S"]).rsplit(TOKEN_SEPARATOR, 1)[0]
+    return token == min(matching_tokens(customer, query), default=None)
+
+
+def _member_id(item: dict[str, Any]) -> str:
+    if "customer_id" in item:
+        return str(item["customer_id"]["S"])
+    return str(item["sk"]["S"]).removeprefix(keys.CUSTOMER_PREFIX)
+
+
+def find(
+    store: CustomerStore,
+    store_id: str,
+    flt: CustomerFilter,
+    *,
+    sort: str | None,
+    limit: int,
+    position: dict[str, Any] | None,
+) -> SearchPage:
+    """One page of the customers matching `flt`, and the position to continue from."""
+    chosen = plan(store, store_id, flt, sort)
+    if len(chosen.sources) > 1:
+        return _find_merged(store, store_id, flt, chosen=chosen, limit=limit, position=position)
+    source = chosen.sources[0]
+    exact = not _residual(flt, chosen)
+    start = (position or {}).get("key")
+    page = SearchPage([], None, chosen.sort)
+    seen: set[str] = set()
+    searching = _search(flt.q) if flt.q else None
+    while True:
+        request = source.request(limit + 1 if exact else PAGE_OF_READS)
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = store.query(request)
+        page.reads += 1
+        items = response.get("Items", [])
+        for index, (item, customer) in enumerate(
+            _resolved(store, store_id, source, items, max(limit, 25))
+        ):
+            page.examined += 1
+            if customer is None or customer.id in seen or not flt.matches(customer):
+                continue
+            if searching and not _first_match(item, customer, searching):
+                continue  # listed where its first matching entry sorts
+            seen.add(customer.id)
+            page.customers.append(customer)
+            if len(page.customers) == limit:
+                more = index < len(items) - 1 or "LastEvaluatedKey" in response
+                page.position = {"key": source.position_of(item)} if more else None
+                return page
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return page
+        if page.examined >= READ_BUDGET:
+            page.position = {"key": start}
+            return page
+
+
+def _find_merged(
+    store: CustomerStore,
+    store_id: str,
+    flt: CustomerFilter,
+    *,
+    chosen: Plan,
+    limit: int,
+    position: dict[str, Any] | None,
+) -> SearchPage:
+    """Several tag memberships, newest first, each customer once: a merge on customer id.
+
+    Each round reads a page of every tag's list; the ids down to the highest last id of a
+    list that has more are complete, and are fetched a page's worth at a time.
+    """
+    after = (position or {}).get("after")
+    page = SearchPage([], None, chosen.sort)
+    exact = not _residual(flt, chosen)
+    while True:
+        ids: set[str] = set()
+        frontier: str | None = None  # ids at or above it are complete across every source
+        for source in chosen.sources:
+            request = source.request(limit + 1 if exact else PAGE_OF_READS)
+            if after:
+                pk = source.values[":h"]["S"]
+                request["ExclusiveStartKey"] = {
+                    "pk": {"S": pk},
+                    "sk": {"S": keys.customer_sk(after)},
+                }
+            response = store.query(request)
+            page.reads += 1
+            batch = [_member_id(item) for item in response.get("Items", [])]
+            ids.update(batch)
+            if "LastEvaluatedKey" in response and batch:
+                frontier = max(frontier or batch[-1], batch[-1])
+        candidates = sorted((i for i in ids if frontier is None or i >= frontier), reverse=True)
+        for start in range(0, len(candidates), limit):
+            chunk = candidates[start : start + limit]
+            found = store.get_many(store_id, chunk)
+            page.reads += 1
+            for cid in chunk:
+                page.examined += 1
+                customer = found.get(cid)
+                if customer is None or not flt.matches(customer):
+                    continue
+                page.customers.append(customer)
+                if len(page.customers) == limit:
+                    last = cid == candidates[-1] and frontier is None
+                    page.position = None if last else {"after": cid}
+                    return page
+        if frontier is None or not candidates:
+            return page
+        after = candidates[-1]
+        if page.examined >= READ_BUDGET:
+            page.position = {"after": after}
+            return page
+
+
+def iterate(store: CustomerStore, store_id: str, flt: CustomerFilter) -> Iterator[Customer]:
+    """Every matching customer, a page at a time (bulk jobs, counts)."""
+    position: dict[str, Any] | None = None
+    while True:
+        page = find(store, store_id, flt, sort=None, limit=200, position=position)
+        yield from page.customers
+        if page.position is None:
+            return
+        position = page.position
+
+
+def count(store: CustomerStore, store_id: str, flt: CustomerFilter) -> int:
+    """How many customers match. Reads what the plan reads for every page, without the items
+    when the index serves every filter (Select COUNT)."""
+    chosen = plan(store, store_id, flt, None)
+    if len(chosen.sources) == 1 and not chosen.sources[0].members and not _residual(flt, chosen):
+        total = 0
+        request = chosen.sources[0].request(10_000)
+        request["Select"] = "COUNT"
+        while True:
+            response = store.query(request)
+            total += int(response.get("Count", 0))
+            if "LastEvaluatedKey" not in response:
+                return total
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return sum(1 for _ in iterate(store, store_id, flt))

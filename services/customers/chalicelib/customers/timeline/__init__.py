@@ -1,0 +1,1 @@
+"""A customer's timeline and the store's activity feed."""

@@ -986,7 +986,8 @@ def test_a_cursor_belongs_to_its_kind_and_schedule(api: Api) -> None:
 
     answer = api.call("GET", f"{path}?kind=booking&when=past&limit=1&cursor={page['next_cursor']}")
 
-    assert answer.status == 400
+    assert answer.status == 422
+    assert [e["field"] for e in answer.body["errors"]] == ["cursor"]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,9 @@
-"""Credits service: HTTP routes and event handlers. Each one parses, calls a use case, answers."""
+"""Credits service: where its routes and event handlers are wired.
+
+Each area of the product is a package of `chalicelib/credits/` with the same roles as in every
+service (`routes.py`, `usecases.py`, `store.py`, `models.py`, `rules.py`, `handlers.py`). Event
+handlers stay here, where Chalice finds them, and hand over at once.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +11,18 @@ from typing import Any
 
 from chalice.app import Chalice, SQSEvent
 
-from chalicelib.credits import usecases
-from chalicelib.credits.consumer import handle_batch
-from chalicelib.credits.domain import WalletNotFound
-from chalicelib.credits.models import Wallet
 from chalicelib.credits.settings import settings
-from clientela import problems
-from clientela.api import Call, Reply, Service
+from chalicelib.credits.wallets import routes as wallet_routes
+from chalicelib.credits.wallets.handlers import handle_batch
+from clientela.api import Service
 from clientela.observability import install, observability
 
 app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-
-
-@service.route(
-    "/wallets/{customer_id}",
-    "GET",
-    summary="Get a customer's wallet",
-    response=Wallet,
-    errors=(404,),
-)
-def get_wallet(call: Call, customer_id: str) -> Reply:
-    """Every customer gets an empty wallet when its profile is created."""
-    try:
-        wallet = usecases.get_wallet(call.store_id, customer_id)
-    except WalletNotFound:
-        raise problems.not_found("wallet") from None
-    return Reply(200, Wallet.of(wallet))
+for area in (wallet_routes,):
+    area.register(service)
 
 
 @app.on_sqs_message(queue=settings().customer_events_queue, batch_size=10)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.credits.usecases import FOLLOWED_EVENTS
+from chalicelib.credits.wallets.usecases import FOLLOWED_EVENTS
 from clientela_local import cfn
 from clientela_local.moto_template import applied_from_outputs, to_moto_template
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.credits.domain import Wallet, WalletNotFound
 from chalicelib.credits.settings import settings
-from chalicelib.credits.store import WalletStore
+from chalicelib.credits.wallets.rules import Wallet, WalletNotFound
+from chalicelib.credits.wallets.store import WalletStore
 from clientela import aws
 from clientela.idempotency import idempotent
 from clientela.ids import is_id

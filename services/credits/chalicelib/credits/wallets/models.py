@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from chalicelib.credits.domain import Wallet as DomainWallet
-from chalicelib.credits.domain import WalletStatus
+from chalicelib.credits.wallets.rules import Wallet as DomainWallet
+from chalicelib.credits.wallets.rules import WalletStatus
 
 
 class Wallet(BaseModel):

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.credits import usecases
+from chalicelib.credits.wallets import usecases
 from clientela.events import parse_eventbridge
 
 logger = Logger(service="credits")

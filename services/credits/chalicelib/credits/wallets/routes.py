@@ -1,0 +1,28 @@
+"""Routes of /wallets: a customer's wallet. Each parses, calls a use case, answers."""
+
+from __future__ import annotations
+
+from chalicelib.credits.wallets import usecases
+from chalicelib.credits.wallets.models import Wallet
+from chalicelib.credits.wallets.rules import WalletNotFound
+from clientela import problems
+from clientela.api import Call, Reply, Routes
+
+routes = Routes()
+register = routes.register
+
+
+@routes.route(
+    "/wallets/{customer_id}",
+    "GET",
+    summary="Get a customer's wallet",
+    response=Wallet,
+    errors=(404,),
+)
+def get_wallet(call: Call, customer_id: str) -> Reply:
+    """Every customer gets an empty wallet when its profile is created."""
+    try:
+        wallet = usecases.get_wallet(call.store_id, customer_id)
+    except WalletNotFound:
+        raise problems.not_found("wallet") from None
+    return Reply(200, Wallet.of(wallet))

@@ -321,7 +321,9 @@ class Ledger:
         )
 
     def reversals_of(self, debit_id: str) -> list[Entry]:
-        return [e for e in self.entries if e.type is EntryType.DEBIT_REVERT and e.debit_id == debit_id]
+        return [
+            e for e in self.entries if e.type is EntryType.DEBIT_REVERT and e.debit_id == debit_id
+        ]
 
     def revert(
         self,
@@ -370,18 +372,12 @@ class Ledger:
                 fingerprint=fingerprint(body),
             )
         )
-        # Expired (or past due) lots expire again at once, each with its own entry that says so.
+        # Lots past their expiry expire again at once, each with its own entry that says so
+        # (with whatever the late expiry job had not yet taken from them).
         out = [revert]
         for index, take in enumerate(gone):
-            out.append(
-                self._expire_lot(
-                    self.lots[take.lot_id],
-                    f"{entry_id}.x{index}",
-                    at,
-                    amount=take.amount,
-                    because=entry_id,
-                )
-            )
+            lot = self.lots[take.lot_id]
+            out.append(self._expire_lot(lot, f"{entry_id}.x{index}", at, because=entry_id))
         return out
 
     def _expire_lot(
@@ -390,10 +386,9 @@ class Ledger:
         entry_id: str,
         at: datetime,
         *,
-        amount: Decimal | None = None,
         because: str | None = None,
     ) -> Entry:
-        taken = lot.remaining if amount is None else amount
+        taken = lot.remaining
         self.lots[lot.lot_id] = replace(lot, remaining=lot.remaining - taken, expired=True)
         return self._append(
             Entry(
@@ -421,7 +416,7 @@ class Ledger:
         return [self._expire_lot(lot, str(new_id()), at) for lot in due]
 
 
-def rebuild(currency: str, entries: Iterable[Entry]) -> tuple[Decimal, dict[str, Decimal]]:
+def rebuild(entries: Iterable[Entry]) -> tuple[Decimal, dict[str, Decimal]]:
     """Balance and each lot's remaining, recomputed from the entries alone."""
     balance = Decimal(0)
     remaining: dict[str, Decimal] = {}

@@ -13,7 +13,7 @@ For pydantic models (API bodies and answers, event contracts):
   a string. Outside a currency it has at most `MAX_MINOR_UNITS` decimals.
 - `InCurrency`: a model with a `currency` field whose amounts (`Amount` fields, its own and
   those of the models nested in it) are in that currency: more decimals than the currency has
-  are refused, naming the field, and the amounts are kept (and so written) with the currency's
+  are refused, naming the field, and the amounts are kept and written with the currency's
   minor units.
 """
 
@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -32,25 +32,29 @@ from pydantic import (
     BeforeValidator,
     ModelWrapValidatorHandler,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     WithJsonSchema,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+
+def _codes(text: str) -> list[str]:
+    return text.split()
+
 
 # ISO 4217 list one as published on 2026-01-01: code -> minor units. Codes whose minor units
 # are "N.A." (precious metals, bond-market units, SDR, XSU, XUA, the testing codes XTS and XXX)
 # are left out: they are not money a store takes.
 MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(
-        (
-            "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-        ).split(),
-        0,
+        _codes("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"), 0
     ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
+    **dict.fromkeys(_codes("BHD IQD JOD KWD LYD OMR TND"), 3),
+    **dict.fromkeys(_codes("CLF UYW"), 4),
     **dict.fromkeys(
-        (
+        _codes(
             "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BOV BRL BSD BTN BWP"
             " BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB"
             " EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES"
@@ -58,7 +62,7 @@ MINOR_UNITS: dict[str, int] = {
             " MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD"
             " RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP"
             " TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XAD XCD XCG YER ZAR ZMW ZWG"
-        ).split(),
+        ),
         2,
     ),
 }
@@ -193,7 +197,8 @@ def _in_scope(amount: Decimal) -> Decimal:
 
 
 def _written(amount: Decimal) -> str:
-    return format(amount + 0, "f")
+    currency = _currency.get()
+    return text(amount, currency if currency in MINOR_UNITS else None)
 
 
 Currency = Annotated[
@@ -221,8 +226,7 @@ Amount = Annotated[
                 {"type": "number", "minimum": 0},
             ],
             "description": (
-                f"{CANONICAL} A JSON number is read as written; at most the currency's"
-                " decimals."
+                f"{CANONICAL} A JSON number is read as written; at most the currency's decimals."
             ),
             "examples": ["59.90"],
         },
@@ -250,5 +254,16 @@ class InCurrency(BaseModel):
         token = _currency.set(given if isinstance(given, str) and given in MINOR_UNITS else None)
         try:
             return handler(data)
+        finally:
+            _currency.reset(token)
+
+    # Unannotated on purpose: pydantic then documents the model's own fields (an annotated
+    # return type would replace them in the JSON Schema).
+    @model_serializer(mode="wrap")
+    def _amounts_written_in_currency(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        """Nested models built on their own (outside this one) are written in its currency too."""
+        token = _currency.set(getattr(self, "currency", None))
+        try:
+            return handler(self)
         finally:
             _currency.reset(token)

@@ -11,8 +11,8 @@ from typing import Any
 
 from chalice.app import Chalice, SQSEvent
 
+from chalicelib.credits.ledger import routes as ledger_routes
 from chalicelib.credits.settings import settings
-from chalicelib.credits.wallets import routes as wallet_routes
 from chalicelib.credits.wallets.handlers import handle_batch
 from clientela.api import Service
 from clientela.observability import install, observability
@@ -21,7 +21,7 @@ app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-for area in (wallet_routes,):
+for area in (ledger_routes,):
     area.register(service)
 
 

@@ -95,6 +95,9 @@ class Lot:
             and (self.expires_at is None or self.expires_at > at)
         )
 
+    def past_expiry(self, at: datetime) -> bool:
+        return self.expired or (self.expires_at is not None and self.expires_at <= at)
+
     def due_at(self, at: datetime) -> bool:
         return (
             not self.expired
@@ -231,10 +234,8 @@ class Ledger:
     lots: dict[str, Lot] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     keys: dict[str, Entry] = field(default_factory=dict)
-
-    @property
-    def balance(self) -> Decimal:
-        return self.entries[-1].balance_after if self.entries else Decimal(0)
+    # The balance after the last entry (the store loads it with the lots, not the entries).
+    balance: Decimal = Decimal(0)
 
     def _replay(self, key: str, body: Mapping[str, Any]) -> Entry | None:
         seen = self.keys.get(key)
@@ -246,6 +247,7 @@ class Ledger:
 
     def _append(self, entry: Entry) -> Entry:
         self.entries.append(entry)
+        self.balance = entry.balance_after
         if entry.key:
             self.keys[entry.key] = entry
         return entry
@@ -351,7 +353,7 @@ class Ledger:
         if not takes:
             raise ReversalTooLarge(Decimal(0))
         total = sum((t.amount for t in takes), Decimal(0))
-        gone = [t for t in takes if not self.lots[t.lot_id].spendable_at(at)]
+        gone = [t for t in takes if self.lots[t.lot_id].past_expiry(at)]
         reexpired = sum((t.amount for t in gone), Decimal(0))
         for take in takes:
             lot = self.lots[take.lot_id]

@@ -2,22 +2,153 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from chalicelib.credits.ledger.rules import Entry, Lot
+from chalicelib.credits.ledger.rules import (
+    DebitNotFound,
+    Entry,
+    EntryType,
+    InvalidPosting,
+    KeyReused,
+    Ledger,
+    LedgerError,
+    Lot,
+    LotKind,
+    check_amount,
+    fingerprint,
+    spendable,
+)
+from chalicelib.credits.ledger.store import (
+    Change,
+    Conflict,
+    KeyTaken,
+    LedgerStore,
+    WalletState,
+    summarise,
+)
+from chalicelib.credits.settings import settings
+from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
+from chalicelib.credits.wallets.usecases import wallet_store
+from clientela import aws, money
+from clientela.ids import is_id, new_id
+from clientela.retry import back_off
+
+# Optimistic concurrency: a posting that lost the race reads the wallet again and retries.
+MAX_ATTEMPTS = 60
+
+
+class Busy(LedgerError):
+    """The wallet kept changing under this posting: try again later (nothing was written)."""
 
 
 @dataclass(frozen=True)
 class Posting:
-    """The result of a posting: its entry, the lot it created (grants), the wallet's balance
-    after it, and whether it is the first result replayed for a key seen before."""
+    """The result of a posting: its entries (the first is the posting's own; a reversal onto
+    expired lots is followed by their expiration entries), the lot it created (grants), the
+    wallet's balance after it, and whether it is the first result replayed for a key seen
+    before."""
 
     entry: Entry
     lot: Lot | None
     balance: Decimal
     replayed: bool
+    also: tuple[Entry, ...] = ()
+
+
+def ledger_store() -> LedgerStore:
+    return LedgerStore(aws.dynamodb(), settings().table)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _open_wallet(store_id: str, customer_id: str) -> None:
+    wallet = wallet_store().get(store_id, customer_id) if is_id(customer_id) else None
+    if wallet is None or wallet.status is not WalletStatus.OPEN:
+        raise WalletNotFound
+
+
+def _currency(currency: str) -> str:
+    try:
+        money.minor_units(currency)
+    except ValueError as exc:
+        raise InvalidPosting("currency", str(exc)) from None
+    return currency
+
+
+def _replay(
+    store: LedgerStore, store_id: str, customer_id: str, key: str, print_: str
+) -> Posting | None:
+    record = store.key_record(store_id, customer_id, key)
+    if record is None:
+        return None
+    if record.fingerprint != print_:
+        raise KeyReused(key)
+    entries = [store.entry(store_id, customer_id, record.currency, i) for i in record.entry_ids]
+    found = [e for e in entries if e is not None]
+    lot = None
+    if found[0].lot_id is not None and found[0].type is EntryType.CREDIT:
+        lot = store.load(store_id, customer_id, record.currency).lots.get(found[0].lot_id)
+    return Posting(found[0], lot, found[-1].balance_after, True, tuple(found[1:]))
+
+
+def _post(
+    store_id: str,
+    customer_id: str,
+    currency: str,
+    *,
+    key: str,
+    print_: str,
+    apply: Callable[[Ledger, WalletState], list[Entry]],
+    reversal_of: str | None = None,
+) -> tuple[list[Entry], Ledger]:
+    """Reads the wallet, applies the rules, writes the result if nobody posted meanwhile."""
+    store = ledger_store()
+    for attempt in range(MAX_ATTEMPTS):
+        state = store.load(store_id, customer_id, currency)
+        if state.settling is not None:
+            store.settle(store_id, customer_id, currency, state.settling)
+            continue
+        ledger = Ledger(currency, lots=dict(state.lots), balance=state.balance)
+        entries = apply(ledger, state)
+        if not entries:
+            return entries, ledger
+        changed = [lot for lot_id, lot in ledger.lots.items() if state.lots.get(lot_id) != lot]
+        summary = summarise(list(ledger.lots.values()), state.cashback, entries)
+        try:
+            store.commit(
+                state, Change(entries, changed, key, print_, reversal_of=reversal_of), summary
+            )
+        except KeyTaken:
+            raise _KeyRace from None
+        except Conflict:
+            back_off(min(attempt, 4))
+            continue
+        return entries, ledger
+    raise Busy
+
+
+class _KeyRace(Exception):
+    """A concurrent posting with the same key won: answer its result."""
+
+
+def _with_replay(
+    store_id: str, customer_id: str, key: str, print_: str, run: Callable[[], Posting]
+) -> Posting:
+    store = ledger_store()
+    for _ in range(2):
+        if (seen := _replay(store, store_id, customer_id, key, print_)) is not None:
+            return seen
+        try:
+            return run()
+        except _KeyRace:
+            continue
+    raise Busy
 
 
 def grant(
@@ -46,6 +177,293 @@ def grant(
       store, or it is closed;
     - `InvalidPosting(field, reason)`: kind unknown, amount not positive or with more decimals
       than the currency has, currency not ISO 4217, expires_at not in the future;
-    - `KeyReused`: the key was used for another body.
+    - `KeyReused`: the key was used for another body;
+    - `Busy`: the wallet kept changing under it (retry later; nothing was written).
     """
-    raise NotImplementedError
+    try:
+        lot_kind = LotKind(kind)
+    except ValueError:
+        raise InvalidPosting("kind", f"must be one of {', '.join(LotKind)}") from None
+    amount = check_amount(amount, _currency(currency))
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise InvalidPosting("expires_at", "must carry a time zone")
+    body = {
+        "op": "credit",
+        "kind": lot_kind.value,
+        "amount": money.text(money.parse(amount), None),
+        "currency": currency,
+        "expires_at": expires_at.astimezone(UTC).isoformat() if expires_at else None,
+        "origin": dict(sorted(origin.items())),
+        "note": note,
+    }
+    print_ = fingerprint(body)
+    _open_wallet(store_id, customer_id)
+
+    def run() -> Posting:
+        lot_id = new_id()
+
+        def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            return [
+                ledger.credit(
+                    entry_id=new_id(),
+                    lot_id=lot_id,
+                    kind=lot_kind,
+                    amount=amount,
+                    at=now(),
+                    expires_at=expires_at,
+                    origin=origin,
+                    note=note,
+                    key=key,
+                    body=body,
+                )
+            ]
+
+        entries, ledger = _post(
+            store_id, customer_id, currency, key=key, print_=print_, apply=apply
+        )
+        return Posting(entries[0], ledger.lots[lot_id], ledger.balance, False)
+
+    return _with_replay(store_id, customer_id, key, print_, run)
+
+
+def debit(
+    store_id: str,
+    customer_id: str,
+    *,
+    amount: Decimal,
+    currency: str,
+    order_id: str | None,
+    key: str,
+) -> Posting:
+    """Spends `amount` from the lots in spend order, as one `debit` entry. Idempotent on key.
+
+    Raises WalletNotFound, InvalidPosting, InsufficientCredit (nothing changes), KeyReused, Busy.
+    """
+    amount = check_amount(amount, _currency(currency))
+    body = {
+        "op": "debit",
+        "amount": money.text(money.parse(amount), None),
+        "currency": currency,
+        "order_id": order_id,
+    }
+    print_ = fingerprint(body)
+    _open_wallet(store_id, customer_id)
+
+    def run() -> Posting:
+        def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            return [
+                ledger.debit(
+                    entry_id=new_id(),
+                    amount=amount,
+                    at=now(),
+                    key=key,
+                    order_id=order_id,
+                    body=body,
+                )
+            ]
+
+        entries, ledger = _post(
+            store_id, customer_id, currency, key=key, print_=print_, apply=apply
+        )
+        return Posting(entries[0], None, ledger.balance, False)
+
+    return _with_replay(store_id, customer_id, key, print_, run)
+
+
+def find_debit(store_id: str, customer_id: str, debit_id: str) -> Entry:
+    store = ledger_store()
+    if is_id(debit_id):
+        for item in store.balances(store_id, customer_id):
+            entry = store.entry(store_id, customer_id, item["currency"]["S"], debit_id)
+            if entry is not None and entry.type is EntryType.DEBIT:
+                return entry
+    raise DebitNotFound(debit_id)
+
+
+def revert(
+    store_id: str, customer_id: str, debit_id: str, *, amount: Decimal | None, key: str
+) -> Posting:
+    """Puts (part of) a debit back on the lots it came from: one `debit_revert` entry, then an
+    `expiration` entry per lot that expired meanwhile. Never more than the debit took.
+
+    Raises WalletNotFound, DebitNotFound, InvalidPosting, ReversalTooLarge, KeyReused, Busy.
+    """
+    wallet = wallet_store().get(store_id, customer_id) if is_id(customer_id) else None
+    if wallet is None:
+        raise WalletNotFound
+    taken = find_debit(store_id, customer_id, debit_id)
+    currency = taken.currency
+    if amount is not None:
+        amount = check_amount(amount, currency)
+    body = {
+        "op": "revert",
+        "debit_id": debit_id,
+        "amount": None if amount is None else money.text(money.parse(amount), None),
+    }
+    print_ = fingerprint(body)
+    store = ledger_store()
+
+    def run() -> Posting:
+        def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            ledger.entries.append(taken)
+            ledger.entries.extend(store.reversals(store_id, customer_id, currency, debit_id))
+            return ledger.revert(
+                entry_id=new_id(),
+                debit_id=debit_id,
+                amount=amount,
+                at=now(),
+                key=key,
+                body=body,
+            )
+
+        entries, ledger = _post(
+            store_id,
+            customer_id,
+            currency,
+            key=key,
+            print_=print_,
+            apply=apply,
+            reversal_of=debit_id,
+        )
+        return Posting(entries[0], None, ledger.balance, False, tuple(entries[1:]))
+
+    return _with_replay(store_id, customer_id, key, print_, run)
+
+
+def expire_wallet(store_id: str, customer_id: str, currency: str, at: datetime) -> list[Entry]:
+    """One `expiration` entry per lot due at `at`. Safe to run twice: nothing is due twice."""
+
+    def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+        return ledger.expire(at, new_id)
+
+    store = ledger_store()
+    state = store.load(store_id, customer_id, currency)
+    if not any(lot.due_at(at) for lot in state.lots.values()):
+        return []
+    entries, _ = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
+    return entries
+
+
+def expire_due(at: datetime | None = None) -> dict[str, int]:
+    """The scheduled job: expires every lot due by `at` (now), wallet by wallet."""
+    when = at or now()
+    wallets = lots = 0
+    for store_id, customer_id, currency in ledger_store().due(when):
+        entries = expire_wallet(store_id, customer_id, currency, when)
+        wallets += 1 if entries else 0
+        lots += len(entries)
+    return {"wallets": wallets, "lots": lots}
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    currency: str
+    balance: Decimal
+    spendable: Decimal
+    bonus: Decimal
+    cashback: Decimal
+    next_expiry: datetime | None
+
+
+@dataclass(frozen=True)
+class WalletDetail:
+    customer_id: str
+    status: WalletStatus
+    opened_at: datetime | None
+    closed_at: datetime | None
+    currency: str
+    balances: list[BalanceView]
+    lots: list[Lot]
+    entries: list[Entry]
+    next_after: str | None
+
+
+def _balance_view(item: Mapping[str, Any], lots: list[Lot], at: datetime) -> BalanceView:
+    currency = item["currency"]["S"]
+    mine = [lot for lot in lots if lot.currency == currency]
+    return BalanceView(
+        currency=currency,
+        balance=money.quantize(Decimal(item["balance"]["N"]), currency),
+        spendable=money.quantize(spendable(mine, at), currency),
+        bonus=money.quantize(Decimal(item["bonus"]["N"]), currency),
+        cashback=money.quantize(Decimal(item["cashback"]["N"]), currency),
+        next_expiry=datetime.fromisoformat(item["next_expiry"]["S"])
+        if "next_expiry" in item
+        else None,
+    )
+
+
+def get_wallet(
+    store_id: str,
+    customer_id: str,
+    *,
+    currency: str | None,
+    types: list[str],
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    after: str | None,
+) -> WalletDetail:
+    """The wallet: balances per currency, lots, and a page of the ledger (newest first)."""
+    wallet = wallet_store().get(store_id, customer_id) if is_id(customer_id) else None
+    if wallet is None:
+        raise WalletNotFound
+    store = ledger_store()
+    lots = store.lots(store_id, customer_id)
+    at = now()
+    balances = [_balance_view(item, lots, at) for item in store.balances(store_id, customer_id)]
+    shown = currency or (
+        balances[0].currency if len(balances) == 1 else settings().default_currency
+    )
+    if not any(b.currency == shown for b in balances):
+        zero = money.quantize(Decimal(0), shown)
+        balances.append(BalanceView(shown, zero, zero, zero, zero, None))
+    entries, next_after = store.entries_page(
+        store_id,
+        customer_id,
+        currency=shown,
+        limit=limit,
+        after=after,
+        types=types,
+        since=since,
+        until=until,
+    )
+    return WalletDetail(
+        customer_id=customer_id,
+        status=wallet.status,
+        opened_at=wallet.opened_at,
+        closed_at=wallet.closed_at,
+        currency=shown,
+        balances=sorted(balances, key=lambda b: b.currency != shown),
+        lots=sorted(lots, key=lambda lot: lot.lot_id, reverse=True),
+        entries=entries,
+        next_after=next_after,
+    )
+
+
+@dataclass(frozen=True)
+class WalletRowView:
+    customer_id: str
+    currency: str
+    balance: Decimal
+    bonus: Decimal
+    cashback: Decimal
+    next_expiry: datetime | None
+
+
+def store_wallets(store_id: str, currency: str) -> list[WalletRowView]:
+    """Every wallet of the store in `currency` that ever had a posting (the by-store index)."""
+    rows = []
+    for item in ledger_store().store_balances(store_id, currency):
+        view = _balance_view(item, [], now())
+        rows.append(
+            WalletRowView(
+                item["customer_id"]["S"],
+                currency,
+                view.balance,
+                view.bonus,
+                view.cashback,
+                view.next_expiry,
+            )
+        )
+    return rows

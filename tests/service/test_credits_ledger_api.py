@@ -1,0 +1,244 @@
+"""The credits ledger over its HTTP API, against moto: grants, debits, reversals, the screens."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.service.conftest import Api
+from tests.service.test_credits_consumer import created, deliver, sqs_record, wallets
+from tests.service.test_credits_consumer import deleted as deleted_event
+
+__all__ = ["deliver", "wallets"]
+
+FUTURE = "2099-01-01T00:00:00Z"
+
+
+def new_customer() -> str:
+    from clientela.ids import new_id
+
+    return new_id()
+
+
+@pytest.fixture
+def customer(store_id: str, deliver: Any) -> str:
+    customer_id = new_customer()
+    deliver(sqs_record(created(store_id, customer_id)))
+    return customer_id
+
+
+def grant(api: Api, customer_id: str, amount: str, *, key: str | None = None, **extra: Any):
+    body = {"kind": "bonus", "amount": amount, "currency": "BRL", **extra}
+    return api.call(
+        "POST",
+        f"/wallets/{customer_id}/credits",
+        body,
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+def debit(api: Api, customer_id: str, amount: str, *, key: str | None = None, **extra: Any):
+    return api.call(
+        "POST",
+        f"/wallets/{customer_id}/debits",
+        {"amount": amount, "currency": "BRL", **extra},
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+def wallet(api: Api, customer_id: str, query: str = "") -> dict[str, Any]:
+    answer = api.call("GET", f"/wallets/{customer_id}{query}")
+    assert answer.status == 200, answer.body
+    body: dict[str, Any] = answer.body
+    return body
+
+
+def test_a_grant_is_a_lot_and_a_credit_entry(wallets: Api, customer: str) -> None:
+    answer = grant(wallets, customer, "25.5", expires_at=FUTURE, note="welcome")
+    assert answer.status == 201, answer.body
+    assert answer.body["entry"]["type"] == "credit"
+    assert answer.body["entry"]["amount"] == "25.50"
+    assert answer.body["lot"]["remaining"] == "25.50"
+    assert answer.body["balance"] == "25.50"
+    shown = wallet(wallets, customer)
+    assert shown["balance"] == "25.50"
+    assert [lot["kind"] for lot in shown["lots"]] == ["bonus"]
+    assert shown["lots"][0]["expires_at"].startswith("2099-01-01")
+    assert [e["balance_after"] for e in shown["entries"]] == ["25.50"]
+
+
+def test_the_same_key_answers_the_first_result_and_another_body_gets_422(
+    wallets: Api, customer: str
+) -> None:
+    first = grant(wallets, customer, "10.00", key="k1")
+    again = grant(wallets, customer, "10", key="k1")
+    assert again.status == 200
+    assert again.body["entry"] == first.body["entry"]
+    other = grant(wallets, customer, "11.00", key="k1")
+    assert other.status == 422
+    assert other.body["errors"][0]["field"] == "Idempotency-Key"
+    assert wallet(wallets, customer)["balance"] == "10.00"
+    assert len(wallet(wallets, customer)["entries"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "-1"}, "amount"),
+        ({"amount": "1.001"}, "amount"),
+        ({"amount": "0"}, "amount"),
+        ({"amount": "1.5", "currency": "JPY"}, "amount"),
+        ({"amount": "1", "currency": "XYZ"}, "currency"),
+        ({"amount": "1", "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"),
+        ({"amount": "1", "kind": "gift"}, "kind"),
+    ],
+)
+def test_bad_grants_get_422_naming_the_field_and_change_nothing(
+    wallets: Api, customer: str, body: dict[str, Any], field: str
+) -> None:
+    answer = wallets.call(
+        "POST",
+        f"/wallets/{customer}/credits",
+        {"kind": "bonus", "currency": "BRL", **body},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert answer.status == 422, answer.body
+    assert field in {e["field"] for e in answer.body["errors"]}
+    shown = wallet(wallets, customer)
+    assert shown["entries"] == [] and shown["lots"] == []
+
+
+def test_a_grant_needs_an_idempotency_key(wallets: Api, customer: str) -> None:
+    answer = wallets.call(
+        "POST", f"/wallets/{customer}/credits", {"kind": "bonus", "amount": "1", "currency": "BRL"}
+    )
+    assert answer.status == 400
+    assert answer.body["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_unknown_customer_or_another_stores_customer_is_404(
+    wallets: Api, customer: str, apps: dict[str, Any]
+) -> None:
+    assert grant(wallets, new_customer(), "1").status == 404
+    assert debit(wallets, new_customer(), "1").status == 404
+    from tests.conftest import token_for
+
+    other = {"authorization": f"Bearer {token_for('store-other-one')}"}
+    with Client(apps["credits"].app) as client:
+        intruder = Api(client, {**wallets.headers, **other})
+        assert grant(intruder, customer, "1").status == 404
+        assert intruder.call("GET", f"/wallets/{customer}").status == 404
+    assert wallet(wallets, customer)["entries"] == []
+
+
+def test_a_closed_wallet_takes_no_credit(
+    wallets: Api, customer: str, store_id: str, deliver: Any
+) -> None:
+    deliver(sqs_record(deleted_event(store_id, customer)))
+    assert grant(wallets, customer, "1").status == 404
+
+
+def test_debits_spend_soonest_expiring_first_and_no_overdraft(wallets: Api, customer: str) -> None:
+    forever = grant(wallets, customer, "10.00").body["lot"]["lot_id"]
+    late = grant(wallets, customer, "10.00", expires_at="2099-06-01T00:00:00Z").body["lot"]
+    soon = grant(wallets, customer, "10.00", expires_at="2098-06-01T00:00:00Z").body["lot"]
+    spent = debit(wallets, customer, "15.00", order_id="o-1")
+    assert spent.status == 201, spent.body
+    assert [(t["lot_id"], t["amount"]) for t in spent.body["entry"]["lots"]] == [
+        (soon["lot_id"], "10.00"),
+        (late["lot_id"], "5.00"),
+    ]
+    assert spent.body["balance"] == "15.00"
+    refused = debit(wallets, customer, "15.01")
+    assert refused.status == 409
+    assert refused.body["type"].endswith("insufficient-credit")
+    shown = wallet(wallets, customer)
+    assert shown["balance"] == "15.00"
+    remaining = {lot["lot_id"]: lot["remaining"] for lot in shown["lots"]}
+    assert remaining == {forever: "10.00", late["lot_id"]: "5.00", soon["lot_id"]: "0.00"}
+
+
+def test_a_reversal_puts_back_on_the_same_lots_never_more_than_debited(
+    wallets: Api, customer: str
+) -> None:
+    grant(wallets, customer, "10.00", expires_at=FUTURE)
+    grant(wallets, customer, "10.00")
+    spent = debit(wallets, customer, "15.00", order_id="o-2").body["entry"]
+    path = f"/wallets/{customer}/debits/{spent['entry_id']}/reversal"
+    part = wallets.call("POST", path, {"amount": "4.00"}, headers={"Idempotency-Key": "r1"})
+    assert part.status == 201, part.body
+    # The last lot taken comes back first.
+    assert part.body["entry"]["lots"] == [spent["lots"][-1] | {"amount": "4.00"}]
+    too_much = wallets.call("POST", path, {"amount": "11.01"}, headers={"Idempotency-Key": "r2"})
+    assert too_much.status == 422
+    rest = wallets.call("POST", path, {}, headers={"Idempotency-Key": "r3"})
+    assert rest.status == 201
+    assert rest.body["entry"]["amount"] == "11.00"
+    assert rest.body["balance"] == "20.00"
+    nothing = wallets.call("POST", path, {"amount": "0.01"}, headers={"Idempotency-Key": "r4"})
+    assert nothing.status == 422
+    assert wallets.call("POST", path, {}, headers={"Idempotency-Key": "r3"}).status == 200
+    shown = wallet(wallets, customer)
+    assert {lot["remaining"] for lot in shown["lots"]} == {"10.00"}
+    missing = f"/wallets/{customer}/debits/{new_customer()}/reversal"
+    assert wallets.call("POST", missing, {}, headers={"Idempotency-Key": "r5"}).status == 404
+
+
+def test_the_ledger_pages_and_filters(wallets: Api, customer: str) -> None:
+    for _ in range(3):
+        grant(wallets, customer, "1.00")
+    debit(wallets, customer, "1.00", order_id="o-3")
+    first = wallet(wallets, customer, "?limit=2")
+    assert [e["type"] for e in first["entries"]] == ["debit", "credit"]
+    second = wallet(wallets, customer, f"?limit=2&cursor={first['next_cursor']}")
+    assert [e["type"] for e in second["entries"]] == ["credit", "credit"]
+    assert second["next_cursor"] is None
+    only = wallet(wallets, customer, "?type=debit")
+    assert [e["type"] for e in only["entries"]] == ["debit"]
+    tampered = wallets.call(
+        "GET", f"/wallets/{customer}?limit=2&type=debit&cursor={first['next_cursor']}"
+    )
+    assert tampered.status == 400
+
+
+def test_100_concurrent_debits_never_overdraw(wallets: Api, customer: str, store_id: str) -> None:
+    """From threads, through the use case (Chalice's test client keeps one current request per
+    app, so it cannot serve threads): as many succeed as the balance covers, the rest are
+    refused for insufficient credit (the route's 409), and the ledger sums to the balance."""
+    from chalicelib.credits.ledger import usecases
+    from chalicelib.credits.ledger.rules import InsufficientCredit
+
+    for _ in range(3):
+        grant(wallets, customer, "10.00", expires_at=FUTURE)
+    grant(wallets, customer, "7.00")
+    # 37.00 in all: 37 debits of 1.00 fit, 63 must be refused.
+
+    def spend(number: int) -> str:
+        try:
+            usecases.debit(
+                store_id,
+                customer,
+                amount=Decimal("1.00"),
+                currency="BRL",
+                order_id=None,
+                key=f"c{number}",
+            )
+        except InsufficientCredit:
+            return "insufficient-credit"
+        return "spent"
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        results = list(pool.map(spend, range(100)))
+    assert results.count("spent") == 37
+    assert results.count("insufficient-credit") == 63
+    assert debit(wallets, customer, "0.01").status == 409
+    shown = wallet(wallets, customer, "?limit=200")
+    assert shown["balance"] == "0.00"
+    assert sum(Decimal(e["amount"]) for e in shown["entries"]) == Decimal(0)
+    assert len([e for e in shown["entries"] if e["type"] == "debit"]) == 37
+    assert {lot["remaining"] for lot in shown["lots"]} == {"0.00"}

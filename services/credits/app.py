@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.credits.ledger import routes as ledger_routes
+from chalicelib.credits.ledger.handlers import expire_due
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.handlers import handle_batch
 from clientela.api import Service
@@ -30,3 +31,10 @@ for area in (ledger_routes,):
 def on_customer_event(event: SQSEvent) -> dict[str, Any]:
     """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
     return handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def expire_credits(event: CloudWatchEvent) -> dict[str, Any]:
+    """Expires the lots whose date has passed (one `expiration` entry per lot)."""
+    return expire_due(event.to_dict())

@@ -263,6 +263,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyCustomerEventsQueuePolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCustomerEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyCustomerEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
     }
 
 
@@ -467,9 +468,22 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
 
 
 def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
-    # The API only reads wallets; the event handler opens (Put), closes (Update) and reads them,
+    # The API posts to the ledger (transactions of Put / Update / ConditionCheck over one
+    # customer's items), reads it, and lists wallets through the by-store index only; it reads
+    # its own cursor key. The event handler opens (Put), closes (Update) and reads wallets,
     # once per event id through Powertools idempotency.
-    assert _grants("credits", "ApiHandlerRole") == {_arn("CreditsTable"): {"dynamodb:GetItem"}}
+    ledger = {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+    }
+    assert _grants("credits", "ApiHandlerRole") == {
+        _arn("CreditsTable"): ledger,
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/by-store"}': {"dynamodb:Query"},
+        '{"Ref": "CursorKeySecret"}': {"secretsmanager:GetSecretValue"},
+    }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {
         "dynamodb:GetItem",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
+from clientela_local.lambda_context import new_context
 from tests.service.conftest import Api
 from tests.service.test_credits_consumer import created, deliver, sqs_record, wallets
 from tests.service.test_credits_consumer import deleted as deleted_event
@@ -242,3 +245,62 @@ def test_100_concurrent_debits_never_overdraw(wallets: Api, customer: str, store
     assert sum(Decimal(e["amount"]) for e in shown["entries"]) == Decimal(0)
     assert len([e for e in shown["entries"] if e["type"] == "debit"]) == 37
     assert {lot["remaining"] for lot in shown["lots"]} == {"0.00"}
+
+
+def _soon(seconds: float = 1.0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def _run_expiry(apps: dict[str, Any], at: datetime) -> Any:
+    context = new_context(
+        "clientela-credits", "expire_credits", region="us-east-1", account="123456789012"
+    )
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": at.isoformat().replace("+00:00", "Z"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+    return apps["credits"].expire_credits(event, context)
+
+
+def test_lots_past_their_date_are_never_spent_and_the_job_expires_each_once(
+    wallets: Api, customer: str, apps: dict[str, Any]
+) -> None:
+    soon = grant(wallets, customer, "5.00", expires_at=_soon()).body["lot"]["lot_id"]
+    grant(wallets, customer, "3.00")
+    time.sleep(1.2)
+    # The job has not run: the lot still counts in the balance, never in what can be spent.
+    refused = debit(wallets, customer, "4.00")
+    assert refused.status == 409
+    shown = wallet(wallets, customer)
+    assert (shown["balance"], shown["balances"][0]["spendable"]) == ("8.00", "3.00")
+    _run_expiry(apps, datetime.now(UTC))
+    _run_expiry(apps, datetime.now(UTC))
+    shown = wallet(wallets, customer)
+    expirations = [e for e in shown["entries"] if e["type"] == "expiration"]
+    assert [(e["lot_id"], e["amount"]) for e in expirations] == [(soon, "-5.00")]
+    assert shown["balance"] == "3.00"
+    assert {lot["lot_id"]: lot["expired"] for lot in shown["lots"]}[soon] is True
+
+
+def test_a_reversal_onto_a_lot_that_expired_meanwhile_expires_again_at_once(
+    wallets: Api, customer: str, apps: dict[str, Any]
+) -> None:
+    grant(wallets, customer, "5.00", expires_at=_soon())
+    spent = debit(wallets, customer, "5.00", order_id="o-x").body["entry"]["entry_id"]
+    time.sleep(1.2)
+    _run_expiry(apps, datetime.now(UTC))
+    path = f"/wallets/{customer}/debits/{spent}/reversal"
+    back = wallets.call("POST", path, {}, headers={"Idempotency-Key": "rx"})
+    assert back.status == 201, back.body
+    assert back.body["entry"]["reexpired"] == "5.00"
+    assert [(e["type"], e["amount"]) for e in back.body["also"]] == [("expiration", "-5.00")]
+    assert "again" in back.body["also"][0]["note"]
+    assert back.body["balance"] == "0.00"
+    assert wallet(wallets, customer)["balance"] == "0.00"

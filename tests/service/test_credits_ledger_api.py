@@ -304,3 +304,45 @@ def test_a_reversal_onto_a_lot_that_expired_meanwhile_expires_again_at_once(
     assert "again" in back.body["also"][0]["note"]
     assert back.body["balance"] == "0.00"
     assert wallet(wallets, customer)["balance"] == "0.00"
+
+
+def test_a_debit_over_more_lots_than_a_transaction_holds_is_exact_and_atomic(
+    wallets: Api, customer: str, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """120 lots: the debit commits on the balance (with its entry and key) in one transaction,
+    then settles the lots in chunks; a crash before settling is finished by the next reader."""
+    from chalicelib.credits.ledger import usecases
+    from chalicelib.credits.ledger.store import LedgerStore
+
+    for number in range(120):
+        usecases.grant(
+            store_id,
+            customer,
+            kind="cashback",
+            amount=Decimal("0.50"),
+            currency="BRL",
+            expires_at=None,
+            origin={"order": f"o{number}"},
+            note=None,
+            key=f"g{number}",
+        )
+    settle = LedgerStore.settle
+
+    def dies_once(self: LedgerStore, *args: Any) -> None:
+        monkeypatch.setattr(LedgerStore, "settle", settle)  # the function died here
+
+    monkeypatch.setattr(LedgerStore, "settle", dies_once)
+    spent = debit(wallets, customer, "59.75", key="big")
+    assert spent.status == 201, spent.body
+    assert len(spent.body["entry"]["lots"]) == 120
+    assert spent.body["balance"] == "0.25"
+    # Nobody can spend what the committed debit took: the next posting settles it first.
+    assert debit(wallets, customer, "0.26").status == 409
+    shown = wallet(wallets, customer, "?limit=1")
+    assert shown["balance"] == "0.25"
+    assert sorted({lot["remaining"] for lot in shown["lots"]}) == ["0.00", "0.25"]
+    assert sum(Decimal(lot["remaining"]) for lot in shown["lots"]) == Decimal("0.25")
+    # The same key answers the first result; spending the rest works on settled lots.
+    assert debit(wallets, customer, "59.75", key="big").status == 200
+    assert debit(wallets, customer, "0.25").status == 201
+    assert wallet(wallets, customer)["balance"] == "0.00"

@@ -409,9 +409,17 @@ def get_wallet(
     if wallet is None:
         raise WalletNotFound
     store = ledger_store()
+    items = store.balances(store_id, customer_id)
+    # A large debit committed but not yet settled on its lots (a crash in between): finish it
+    # first, so the lots shown agree with the balance.
+    unsettled = [item for item in items if "settling" in item]
+    for item in unsettled:
+        store.settle(store_id, customer_id, item["currency"]["S"], item["settling"]["S"])
+    if unsettled:
+        items = store.balances(store_id, customer_id)
     lots = store.lots(store_id, customer_id)
     at = now()
-    balances = [_balance_view(item, lots, at) for item in store.balances(store_id, customer_id)]
+    balances = [_balance_view(item, lots, at) for item in items]
     shown = currency or (
         balances[0].currency if len(balances) == 1 else settings().default_currency
     )

@@ -53,3 +53,34 @@ class CreditExpiredV1(BaseModel):
     amount: Decimal = Field(gt=0)
     currency: str = Field(pattern="^[A-Z]{3}$", description="ISO 4217")
     balance_after: Decimal = Field(ge=0)
+
+
+class CreditRevertedV1(BaseModel):
+    """A debit was put back (in full or in part) on the lots it came from (an order cancelled
+    or refunded). Credit that had expired meanwhile expires again at once: `reexpired`, also
+    published as its own `credit.expired`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    entry_id: str = Field(min_length=1, max_length=128, description="The wallet's ledger entry.")
+    debit_id: str = Field(min_length=1, max_length=128, description="The debit reverted.")
+    amount: Decimal = Field(gt=0)
+    currency: str = Field(pattern="^[A-Z]{3}$", description="ISO 4217")
+    order_id: str | None = Field(default=None, max_length=128)
+    reexpired: Decimal = Field(ge=0, description="Of `amount`, what expired again at once.")
+    balance_after: Decimal = Field(ge=0)
+
+
+class CreditExpiringV1(BaseModel):
+    """A lot will expire soon (sent once per lot, at the store's lead time): remind the
+    customer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    lot_id: str = Field(min_length=1, max_length=128)
+    kind: CreditKind
+    remaining: Decimal = Field(gt=0, description="What will lapse unless spent.")
+    currency: str = Field(pattern="^[A-Z]{3}$", description="ISO 4217")
+    expires_at: datetime

@@ -376,6 +376,7 @@ def _arn(logical_id: str, attribute: str = "Arn") -> str:
 
 
 SIGNING_KEY = json.dumps({"Fn::ImportValue": "clientela-signing-key-secret-arn"})
+BUS = json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"})
 POWERTOOLS_IDEMPOTENCY = {
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -483,6 +484,12 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         _arn("CreditsTable"): ledger,
         '{"Fn::Sub": "${CreditsTable.Arn}/index/by-store"}': {"dynamodb:Query"},
         '{"Ref": "CursorKeySecret"}': {"secretsmanager:GetSecretValue"},
+        BUS: {"events:PutEvents"},
+    }
+    assert _grants("credits", "ExpireCreditsRole") == {
+        _arn("CreditsTable"): ledger - {"dynamodb:ConditionCheckItem"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/due"}': {"dynamodb:Query"},
+        BUS: {"events:PutEvents"},
     }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -346,3 +349,59 @@ def test_a_debit_over_more_lots_than_a_transaction_holds_is_exact_and_atomic(
     assert debit(wallets, customer, "59.75", key="big").status == 200
     assert debit(wallets, customer, "0.25").status == 201
     assert wallet(wallets, customer)["balance"] == "0.00"
+
+
+def _inbox_events(store_id: str) -> list[dict[str, Any]]:
+    """What the bus delivered to the customers inbox queue for this store (others' left)."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="clientela-customers-inbox")["QueueUrl"]
+    found: list[dict[str, Any]] = []
+    quiet = 0
+    while quiet < 3:  # standard queues answer from a sample of servers: ask until it is quiet
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
+        mine = [
+            m for m in batch if json.loads(m["Body"])["detail"]["metadata"]["store_id"] == store_id
+        ]
+        for message in mine:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            found.append(json.loads(message["Body"]))
+        quiet = 0 if mine else quiet + 1
+    # Not ordered (a standard queue): by the time each movement happened.
+    return sorted(found, key=lambda e: e["detail"]["metadata"]["occurred_at"])
+    return found
+
+
+def test_postings_reach_the_customer_timeline(
+    wallets: Api, api: Api, store_id: str, deliver: Any, apps: dict[str, Any]
+) -> None:
+    """credit.* v1 on the bus, through the customers inbox rule and queue, onto the timeline."""
+    answer = api.call("POST", "/customers", {"email": f"c{uuid.uuid4().hex[:8]}@ex.com"})
+    customer_id = answer.body["id"]
+    deliver(sqs_record(created(store_id, customer_id)))
+    _inbox_events(store_id)  # whatever the customer's creation sent there
+    grant(wallets, customer_id, "20.00", expires_at=FUTURE, key="g")
+    grant(wallets, customer_id, "20.00", expires_at=FUTURE, key="g")  # a retry: same event id
+    spent = debit(wallets, customer_id, "5.50", order_id="o-9").body["entry"]["entry_id"]
+    path = f"/wallets/{customer_id}/debits/{spent}/reversal"
+    wallets.call("POST", path, {"amount": "1.50"}, headers={"Idempotency-Key": "r"})
+    delivered = _inbox_events(store_id)
+    assert [e["detail-type"] for e in delivered] == [
+        "credit.granted",
+        "credit.granted",
+        "credit.spent",
+        "credit.reverted",
+    ]
+    assert delivered[0]["detail"]["data"]["amount"] == "20.00"
+    assert delivered[2]["detail"]["data"]["balance_after"] == "14.50"
+    inbox = sys.modules["chalicelib.customers.inbox"]
+    for event in delivered:
+        inbox.handle_event(event)
+    answer = api.call("GET", f"/customers/{customer_id}/timeline")
+    kinds = [item["kind"] for item in answer.body["items"]]
+    assert kinds.count("credit_granted") == 1
+    assert kinds.count("credit_spent") == 1
+    granted = next(i for i in answer.body["items"] if i["kind"] == "credit_granted")
+    assert granted["data"]["amount"] == "20.00"
+    assert granted["data"]["credit_kind"] == "bonus"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from chalicelib.credits.ledger.rules import (
     DebitNotFound,
@@ -34,8 +35,15 @@ from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import aws, money
+from clientela.events import OutgoingEvent, publish
 from clientela.ids import is_id, new_id
 from clientela.retry import back_off
+from clientela_events.credits import (
+    CreditExpiredV1,
+    CreditGrantedV1,
+    CreditRevertedV1,
+    CreditSpentV1,
+)
 
 # Optimistic concurrency: a posting that lost the race reads the wallet again and retries.
 MAX_ATTEMPTS = 60
@@ -43,6 +51,64 @@ MAX_ATTEMPTS = 60
 
 class Busy(LedgerError):
     """The wallet kept changing under this posting: try again later (nothing was written)."""
+
+
+class NotPublished(LedgerError):
+    """The posting is written but its events did not reach the bus: retry with the same key
+    (the retry answers the first result and publishes the same events again, same ids)."""
+
+
+def event_id(store_id: str, customer_id: str, entry_id: str) -> UUID:
+    """One event id per entry, whoever publishes it and however often: consumers dedupe."""
+    return uuid5(NAMESPACE_URL, f"clientela:credits:{store_id}:{customer_id}:{entry_id}")
+
+
+def _event(store_id: str, customer_id: str, entry: Entry, lot: Lot | None) -> OutgoingEvent:
+    data: Any
+    kind = {
+        EntryType.CREDIT: "credit.granted",
+        EntryType.DEBIT: "credit.spent",
+        EntryType.DEBIT_REVERT: "credit.reverted",
+        EntryType.EXPIRATION: "credit.expired",
+    }[entry.type]
+    common = {
+        "customer_id": customer_id,
+        "entry_id": entry.entry_id,
+        "amount": abs(entry.amount),
+        "currency": entry.currency,
+        "balance_after": entry.balance_after,
+    }
+    if entry.type is EntryType.CREDIT:
+        data = CreditGrantedV1(
+            **common, kind=(entry.kind or LotKind.MANUAL).value, expires_at=lot and lot.expires_at
+        )
+    elif entry.type is EntryType.DEBIT:
+        data = CreditSpentV1(**common, order_id=entry.order_id)
+    elif entry.type is EntryType.DEBIT_REVERT:
+        data = CreditRevertedV1(
+            **common,
+            debit_id=entry.debit_id or "",
+            order_id=entry.order_id,
+            reexpired=entry.reexpired,
+        )
+    else:
+        data = CreditExpiredV1(**common)
+    return OutgoingEvent(
+        kind, 1, event_id(store_id, customer_id, entry.entry_id), store_id, entry.at, data
+    )
+
+
+def announce(
+    store_id: str, customer_id: str, entries: Sequence[Entry], lots: Mapping[str, Lot]
+) -> None:
+    """Publishes one event per entry (adjustments have none yet). Raises NotPublished."""
+    events = [
+        _event(store_id, customer_id, e, lots.get(e.lot_id or ""))
+        for e in entries
+        if e.type is not EntryType.ADJUSTMENT
+    ]
+    if events and publish(events):
+        raise NotPublished
 
 
 @dataclass(frozen=True)
@@ -94,6 +160,7 @@ def _replay(
     lot = None
     if found[0].lot_id is not None and found[0].type is EntryType.CREDIT:
         lot = store.load(store_id, customer_id, record.currency).lots.get(found[0].lot_id)
+    announce(store_id, customer_id, found, {lot.lot_id: lot} if lot else {})
     return Posting(found[0], lot, found[-1].balance_after, True, tuple(found[1:]))
 
 
@@ -221,6 +288,7 @@ def grant(
         entries, ledger = _post(
             store_id, customer_id, currency, key=key, print_=print_, apply=apply
         )
+        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], ledger.lots[lot_id], ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -265,6 +333,7 @@ def debit(
         entries, ledger = _post(
             store_id, customer_id, currency, key=key, print_=print_, apply=apply
         )
+        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], None, ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -325,6 +394,7 @@ def revert(
             apply=apply,
             reversal_of=debit_id,
         )
+        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], None, ledger.balance, False, tuple(entries[1:]))
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -340,7 +410,8 @@ def expire_wallet(store_id: str, customer_id: str, currency: str, at: datetime) 
     state = store.load(store_id, customer_id, currency)
     if not any(lot.due_at(at) for lot in state.lots.values()):
         return []
-    entries, _ = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
+    entries, ledger = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
+    announce(store_id, customer_id, entries, ledger.lots)
     return entries
 
 

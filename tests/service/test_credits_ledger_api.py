@@ -405,3 +405,20 @@ def test_postings_reach_the_customer_timeline(
     granted = next(i for i in answer.body["items"] if i["kind"] == "credit_granted")
     assert granted["data"]["amount"] == "20.00"
     assert granted["data"]["credit_kind"] == "bonus"
+
+
+def test_credit_expiring_goes_out_once_per_lot_at_the_lead_time(
+    wallets: Api, customer: str, store_id: str, apps: dict[str, Any]
+) -> None:
+    soon = grant(wallets, customer, "5.00", expires_at=_soon(3 * 86400)).body["lot"]["lot_id"]
+    grant(wallets, customer, "5.00", expires_at=_soon(30 * 86400))  # outside the 7 days
+    grant(wallets, customer, "5.00")  # never expires
+    _inbox_events(store_id)  # the grants' events
+    _run_expiry(apps, datetime.now(UTC))
+    _run_expiry(apps, datetime.now(UTC) + timedelta(hours=1))
+    expiring = [e for e in _inbox_events(store_id) if e["detail-type"] == "credit.expiring"]
+    assert [e["detail"]["data"]["lot_id"] for e in expiring] == [soon]
+    assert expiring[0]["detail"]["data"]["remaining"] == "5.00"
+    shown = wallet(wallets, customer)
+    assert shown["balance"] == "15.00"  # announced, not expired
+    assert [e["type"] for e in shown["entries"]] == ["credit"] * 3

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -86,6 +86,8 @@ class Lot:
     note: str | None
     # True once an expiration entry took its remaining; a reversal onto it expires it again.
     expired: bool = False
+    # True once `credit.expiring` went out for it (once per lot).
+    warned: bool = False
 
     def spendable_at(self, at: datetime) -> bool:
         """Never spend a lot past its expiry, even when the expiry job is late."""
@@ -408,6 +410,21 @@ class Ledger:
                 note="expired again at once after a reversal" if because else None,
             )
         )
+
+    def warn(self, at: datetime, lead: timedelta) -> list[Lot]:
+        """Lots that expire within `lead` and were never announced: marked, once per lot.
+        (A lot already due is expired instead.)"""
+        due = [
+            lot
+            for lot in self.lots.values()
+            if lot.spendable_at(at)
+            and not lot.warned
+            and lot.expires_at is not None
+            and lot.expires_at - lead <= at
+        ]
+        for lot in due:
+            self.lots[lot.lot_id] = replace(lot, warned=True)
+        return [self.lots[lot.lot_id] for lot in due]
 
     def expire(self, at: datetime, new_id: Any) -> list[Entry]:
         """One expiration entry per lot due at `at`, equal to its remaining amount."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -100,11 +100,13 @@ class WalletState:
 
 @dataclass(frozen=True)
 class Summary:
-    """What the listing filters on, recomputed from the lots at every posting."""
+    """What the listing filters on, recomputed from the lots at every posting; `next_due` is
+    when the expiry job next has something to do (a warning or an expiry)."""
 
     bonus: Decimal
     cashback: Decimal
     next_expiry: datetime | None
+    next_due: datetime | None = None
 
 
 @dataclass
@@ -134,6 +136,7 @@ def lot_item(pk: str, lot: Lot, seq: int) -> dict[str, Any]:
         "created_at": {"S": stamp(lot.created_at)},
         "origin": {"M": {k: {"S": v} for k, v in lot.origin.items()}},
         "expired": {"BOOL": lot.expired},
+        "warned": {"BOOL": lot.warned},
         "seq": {"N": str(seq)},
     }
     if lot.expires_at is not None:
@@ -156,6 +159,7 @@ def lot_of(item: dict[str, Any]) -> Lot:
         origin={k: v["S"] for k, v in item.get("origin", {"M": {}})["M"].items()},
         note=item["note"]["S"] if "note" in item else None,
         expired=item.get("expired", {"BOOL": False})["BOOL"],
+        warned=item.get("warned", {"BOOL": False})["BOOL"],
     )
 
 
@@ -214,9 +218,16 @@ def entry_of(item: dict[str, Any]) -> Entry:
     )
 
 
-def summarise(lots: Sequence[Lot], cashback_before: Decimal, entries: Sequence[Entry]) -> Summary:
+def summarise(
+    lots: Sequence[Lot], cashback_before: Decimal, entries: Sequence[Entry], lead: timedelta
+) -> Summary:
     live = [lot for lot in lots if lot.remaining > 0 and not lot.expired]
     expiries = [lot.expires_at for lot in live if lot.expires_at is not None]
+    dues = [
+        lot.expires_at if lot.warned else lot.expires_at - lead
+        for lot in live
+        if lot.expires_at is not None
+    ]
     granted = sum(
         (e.amount for e in entries if e.type is EntryType.CREDIT and e.kind is LotKind.CASHBACK),
         Decimal(0),
@@ -225,6 +236,7 @@ def summarise(lots: Sequence[Lot], cashback_before: Decimal, entries: Sequence[E
         bonus=sum((lot.remaining for lot in live if lot.kind is LotKind.BONUS), Decimal(0)),
         cashback=cashback_before + granted,
         next_expiry=min(expiries) if expiries else None,
+        next_due=min(dues) if dues else None,
     )
 
 
@@ -456,15 +468,19 @@ class LedgerStore:
         ]
         removes = []
         if summary.next_expiry is not None:
-            sets += ["next_expiry = :next", "dpk = :dpk", "dsk = :dsk"]
+            sets.append("next_expiry = :next")
             values[":next"] = {"S": stamp(summary.next_expiry)}
+        else:
+            removes.append("next_expiry")
+        if summary.next_due is not None:
+            sets += ["dpk = :dpk", "dsk = :dsk"]
             values[":dpk"] = {"S": f"DUE#{shard(state.customer_id)}"}
             values[":dsk"] = {
-                "S": f"{stamp(summary.next_expiry)}#{state.store_id}#{state.customer_id}"
+                "S": f"{stamp(summary.next_due)}#{state.store_id}#{state.customer_id}"
                 f"#{state.currency}"
             }
         else:
-            removes += ["next_expiry", "dpk", "dsk"]
+            removes += ["dpk", "dsk"]
         if settling is not None:
             sets.append("settling = :settling")
             values[":settling"] = {"S": settling}
@@ -497,9 +513,10 @@ class LedgerStore:
         posting runs first if it finds `settling` still set (a crash in between).
         """
         pk = customer_pk(state.store_id, state.customer_id)
-        balance = change.entries[-1].balance_after
+        balance = change.entries[-1].balance_after if change.entries else state.balance
         large = len(change.lots) > LOTS_PER_TRANSACTION
-        head = change.entries[0].entry_id
+        # Lots marked without an entry (warnings) settle under the version they are written at.
+        head = change.entries[0].entry_id if change.entries else f"v{state.version + 1}"
         items: list[dict[str, Any]] = [
             self._balance_update(state, balance, summary, head if large else None)
         ]

@@ -40,6 +40,7 @@ from clientela.ids import is_id, new_id
 from clientela.retry import back_off
 from clientela_events.credits import (
     CreditExpiredV1,
+    CreditExpiringV1,
     CreditGrantedV1,
     CreditRevertedV1,
     CreditSpentV1,
@@ -183,10 +184,12 @@ def _post(
             continue
         ledger = Ledger(currency, lots=dict(state.lots), balance=state.balance)
         entries = apply(ledger, state)
-        if not entries:
-            return entries, ledger
         changed = [lot for lot_id, lot in ledger.lots.items() if state.lots.get(lot_id) != lot]
-        summary = summarise(list(ledger.lots.values()), state.cashback, entries)
+        if not entries and not changed:
+            return entries, ledger
+        summary = summarise(
+            list(ledger.lots.values()), state.cashback, entries, settings().expiring_lead
+        )
         try:
             store.commit(
                 state, Change(entries, changed, key, print_, reversal_of=reversal_of), summary
@@ -401,29 +404,62 @@ def revert(
 
 
 def expire_wallet(store_id: str, customer_id: str, currency: str, at: datetime) -> list[Entry]:
-    """One `expiration` entry per lot due at `at`. Safe to run twice: nothing is due twice."""
+    """One `expiration` entry per lot due at `at`, and `credit.expiring` once per lot that
+    expires within the lead time. Safe to run twice: nothing is due or announced twice."""
+    lead = settings().expiring_lead
+    warned: list[Lot] = []
 
     def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+        warned[:] = ledger.warn(at, lead)
         return ledger.expire(at, new_id)
 
     store = ledger_store()
     state = store.load(store_id, customer_id, currency)
-    if not any(lot.due_at(at) for lot in state.lots.values()):
+    probe = Ledger(currency, lots=dict(state.lots), balance=state.balance)
+    if not probe.warn(at, lead) and not any(lot.due_at(at) for lot in state.lots.values()):
         return []
     entries, ledger = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
     announce(store_id, customer_id, entries, ledger.lots)
+    if warned and publish([_expiring(store_id, customer_id, lot) for lot in warned]):
+        raise NotPublished
     return entries
+
+
+def _expiring(store_id: str, customer_id: str, lot: Lot) -> OutgoingEvent:
+    assert lot.expires_at is not None  # only lots with an expiry are warned
+    data = CreditExpiringV1(
+        customer_id=customer_id,
+        lot_id=lot.lot_id,
+        kind=lot.kind.value,
+        remaining=lot.remaining,
+        currency=lot.currency,
+        expires_at=lot.expires_at,
+    )
+    return OutgoingEvent(
+        "credit.expiring",
+        1,
+        event_id(store_id, customer_id, f"{lot.lot_id}.expiring"),
+        store_id,
+        now(),
+        data,
+    )
 
 
 def expire_due(at: datetime | None = None) -> dict[str, int]:
     """The scheduled job: expires every lot due by `at` (now), wallet by wallet."""
     when = at or now()
     wallets = lots = 0
+    unannounced = 0
     for store_id, customer_id, currency in ledger_store().due(when):
-        entries = expire_wallet(store_id, customer_id, currency, when)
+        try:
+            entries = expire_wallet(store_id, customer_id, currency, when)
+        except NotPublished:
+            # Written; the bus refused the events. The other wallets still get their turn.
+            unannounced += 1
+            continue
         wallets += 1 if entries else 0
         lots += len(entries)
-    return {"wallets": wallets, "lots": lots}
+    return {"wallets": wallets, "lots": lots, "unannounced": unannounced}
 
 
 @dataclass(frozen=True)

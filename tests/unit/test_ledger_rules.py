@@ -159,6 +159,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if amount is not None and amount <= 0:
             return
         balance = ledger.balance
+        past = {lot.lot_id for lot in ledger.lots.values() if lot.past_expiry(self.now)}
         try:
             entries = ledger.revert(
                 entry_id=self.new_id(),
@@ -174,6 +175,11 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         revert, *again = entries
         assert revert.type is EntryType.DEBIT_REVERT
+        # Only what goes back on lots past their expiry expires again; a live lot keeps it.
+        assert revert.reexpired == sum(
+            (t.amount for t in revert.takes if t.lot_id in past), Decimal(0)
+        )
+        assert {e.lot_id for e in again} == {t.lot_id for t in revert.takes if t.lot_id in past}
         # Revert then expire conserves value: what came back on expired lots expires at once.
         expired_again = -sum((e.amount for e in again), Decimal(0))
         assert expired_again >= revert.reexpired

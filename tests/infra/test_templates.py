@@ -140,8 +140,14 @@ def test_rule_targets_retry_for_a_day_then_keep_what_they_could_not_deliver(serv
             queue = resources[dlq]["Properties"]
             assert queue["SqsManagedSseEnabled"] is True
             assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-            # EventBridge may park events there only with a policy naming this rule.
-            [statement] = _queue_policy_statements(template, dlq)
+            # EventBridge may park events there only with a policy naming this rule (one
+            # statement per rule when rules share a queue).
+            rule_arn = {"Fn::GetAtt": [logical_id, "Arn"]}
+            [statement] = [
+                statement
+                for statement in _queue_policy_statements(template, dlq)
+                if statement["Condition"]["ArnEquals"]["aws:SourceArn"] == rule_arn
+            ]
             assert {k: v for k, v in statement.items() if k != "Sid"} == {
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
@@ -250,6 +256,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "CustomerEventsDlq",
         "CustomerEventsDeliveryDlq",
         "CustomerEventsRule",
+        "OrderEventsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -496,12 +503,15 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:Query",
     }
     assert consumer[_arn("CreditsIdempotencyTable")] == POWERTOOLS_IDEMPOTENCY
+    assert consumer[BUS] == {"events:PutEvents"}
     assert set(consumer) == {
         _arn("CreditsTable"),
         _arn("CreditsIdempotencyTable"),
         _arn("CustomerEventsQueue"),
+        BUS,
     }
 
 

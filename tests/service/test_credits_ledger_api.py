@@ -422,3 +422,41 @@ def test_credit_expiring_goes_out_once_per_lot_at_the_lead_time(
     shown = wallet(wallets, customer)
     assert shown["balance"] == "15.00"  # announced, not expired
     assert [e["type"] for e in shown["entries"]] == ["credit"] * 3
+
+
+def _order_event(store_id: str, event_type: str, data: Any) -> dict[str, Any]:
+    from clientela.events import OutgoingEvent
+
+    return sqs_record(OutgoingEvent(event_type, 1, uuid.uuid4(), store_id, datetime.now(UTC), data))
+
+
+def test_a_cancelled_order_gets_its_credit_back_once(
+    wallets: Api, customer: str, store_id: str, deliver: Any
+) -> None:
+    from clientela_events.storefront import OrderCancelledV1, OrderRefundedV1
+
+    grant(wallets, customer, "10.00", expires_at=FUTURE)
+    grant(wallets, customer, "10.00")
+    debit(wallets, customer, "12.00", order_id="BR-7")
+    debit(wallets, customer, "3.00", order_id="BR-8")
+    refunded = OrderRefundedV1(
+        order_id="BR-8", refund_id="rf-1", amount=Decimal("1.00"), refunded_at=datetime.now(UTC)
+    )
+    cancelled = OrderCancelledV1(order_id="BR-7", cancelled_at=datetime.now(UTC))
+    record = _order_event(store_id, "order.refunded", refunded)
+    assert deliver(record, record) == {"batchItemFailures": []}  # redelivered in one batch
+    assert wallet(wallets, customer)["balance"] == "6.00"
+    deliver(_order_event(store_id, "order.cancelled", cancelled))
+    deliver(_order_event(store_id, "order.cancelled", cancelled))  # another event, same order
+    shown = wallet(wallets, customer)
+    assert shown["balance"] == "18.00"
+    reverts = [e for e in shown["entries"] if e["type"] == "debit_revert"]
+    assert sorted(e["amount"] for e in reverts) == ["1.00", "12.00"]
+    # A debit for an order already cancelled (events out of order) is refused.
+    late = debit(wallets, customer, "1.00", order_id="BR-7")
+    assert late.status == 409
+    assert late.body["type"].endswith("order-closed")
+    early = OrderCancelledV1(order_id="BR-9", cancelled_at=datetime.now(UTC))
+    deliver(_order_event(store_id, "order.cancelled", early))
+    assert debit(wallets, customer, "1.00", order_id="BR-9").status == 409
+    assert wallet(wallets, customer)["balance"] == "18.00"

@@ -32,6 +32,7 @@ from chalicelib.credits.ledger.rules import (
     InvalidPosting,
     KeyReused,
     LedgerError,
+    OrderClosed,
     ReversalTooLarge,
 )
 from chalicelib.credits.settings import settings
@@ -62,6 +63,12 @@ _PROBLEMS: dict[type[Exception], Any] = {
         "insufficient-credit",
         "Insufficient credit",
         "The wallet's spendable credit does not cover this debit; nothing was taken",
+    ),
+    OrderClosed: lambda _e: Problem(
+        409,
+        "order-closed",
+        "Order cancelled",
+        "The order this debit would pay was cancelled; nothing was taken",
     ),
     ReversalTooLarge: lambda _e: problems.invalid(
         [FieldError("amount", "More than the debit has left to revert")],

@@ -65,6 +65,10 @@ class DebitNotFound(LedgerError):
     pass
 
 
+class OrderClosed(LedgerError):
+    """The order this debit would pay was cancelled."""
+
+
 class ReversalTooLarge(LedgerError):
     """A reversal would put back more than the debit took (less what was already reverted)."""
 

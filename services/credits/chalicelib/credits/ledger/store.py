@@ -561,6 +561,7 @@ class LedgerStore:
                     }
                 }
             )
+        items += [{"Put": {"TableName": self._table, "Item": extra}} for extra in change.extra]
         if large:
             # The lots each posting leaves, kept on the head entry's settle plan.
             items.append(self._plan_item(pk, head, change.lots, state.version + 1))
@@ -650,3 +651,51 @@ class LedgerStore:
                 except ClientError as failed:
                     if failed.response["Error"]["Code"] != "ConditionalCheckFailedException":
                         raise
+
+    # orders ---------------------------------------------------------------------------------
+
+    def order_debit_item(
+        self, store_id: str, order_id: str, customer_id: str, entry: Entry
+    ) -> dict[str, Any]:
+        """Which debits paid an order (`pk=ORDER#<store>#<order>`): order events name only the
+        order, and a reversal must find the customer and the debit."""
+        return {
+            "pk": {"S": f"ORDER#{store_id}#{order_id}"},
+            "sk": {"S": f"DEBIT#{customer_id}#{entry.entry_id}"},
+            "entity": {"S": "order-debit"},
+            "customer_id": {"S": customer_id},
+            "entry_id": {"S": entry.entry_id},
+            "currency": {"S": entry.currency},
+        }
+
+    def order_debits(self, store_id: str, order_id: str) -> list[tuple[str, str]]:
+        """(customer, debit id) of the debits that paid the order."""
+        return [
+            (item["customer_id"]["S"], item["entry_id"]["S"])
+            for item in self._query(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"ORDER#{store_id}#{order_id}"},
+                    ":prefix": {"S": "DEBIT#"},
+                },
+                ConsistentRead=True,
+            )
+        ]
+
+    def close_order(self, store_id: str, order_id: str) -> None:
+        """A tombstone: the order was cancelled; no debit may pay it any more."""
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"ORDER#{store_id}#{order_id}"},
+                "sk": {"S": "CLOSED"},
+                "entity": {"S": "order-closed"},
+            },
+        )
+
+    def order_closed(self, store_id: str, order_id: str) -> bool:
+        return "Item" in self._db.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"ORDER#{store_id}#{order_id}"}, "sk": {"S": "CLOSED"}},
+            ConsistentRead=True,
+        )

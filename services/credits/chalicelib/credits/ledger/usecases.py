@@ -19,6 +19,8 @@ from chalicelib.credits.ledger.rules import (
     LedgerError,
     Lot,
     LotKind,
+    OrderClosed,
+    ReversalTooLarge,
     check_amount,
     fingerprint,
     spendable,
@@ -36,6 +38,7 @@ from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import aws, money
 from clientela.events import OutgoingEvent, publish
+from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 from clientela.retry import back_off
 from clientela_events.credits import (
@@ -174,6 +177,7 @@ def _post(
     print_: str,
     apply: Callable[[Ledger, WalletState], list[Entry]],
     reversal_of: str | None = None,
+    extra: Callable[[list[Entry]], list[dict[str, Any]]] | None = None,
 ) -> tuple[list[Entry], Ledger]:
     """Reads the wallet, applies the rules, writes the result if nobody posted meanwhile."""
     store = ledger_store()
@@ -191,9 +195,9 @@ def _post(
             list(ledger.lots.values()), state.cashback, entries, settings().expiring_lead
         )
         try:
-            store.commit(
-                state, Change(entries, changed, key, print_, reversal_of=reversal_of), summary
-            )
+            change = Change(entries, changed, key, print_, reversal_of=reversal_of)
+            change.extra = extra(entries) if extra else []
+            store.commit(state, change, summary)
         except KeyTaken:
             raise _KeyRace from None
         except Conflict:
@@ -319,6 +323,7 @@ def debit(
     }
     print_ = fingerprint(body)
     _open_wallet(store_id, customer_id)
+    store = ledger_store()
 
     def run() -> Posting:
         def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
@@ -333,8 +338,20 @@ def debit(
                 )
             ]
 
+        if order_id is not None and store.order_closed(store_id, order_id):
+            raise OrderClosed(order_id)
         entries, ledger = _post(
-            store_id, customer_id, currency, key=key, print_=print_, apply=apply
+            store_id,
+            customer_id,
+            currency,
+            key=key,
+            print_=print_,
+            apply=apply,
+            extra=lambda made: (
+                [store.order_debit_item(store_id, order_id, customer_id, made[0])]
+                if order_id is not None
+                else []
+            ),
         )
         announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], None, ledger.balance, False)
@@ -582,3 +599,56 @@ def store_wallets(store_id: str, currency: str) -> list[WalletRowView]:
             )
         )
     return rows
+
+
+# Order events credits acts on; their subscription rule (infra/credits.yaml) takes these.
+FOLLOWED_ORDER_EVENTS = ("order.cancelled", "order.refunded")
+
+
+@idempotent(table=lambda: settings().idempotency_table, key="event_id")
+def follow_order_event(request: dict[str, Any]) -> dict[str, Any]:
+    """A cancelled order gets back all the credit that paid it; a refund gets back up to its
+    amount (credit first; no amount: all of it). Keyed on the event id, and each reversal on
+    the order (or refund) and debit, so a redelivery reverts nothing twice. A cancellation
+    that arrives before the debit leaves a tombstone that refuses the debit.
+    """
+    store_id: str = request["store_id"]
+    data = request["data"]
+    order_id: str = data["order_id"]
+    store = ledger_store()
+    if request["event_type"] == "order.cancelled":
+        store.close_order(store_id, order_id)
+        budget: Decimal | None = None
+        prefix = f"order-cancelled:{order_id}"
+    elif request["event_type"] == "order.refunded":
+        amount = data.get("amount")
+        budget = None if amount is None else Decimal(str(amount))
+        prefix = f"order-refunded:{data['refund_id']}"
+    else:
+        return {"outcome": "ignored"}
+    reverted = 0
+    for customer_id, debit_id in store.order_debits(store_id, order_id):
+        if budget is not None and budget <= 0:
+            break
+        key = f"{prefix}:{debit_id}"
+        seen = store.key_record(store_id, customer_id, key)
+        if seen is not None:  # done by an earlier, interrupted delivery of this event
+            first = store.entry(store_id, customer_id, seen.currency, seen.entry_ids[0])
+            if budget is not None and first is not None:
+                budget -= first.amount
+            continue
+        taken = find_debit(store_id, customer_id, debit_id)
+        back = store.reversals(store_id, customer_id, taken.currency, debit_id)
+        left = -taken.amount - sum((e.amount for e in back), Decimal(0))
+        # A refund in finer units than the currency's is rounded to them (half-even).
+        share = left if budget is None else money.quantize(min(left, budget), taken.currency)
+        if share <= 0:
+            continue
+        try:
+            revert(store_id, customer_id, debit_id, amount=share, key=key)
+        except (ReversalTooLarge, KeyReused):
+            continue  # already reverted by another path: nothing left to give back
+        reverted += 1
+        if budget is not None:
+            budget -= share
+    return {"outcome": "reverted", "debits": reverted}

@@ -357,7 +357,7 @@ def _inbox_events(store_id: str) -> list[dict[str, Any]]:
     url = sqs.get_queue_url(QueueName="clientela-customers-inbox")["QueueUrl"]
     found: list[dict[str, Any]] = []
     quiet = 0
-    while quiet < 3:  # standard queues answer from a sample of servers: ask until it is quiet
+    while quiet < 2:  # standard queues answer from a sample of servers: ask until it is quiet
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
             "Messages", []
         )
@@ -367,7 +367,8 @@ def _inbox_events(store_id: str) -> list[dict[str, Any]]:
         for message in mine:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             found.append(json.loads(message["Body"]))
-        quiet = 0 if mine else quiet + 1
+        # Others' messages are hidden once received (90 s): only an empty answer means done.
+        quiet = 0 if batch else quiet + 1
     # Not ordered (a standard queue): by the time each movement happened.
     return sorted(found, key=lambda e: e["detail"]["metadata"]["occurred_at"])
     return found

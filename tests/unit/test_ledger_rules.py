@@ -213,12 +213,13 @@ class LedgerMachine(RuleBasedStateMachine):
         kept = "b" if source == "a" else "a"
         src, dst = self.wallets[source], self.wallets[kept]
         total = src.balance + dst.balance
+        merge = self.new_id()  # one key per lot and merge: a lot may move, come back, move again
         for lot in spend_order(src.lots.values(), self.now):
             entry = src.debit(
                 entry_id=self.new_id(),
                 amount=lot.remaining,
                 at=self.now,
-                key=f"merge-out-{lot.lot_id}",
+                key=f"merge-out-{merge}-{lot.lot_id}",
                 order_id=None,
                 body={"merge": lot.lot_id},
             )
@@ -232,7 +233,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 expires_at=lot.expires_at,
                 origin={"merged_from": lot.lot_id},
                 note=None,
-                key=f"merge-in-{lot.lot_id}",
+                key=f"merge-in-{merge}-{lot.lot_id}",
                 body={"merge": lot.lot_id},
             )
         # Past-due lots not yet expired stay behind for the expiry job.

@@ -252,7 +252,9 @@ def grant(
     - `InvalidPosting(field, reason)`: kind unknown, amount not positive or with more decimals
       than the currency has, currency not ISO 4217, expires_at not in the future;
     - `KeyReused`: the key was used for another body;
-    - `Busy`: the wallet kept changing under it (retry later; nothing was written).
+    - `Busy` (this module): the wallet kept changing under it (retry later; nothing written);
+    - `NotPublished` (this module): the grant IS written but its `credit.granted` did not reach
+      the bus; call again with the same key (answers the grant, publishes again, same id).
     """
     try:
         lot_kind = LotKind(kind)

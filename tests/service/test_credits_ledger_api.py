@@ -461,3 +461,35 @@ def test_a_cancelled_order_gets_its_credit_back_once(
     deliver(_order_event(store_id, "order.cancelled", early))
     assert debit(wallets, customer, "1.00", order_id="BR-9").status == 409
     assert wallet(wallets, customer)["balance"] == "18.00"
+
+
+def test_a_merge_moves_the_lots_to_the_kept_customer_with_their_expiry(
+    wallets: Api, customer: str, store_id: str, deliver: Any
+) -> None:
+    from clientela.events import OutgoingEvent
+    from clientela_events.customers import CustomerMergedV1
+
+    merged = new_customer()
+    deliver(sqs_record(created(store_id, merged)))
+    grant(wallets, customer, "1.00")
+    bonus = grant(wallets, merged, "10.00", expires_at="2098-01-01T00:00:00Z").body["lot"]
+    grant(wallets, merged, "4.00")
+    debit(wallets, merged, "6.00", order_id="o-m")  # 4.00 left on the bonus lot
+    data = CustomerMergedV1(
+        merge_id="m-1", kept_id=customer, merged_ids=[merged], merged_at=datetime.now(UTC)
+    )
+    deleted = sqs_record(deleted_event(store_id, merged))  # may come first
+    event = OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, datetime.now(UTC), data)
+    again = OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, datetime.now(UTC), data)
+    assert deliver(deleted, sqs_record(event), sqs_record(again)) == {"batchItemFailures": []}
+    source = wallet(wallets, merged)
+    assert source["balance"] == "0.00"
+    assert [e["type"] for e in source["entries"][:2]] == ["adjustment", "adjustment"]
+    kept = wallet(wallets, customer)
+    assert kept["balance"] == "9.00"
+    moved = {(lot["kind"], lot["remaining"], lot["expires_at"]) for lot in kept["lots"]}
+    assert ("bonus", "4.00", bonus["expires_at"]) in moved
+    assert ("bonus", "4.00", None) in moved
+    assert all(
+        lot["origin"].get("merge") == "m-1" for lot in kept["lots"] if lot["remaining"] == "4.00"
+    )

@@ -430,6 +430,30 @@ class Ledger:
             self.lots[lot.lot_id] = replace(lot, warned=True)
         return [self.lots[lot.lot_id] for lot in due]
 
+    def move_out(self, *, entry_id: str, lot_id: str, at: datetime, key: str, note: str) -> Entry:
+        """An `adjustment` taking a lot's whole remaining (its value moves to another wallet,
+        e.g. a merge). Lots past their expiry stay for the expiry job."""
+        lot = self.lots[lot_id]
+        if not lot.spendable_at(at):
+            raise InvalidPosting("lot", "has nothing that can move")
+        self.lots[lot_id] = replace(lot, remaining=Decimal(0))
+        return self._append(
+            Entry(
+                entry_id,
+                EntryType.ADJUSTMENT,
+                -lot.remaining,
+                self.currency,
+                self.balance - lot.remaining,
+                at,
+                key,
+                (Take(lot_id, lot.remaining),),
+                lot_id=lot_id,
+                kind=lot.kind,
+                note=note,
+                fingerprint=fingerprint({"move": lot_id}),
+            )
+        )
+
     def expire(self, at: datetime, new_id: Any) -> list[Entry]:
         """One expiration entry per lot due at `at`, equal to its remaining amount."""
         due = sorted(

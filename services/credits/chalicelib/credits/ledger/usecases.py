@@ -654,3 +654,82 @@ def follow_order_event(request: dict[str, Any]) -> dict[str, Any]:
         if budget is not None:
             budget -= share
     return {"outcome": "reverted", "debits": reverted}
+
+
+@idempotent(table=lambda: settings().idempotency_table, key="event_id")
+def follow_merge(request: dict[str, Any]) -> dict[str, Any]:
+    """customer.merged: each lot of the merged customers moves to the kept one with its kind and
+    expiry, as an `adjustment` on the merged wallet and a `credit` (a new lot) on the kept one.
+    Both sides are keyed on the merge and the lot: a redelivery, or a retry after a crash
+    between the two sides, completes what is missing and moves nothing twice. Lots past their
+    expiry stay behind for the expiry job. Works whatever the merged wallets' status (a
+    customer.deleted for them may come first).
+    """
+    store_id: str = request["store_id"]
+    data = request["data"]
+    merge_id: str = data["merge_id"]
+    kept_id: str = data["kept_id"]
+    store = ledger_store()
+    moved = 0
+    for merged_id in data["merged_ids"]:
+        if merged_id == kept_id:
+            continue
+        for item in store.balances(store_id, merged_id):
+            currency = item["currency"]["S"]
+            for lot in store.load(store_id, merged_id, currency).lots.values():
+                out_key = f"merge:{merge_id}:{lot.lot_id}:out"
+                seen = store.key_record(store_id, merged_id, out_key)
+                if seen is None:
+                    if not lot.spendable_at(now()):
+                        continue
+                    entry = _move_out(
+                        store_id,
+                        merged_id,
+                        currency,
+                        lot_id=lot.lot_id,
+                        key=out_key,
+                        kept_id=kept_id,
+                    )
+                    if entry is None:
+                        continue
+                else:
+                    found = store.entry(store_id, merged_id, currency, seen.entry_ids[0])
+                    if found is None:
+                        continue
+                    entry = found
+                grant(
+                    store_id,
+                    kept_id,
+                    kind=lot.kind.value,
+                    amount=-entry.amount,
+                    currency=currency,
+                    expires_at=lot.expires_at,
+                    origin={"merge": merge_id, "customer": merged_id, "lot": lot.lot_id},
+                    note=lot.note,
+                    key=f"merge:{merge_id}:{lot.lot_id}:in",
+                )
+                moved += 1
+    return {"outcome": "merged", "lots": moved}
+
+
+def _move_out(
+    store_id: str, customer_id: str, currency: str, *, lot_id: str, key: str, kept_id: str
+) -> Entry | None:
+    def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+        if not ledger.lots[lot_id].spendable_at(now()):
+            return []  # spent or expired meanwhile
+        return [
+            ledger.move_out(
+                entry_id=new_id(), lot_id=lot_id, at=now(), key=key, note=f"merged into {kept_id}"
+            )
+        ]
+
+    entries, _ = _post(
+        store_id,
+        customer_id,
+        currency,
+        key=key,
+        print_=fingerprint({"move": lot_id}),
+        apply=apply,
+    )
+    return entries[0] if entries else None

@@ -30,6 +30,8 @@ def handle_record(record: SQSRecord) -> None:
     # Order events share the queue: their reversals are the ledger's.
     if event.event_type in ledger.FOLLOWED_ORDER_EVENTS:
         outcome = ledger.follow_order_event(request=request)
+    elif event.event_type == "customer.merged":
+        outcome = ledger.follow_merge(request=request)
     else:
         outcome = usecases.follow_customer_event(request=request)
     # Ids and outcomes only: never the customer's personal data.

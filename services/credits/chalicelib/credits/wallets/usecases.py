@@ -13,7 +13,8 @@ from clientela.ids import is_id
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
 
 # The customer events credits acts on; its subscription rule (infra/credits.yaml) takes these.
-FOLLOWED_EVENTS = ("customer.created", "customer.deleted")
+# (customer.merged is the ledger's: the merged customers' lots move to the kept one.)
+FOLLOWED_EVENTS = ("customer.created", "customer.deleted", "customer.merged")
 
 
 def wallet_store() -> WalletStore:

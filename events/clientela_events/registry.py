@@ -288,6 +288,36 @@ CONTRACTS: tuple[Contract, ...] = (
             "balance_after": "0.00",
         },
     ),
+    Contract(
+        credits.SOURCE,
+        "credit.reverted",
+        1,
+        credits.CreditRevertedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "entry_id": "cr-01JD45P9Q1",
+            "debit_id": "cr-01JD43F7H8",
+            "amount": "15.50",
+            "currency": "BRL",
+            "order_id": "BR-200871",
+            "reexpired": "0.00",
+            "balance_after": "35.50",
+        },
+    ),
+    Contract(
+        credits.SOURCE,
+        "credit.expiring",
+        1,
+        credits.CreditExpiringV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "lot_id": "lot-01JD42A1B2",
+            "kind": "bonus",
+            "remaining": "20.00",
+            "currency": "BRL",
+            "expires_at": datetime(2027, 5, 23, 12, 0, tzinfo=UTC),
+        },
+    ),
 )
 
 SAMPLE_EVENT_ID = UUID("0b6f6b1e-3d0c-5d7e-9a43-0c7f2f4a9b11")

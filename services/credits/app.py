@@ -1,40 +1,29 @@
-"""Credits service: HTTP routes and event handlers. Each one parses, calls a use case, answers."""
+"""Credits service: where its routes and event handlers are wired.
+
+Each area of the product is a package of `chalicelib/credits/` with the same roles as in every
+service (`routes.py`, `usecases.py`, `store.py`, `models.py`, `rules.py`, `handlers.py`). Event
+handlers stay here, where Chalice finds them, and hand over at once.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
-from chalicelib.credits import usecases
-from chalicelib.credits.consumer import handle_batch
-from chalicelib.credits.domain import WalletNotFound
-from chalicelib.credits.models import Wallet
+from chalicelib.credits.ledger import routes as ledger_routes
+from chalicelib.credits.ledger.handlers import expire_due
 from chalicelib.credits.settings import settings
-from clientela import problems
-from clientela.api import Call, Reply, Service
+from chalicelib.credits.wallets.handlers import handle_batch
+from clientela.api import Service
 from clientela.observability import install, observability
 
 app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-
-
-@service.route(
-    "/wallets/{customer_id}",
-    "GET",
-    summary="Get a customer's wallet",
-    response=Wallet,
-    errors=(404,),
-)
-def get_wallet(call: Call, customer_id: str) -> Reply:
-    """Every customer gets an empty wallet when its profile is created."""
-    try:
-        wallet = usecases.get_wallet(call.store_id, customer_id)
-    except WalletNotFound:
-        raise problems.not_found("wallet") from None
-    return Reply(200, Wallet.of(wallet))
+for area in (ledger_routes,):
+    area.register(service)
 
 
 @app.on_sqs_message(queue=settings().customer_events_queue, batch_size=10)
@@ -42,3 +31,10 @@ def get_wallet(call: Call, customer_id: str) -> Reply:
 def on_customer_event(event: SQSEvent) -> dict[str, Any]:
     """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
     return handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def expire_credits(event: CloudWatchEvent) -> dict[str, Any]:
+    """Expires the lots whose date has passed (one `expiration` entry per lot)."""
+    return expire_due(event.to_dict())

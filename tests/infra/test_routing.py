@@ -25,6 +25,7 @@ OWNED = [
     ("/activity*", "customers"),
     ("/health/customers", "customers"),
     ("/wallets*", "credits"),
+    ("/credits*", "credits"),
     ("/health/credits", "credits"),
     ("/flows*", "automation"),
     ("/messages*", "automation"),

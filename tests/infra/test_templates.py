@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.credits.usecases import FOLLOWED_EVENTS
+from chalicelib.credits.wallets.usecases import FOLLOWED_EVENTS
 from clientela_local import cfn
 from clientela_local.moto_template import applied_from_outputs, to_moto_template
 
@@ -140,8 +140,14 @@ def test_rule_targets_retry_for_a_day_then_keep_what_they_could_not_deliver(serv
             queue = resources[dlq]["Properties"]
             assert queue["SqsManagedSseEnabled"] is True
             assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-            # EventBridge may park events there only with a policy naming this rule.
-            [statement] = _queue_policy_statements(template, dlq)
+            # EventBridge may park events there only with a policy naming this rule (one
+            # statement per rule when rules share a queue).
+            rule_arn = {"Fn::GetAtt": [logical_id, "Arn"]}
+            [statement] = [
+                statement
+                for statement in _queue_policy_statements(template, dlq)
+                if statement["Condition"]["ArnEquals"]["aws:SourceArn"] == rule_arn
+            ]
             assert {k: v for k, v in statement.items() if k != "Sid"} == {
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
@@ -250,6 +256,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "CustomerEventsDlq",
         "CustomerEventsDeliveryDlq",
         "CustomerEventsRule",
+        "OrderEventsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -263,6 +270,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyCustomerEventsQueuePolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCustomerEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyCustomerEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
     }
 
 
@@ -375,6 +383,7 @@ def _arn(logical_id: str, attribute: str = "Arn") -> str:
 
 
 SIGNING_KEY = json.dumps({"Fn::ImportValue": "clientela-signing-key-secret-arn"})
+BUS = json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"})
 POWERTOOLS_IDEMPOTENCY = {
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -475,20 +484,42 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
 
 
 def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
-    # The API only reads wallets; the event handler opens (Put), closes (Update) and reads them,
+    # The API posts to the ledger (transactions of Put / Update / ConditionCheck over one
+    # customer's items), reads it, and lists wallets through the by-store index only; it reads
+    # its own cursor key. The event handler opens (Put), closes (Update) and reads wallets,
     # once per event id through Powertools idempotency.
-    assert _grants("credits", "ApiHandlerRole") == {_arn("CreditsTable"): {"dynamodb:GetItem"}}
+    ledger = {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+    }
+    assert _grants("credits", "ApiHandlerRole") == {
+        _arn("CreditsTable"): ledger,
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/by-store"}': {"dynamodb:Query"},
+        '{"Ref": "CursorKeySecret"}': {"secretsmanager:GetSecretValue"},
+        BUS: {"events:PutEvents"},
+    }
+    assert _grants("credits", "ExpireCreditsRole") == {
+        _arn("CreditsTable"): ledger - {"dynamodb:ConditionCheckItem"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/due"}': {"dynamodb:Query"},
+        BUS: {"events:PutEvents"},
+    }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:Query",
     }
     assert consumer[_arn("CreditsIdempotencyTable")] == POWERTOOLS_IDEMPOTENCY
+    assert consumer[BUS] == {"events:PutEvents"}
     assert set(consumer) == {
         _arn("CreditsTable"),
         _arn("CreditsIdempotencyTable"),
         _arn("CustomerEventsQueue"),
+        BUS,
     }
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.credits.domain import Wallet, WalletNotFound
 from chalicelib.credits.settings import settings
-from chalicelib.credits.store import WalletStore
+from chalicelib.credits.wallets.rules import Wallet, WalletNotFound
+from chalicelib.credits.wallets.store import WalletStore
 from clientela import aws
 from clientela.idempotency import idempotent
 from clientela.ids import is_id
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
 
 # The customer events credits acts on; its subscription rule (infra/credits.yaml) takes these.
-FOLLOWED_EVENTS = ("customer.created", "customer.deleted")
+# (customer.merged is the ledger's: the merged customers' lots move to the kept one.)
+FOLLOWED_EVENTS = ("customer.created", "customer.deleted", "customer.merged")
 
 
 def wallet_store() -> WalletStore:

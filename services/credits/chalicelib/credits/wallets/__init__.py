@@ -1,0 +1,1 @@
+"""Wallets: a customer's credit balance, opened and closed with the customer."""

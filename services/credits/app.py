@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice.app import Chalice, SQSEvent
 
+from chalicelib.credits.coupons import routes as coupon_routes
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets import routes as wallet_routes
 from chalicelib.credits.wallets.handlers import handle_batch
@@ -21,7 +22,7 @@ app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-for area in (wallet_routes,):
+for area in (wallet_routes, coupon_routes):
     area.register(service)
 
 

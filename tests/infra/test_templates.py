@@ -467,9 +467,21 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
 
 
 def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
-    # The API only reads wallets; the event handler opens (Put), closes (Update) and reads them,
-    # once per event id through Powertools idempotency.
-    assert _grants("credits", "ApiHandlerRole") == {_arn("CreditsTable"): {"dynamodb:GetItem"}}
+    # The API reads wallets and keeps coupons (transactions are authorised per action inside
+    # them), publishing coupon events; the event handler opens (Put), closes (Update) and reads
+    # wallets, once per event id through Powertools idempotency.
+    assert _grants("credits", "ApiHandlerRole") == {
+        _arn("CreditsTable"): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        },
+        json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}): {
+            "dynamodb:Query"
+        },
+        json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
+    }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {
         "dynamodb:GetItem",

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice.app import Chalice, SQSEvent
 
+from chalicelib.credits.coupons import handlers as coupon_handlers
 from chalicelib.credits.coupons import routes as coupon_routes
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets import routes as wallet_routes
@@ -31,3 +32,10 @@ for area in (wallet_routes, coupon_routes):
 def on_customer_event(event: SQSEvent) -> dict[str, Any]:
     """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
     return handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=settings().offer_events_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_offer_event(event: SQSEvent) -> dict[str, Any]:
+    """order.cancelled gives the order's coupons back (bus -> queue -> here)."""
+    return coupon_handlers.handle_batch(event.to_dict(), event.context)

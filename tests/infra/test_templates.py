@@ -250,6 +250,10 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "CustomerEventsDlq",
         "CustomerEventsDeliveryDlq",
         "CustomerEventsRule",
+        "OfferEventsQueue",
+        "OfferEventsDlq",
+        "OfferEventsDeliveryDlq",
+        "OfferEventsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -263,6 +267,10 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyCustomerEventsQueuePolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCustomerEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyCustomerEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyOfferEventsDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyOfferEventsQueuePolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyOfferEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyOfferEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
     }
 
 
@@ -493,6 +501,26 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         _arn("CreditsTable"),
         _arn("CreditsIdempotencyTable"),
         _arn("CustomerEventsQueue"),
+    }
+    # Coupons follow order.cancelled: read the order's redemptions and revert them.
+    assert _grants("credits", "OnOfferEventRole") == {
+        _arn("CreditsTable"): {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+        json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
+        _arn("OfferEventsQueue"): {
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        },
+    }
+
+
+def test_the_credits_offer_rule_takes_what_the_coupons_follow() -> None:
+    from chalicelib.credits.coupons.handlers import FOLLOWED_EVENTS as COUPON_EVENTS
+
+    rule = cfn.load(INFRA / "credits.yaml")["Resources"]["OfferEventsRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["clientela.storefront"],
+        "detail-type": list(COUPON_EVENTS),
     }
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
+from clientela.events import OutgoingEvent
+from clientela_events.storefront import OrderCancelledV1
 from clientela_local.lambda_context import new_context
 from tests.conftest import token_for
 from tests.service.conftest import Api
-from tests.service.test_credits_consumer import created, deleted, sqs_record
+from tests.service.test_credits_consumer import WHEN, created, deleted, sqs_record
 
 MARIA = "01JD50000000000000000000MA"
 JOAO = "01JD50000000000000000000J0"
@@ -315,3 +318,49 @@ def test_reverting_an_unknown_redemption_is_404(credits: Api) -> None:
         ).status
         == 404
     )
+
+
+def cancelled(store_id: str, order_id: str) -> OutgoingEvent:
+    data = OrderCancelledV1(order_id=order_id, cancelled_at=WHEN)
+    return OutgoingEvent("order.cancelled", 1, uuid.uuid4(), store_id, WHEN, data)
+
+
+@pytest.fixture
+def deliver_order_event(apps: dict[str, Any]) -> Any:
+    def run(*records: dict[str, Any]) -> Any:
+        context = new_context(
+            "clientela-credits", "on_offer_event", region="us-east-1", account="123456789012"
+        )
+        return apps["credits"].on_offer_event({"Records": list(records)}, context)
+
+    return run
+
+
+def test_a_cancelled_order_gives_its_coupons_back_once(
+    credits: Api, deliver_order_event: Any, store_id: str
+) -> None:
+    single = coupon(credits, percentage=10)["code"]
+    multi = coupon(credits, amount="5", currency="BRL", usage_limit=2)["code"]
+    redeem(credits, single, order_id="BR-9")
+    redeem(credits, multi, order_id="BR-9")
+    redeem(credits, multi, order_id="BR-10")
+    event = sqs_record(cancelled(store_id, "BR-9"))
+
+    assert deliver_order_event(event) == {"batchItemFailures": []}
+    deliver_order_event(event)  # redelivered
+
+    assert credits.call("GET", f"/coupons/{single}").body["uses"] == 0
+    assert credits.call("GET", f"/coupons/{multi}").body["uses"] == 1
+    reverted = credits.call("DELETE", f"/coupons/{single}/redemptions/BR-9").body
+    assert reverted["status"] == "reverted"
+
+
+def test_another_store_s_cancellation_reverts_nothing(
+    credits: Api, deliver_order_event: Any
+) -> None:
+    code = coupon(credits, percentage=10)["code"]
+    redeem(credits, code, order_id="BR-11")
+
+    deliver_order_event(sqs_record(cancelled("store-elsewhere", "BR-11")))
+
+    assert credits.call("GET", f"/coupons/{code}").body["uses"] == 1

@@ -14,6 +14,8 @@ class CreditsSettings(BaseSettings):
     idempotency_table: str = "clientela-credits-idempotency"
     # The subscription queue infra/credits.yaml defines (rule on the bus -> this queue).
     customer_events_queue: str = "clientela-credits-customer-events"
+    # Order events for coupons (infra/credits.yaml, OfferEventsRule -> this queue).
+    offer_events_queue: str = "clientela-credits-offer-events"
 
 
 @functools.cache

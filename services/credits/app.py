@@ -13,6 +13,7 @@ from chalice.app import Chalice, SQSEvent
 
 from chalicelib.credits.coupons import handlers as coupon_handlers
 from chalicelib.credits.coupons import routes as coupon_routes
+from chalicelib.credits.referrals import routes as referral_routes
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets import routes as wallet_routes
 from chalicelib.credits.wallets.handlers import handle_batch
@@ -23,7 +24,7 @@ app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-for area in (wallet_routes, coupon_routes):
+for area in (wallet_routes, coupon_routes, referral_routes):
     area.register(service)
 
 

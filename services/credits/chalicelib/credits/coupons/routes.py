@@ -24,8 +24,7 @@ from chalicelib.credits.coupons.rules import (
     normalise_code,
 )
 from chalicelib.credits.coupons.store import UsedUp
-from chalicelib.credits.wallets import usecases as wallets
-from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
+from chalicelib.credits.wallets.routes import require_customer
 from clientela import problems
 from clientela.api import Call, Reply, Routes
 from clientela.problems import FieldError, Problem
@@ -53,17 +52,6 @@ def _refused(refusal: Refusal) -> Problem:
     )
 
 
-def _known_customer(store_id: str, customer_id: str) -> None:
-    """A customer is known here by its wallet: opened on `customer.created`, closed on deletion."""
-    try:
-        wallet = wallets.get_wallet(store_id, customer_id)
-    except WalletNotFound:
-        wallet = None
-    if wallet is None or wallet.status is not WalletStatus.OPEN:
-        reason = "No customer with that id in this store"
-        raise problems.invalid([FieldError("customer_id", reason)])
-
-
 @routes.route(
     "/coupons",
     "POST",
@@ -78,7 +66,7 @@ def create_coupon(call: Call) -> Reply:
     """A percentage or fixed amount off, bound to the customer; the code is generated unless
     one is chosen (409 `coupon-code-taken` if the store has it already)."""
     body: NewCoupon = call.body
-    _known_customer(call.store_id, body.customer_id)
+    require_customer(call.store_id, body.customer_id)
     try:
         coupon = usecases.create_coupon(
             call.store_id,

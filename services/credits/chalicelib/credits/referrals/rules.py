@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -242,3 +243,36 @@ def month_of(at: datetime) -> str:
 
 def within_cap(rewarded_this_month: int, monthly_cap: int | None) -> bool:
     return monthly_cap is None or rewarded_this_month < monthly_cap
+
+
+# What the store keeps --------------------------------------------------------------------------
+
+
+class NoProgramme(Exception):
+    pass
+
+
+class ReferrerNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Programme:
+    store_id: str
+    referrer_reward: Decimal
+    friend_reward: Decimal
+    currency: str
+    expiry_days: int | None
+    hold_window_days: int
+    monthly_cap: int | None
+    share_base_url: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Referrer:
+    store_id: str
+    customer_id: str
+    code: str
+    share_link: str
+    enrolled_at: datetime

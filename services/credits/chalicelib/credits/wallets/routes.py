@@ -7,9 +7,16 @@ from chalicelib.credits.wallets.models import Wallet
 from chalicelib.credits.wallets.rules import WalletNotFound
 from clientela import problems
 from clientela.api import Call, Reply, Routes
+from clientela.problems import FieldError
 
 routes = Routes()
 register = routes.register
+
+
+def require_customer(store_id: str, customer_id: str, field: str = "customer_id") -> None:
+    """422 naming the field unless the store has this (undeleted) customer."""
+    if not usecases.is_customer(store_id, customer_id):
+        raise problems.invalid([FieldError(field, "No customer with that id in this store")])
 
 
 @routes.route(

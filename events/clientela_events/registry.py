@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from clientela_events import automation, coupons, credits, customers, storefront
+from clientela_events import automation, coupons, credits, customers, referrals, storefront
 
 
 @dataclass(frozen=True)
@@ -285,6 +285,80 @@ CONTRACTS: tuple[Contract, ...] = (
             "discount": "15.00",
             "currency": "BRL",
             "reverted_at": _WHEN,
+        },
+    ),
+    # Credits (clientela.credits): refer-a-friend, one shape for every step.
+    Contract(
+        referrals.SOURCE,
+        "referral.created",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "pending",
+            "reason": "signed-up",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.qualified",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "qualified",
+            "reason": "first-order-paid",
+            "order_id": "BR-200871",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.flagged",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "flagged",
+            "reason": "similar-email",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.rewarded",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "rewarded",
+            "reason": "hold-window-passed",
+            "order_id": "BR-200871",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.voided",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "voided",
+            "reason": "order-cancelled",
+            "order_id": "BR-200871",
+            "at": _WHEN,
         },
     ),
     # Credits (clientela.credits): wallet movements; amounts are decimal strings.

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
-from chalicelib.credits.coupons import handlers as coupon_handlers
+from chalicelib.credits import offer_events
 from chalicelib.credits.coupons import routes as coupon_routes
+from chalicelib.credits.referrals import handlers as referral_handlers
 from chalicelib.credits.referrals import routes as referral_routes
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets import routes as wallet_routes
@@ -38,5 +39,12 @@ def on_customer_event(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=settings().offer_events_queue, batch_size=10)
 @obs.tracer.capture_method
 def on_offer_event(event: SQSEvent) -> dict[str, Any]:
-    """order.cancelled gives the order's coupons back (bus -> queue -> here)."""
-    return coupon_handlers.handle_batch(event.to_dict(), event.context)
+    """Coupons and referrals follow customer and order events (bus -> queue -> here)."""
+    return offer_events.handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def reward_due_referrals(event: CloudWatchEvent) -> dict[str, Any]:
+    """Qualified referrals past their hold window get both rewards (through the ledger)."""
+    return referral_handlers.reward_due(event.time)

@@ -271,6 +271,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyOfferEventsQueuePolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyOfferEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyOfferEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
     }
 
 
@@ -488,7 +489,11 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}): {
             "dynamodb:Query"
         },
+        json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}): {
+            "dynamodb:Query"
+        },
         json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
+        json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
     }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {
@@ -502,9 +507,14 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         _arn("CreditsIdempotencyTable"),
         _arn("CustomerEventsQueue"),
     }
-    # Coupons follow order.cancelled: read the order's redemptions and revert them.
+    # Coupons and referrals follow customer and order events.
     assert _grants("credits", "OnOfferEventRole") == {
-        _arn("CreditsTable"): {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+        _arn("CreditsTable"): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        },
         json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
         _arn("OfferEventsQueue"): {
             "sqs:ReceiveMessage",
@@ -514,14 +524,12 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
     }
 
 
-def test_the_credits_offer_rule_takes_what_the_coupons_follow() -> None:
-    from chalicelib.credits.coupons.handlers import FOLLOWED_EVENTS as COUPON_EVENTS
+def test_the_credits_offer_rule_takes_what_coupons_and_referrals_follow() -> None:
+    from chalicelib.credits.offer_events import FOLLOWED_EVENTS as OFFER_EVENTS
 
     rule = cfn.load(INFRA / "credits.yaml")["Resources"]["OfferEventsRule"]["Properties"]
-    assert rule["EventPattern"] == {
-        "source": ["clientela.storefront"],
-        "detail-type": list(COUPON_EVENTS),
-    }
+    assert rule["EventPattern"]["source"] == ["clientela.storefront", "clientela.customers"]
+    assert sorted(rule["EventPattern"]["detail-type"]) == sorted(OFFER_EVENTS)
 
 
 def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:

@@ -16,6 +16,8 @@ class CreditsSettings(BaseSettings):
     customer_events_queue: str = "clientela-credits-customer-events"
     # Order events for coupons (infra/credits.yaml, OfferEventsRule -> this queue).
     offer_events_queue: str = "clientela-credits-offer-events"
+    # The key that signs list cursors (infra/credits.yaml CursorKeySecret).
+    cursor_key_secret: str = "clientela/credits/cursor-key"  # noqa: S105 - a name, not a key
 
 
 @functools.cache

@@ -5,9 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    model_validator,
+)
 
 from chalicelib.credits.referrals.rules import Programme as DomainProgramme
+from chalicelib.credits.referrals.rules import Reason, Status, normalise_code
+from chalicelib.credits.referrals.rules import Referral as DomainReferral
 from chalicelib.credits.referrals.rules import Referrer as DomainReferrer
 from clientela.ids import ID_PATTERN
 from clientela.money import Amount, Currency, InCurrency
@@ -64,6 +74,9 @@ class NewReferrer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: CustomerId
+    ip: IPvAnyAddress | None = Field(
+        default=None, description="Where the referrer enrolled from (same-IP sign-ups are flagged)"
+    )
 
 
 class Referrer(BaseModel):
@@ -80,3 +93,58 @@ class Referrer(BaseModel):
             share_link=referrer.share_link,
             enrolled_at=referrer.enrolled_at,
         )
+
+
+class NewReferral(BaseModel):
+    """A new customer signed up with a referrer's code (the storefront calls this right after
+    `POST /customers`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(normalise_code)]
+    customer_id: CustomerId = Field(description="The new customer (the friend)")
+    ip: IPvAnyAddress | None = Field(default=None, description="Where the friend signed up from")
+
+
+class Referral(BaseModel):
+    id: str
+    referrer_id: str
+    friend_id: str
+    code: str
+    status: Status
+    reason: Reason
+    order_id: str | None
+    paid_at: datetime | None
+    reward_due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, referral: DomainReferral) -> Referral:
+        return cls(
+            id=referral.id,
+            referrer_id=referral.referrer_id,
+            friend_id=referral.friend_id,
+            code=referral.code,
+            status=referral.status,
+            reason=referral.reason,
+            order_id=referral.order_id,
+            paid_at=referral.paid_at,
+            reward_due_at=referral.due_at,
+            created_at=referral.created_at,
+            updated_at=referral.updated_at,
+        )
+
+
+class ReferralQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referrer_id: CustomerId
+    status: Status | None = None
+    limit: int = Field(default=25, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+class ReferralPage(BaseModel):
+    items: list[Referral]
+    next_cursor: str | None

@@ -276,3 +276,36 @@ class Referrer:
     code: str
     share_link: str
     enrolled_at: datetime
+    # Where the referrer enrolled from, for the same-IP check (personal data: never logged).
+    ip: str | None = None
+
+
+class ReferralNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Referral:
+    store_id: str
+    id: str
+    referrer_id: str
+    friend_id: str
+    code: str
+    status: Status
+    reason: Reason
+    created_at: datetime
+    updated_at: datetime
+    order_id: str | None = None
+    paid_at: datetime | None = None
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Known:
+    """The credits service's read model of a customer, for the fraud checks."""
+
+    customer_id: str
+    mailbox: str | None
+    phone: str | None
+    ordered: bool
+    deleted: bool

@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
+import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from chalicelib.credits.referrals import rules
-from chalicelib.credits.referrals.rules import NoProgramme, Programme, Referrer, ReferrerNotFound
-from chalicelib.credits.referrals.store import AlreadyEnrolled, CodeTaken, ReferralStore
+from chalicelib.credits.referrals.rules import (
+    InvalidTransition,
+    NoProgramme,
+    Person,
+    Programme,
+    Reason,
+    Referral,
+    ReferralNotFound,
+    Referrer,
+    ReferrerNotFound,
+    Refused,
+    Status,
+)
+from chalicelib.credits.referrals.store import (
+    AlreadyEnrolled,
+    CapReached,
+    CodeTaken,
+    FriendTaken,
+    ReferralRecords,
+    StaleStatus,
+)
 from chalicelib.credits.settings import settings
 from clientela import aws
+from clientela.events import OutgoingEvent, publish
+from clientela.ids import new_id
+from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1, CustomerUpdatedV1
+from clientela_events.referrals import ReferralV1
+from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
+
+log = logging.getLogger(__name__)
+EVENT_ID_NAMESPACE = uuid.UUID("8d2b6c1e-4f3a-4e59-a7b0-1c2d3e4f5a6b")
 
 _CODE_ATTEMPTS = 5
 
 
-def referral_store() -> ReferralStore:
-    return ReferralStore(aws.dynamodb(), settings().table)
+def referral_store() -> ReferralRecords:
+    return ReferralRecords(aws.dynamodb(), settings().table)
 
 
 def now() -> datetime:
@@ -58,7 +89,7 @@ def get_programme(store_id: str) -> Programme:
     return programme
 
 
-def enrol(store_id: str, customer_id: str) -> tuple[Referrer, bool]:
+def enrol(store_id: str, customer_id: str, ip: str | None = None) -> tuple[Referrer, bool]:
     """Makes the customer a referrer with a code and share link: (referrer, whether new).
 
     Enrolling again answers the referrer as it is. Raises NoProgramme.
@@ -75,6 +106,7 @@ def enrol(store_id: str, customer_id: str) -> tuple[Referrer, bool]:
         code=code,
         share_link=rules.share_link(programme.share_base_url, code),
         enrolled_at=now(),
+        ip=ip,
     )
     for attempt in range(_CODE_ATTEMPTS):
         try:
@@ -100,3 +132,335 @@ def get_referrer(store_id: str, customer_id: str) -> Referrer:
     if referrer is None:
         raise ReferrerNotFound
     return referrer
+
+
+# Referrals ------------------------------------------------------------------------------------
+
+
+class SignUpRefused(Exception):
+    def __init__(self, reason: Refused) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class UnknownCode(Exception):
+    pass
+
+
+def _publish(referral: Referral) -> None:
+    """The referral's step as `referral.<status>` (`referral.created` for a new pending one).
+
+    The write is committed and stands; a lost event is logged (ids only)."""
+    event_type = f"referral.{referral.status.value}"
+    if referral.status is Status.PENDING and referral.reason is Reason.SIGNED_UP:
+        event_type = "referral.created"
+    event = OutgoingEvent(
+        event_type,
+        1,
+        uuid.uuid5(
+            EVENT_ID_NAMESPACE,
+            f"{referral.store_id}|{referral.id}|{referral.status}|{referral.reason}",
+        ),
+        referral.store_id,
+        referral.updated_at,
+        ReferralV1(
+            referral_id=referral.id,
+            referrer_id=referral.referrer_id,
+            friend_id=referral.friend_id,
+            status=referral.status.value,
+            reason=referral.reason.value,
+            order_id=referral.order_id,
+            at=referral.updated_at,
+        ),
+    )
+    if publish([event]):
+        log.warning("referral event not published", extra={"event_type": event_type})
+
+
+def _person(store_id: str, customer_id: str, ip: str | None) -> Person:
+    known = referral_store().known(store_id, customer_id)
+    return Person(customer_id, known.mailbox, known.phone, ip)
+
+
+def refer(store_id: str, *, code: str, friend_id: str, ip: str | None) -> tuple[Referral, bool]:
+    """A new customer signed up with a referrer's code: (the referral, whether new).
+
+    The same sign-up again answers the referral it made. Raises UnknownCode, NoProgramme or
+    SignUpRefused (self-referral, an existing customer, another referrer was first).
+    """
+    store = referral_store()
+    referrer_id = store.referrer_of_code(store_id, code)
+    if referrer_id is None:
+        raise UnknownCode
+    get_programme(store_id)
+    previous = store.of_friend(store_id, friend_id)
+    if previous is not None:
+        if previous.referrer_id == referrer_id:
+            return previous, False
+        raise SignUpRefused(Refused.ALREADY_REFERRED)
+    referrer = store.get_referrer(store_id, referrer_id)
+    friend = store.known(store_id, friend_id)
+    verdict = rules.assess(
+        _person(store_id, referrer_id, referrer.ip if referrer else None),
+        Person(friend_id, friend.mailbox, friend.phone, ip),
+        friend_has_ordered=friend.ordered,
+        friend_already_referred=False,
+    )
+    if verdict.refused is not None:
+        raise SignUpRefused(verdict.refused)
+    assert verdict.status is not None
+    assert verdict.reason is not None
+    at = now()
+    referral = Referral(
+        store_id=store_id,
+        id=new_id(),
+        referrer_id=referrer_id,
+        friend_id=friend_id,
+        code=code,
+        status=verdict.status,
+        reason=verdict.reason,
+        created_at=at,
+        updated_at=at,
+    )
+    try:
+        store.create(referral)
+    except FriendTaken:
+        winner = store.of_friend(store_id, friend_id)
+        if winner is not None and winner.referrer_id == referrer_id:
+            return winner, False
+        raise SignUpRefused(Refused.ALREADY_REFERRED) from None
+    _publish(referral)
+    return referral, True
+
+
+def get_referral(store_id: str, referral_id: str) -> Referral:
+    referral = referral_store().get(store_id, referral_id)
+    if referral is None:
+        raise ReferralNotFound
+    return referral
+
+
+def referrals_of(
+    store_id: str, referrer_id: str, *, status: Status | None, limit: int, after: str | None
+) -> tuple[list[Referral], str | None]:
+    return referral_store().of_referrer(
+        store_id, referrer_id, status=status, limit=limit, after=after
+    )
+
+
+def _step(
+    referral: Referral,
+    status: Status,
+    reason: Reason,
+    *,
+    extra: list[dict[str, Any]] | None = None,
+    due: bool | None = None,
+    **changes: Any,
+) -> Referral:
+    """Moves the referral along the state machine, atomically with `extra`; publishes it."""
+    rules.check_transition(referral.status, status)
+    moved = replace(referral, status=status, reason=reason, updated_at=now(), **changes)
+    referral_store().change(moved, referral.status, extra=extra, due=due)
+    _publish(moved)
+    return moved
+
+
+def approve(store_id: str, referral_id: str) -> Referral:
+    """A flagged referral goes on: qualified if the friend's first order came, else pending."""
+    referral = get_referral(store_id, referral_id)
+    if referral.status is not Status.FLAGGED:
+        raise InvalidTransition(referral.status, Status.PENDING)
+    if referral.order_id is None:
+        return _step(referral, Status.PENDING, Reason.APPROVED)
+    return _step(referral, Status.QUALIFIED, Reason.APPROVED, due=True)
+
+
+def void(store_id: str, referral_id: str) -> Referral:
+    """The admin voids a referral that is not rewarded yet."""
+    referral = get_referral(store_id, referral_id)
+    return _step(referral, Status.VOIDED, Reason.VOIDED_BY_ADMIN, due=False)
+
+
+def _qualify(store_id: str, friend_id: str, order_id: str, paid_at: Any) -> str:
+    store = referral_store()
+    referral = store.of_friend(store_id, friend_id)
+    if referral is None or referral.order_id is not None:
+        return "no-referral" if referral is None else "not-first-order"
+    if referral.status not in (Status.PENDING, Status.FLAGGED):
+        return "ignored"
+    tied = store.order(store_id, order_id)
+    if tied is not None and "undone" in tied:
+        # The cancellation or refund overtook the order: the referral never qualifies.
+        _step(referral, Status.VOIDED, Reason(tied["undone"]), order_id=order_id)
+        return "voided"
+    programme = store.get_programme(store_id)
+    hold = programme.hold_window_days if programme else 14
+    order_fields = {
+        "order_id": order_id,
+        "paid_at": paid_at,
+        "due_at": rules.reward_due_at(paid_at, hold),
+    }
+    tie = [store.order_item(store_id, order_id, referral.id)]
+    try:
+        if referral.status is Status.FLAGGED:
+            # Still under review: the order is recorded, the rewards wait for the admin.
+            moved = replace(referral, updated_at=now(), **order_fields)
+            store.change(moved, Status.FLAGGED, extra=tie)
+        else:
+            _step(
+                referral,
+                Status.QUALIFIED,
+                Reason.FIRST_ORDER_PAID,
+                extra=tie,
+                due=True,
+                **order_fields,
+            )
+    except (StaleStatus, CapReached):
+        return "already-done"
+    return "qualified"
+
+
+def _undo(store_id: str, order_id: str, reason: Reason) -> str:
+    store = referral_store()
+    tied = store.order(store_id, order_id)
+    if tied is None:
+        store.tombstone(store_id, order_id, reason)
+        return "remembered"
+    if "referral_id" not in tied:
+        return "ignored"
+    referral = store.get(store_id, tied["referral_id"])
+    if referral is None or rules.is_final(referral.status):
+        # Rewarded: the order outlived the hold window; what was granted stays granted.
+        return "final"
+    try:
+        _step(referral, Status.VOIDED, reason, due=False)
+    except StaleStatus:
+        return "already-done"
+    return "voided"
+
+
+FOLLOWED_EVENTS = (
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "order.placed",
+    "order.cancelled",
+    "order.refunded",
+)
+
+
+def _follow_customer(store_id: str, data: Any) -> str:
+    store = referral_store()
+    if isinstance(data, CustomerCreatedV1 | CustomerUpdatedV1):
+        customer = data.customer if isinstance(data, CustomerCreatedV1) else data.new
+        if customer.email:
+            store.put_known(
+                store_id,
+                customer.id,
+                mailbox=rules.mailbox(customer.email),
+                phone=customer.phone,
+                version=customer.version,
+            )
+        return "known"
+    if isinstance(data, CustomerDeletedV1):
+        store.forget_known(store_id, data.customer_id)
+        return "forgotten"
+    return "ignored"
+
+
+def follow_event(store_id: str, data: Any) -> str:
+    """Keeps the customers' read model and the referrals in step with customer and order
+    events. Every step is conditional, so a redelivered or late event changes nothing."""
+    store = referral_store()
+    if isinstance(data, OrderPlacedV1):
+        if data.customer_id is None:
+            return "guest"
+        outcome = _qualify(store_id, data.customer_id, data.order_id, data.placed_at)
+        store.mark_ordered(store_id, data.customer_id)
+        return outcome
+    if isinstance(data, OrderCancelledV1):
+        return _undo(store_id, data.order_id, Reason.ORDER_CANCELLED)
+    if isinstance(data, OrderRefundedV1):
+        return _undo(store_id, data.order_id, Reason.ORDER_REFUNDED)
+    return _follow_customer(store_id, data)
+
+
+# Rewards --------------------------------------------------------------------------------------
+
+
+def _reward(
+    store_id: str,
+    customer_id: str,
+    *,
+    amount: Decimal,
+    currency: str,
+    expires_at: datetime | None,
+    referral_id: str,
+    role: str,
+) -> None:
+    """Grants one side's reward through the ledger, idempotent on the referral and the side."""
+    # Looked up by name: the ledger (chalicelib.credits.ledger) is its own area, built alongside.
+    grant = importlib.import_module("chalicelib.credits.ledger.usecases").grant
+    grant(
+        store_id,
+        customer_id,
+        kind="referral",
+        amount=amount,
+        currency=currency,
+        expires_at=expires_at,
+        origin=referral_id,
+        note=f"Refer-a-friend reward ({role})",
+        key=f"referral:{referral_id}:{role}",
+    )
+
+
+def reward(store_id: str, referral_id: str, at: datetime) -> str:
+    """A qualified referral past its hold window: counted against the referrer's monthly cap
+    and marked rewarded in one transaction, then both rewards granted (idempotent keys). Past
+    the cap: flagged for review instead. Off the due list only once both grants are done."""
+    store = referral_store()
+    referral = store.get(store_id, referral_id)
+    if referral is None or referral.due_at is None or referral.due_at > at:
+        return "not-due"
+    programme = store.get_programme(store_id)
+    if programme is None:
+        return "no-programme"
+    if referral.status is Status.QUALIFIED:
+        cap = store.cap_item(
+            store_id, referral.referrer_id, rules.month_of(at), programme.monthly_cap
+        )
+        try:
+            referral = _step(referral, Status.REWARDED, Reason.HOLD_WINDOW_PASSED, extra=[cap])
+        except CapReached:
+            _step(referral, Status.FLAGGED, Reason.MONTHLY_CAP, due=False)
+            return "capped"
+        except StaleStatus:
+            return "already-done"
+    if referral.status is not Status.REWARDED:
+        return "ignored"
+    expires_at = at + timedelta(days=programme.expiry_days) if programme.expiry_days else None
+    for role, customer_id, amount in (
+        ("referrer", referral.referrer_id, programme.referrer_reward),
+        ("friend", referral.friend_id, programme.friend_reward),
+    ):
+        if amount > 0:
+            _reward(
+                store_id,
+                customer_id,
+                amount=amount,
+                currency=programme.currency,
+                expires_at=expires_at,
+                referral_id=referral.id,
+                role=role,
+            )
+    store.off_due_list(store_id, referral.id)
+    return "rewarded"
+
+
+def reward_due(at: datetime) -> dict[str, int]:
+    """The scheduled job: every referral whose hold window has passed, in every store."""
+    outcomes: dict[str, int] = {}
+    for store_id, referral_id in referral_store().due(at):
+        outcome = reward(store_id, referral_id, at)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

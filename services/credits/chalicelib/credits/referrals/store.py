@@ -471,10 +471,11 @@ class ReferralRecords(ReferralStore):
             }
             while True:
                 response = self._db.query(**request)
-                found += [
-                    (item["referral_due_at"]["S"].split("#")[1], item["referral_id"]["S"])
-                    for item in response.get("Items", [])
-                ]
+                for item in response.get("Items", []):
+                    # `<due>#<store>#<id>`: the index holds keys only.
+                    store_and_id = item["referral_due_at"]["S"].split("#", 1)[1]
+                    store_id, referral_id = store_and_id.rsplit("#", 1)
+                    found.append((store_id, referral_id))
                 if "LastEvaluatedKey" not in response:
                     break
                 request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,0 +1,68 @@
+"""Referral rewards through the real ledger. For the lead to run once i8-referrals is merged
+with i8-ledger: skipped while chalicelib.credits.ledger does not exist (on i8-referrals)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+pytest.importorskip("chalicelib.credits.ledger.usecases")
+
+from tests.service.conftest import Api
+from tests.service.test_credits_consumer import WHEN
+from tests.service.test_credits_coupons_api import JOAO, MARIA
+from tests.service.test_credits_referrals_api import (  # noqa: F401
+    PROGRAMME,
+    cancelled,
+    code,
+    credits,
+    deliver,
+    offer,
+    people,
+    placed,
+    programme,
+    sign_up,
+)
+
+
+def test_both_rewards_are_granted_once_after_the_hold_window(
+    credits: Api,  # noqa: F811 - the fixtures of test_credits_referrals_api
+    code: str,  # noqa: F811
+    offer: Any,  # noqa: F811
+    store_id: str,
+) -> None:
+    from chalicelib.credits.referrals import usecases
+
+    referral = sign_up(credits, code, JOAO).body
+    offer(placed(store_id, JOAO, "BR-1"))
+    due = WHEN + timedelta(days=14)
+
+    assert usecases.reward_due(due - timedelta(seconds=1)).get("rewarded", 0) == 0
+    assert usecases.reward(store_id, referral["id"], due) == "rewarded"
+    # A second run (a retried job) grants nothing twice: the ledger keys are the referral's.
+    usecases.reward(store_id, referral["id"], due)
+
+    body = credits.call("GET", f"/referrals/{referral['id']}").body
+    assert (body["status"], body["reason"]) == ("rewarded", "hold-window-passed")
+    assert (store_id, referral["id"]) not in usecases.referral_store().due(due)
+    assert credits.call("GET", f"/wallets/{MARIA}").body["balance"] == PROGRAMME["referrer_reward"]
+    assert credits.call("GET", f"/wallets/{JOAO}").body["balance"] == PROGRAMME["friend_reward"]
+
+
+def test_a_cancellation_after_the_reward_takes_nothing_back(
+    credits: Api,  # noqa: F811 - the fixtures of test_credits_referrals_api
+    code: str,  # noqa: F811
+    offer: Any,  # noqa: F811
+    store_id: str,
+) -> None:
+    from chalicelib.credits.referrals import usecases
+
+    referral = sign_up(credits, code, JOAO).body
+    offer(placed(store_id, JOAO, "BR-1"))
+    usecases.reward(store_id, referral["id"], WHEN + timedelta(days=14))
+
+    offer(cancelled(store_id, "BR-1"))
+
+    assert credits.call("GET", f"/referrals/{referral['id']}").body["status"] == "rewarded"

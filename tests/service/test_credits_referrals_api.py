@@ -471,3 +471,24 @@ def test_nothing_is_rewarded_before_the_hold_window(
     assert (store_id, referral["id"]) in usecases.referral_store().due(WHEN + timedelta(days=14))
     assert usecases.reward(store_id, referral["id"], WHEN + timedelta(days=13)) == "not-due"
     assert credits.call("GET", f"/referrals/{referral['id']}").body["status"] == "qualified"
+
+
+def test_the_scheduled_job_takes_its_now_from_the_scheduled_event(apps: dict[str, Any]) -> None:
+    from clientela_local.lambda_context import new_context
+
+    context = new_context(
+        "clientela-credits", "reward_due_referrals", region="us-east-1", account="123456789012"
+    )
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2000-01-01T00:00:00Z",  # before anything could fall due
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+
+    assert apps["credits"].reward_due_referrals(event, context) == {}

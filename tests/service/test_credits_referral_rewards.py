@@ -47,8 +47,13 @@ def test_both_rewards_are_granted_once_after_the_hold_window(
     body = credits.call("GET", f"/referrals/{referral['id']}").body
     assert (body["status"], body["reason"]) == ("rewarded", "hold-window-passed")
     assert (store_id, referral["id"]) not in usecases.referral_store().due(due)
-    assert credits.call("GET", f"/wallets/{MARIA}").body["balance"] == PROGRAMME["referrer_reward"]
-    assert credits.call("GET", f"/wallets/{JOAO}").body["balance"] == PROGRAMME["friend_reward"]
+    # The ledger's wallet view (i8-ledger): balance in the currency asked, lots with origin.
+    for customer_id, amount in ((MARIA, "20.00"), (JOAO, "10.00")):
+        wallet = credits.call("GET", f"/wallets/{customer_id}?currency=BRL").body
+        assert wallet["balance"] == amount
+        assert [(lot["kind"], lot["origin"]) for lot in wallet["lots"]] == [
+            ("referral", {"referral": referral["id"]})
+        ]
 
 
 def test_a_cancellation_after_the_reward_takes_nothing_back(

@@ -492,3 +492,25 @@ def test_the_scheduled_job_takes_its_now_from_the_scheduled_event(apps: dict[str
     }
 
     assert apps["credits"].reward_due_referrals(event, context) == {}
+
+
+def test_a_referral_whose_grant_fails_stays_due_and_the_others_go_on(
+    credits: Api, code: str, offer: Any, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A grant that fails (the ledger down, a wallet closed): the job goes on with the others
+    # and keeps the referral on the due list for the next run (the grants are idempotent).
+    from chalicelib.credits.referrals import usecases
+
+    def failing(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("ledger unavailable")
+
+    monkeypatch.setattr(usecases, "_reward", failing)
+    referral = sign_up(credits, code, JOAO).body
+    offer(placed(store_id, JOAO, "BR-1"))
+    due = WHEN + timedelta(days=14)
+
+    outcomes = usecases.reward_due(due)
+
+    assert outcomes.get("failed", 0) >= 1
+    assert (store_id, referral["id"]) in usecases.referral_store().due(due)
+    assert credits.call("GET", f"/referrals/{referral['id']}").body["status"] == "rewarded"

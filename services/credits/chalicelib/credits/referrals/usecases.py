@@ -408,7 +408,7 @@ def _reward(
         amount=amount,
         currency=currency,
         expires_at=expires_at,
-        origin=referral_id,
+        origin={"referral": referral_id},
         note=f"Refer-a-friend reward ({role})",
         key=f"referral:{referral_id}:{role}",
     )
@@ -461,6 +461,14 @@ def reward_due(at: datetime) -> dict[str, int]:
     """The scheduled job: every referral whose hold window has passed, in every store."""
     outcomes: dict[str, int] = {}
     for store_id, referral_id in referral_store().due(at):
-        outcome = reward(store_id, referral_id, at)
+        try:
+            outcome = reward(store_id, referral_id, at)
+        except Exception as exc:  # one referral's failure never stops the others'
+            # It stays on the due list: the next run tries it again (the grants are idempotent).
+            log.warning(
+                "referral reward failed",
+                extra={"referral_id": referral_id, "error_type": type(exc).__name__},
+            )
+            outcome = "failed"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes

@@ -514,3 +514,34 @@ def test_a_referral_whose_grant_fails_stays_due_and_the_others_go_on(
     assert outcomes.get("failed", 0) >= 1
     assert (store_id, referral["id"]) in usecases.referral_store().due(due)
     assert credits.call("GET", f"/referrals/{referral['id']}").body["status"] == "rewarded"
+
+
+def test_two_referrers_racing_for_one_friend_one_wins(
+    credits: Api, code: str, store_id: str
+) -> None:
+    from chalicelib.credits.referrals import usecases
+
+    other = credits.call("POST", "/referrers", {"customer_id": ANA}).body["code"]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(with_code: str) -> None:
+        barrier.wait()
+        try:
+            usecases.refer(store_id, code=with_code, friend_id=JOAO, ip=None)
+            outcomes.append("referred")
+        except usecases.SignUpRefused as refused:
+            outcomes.append(refused.reason.value)
+
+    threads = [threading.Thread(target=attempt, args=(c,)) for c in (code, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["already-referred", "referred"]
+    listed = [
+        len(credits.call("GET", f"/referrals?referrer_id={referrer}").body["items"])
+        for referrer in (MARIA, ANA)
+    ]
+    assert sorted(listed) == [0, 1]

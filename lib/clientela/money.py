@@ -13,7 +13,7 @@ For pydantic models (API bodies and answers, event contracts):
   a string. Outside a currency it has at most `MAX_MINOR_UNITS` decimals.
 - `InCurrency`: a model with a `currency` field whose amounts (`Amount` fields, its own and
   those of the models nested in it) are in that currency: more decimals than the currency has
-  are refused, naming the field, and the amounts are kept (and so written) with the currency's
+  are refused, naming the field, and the amounts are kept and written with the currency's
   minor units.
 """
 
@@ -32,7 +32,9 @@ from pydantic import (
     BeforeValidator,
     ModelWrapValidatorHandler,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     WithJsonSchema,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -195,7 +197,8 @@ def _in_scope(amount: Decimal) -> Decimal:
 
 
 def _written(amount: Decimal) -> str:
-    return format(amount + 0, "f")
+    currency = _currency.get()
+    return text(amount, currency if currency in MINOR_UNITS else None)
 
 
 Currency = Annotated[
@@ -251,5 +254,16 @@ class InCurrency(BaseModel):
         token = _currency.set(given if isinstance(given, str) and given in MINOR_UNITS else None)
         try:
             return handler(data)
+        finally:
+            _currency.reset(token)
+
+    # Unannotated on purpose: pydantic then documents the model's own fields (an annotated
+    # return type would replace them in the JSON Schema).
+    @model_serializer(mode="wrap")
+    def _amounts_written_in_currency(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        """Nested models built on their own (outside this one) are written in its currency too."""
+        token = _currency.set(getattr(self, "currency", None))
+        try:
+            return handler(self)
         finally:
             _currency.reset(token)

@@ -492,6 +492,9 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}): {
             "dynamodb:Query"
         },
+        json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-status"}): {
+            "dynamodb:Query"
+        },
         json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
         json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
     }

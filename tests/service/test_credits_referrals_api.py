@@ -545,3 +545,30 @@ def test_two_referrers_racing_for_one_friend_one_wins(
         for referrer in (MARIA, ANA)
     ]
     assert sorted(listed) == [0, 1]
+
+
+def test_the_store_s_review_queue_pages_over_every_shard(
+    credits: Api, code: str, deliver: Any, offer: Any, store_id: str
+) -> None:
+    friends = [f"01JD8000000000000000000{n:03d}" for n in range(7)]
+    deliver(*(sqs_record(created(store_id, friend)) for friend in friends))
+    offer(*(customer_event(store_id, f, f"buddy{n}@example.net") for n, f in enumerate(friends)))
+    # Signed up from the referrer's IP: flagged for review. One is approved, so leaves the queue.
+    made = [sign_up(credits, code, f, ip="203.0.113.7").body["id"] for f in friends]
+    credits.call("POST", f"/referrals/{made[3]}/approval")
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = "/referrals?status=flagged&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = credits.call("GET", query).body
+        assert len(page["items"]) <= 3
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+
+    assert seen == sorted((m for m in made if m != made[3]), reverse=True)
+    pending = credits.call("GET", "/referrals?status=pending").body["items"]
+    assert [item["id"] for item in pending] == [made[3]]
+    assert credits.call("GET", "/referrals").status == 400

@@ -137,12 +137,20 @@ class Referral(BaseModel):
 
 
 class ReferralQuery(BaseModel):
+    """A referrer's referrals (optionally of one status), or the store's of one status."""
+
     model_config = ConfigDict(extra="forbid")
 
-    referrer_id: CustomerId
+    referrer_id: CustomerId | None = None
     status: Status | None = None
     limit: int = Field(default=25, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _one_listing(self) -> Self:
+        if self.referrer_id is None and self.status is None:
+            raise ValueError("give referrer_id, status or both")
+        return self
 
 
 class ReferralPage(BaseModel):

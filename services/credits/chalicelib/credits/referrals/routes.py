@@ -180,15 +180,16 @@ def create_referral(call: Call) -> Reply:
 @routes.route(
     "/referrals",
     "GET",
-    summary="List a referrer's referrals",
+    summary="List referrals (a referrer's, or the store's by status)",
     query=ReferralQuery,
     response=ReferralPage,
 )
 def list_referrals(call: Call) -> Reply:
-    """Newest first, optionally of one status; `next_cursor` gives the next page (with a status
-    filter a page may hold fewer than `limit`: keep following `next_cursor` until it is null)."""
+    """Newest first. With `referrer_id`: the referrer's, optionally of one `status` (a page may
+    then hold fewer than `limit`: follow `next_cursor` until it is null). With `status` alone:
+    the store's referrals in that status, e.g. `flagged`, the review queue."""
     query: ReferralQuery = call.query
-    scope = f"referrals:{query.referrer_id}:{query.status or ''}"
+    scope = f"referrals:{query.referrer_id or ''}:{query.status or ''}"
     after = None
     if query.cursor:
         key = _cursor_key()

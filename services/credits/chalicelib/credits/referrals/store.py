@@ -181,8 +181,12 @@ class ReferralStore:
 # - rewards this month: `pk=REFERRER#<store>#<referrer>`, `sk=REWARDS#<YYYY-MM>` (the cap).
 
 BY_REFERRER_INDEX = "referrals-by-referrer"
+BY_STATUS_INDEX = "referrals-by-status"
 DUE_INDEX = "referrals-due"
 DUE_SHARDS = 8
+# A store's referrals of one status (the review queue: flagged) spread over this many
+# partitions, so a busy store's sign-ups never pile onto one.
+STATUS_SHARDS = 8
 
 
 class FriendTaken(Exception):
@@ -238,8 +242,12 @@ def _referral(store_id: str, item: dict[str, Any]) -> Referral:
     )
 
 
-def _shard(referral_id: str) -> int:
-    return sum(referral_id.encode()) % DUE_SHARDS
+def _shard(referral_id: str, shards: int = DUE_SHARDS) -> int:
+    return sum(referral_id.encode()) % shards
+
+
+def _status_partition(store_id: str, status: Status, referral_id: str) -> str:
+    return f"REFERRAL_STATUS#{store_id}#{status.value}#{_shard(referral_id, STATUS_SHARDS)}"
 
 
 def _cancelled(error: ClientError) -> list[str]:
@@ -266,6 +274,7 @@ class ReferralRecords(ReferralStore):
             "created_at": {"S": _stamp(referral.created_at)},
             "updated_at": {"S": _stamp(referral.updated_at)},
             "referral_referrer": {"S": f"REFERRAL_REFERRER#{store_id}#{referral.referrer_id}"},
+            "referral_status": {"S": _status_partition(store_id, referral.status, referral.id)},
         }
         try:
             self._db.transact_write_items(
@@ -343,6 +352,36 @@ class ReferralRecords(ReferralStore):
         last = response.get("LastEvaluatedKey")
         return items, (last["referral_id"]["S"] if last else None)
 
+    def by_status(
+        self, store_id: str, status: Status, *, limit: int, before: str | None
+    ) -> tuple[list[Referral], str | None]:
+        """A page of the store's referrals in `status`, newest first, and the last id if more
+        follow. Each shard is read from the same bound (ids below `before`) and merged."""
+        merged: list[Referral] = []
+        more = False
+        for shard in range(STATUS_SHARDS):
+            values: dict[str, Any] = {
+                ":p": {"S": f"REFERRAL_STATUS#{store_id}#{status.value}#{shard}"}
+            }
+            condition = "referral_status = :p"
+            if before is not None:
+                condition += " AND referral_id < :before"
+                values[":before"] = {"S": before}
+            response = self._db.query(
+                TableName=self._table,
+                IndexName=BY_STATUS_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+            merged += [_referral(store_id, item) for item in response.get("Items", [])]
+            more = more or "LastEvaluatedKey" in response
+        merged.sort(key=lambda referral: referral.id, reverse=True)
+        page = merged[:limit]
+        following = more or len(merged) > limit
+        return page, (page[-1].id if following and page else None)
+
     def change(
         self,
         referral: Referral,
@@ -363,7 +402,15 @@ class ReferralRecords(ReferralStore):
             ":updated": {"S": _stamp(referral.updated_at)},
             ":expected": {"S": expected.value},
         }
-        sets = ["#status = :status", "reason = :reason", "updated_at = :updated"]
+        sets = [
+            "#status = :status",
+            "reason = :reason",
+            "updated_at = :updated",
+            "referral_status = :status_pk",
+        ]
+        values[":status_pk"] = {
+            "S": _status_partition(referral.store_id, referral.status, referral.id)
+        }
         removes: list[str] = []
         if referral.order_id is not None:
             sets.append("order_id = :order")

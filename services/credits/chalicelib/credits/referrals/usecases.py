@@ -241,11 +241,21 @@ def get_referral(store_id: str, referral_id: str) -> Referral:
 
 
 def referrals_of(
-    store_id: str, referrer_id: str, *, status: Status | None, limit: int, after: str | None
+    store_id: str,
+    referrer_id: str | None,
+    *,
+    status: Status | None,
+    limit: int,
+    after: str | None,
 ) -> tuple[list[Referral], str | None]:
-    return referral_store().of_referrer(
-        store_id, referrer_id, status=status, limit=limit, after=after
-    )
+    """A page of referrals, newest first: a referrer's (of any status or one), or the store's
+    of one status (the review queue). The second is the id to continue after, if more follow."""
+    if referrer_id is not None:
+        return referral_store().of_referrer(
+            store_id, referrer_id, status=status, limit=limit, after=after
+        )
+    assert status is not None  # the query model requires one of the two
+    return referral_store().by_status(store_id, status, limit=limit, before=after)
 
 
 def _step(

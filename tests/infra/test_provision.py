@@ -166,6 +166,8 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-customers-jobs-dlq",
         "clientela-credits-customer-events-dlq",
         "clientela-credits-customer-events-delivery-dlq",
+        "clientela-credits-offer-events-dlq",
+        "clientela-credits-offer-events-delivery-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]

@@ -257,6 +257,10 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "CustomerEventsDeliveryDlq",
         "CustomerEventsRule",
         "OrderEventsRule",
+        "OfferEventsQueue",
+        "OfferEventsDlq",
+        "OfferEventsDeliveryDlq",
+        "OfferEventsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -270,6 +274,10 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyCustomerEventsQueuePolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCustomerEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyCustomerEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyOfferEventsDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyOfferEventsQueuePolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyOfferEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyOfferEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
     }
 
@@ -485,8 +493,10 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
 
 def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
     # The API posts to the ledger (transactions of Put / Update / ConditionCheck over one
-    # customer's items), reads it, and lists wallets through the by-store index only; it reads
-    # its own cursor key. The event handler opens (Put), closes (Update) and reads wallets,
+    # customer's items), reads it, and lists wallets through the by-store index; it keeps
+    # coupons and referrals (transactions are authorised per action inside them) and lists
+    # them through their indexes; it reads its own cursor key and publishes credit.*, coupon.*
+    # and referral.* events. The event handler opens (Put), closes (Update) and reads wallets,
     # once per event id through Powertools idempotency.
     ledger = {
         "dynamodb:GetItem",
@@ -495,15 +505,27 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         "dynamodb:Query",
         "dynamodb:ConditionCheckItem",
     }
+    table = ledger - {"dynamodb:ConditionCheckItem"}
     assert _grants("credits", "ApiHandlerRole") == {
         _arn("CreditsTable"): ledger,
         '{"Fn::Sub": "${CreditsTable.Arn}/index/by-store"}': {"dynamodb:Query"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}': {"dynamodb:Query"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}': {"dynamodb:Query"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-status"}': {"dynamodb:Query"},
         '{"Ref": "CursorKeySecret"}': {"secretsmanager:GetSecretValue"},
         BUS: {"events:PutEvents"},
     }
     assert _grants("credits", "ExpireCreditsRole") == {
-        _arn("CreditsTable"): ledger - {"dynamodb:ConditionCheckItem"},
+        _arn("CreditsTable"): table,
         '{"Fn::Sub": "${CreditsTable.Arn}/index/due"}': {"dynamodb:Query"},
+        BUS: {"events:PutEvents"},
+    }
+    # The rewards job reads the due referrals and marks them, then grants both rewards through
+    # the ledger's grant (reads, a transaction of Put / Update, settling a split debit in
+    # flight) and publishes referral.rewarded and credit.granted.
+    assert _grants("credits", "RewardDueReferralsRole") == {
+        _arn("CreditsTable"): table,
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-due"}': {"dynamodb:Query"},
         BUS: {"events:PutEvents"},
     }
     consumer = _grants("credits", "OnCustomerEventRole")
@@ -521,6 +543,29 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         _arn("CustomerEventsQueue"),
         BUS,
     }
+    # Coupons and referrals follow customer and order events.
+    assert _grants("credits", "OnOfferEventRole") == {
+        _arn("CreditsTable"): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        },
+        json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
+        _arn("OfferEventsQueue"): {
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        },
+    }
+
+
+def test_the_credits_offer_rule_takes_what_coupons_and_referrals_follow() -> None:
+    from chalicelib.credits.offer_events import FOLLOWED_EVENTS as OFFER_EVENTS
+
+    rule = cfn.load(INFRA / "credits.yaml")["Resources"]["OfferEventsRule"]["Properties"]
+    assert rule["EventPattern"]["source"] == ["clientela.storefront", "clientela.customers"]
+    assert sorted(rule["EventPattern"]["detail-type"]) == sorted(OFFER_EVENTS)
 
 
 def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:

@@ -15,8 +15,12 @@ class CreditsSettings(BaseSettings):
     idempotency_table: str = "clientela-credits-idempotency"
     # The subscription queue infra/credits.yaml defines (rule on the bus -> this queue).
     customer_events_queue: str = "clientela-credits-customer-events"
-    # Signs the cursors of GET /wallets and of a wallet's ledger (infra/credits.yaml).
-    cursor_key_secret: str = "clientela/credits/cursor-key"  # noqa: S105 - a name
+    # Order and customer events for coupons and referrals (infra/credits.yaml, OfferEventsRule
+    # -> this queue).
+    offer_events_queue: str = "clientela-credits-offer-events"
+    # Signs the cursors of GET /wallets, a wallet's ledger and GET /referrals
+    # (infra/credits.yaml CursorKeySecret).
+    cursor_key_secret: str = "clientela/credits/cursor-key"  # noqa: S105 - a name, not a key
     # The currency a wallet is shown in when the request names none. Postings always name
     # theirs; a store with another currency passes it (a per-store setting is future work).
     default_currency: str = "BRL"

@@ -37,6 +37,7 @@ from chalicelib.credits.ledger.rules import (
 )
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound
+from chalicelib.credits.wallets.usecases import is_customer
 from clientela import money, problems
 from clientela.api import Call, Reply, Routes, idempotency_key
 from clientela.cursor import decode_cursor, encode_cursor
@@ -115,6 +116,13 @@ def _cursor_key() -> str:
 def _scope(name: str, query: dict[str, Any]) -> str:
     digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()
     return f"{name}:{digest[:32]}"
+
+
+def require_customer(store_id: str, customer_id: str, field: str = "customer_id") -> None:
+    """422 naming the field unless the store has this (undeleted) customer. For the areas whose
+    bodies name a customer (coupons, referrals): credits knows customers by their wallet."""
+    if not is_customer(store_id, customer_id):
+        raise problems.invalid([FieldError(field, "No customer with that id in this store")])
 
 
 @routes.route(

@@ -54,3 +54,34 @@ class CreditExpiredV1(InCurrency):
     amount: Amount = Field(gt=0)
     currency: Currency
     balance_after: Amount
+
+
+class CreditRevertedV1(InCurrency):
+    """A debit was put back (in full or in part) on the lots it came from (an order cancelled
+    or refunded). Credit that had expired meanwhile expires again at once: `reexpired`, also
+    published as its own `credit.expired`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    entry_id: str = Field(min_length=1, max_length=128, description="The wallet's ledger entry.")
+    debit_id: str = Field(min_length=1, max_length=128, description="The debit reverted.")
+    amount: Amount = Field(gt=0)
+    currency: Currency
+    order_id: str | None = Field(default=None, max_length=128)
+    reexpired: Amount = Field(description="Of `amount`, what expired again at once.")
+    balance_after: Amount
+
+
+class CreditExpiringV1(InCurrency):
+    """A lot will expire soon (sent once per lot, at the store's lead time): remind the
+    customer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    lot_id: str = Field(min_length=1, max_length=128)
+    kind: CreditKind
+    remaining: Amount = Field(gt=0, description="What will lapse unless spent.")
+    currency: Currency
+    expires_at: datetime

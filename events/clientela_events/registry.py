@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from clientela_events import automation, credits, customers, storefront
+from clientela_events import automation, coupons, credits, customers, referrals, storefront
 
 
 @dataclass(frozen=True)
@@ -245,6 +245,128 @@ CONTRACTS: tuple[Contract, ...] = (
             "channel": "whatsapp",
         },
     ),
+    # Credits (clientela.credits): coupons for one customer.
+    Contract(
+        coupons.SOURCE,
+        "coupon.created",
+        1,
+        coupons.CouponCreatedV1,
+        {
+            "code": "MARIA-10",
+            "customer_id": _CUSTOMER["id"],
+            "kind": "percentage",
+            "percentage": 10,
+            "currency": "BRL",
+            "minimum_order": "100.00",
+            "expires_at": _WHEN,
+            "usage_limit": 1,
+            "created_at": _WHEN,
+        },
+    ),
+    Contract(
+        coupons.SOURCE,
+        "coupon.redeemed",
+        1,
+        coupons.CouponRedeemedV1,
+        {
+            "code": "MARIA-10",
+            "customer_id": _CUSTOMER["id"],
+            "order_id": "BR-200871",
+            "subtotal": "150.00",
+            "discount": "15.00",
+            "currency": "BRL",
+            "remaining_uses": 0,
+            "redeemed_at": _WHEN,
+        },
+    ),
+    Contract(
+        coupons.SOURCE,
+        "coupon.reverted",
+        1,
+        coupons.CouponRevertedV1,
+        {
+            "code": "MARIA-10",
+            "customer_id": _CUSTOMER["id"],
+            "order_id": "BR-200871",
+            "discount": "15.00",
+            "currency": "BRL",
+            "reverted_at": _WHEN,
+        },
+    ),
+    # Credits (clientela.credits): refer-a-friend, one shape for every step.
+    Contract(
+        referrals.SOURCE,
+        "referral.created",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "pending",
+            "reason": "signed-up",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.qualified",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "qualified",
+            "reason": "first-order-paid",
+            "order_id": "BR-200871",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.flagged",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "flagged",
+            "reason": "similar-email",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.rewarded",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "rewarded",
+            "reason": "hold-window-passed",
+            "order_id": "BR-200871",
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        referrals.SOURCE,
+        "referral.voided",
+        1,
+        referrals.ReferralV1,
+        {
+            "referral_id": "01JD45R7T8V9W0X1Y2Z3A4B5C6",
+            "referrer_id": _CUSTOMER["id"],
+            "friend_id": "01JD3Z7A1B2C3D4E5F6G7H8J9K",
+            "status": "voided",
+            "reason": "order-cancelled",
+            "order_id": "BR-200871",
+            "at": _WHEN,
+        },
+    ),
     # Credits (clientela.credits): wallet movements; amounts are decimal strings.
     Contract(
         credits.SOURCE,
@@ -286,6 +408,36 @@ CONTRACTS: tuple[Contract, ...] = (
             "amount": "20.00",
             "currency": "BRL",
             "balance_after": "0.00",
+        },
+    ),
+    Contract(
+        credits.SOURCE,
+        "credit.reverted",
+        1,
+        credits.CreditRevertedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "entry_id": "cr-01JD45P9Q1",
+            "debit_id": "cr-01JD43F7H8",
+            "amount": "15.50",
+            "currency": "BRL",
+            "order_id": "BR-200871",
+            "reexpired": "0.00",
+            "balance_after": "35.50",
+        },
+    ),
+    Contract(
+        credits.SOURCE,
+        "credit.expiring",
+        1,
+        credits.CreditExpiringV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "lot_id": "lot-01JD42A1B2",
+            "kind": "bonus",
+            "remaining": "20.00",
+            "currency": "BRL",
+            "expires_at": datetime(2027, 5, 23, 12, 0, tzinfo=UTC),
         },
     ),
 )

@@ -49,6 +49,8 @@ class Pollers:
         for loaded in apps:
             template = infra_dir / f"{loaded.service}.yaml"
             for source in loaded.app.event_sources:
+                if isinstance(source, ScheduledEventConfig):
+                    continue  # the clock fires these (and they have no batch size)
                 handler = source.handler_string.rsplit(".", 1)[-1]
                 target = Target(loaded, handler, region, account)
                 common: dict[str, Any] = {
@@ -69,8 +71,6 @@ class Pollers:
                         starting_position=source.starting_position,
                         **common,
                     )
-                elif isinstance(source, ScheduledEventConfig):
-                    continue  # the clock fires these
                 else:
                     log.warning(
                         "%s.%s: %s is not run by the local stack",

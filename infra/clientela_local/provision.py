@@ -42,6 +42,7 @@ LOCAL_CURSOR_KEY = "clientela-local-cursor-key-0001"
 LOCAL_SECRET_VALUES = {
     "clientela/auth/signing-key": LOCAL_DEVELOPMENT_KEY,
     "clientela/customers/cursor-key": LOCAL_CURSOR_KEY,
+    "clientela/credits/cursor-key": LOCAL_CURSOR_KEY + "-credits",
 }
 _TIMEOUT_SECONDS = 30.0
 

@@ -362,3 +362,21 @@ class Routes:
     def register(self, service: Service) -> None:
         for path, method, options, func in self._declared:
             service.route(path, method, **options)(func)
+
+
+def idempotency_key(value: str | None, *, required: bool = False) -> str | None:
+    """The Idempotency-Key header, checked: 1-255 printable characters (400 otherwise)."""
+    if value is None:
+        if required:
+            raise problems.bad_request(
+                "This operation needs an Idempotency-Key header",
+                [FieldError("Idempotency-Key", "Required")],
+            )
+        return None
+    key = value.strip()
+    if not key or len(key) > 255 or not key.isprintable():
+        raise problems.bad_request(
+            "Idempotency-Key must be 1-255 printable characters",
+            [FieldError("Idempotency-Key", "Invalid key")],
+        )
+    return key

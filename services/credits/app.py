@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
+from chalicelib.credits import offer_events
+from chalicelib.credits.coupons import routes as coupon_routes
+from chalicelib.credits.ledger import routes as ledger_routes
+from chalicelib.credits.ledger.handlers import expire_due
+from chalicelib.credits.referrals import handlers as referral_handlers
+from chalicelib.credits.referrals import routes as referral_routes
 from chalicelib.credits.settings import settings
-from chalicelib.credits.wallets import routes as wallet_routes
 from chalicelib.credits.wallets.handlers import handle_batch
 from clientela.api import Service
 from clientela.observability import install, observability
@@ -21,7 +26,7 @@ app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-for area in (wallet_routes,):
+for area in (ledger_routes, coupon_routes, referral_routes):
     area.register(service)
 
 
@@ -30,3 +35,24 @@ for area in (wallet_routes,):
 def on_customer_event(event: SQSEvent) -> dict[str, Any]:
     """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
     return handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def expire_credits(event: CloudWatchEvent) -> dict[str, Any]:
+    """Expires the lots whose date has passed (one `expiration` entry per lot)."""
+    return expire_due(event.to_dict())
+
+
+@app.on_sqs_message(queue=settings().offer_events_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_offer_event(event: SQSEvent) -> dict[str, Any]:
+    """Coupons and referrals follow customer and order events (bus -> queue -> here)."""
+    return offer_events.handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def reward_due_referrals(event: CloudWatchEvent) -> dict[str, Any]:
+    """Qualified referrals past their hold window get both rewards (through the ledger)."""
+    return referral_handlers.reward_due(event.time)

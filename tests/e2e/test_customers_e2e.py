@@ -77,7 +77,7 @@ def test_the_event_opens_and_closes_the_wallet(stack, store_id) -> None:
     wallet = requests.get(f"{url}/wallets/{customer['id']}", headers=headers, timeout=10)
     assert wallet.status_code == 200, wallet.text
     assert wallet.json()["status"] == "open"
-    assert wallet.json()["balance"] == "0"
+    assert wallet.json()["balance"] == "0.00"
 
     requests.delete(f"{url}/customers/{customer['id']}", headers=headers, timeout=10)
     stack.wait_idle()

@@ -105,18 +105,22 @@ def test_the_credits_queue_redrives_to_its_dlq_after_five_receives(endpoint: str
     }
 
 
-def test_only_the_credits_rule_may_send_to_the_credits_queue(endpoint: str) -> None:
+def test_only_the_credits_rules_may_send_to_the_credits_queue(endpoint: str) -> None:
     sqs = client(endpoint, "sqs")
     url = sqs.get_queue_url(QueueName="clientela-credits-customer-events")["QueueUrl"]
     policy = json.loads(
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
     )
-    rule_arn = client(endpoint, "events").describe_rule(
-        Name="clientela-credits-customer-events", EventBusName="clientela"
-    )["Arn"]
-    [statement] = policy["Statement"]
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
+    rule_arns = [
+        client(endpoint, "events").describe_rule(Name=name, EventBusName="clientela")["Arn"]
+        for name in ("clientela-credits-customer-events", "clientela-credits-order-events")
+    ]
+    assert [s["Principal"] for s in policy["Statement"]] == [
+        {"Service": "events.amazonaws.com"}
+    ] * 2
+    assert [s["Condition"] for s in policy["Statement"]] == [
+        {"ArnEquals": {"aws:SourceArn": arn}} for arn in rule_arns
+    ]
 
 
 def test_the_credits_rule_delivers_customer_events_to_the_queue(endpoint: str) -> None:
@@ -162,6 +166,8 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-customers-jobs-dlq",
         "clientela-credits-customer-events-dlq",
         "clientela-credits-customer-events-delivery-dlq",
+        "clientela-credits-offer-events-dlq",
+        "clientela-credits-offer-events-delivery-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]
@@ -195,7 +201,8 @@ def test_the_credits_rule_retries_then_parks_undelivered_events(endpoint: str) -
     assert target["DeadLetterConfig"] == {"Arn": attributes["QueueArn"]}
     assert attributes["SqsManagedSseEnabled"] == "true"
     assert attributes["MessageRetentionPeriod"] == "1209600"
-    [statement] = json.loads(attributes["Policy"])["Statement"]
+    # The customer rule's statement; the order rule (same queues) has its own.
+    statement = json.loads(attributes["Policy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
 

@@ -140,8 +140,14 @@ def test_rule_targets_retry_for_a_day_then_keep_what_they_could_not_deliver(serv
             queue = resources[dlq]["Properties"]
             assert queue["SqsManagedSseEnabled"] is True
             assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-            # EventBridge may park events there only with a policy naming this rule.
-            [statement] = _queue_policy_statements(template, dlq)
+            # EventBridge may park events there only with a policy naming this rule (one
+            # statement per rule when rules share a queue).
+            rule_arn = {"Fn::GetAtt": [logical_id, "Arn"]}
+            [statement] = [
+                statement
+                for statement in _queue_policy_statements(template, dlq)
+                if statement["Condition"]["ArnEquals"]["aws:SourceArn"] == rule_arn
+            ]
             assert {k: v for k, v in statement.items() if k != "Sid"} == {
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
@@ -250,6 +256,11 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "CustomerEventsDlq",
         "CustomerEventsDeliveryDlq",
         "CustomerEventsRule",
+        "OrderEventsRule",
+        "OfferEventsQueue",
+        "OfferEventsDlq",
+        "OfferEventsDeliveryDlq",
+        "OfferEventsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -263,6 +274,11 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyCustomerEventsQueuePolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCustomerEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyCustomerEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyOfferEventsDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyOfferEventsQueuePolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyOfferEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyOfferEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
     }
 
 
@@ -375,6 +391,7 @@ def _arn(logical_id: str, attribute: str = "Arn") -> str:
 
 
 SIGNING_KEY = json.dumps({"Fn::ImportValue": "clientela-signing-key-secret-arn"})
+BUS = json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"})
 POWERTOOLS_IDEMPOTENCY = {
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -475,21 +492,80 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
 
 
 def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
-    # The API only reads wallets; the event handler opens (Put), closes (Update) and reads them,
+    # The API posts to the ledger (transactions of Put / Update / ConditionCheck over one
+    # customer's items), reads it, and lists wallets through the by-store index; it keeps
+    # coupons and referrals (transactions are authorised per action inside them) and lists
+    # them through their indexes; it reads its own cursor key and publishes credit.*, coupon.*
+    # and referral.* events. The event handler opens (Put), closes (Update) and reads wallets,
     # once per event id through Powertools idempotency.
-    assert _grants("credits", "ApiHandlerRole") == {_arn("CreditsTable"): {"dynamodb:GetItem"}}
+    ledger = {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+    }
+    table = ledger - {"dynamodb:ConditionCheckItem"}
+    assert _grants("credits", "ApiHandlerRole") == {
+        _arn("CreditsTable"): ledger,
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/by-store"}': {"dynamodb:Query"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}': {"dynamodb:Query"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}': {"dynamodb:Query"},
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-status"}': {"dynamodb:Query"},
+        '{"Ref": "CursorKeySecret"}': {"secretsmanager:GetSecretValue"},
+        BUS: {"events:PutEvents"},
+    }
+    assert _grants("credits", "ExpireCreditsRole") == {
+        _arn("CreditsTable"): table,
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/due"}': {"dynamodb:Query"},
+        BUS: {"events:PutEvents"},
+    }
+    # The rewards job reads the due referrals and marks them, then grants both rewards through
+    # the ledger's grant (reads, a transaction of Put / Update, settling a split debit in
+    # flight) and publishes referral.rewarded and credit.granted.
+    assert _grants("credits", "RewardDueReferralsRole") == {
+        _arn("CreditsTable"): table,
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-due"}': {"dynamodb:Query"},
+        BUS: {"events:PutEvents"},
+    }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:Query",
     }
     assert consumer[_arn("CreditsIdempotencyTable")] == POWERTOOLS_IDEMPOTENCY
+    assert consumer[BUS] == {"events:PutEvents"}
     assert set(consumer) == {
         _arn("CreditsTable"),
         _arn("CreditsIdempotencyTable"),
         _arn("CustomerEventsQueue"),
+        BUS,
     }
+    # Coupons and referrals follow customer and order events.
+    assert _grants("credits", "OnOfferEventRole") == {
+        _arn("CreditsTable"): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        },
+        json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
+        _arn("OfferEventsQueue"): {
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        },
+    }
+
+
+def test_the_credits_offer_rule_takes_what_coupons_and_referrals_follow() -> None:
+    from chalicelib.credits.offer_events import FOLLOWED_EVENTS as OFFER_EVENTS
+
+    rule = cfn.load(INFRA / "credits.yaml")["Resources"]["OfferEventsRule"]["Properties"]
+    assert rule["EventPattern"]["source"] == ["clientela.storefront", "clientela.customers"]
+    assert sorted(rule["EventPattern"]["detail-type"]) == sorted(OFFER_EVENTS)
 
 
 def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:

@@ -76,3 +76,27 @@ def test_wait_idle_times_out_while_a_message_keeps_failing(aws, tmp_path):
         pytest.raises(TimeoutError, match=r"svc\.handle"),
     ):
         pollers.wait_idle(0.5)
+
+
+def test_an_app_with_a_schedule_gets_pollers_for_its_queues_only(aws, tmp_path):
+    # The clock fires @app.schedule handlers; the pollers must pass them by, not trip on them.
+    from chalice.app import Rate
+
+    from clientela_local.pollers import Pollers
+
+    boto3.client("sqs").create_queue(QueueName="work")
+    app = Chalice("scheduled")
+
+    @app.on_sqs_message(queue="work", batch_size=1)
+    def handle(event):
+        return None
+
+    @app.schedule(Rate(1, unit=Rate.HOURS))
+    def tick(event):
+        return None
+
+    pollers = Pollers(
+        [loaded_app(app, handle, tick)], region="us-east-1", account="1", infra_dir=tmp_path
+    )
+
+    assert len(pollers.pollers) == 1

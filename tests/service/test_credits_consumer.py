@@ -88,7 +88,7 @@ def test_a_new_customer_gets_an_empty_wallet(deliver, wallets, store_id) -> None
     answer = wallets.call("GET", f"/wallets/{customer_id}")
     assert answer.status == 200
     assert answer.body["status"] == "open"
-    assert answer.body["balance"] == "0"
+    assert answer.body["balance"] == "0.00"
 
 
 def test_redelivery_changes_nothing_twice(deliver, wallets, store_id) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -14,6 +15,22 @@ class CreditsSettings(BaseSettings):
     idempotency_table: str = "clientela-credits-idempotency"
     # The subscription queue infra/credits.yaml defines (rule on the bus -> this queue).
     customer_events_queue: str = "clientela-credits-customer-events"
+    # Order and customer events for coupons and referrals (infra/credits.yaml, OfferEventsRule
+    # -> this queue).
+    offer_events_queue: str = "clientela-credits-offer-events"
+    # Signs the cursors of GET /wallets, a wallet's ledger and GET /referrals
+    # (infra/credits.yaml CursorKeySecret).
+    cursor_key_secret: str = "clientela/credits/cursor-key"  # noqa: S105 - a name, not a key
+    # The currency a wallet is shown in when the request names none. Postings always name
+    # theirs; a store with another currency passes it (a per-store setting is future work).
+    default_currency: str = "BRL"
+    # How long before a lot expires `credit.expiring` goes out (once per lot). A deployment
+    # setting for now; per store is future work.
+    expiring_lead_days: int = 7
+
+    @property
+    def expiring_lead(self) -> timedelta:
+        return timedelta(days=self.expiring_lead_days)
 
 
 @functools.cache

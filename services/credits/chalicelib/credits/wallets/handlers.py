@@ -1,4 +1,4 @@
-"""The credits service's subscription to customer events (bus -> SQS queue -> this handler)."""
+"""The credits service's subscription to customer and order events (bus -> SQS queue -> here)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from chalicelib.credits.ledger import usecases as ledger
 from chalicelib.credits.wallets import usecases
 from clientela.events import parse_eventbridge
 
@@ -20,14 +21,19 @@ logger = Logger(service="credits")
 
 def handle_record(record: SQSRecord) -> None:
     event = parse_eventbridge(record.body)
-    outcome = usecases.follow_customer_event(
-        request={
-            "event_id": str(event.metadata.event_id),
-            "event_type": event.event_type,
-            "store_id": event.metadata.store_id,
-            "data": event.data.model_dump(mode="json"),
-        }
-    )
+    request = {
+        "event_id": str(event.metadata.event_id),
+        "event_type": event.event_type,
+        "store_id": event.metadata.store_id,
+        "data": event.data.model_dump(mode="json"),
+    }
+    # Order events share the queue: their reversals are the ledger's.
+    if event.event_type in ledger.FOLLOWED_ORDER_EVENTS:
+        outcome = ledger.follow_order_event(request=request)
+    elif event.event_type == "customer.merged":
+        outcome = ledger.follow_merge(request=request)
+    else:
+        outcome = usecases.follow_customer_event(request=request)
     # Ids and outcomes only: never the customer's personal data.
     logger.info(
         "customer event handled",

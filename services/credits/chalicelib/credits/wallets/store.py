@@ -1,4 +1,5 @@
-"""Wallets in DynamoDB: `pk=STORE#<store>`, `sk=WALLET#<customer>`.
+"""Wallets in DynamoDB: `pk=CUSTOMER#<store>#<customer>`, `sk=WALLET`, beside the customer's
+lots and entries (`ledger.store`): a partition key per customer, never one per store.
 
 Both writes are conditional so that events arriving twice or out of order converge: a wallet
 is opened only if it never existed, and a deletion leaves a closed wallet behind (a tombstone)
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.credits.ledger.store import customer_pk
 from chalicelib.credits.wallets.rules import Wallet, WalletStatus
 
 if TYPE_CHECKING:
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def wallet_key(store_id: str, customer_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"STORE#{store_id}"}, "sk": {"S": f"WALLET#{customer_id}"}}
+    return {"pk": {"S": customer_pk(store_id, customer_id)}, "sk": {"S": "WALLET"}}
 
 
 def _stamp(value: datetime) -> str:

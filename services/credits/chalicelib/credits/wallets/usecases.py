@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.credits.settings import settings
-from chalicelib.credits.wallets.rules import Wallet, WalletNotFound
+from chalicelib.credits.wallets.rules import Wallet, WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.store import WalletStore
 from clientela import aws
 from clientela.idempotency import idempotent
@@ -13,7 +13,8 @@ from clientela.ids import is_id
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
 
 # The customer events credits acts on; its subscription rule (infra/credits.yaml) takes these.
-FOLLOWED_EVENTS = ("customer.created", "customer.deleted")
+# (customer.merged is the ledger's: the merged customers' lots move to the kept one.)
+FOLLOWED_EVENTS = ("customer.created", "customer.deleted", "customer.merged")
 
 
 def wallet_store() -> WalletStore:
@@ -25,6 +26,15 @@ def get_wallet(store_id: str, customer_id: str) -> Wallet:
     if wallet is None:
         raise WalletNotFound
     return wallet
+
+
+def is_customer(store_id: str, customer_id: str) -> bool:
+    """Whether the store has this customer. Other areas know customers by their wallet, opened
+    on `customer.created` and closed on deletion (credits never reads the customers table)."""
+    try:
+        return get_wallet(store_id, customer_id).status is WalletStatus.OPEN
+    except WalletNotFound:
+        return False
 
 
 @idempotent(table=lambda: settings().idempotency_table, key="event_id")

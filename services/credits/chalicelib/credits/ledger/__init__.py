@@ -1,0 +1,1 @@
+"""Ledger: credit lots, immutable entries, postings (grant, debit, reversal) and expiry."""

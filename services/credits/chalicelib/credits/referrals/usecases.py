@@ -1,0 +1,482 @@
+"""What the refer-a-friend area does, one function per use case."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.credits.ledger.usecases import grant
+from chalicelib.credits.referrals import rules
+from chalicelib.credits.referrals.rules import (
+    InvalidTransition,
+    NoProgramme,
+    Person,
+    Programme,
+    Reason,
+    Referral,
+    ReferralNotFound,
+    Referrer,
+    ReferrerNotFound,
+    Refused,
+    Status,
+)
+from chalicelib.credits.referrals.store import (
+    AlreadyEnrolled,
+    CapReached,
+    CodeTaken,
+    FriendTaken,
+    ReferralRecords,
+    StaleStatus,
+)
+from chalicelib.credits.settings import settings
+from clientela import aws
+from clientela.events import OutgoingEvent, publish
+from clientela.ids import new_id
+from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1, CustomerUpdatedV1
+from clientela_events.referrals import ReferralV1
+from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
+
+log = logging.getLogger(__name__)
+EVENT_ID_NAMESPACE = uuid.UUID("8d2b6c1e-4f3a-4e59-a7b0-1c2d3e4f5a6b")
+
+_CODE_ATTEMPTS = 5
+
+
+def referral_store() -> ReferralRecords:
+    return ReferralRecords(aws.dynamodb(), settings().table)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def set_programme(
+    store_id: str,
+    *,
+    referrer_reward: Decimal,
+    friend_reward: Decimal,
+    currency: str,
+    expiry_days: int | None,
+    hold_window_days: int,
+    monthly_cap: int | None,
+    share_base_url: str,
+) -> Programme:
+    """Replaces the store's programme. Referrals keep the terms they were created under only
+    in so far as their rewards are granted with the programme of the day they fall due."""
+    programme = Programme(
+        store_id=store_id,
+        referrer_reward=referrer_reward,
+        friend_reward=friend_reward,
+        currency=currency,
+        expiry_days=expiry_days,
+        hold_window_days=hold_window_days,
+        monthly_cap=monthly_cap,
+        share_base_url=share_base_url,
+        updated_at=now(),
+    )
+    referral_store().put_programme(programme)
+    return programme
+
+
+def get_programme(store_id: str) -> Programme:
+    programme = referral_store().get_programme(store_id)
+    if programme is None:
+        raise NoProgramme
+    return programme
+
+
+def enrol(store_id: str, customer_id: str, ip: str | None = None) -> tuple[Referrer, bool]:
+    """Makes the customer a referrer with a code and share link: (referrer, whether new).
+
+    Enrolling again answers the referrer as it is. Raises NoProgramme.
+    """
+    store = referral_store()
+    existing = store.get_referrer(store_id, customer_id)
+    if existing is not None:
+        return existing, False
+    programme = get_programme(store_id)
+    code = rules.generate_code()
+    referrer = Referrer(
+        store_id=store_id,
+        customer_id=customer_id,
+        code=code,
+        share_link=rules.share_link(programme.share_base_url, code),
+        enrolled_at=now(),
+        ip=ip,
+    )
+    for attempt in range(_CODE_ATTEMPTS):
+        try:
+            store.enrol(referrer)
+            return referrer, True
+        except AlreadyEnrolled:
+            # A concurrent enrolment of the same customer won: its code is the customer's.
+            current = store.get_referrer(store_id, customer_id)
+            assert current is not None  # referrers are never deleted by the API
+            return current, False
+        except CodeTaken:
+            if attempt == _CODE_ATTEMPTS - 1:
+                raise
+            code = rules.generate_code()
+            referrer = replace(
+                referrer, code=code, share_link=rules.share_link(programme.share_base_url, code)
+            )
+    raise AssertionError("unreachable")
+
+
+def get_referrer(store_id: str, customer_id: str) -> Referrer:
+    referrer = referral_store().get_referrer(store_id, customer_id)
+    if referrer is None:
+        raise ReferrerNotFound
+    return referrer
+
+
+# Referrals ------------------------------------------------------------------------------------
+
+
+class SignUpRefused(Exception):
+    def __init__(self, reason: Refused) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class UnknownCode(Exception):
+    pass
+
+
+def _publish(referral: Referral) -> None:
+    """The referral's step as `referral.<status>` (`referral.created` for a new pending one).
+
+    The write is committed and stands; a lost event is logged (ids only)."""
+    event_type = f"referral.{referral.status.value}"
+    if referral.status is Status.PENDING and referral.reason is Reason.SIGNED_UP:
+        event_type = "referral.created"
+    event = OutgoingEvent(
+        event_type,
+        1,
+        uuid.uuid5(
+            EVENT_ID_NAMESPACE,
+            f"{referral.store_id}|{referral.id}|{referral.status}|{referral.reason}",
+        ),
+        referral.store_id,
+        referral.updated_at,
+        ReferralV1(
+            referral_id=referral.id,
+            referrer_id=referral.referrer_id,
+            friend_id=referral.friend_id,
+            status=referral.status.value,
+            reason=referral.reason.value,
+            order_id=referral.order_id,
+            at=referral.updated_at,
+        ),
+    )
+    if publish([event]):
+        log.warning("referral event not published", extra={"event_type": event_type})
+
+
+def _person(store_id: str, customer_id: str, ip: str | None) -> Person:
+    known = referral_store().known(store_id, customer_id)
+    return Person(customer_id, known.mailbox, known.phone, ip)
+
+
+def refer(store_id: str, *, code: str, friend_id: str, ip: str | None) -> tuple[Referral, bool]:
+    """A new customer signed up with a referrer's code: (the referral, whether new).
+
+    The same sign-up again answers the referral it made. Raises UnknownCode, NoProgramme or
+    SignUpRefused (self-referral, an existing customer, another referrer was first).
+    """
+    store = referral_store()
+    referrer_id = store.referrer_of_code(store_id, code)
+    if referrer_id is None:
+        raise UnknownCode
+    get_programme(store_id)
+    previous = store.of_friend(store_id, friend_id)
+    if previous is not None:
+        if previous.referrer_id == referrer_id:
+            return previous, False
+        raise SignUpRefused(Refused.ALREADY_REFERRED)
+    referrer = store.get_referrer(store_id, referrer_id)
+    friend = store.known(store_id, friend_id)
+    verdict = rules.assess(
+        _person(store_id, referrer_id, referrer.ip if referrer else None),
+        Person(friend_id, friend.mailbox, friend.phone, ip),
+        friend_has_ordered=friend.ordered,
+        friend_already_referred=False,
+    )
+    if verdict.refused is not None:
+        raise SignUpRefused(verdict.refused)
+    assert verdict.status is not None
+    assert verdict.reason is not None
+    at = now()
+    referral = Referral(
+        store_id=store_id,
+        id=new_id(),
+        referrer_id=referrer_id,
+        friend_id=friend_id,
+        code=code,
+        status=verdict.status,
+        reason=verdict.reason,
+        created_at=at,
+        updated_at=at,
+    )
+    try:
+        store.create(referral)
+    except FriendTaken:
+        winner = store.of_friend(store_id, friend_id)
+        if winner is not None and winner.referrer_id == referrer_id:
+            return winner, False
+        raise SignUpRefused(Refused.ALREADY_REFERRED) from None
+    _publish(referral)
+    return referral, True
+
+
+def get_referral(store_id: str, referral_id: str) -> Referral:
+    referral = referral_store().get(store_id, referral_id)
+    if referral is None:
+        raise ReferralNotFound
+    return referral
+
+
+def referrals_of(
+    store_id: str,
+    referrer_id: str | None,
+    *,
+    status: Status | None,
+    limit: int,
+    after: str | None,
+) -> tuple[list[Referral], str | None]:
+    """A page of referrals, newest first: a referrer's (of any status or one), or the store's
+    of one status (the review queue). The second is the id to continue after, if more follow."""
+    if referrer_id is not None:
+        return referral_store().of_referrer(
+            store_id, referrer_id, status=status, limit=limit, after=after
+        )
+    assert status is not None  # the query model requires one of the two
+    return referral_store().by_status(store_id, status, limit=limit, before=after)
+
+
+def _step(
+    referral: Referral,
+    status: Status,
+    reason: Reason,
+    *,
+    extra: list[dict[str, Any]] | None = None,
+    due: bool | None = None,
+    **changes: Any,
+) -> Referral:
+    """Moves the referral along the state machine, atomically with `extra`; publishes it."""
+    rules.check_transition(referral.status, status)
+    moved = replace(referral, status=status, reason=reason, updated_at=now(), **changes)
+    referral_store().change(moved, referral.status, extra=extra, due=due)
+    _publish(moved)
+    return moved
+
+
+def approve(store_id: str, referral_id: str) -> Referral:
+    """A flagged referral goes on: qualified if the friend's first order came, else pending."""
+    referral = get_referral(store_id, referral_id)
+    if referral.status is not Status.FLAGGED:
+        raise InvalidTransition(referral.status, Status.PENDING)
+    if referral.order_id is None:
+        return _step(referral, Status.PENDING, Reason.APPROVED)
+    return _step(referral, Status.QUALIFIED, Reason.APPROVED, due=True)
+
+
+def void(store_id: str, referral_id: str) -> Referral:
+    """The admin voids a referral that is not rewarded yet."""
+    referral = get_referral(store_id, referral_id)
+    return _step(referral, Status.VOIDED, Reason.VOIDED_BY_ADMIN, due=False)
+
+
+def _qualify(store_id: str, friend_id: str, order_id: str, paid_at: Any) -> str:
+    store = referral_store()
+    referral = store.of_friend(store_id, friend_id)
+    if referral is None or referral.order_id is not None:
+        return "no-referral" if referral is None else "not-first-order"
+    if referral.status not in (Status.PENDING, Status.FLAGGED):
+        return "ignored"
+    tied = store.order(store_id, order_id)
+    if tied is not None and "undone" in tied:
+        # The cancellation or refund overtook the order: the referral never qualifies.
+        _step(referral, Status.VOIDED, Reason(tied["undone"]), order_id=order_id)
+        return "voided"
+    programme = store.get_programme(store_id)
+    hold = programme.hold_window_days if programme else 14
+    order_fields = {
+        "order_id": order_id,
+        "paid_at": paid_at,
+        "due_at": rules.reward_due_at(paid_at, hold),
+    }
+    tie = [store.order_item(store_id, order_id, referral.id)]
+    try:
+        if referral.status is Status.FLAGGED:
+            # Still under review: the order is recorded, the rewards wait for the admin.
+            moved = replace(referral, updated_at=now(), **order_fields)
+            store.change(moved, Status.FLAGGED, extra=tie)
+        else:
+            _step(
+                referral,
+                Status.QUALIFIED,
+                Reason.FIRST_ORDER_PAID,
+                extra=tie,
+                due=True,
+                **order_fields,
+            )
+    except (StaleStatus, CapReached):
+        return "already-done"
+    return "qualified"
+
+
+def _undo(store_id: str, order_id: str, reason: Reason) -> str:
+    store = referral_store()
+    tied = store.order(store_id, order_id)
+    if tied is None:
+        store.tombstone(store_id, order_id, reason)
+        return "remembered"
+    if "referral_id" not in tied:
+        return "ignored"
+    referral = store.get(store_id, tied["referral_id"])
+    if referral is None or rules.is_final(referral.status):
+        # Rewarded: the order outlived the hold window; what was granted stays granted.
+        return "final"
+    try:
+        _step(referral, Status.VOIDED, reason, due=False)
+    except StaleStatus:
+        return "already-done"
+    return "voided"
+
+
+FOLLOWED_EVENTS = (
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "order.placed",
+    "order.cancelled",
+    "order.refunded",
+)
+
+
+def _follow_customer(store_id: str, data: Any) -> str:
+    store = referral_store()
+    if isinstance(data, CustomerCreatedV1 | CustomerUpdatedV1):
+        customer = data.customer if isinstance(data, CustomerCreatedV1) else data.new
+        if customer.email:
+            store.put_known(
+                store_id,
+                customer.id,
+                mailbox=rules.mailbox(customer.email),
+                phone=customer.phone,
+                version=customer.version,
+            )
+        return "known"
+    if isinstance(data, CustomerDeletedV1):
+        store.forget_known(store_id, data.customer_id)
+        return "forgotten"
+    return "ignored"
+
+
+def follow_event(store_id: str, data: Any) -> str:
+    """Keeps the customers' read model and the referrals in step with customer and order
+    events. Every step is conditional, so a redelivered or late event changes nothing."""
+    store = referral_store()
+    if isinstance(data, OrderPlacedV1):
+        if data.customer_id is None:
+            return "guest"
+        outcome = _qualify(store_id, data.customer_id, data.order_id, data.placed_at)
+        store.mark_ordered(store_id, data.customer_id)
+        return outcome
+    if isinstance(data, OrderCancelledV1):
+        return _undo(store_id, data.order_id, Reason.ORDER_CANCELLED)
+    if isinstance(data, OrderRefundedV1):
+        return _undo(store_id, data.order_id, Reason.ORDER_REFUNDED)
+    return _follow_customer(store_id, data)
+
+
+# Rewards --------------------------------------------------------------------------------------
+
+
+def _reward(
+    store_id: str,
+    customer_id: str,
+    *,
+    amount: Decimal,
+    currency: str,
+    expires_at: datetime | None,
+    referral_id: str,
+    role: str,
+) -> None:
+    """Grants one side's reward through the ledger, idempotent on the referral and the side."""
+    grant(
+        store_id,
+        customer_id,
+        kind="referral",
+        amount=amount,
+        currency=currency,
+        expires_at=expires_at,
+        origin={"referral": referral_id},
+        note=f"Refer-a-friend reward ({role})",
+        key=f"referral:{referral_id}:{role}",
+    )
+
+
+def reward(store_id: str, referral_id: str, at: datetime) -> str:
+    """A qualified referral past its hold window: counted against the referrer's monthly cap
+    and marked rewarded in one transaction, then both rewards granted (idempotent keys). Past
+    the cap: flagged for review instead. Off the due list only once both grants are done."""
+    store = referral_store()
+    referral = store.get(store_id, referral_id)
+    if referral is None or referral.due_at is None or referral.due_at > at:
+        return "not-due"
+    programme = store.get_programme(store_id)
+    if programme is None:
+        return "no-programme"
+    if referral.status is Status.QUALIFIED:
+        cap = store.cap_item(
+            store_id, referral.referrer_id, rules.month_of(at), programme.monthly_cap
+        )
+        try:
+            referral = _step(referral, Status.REWARDED, Reason.HOLD_WINDOW_PASSED, extra=[cap])
+        except CapReached:
+            _step(referral, Status.FLAGGED, Reason.MONTHLY_CAP, due=False)
+            return "capped"
+        except StaleStatus:
+            return "already-done"
+    if referral.status is not Status.REWARDED:
+        return "ignored"
+    expires_at = at + timedelta(days=programme.expiry_days) if programme.expiry_days else None
+    for role, customer_id, amount in (
+        ("referrer", referral.referrer_id, programme.referrer_reward),
+        ("friend", referral.friend_id, programme.friend_reward),
+    ):
+        if amount > 0:
+            _reward(
+                store_id,
+                customer_id,
+                amount=amount,
+                currency=programme.currency,
+                expires_at=expires_at,
+                referral_id=referral.id,
+                role=role,
+            )
+    store.off_due_list(store_id, referral.id)
+    return "rewarded"
+
+
+def reward_due(at: datetime) -> dict[str, int]:
+    """The scheduled job: every referral whose hold window has passed, in every store."""
+    outcomes: dict[str, int] = {}
+    for store_id, referral_id in referral_store().due(at):
+        try:
+            outcome = reward(store_id, referral_id, at)
+        except Exception as exc:  # one referral's failure never stops the others'
+            # It stays on the due list: the next run tries it again (the grants are idempotent).
+            log.warning(
+                "referral reward failed",
+                extra={"referral_id": referral_id, "error_type": type(exc).__name__},
+            )
+            outcome = "failed"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -365,18 +365,20 @@ class Routes:
 
 
 def idempotency_key(value: str | None, *, required: bool = False) -> str | None:
-    """The Idempotency-Key header, checked: 1-255 printable characters (400 otherwise)."""
+    """The Idempotency-Key header, checked: 1-255 printable characters. A header is a field of
+    the request like any other, so a missing (when required) or malformed key is a 422 naming
+    it (clientela.problems' rule), in every service."""
     if value is None:
         if required:
-            raise problems.bad_request(
-                "This operation needs an Idempotency-Key header",
+            raise problems.invalid(
                 [FieldError("Idempotency-Key", "Required")],
+                "This operation needs an Idempotency-Key header",
             )
         return None
     key = value.strip()
     if not key or len(key) > 255 or not key.isprintable():
-        raise problems.bad_request(
-            "Idempotency-Key must be 1-255 printable characters",
+        raise problems.invalid(
             [FieldError("Idempotency-Key", "Invalid key")],
+            "Idempotency-Key must be 1-255 printable characters",
         )
     return key

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
-from chalicelib.credits import offer_events
+from chalicelib.credits import inbox
 from chalicelib.credits.coupons import routes as coupon_routes
 from chalicelib.credits.ledger import routes as ledger_routes
 from chalicelib.credits.ledger.handlers import expire_due
@@ -48,7 +48,7 @@ def expire_credits(event: CloudWatchEvent) -> dict[str, Any]:
 @obs.tracer.capture_method
 def on_offer_event(event: SQSEvent) -> dict[str, Any]:
     """Coupons and referrals follow customer and order events (bus -> queue -> here)."""
-    return offer_events.handle_batch(event.to_dict(), event.context)
+    return inbox.handle_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

@@ -561,7 +561,7 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
 
 
 def test_the_credits_offer_rule_takes_what_coupons_and_referrals_follow() -> None:
-    from chalicelib.credits.offer_events import FOLLOWED_EVENTS as OFFER_EVENTS
+    from chalicelib.credits.inbox import FOLLOWED_EVENTS as OFFER_EVENTS
 
     rule = cfn.load(INFRA / "credits.yaml")["Resources"]["OfferEventsRule"]["Properties"]
     assert rule["EventPattern"]["source"] == ["clientela.storefront", "clientela.customers"]

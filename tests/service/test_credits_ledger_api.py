@@ -123,7 +123,7 @@ def test_a_grant_needs_an_idempotency_key(wallets: Api, customer: str) -> None:
     answer = wallets.call(
         "POST", f"/wallets/{customer}/credits", {"kind": "bonus", "amount": "1", "currency": "BRL"}
     )
-    assert answer.status == 400
+    assert answer.status == 422
     assert answer.body["errors"][0]["field"] == "Idempotency-Key"
 
 
@@ -209,7 +209,7 @@ def test_the_ledger_pages_and_filters(wallets: Api, customer: str) -> None:
     tampered = wallets.call(
         "GET", f"/wallets/{customer}?limit=2&type=debit&cursor={first['next_cursor']}"
     )
-    assert tampered.status == 400
+    assert tampered.status == 422
 
 
 def test_100_concurrent_debits_never_overdraw(wallets: Api, customer: str, store_id: str) -> None:

@@ -148,18 +148,6 @@ def precondition(if_match: str | None) -> Precondition:
     return Precondition(frozenset(versions))
 
 
-def idempotency_key(value: str | None) -> str | None:
-    if value is None:
-        return None
-    key = value.strip()
-    if not key or len(key) > 255 or not key.isprintable():
-        raise problems.invalid(
-            [FieldError("Idempotency-Key", "Invalid key")],
-            "Idempotency-Key must be 1-255 printable characters",
-        )
-    return key
-
-
 def _cursor_key() -> str:
     # A key of the customers API's own: the token signing key stays with the authorizers.
     return secret_value(settings().cursor_key_secret)

@@ -1,6 +1,6 @@
 """Coupons follow order events: a cancelled order's coupons are given back. Reverting is
 idempotent, so a redelivered event changes nothing. (The queue's batch handling is
-chalicelib.credits.offer_events, shared with referrals.)"""
+chalicelib.credits.inbox, shared with referrals.)"""
 
 from __future__ import annotations
 

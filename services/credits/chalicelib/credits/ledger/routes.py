@@ -181,9 +181,9 @@ def debit_credit(call: Call, customer_id: str) -> Reply:
     body: DebitBody = call.body
     header = idempotency_key(call.header("Idempotency-Key"))
     if header is None and body.order_id is None:
-        raise problems.bad_request(
-            "A debit needs an Idempotency-Key header or an order_id",
+        raise problems.invalid(
             [FieldError("Idempotency-Key", "Required without order_id")],
+            "A debit needs an Idempotency-Key header or an order_id",
         )
     key = f"api:{header}" if header else f"order:{body.order_id}"
     try:

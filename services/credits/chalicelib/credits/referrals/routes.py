@@ -73,14 +73,15 @@ def put_programme(call: Call) -> Reply:
     "GET",
     summary="Get the refer-a-friend programme",
     response=Programme,
-    errors=(404,),
+    errors=(409,),
 )
 def get_programme(call: Call) -> Reply:
-    """404 until the store sets one up."""
+    """409 `no-referral-programme` until the store sets one up: the path names no id, so the
+    programme's absence is a state of the store, not a missing resource (404 is for ids)."""
     try:
         programme = usecases.get_programme(call.store_id)
     except NoProgramme:
-        raise problems.not_found("referral programme") from None
+        raise _no_programme() from None
     return Reply(200, Programme.of(programme))
 
 

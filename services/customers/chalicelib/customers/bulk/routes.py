@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from chalicelib.customers.bulk import usecases as bulk
 from chalicelib.customers.bulk.models import BulkRequest, BulkResult, Job
 from chalicelib.customers.errors import CustomerError
-from chalicelib.customers.http import idempotency_key, problem_for
+from chalicelib.customers.http import problem_for
 from clientela import problems
-from clientela.api import Call, Reply, Service
+from clientela.api import Call, Reply, Service, idempotency_key
 from clientela.problems import Problem
 
 # 10,000 ids are about 300 KB; the limit also admits 10,001 ids of escaped text, so a list

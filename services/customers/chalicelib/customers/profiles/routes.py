@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from chalicelib.customers.errors import CustomerError, CustomerNotFound
 from chalicelib.customers.http import (
     etag,
-    idempotency_key,
     precondition,
     problem_for,
 )
@@ -32,7 +31,7 @@ from chalicelib.customers.profiles.models import (
 from chalicelib.customers.profiles.rules import Consent
 from chalicelib.customers.segments import usecases as segment_usecases
 from clientela import problems
-from clientela.api import Call, Reply, Routes
+from clientela.api import Call, Reply, Routes, idempotency_key
 
 PROBLEMS_OF_CUSTOMER = (404, 412, 409, 422)
 CREATE_ERRORS = (CustomerError, IdempotencyValidationError, IdempotencyAlreadyInProgressError)

@@ -1,5 +1,5 @@
-"""The offer queue (bus -> SQS -> on_offer_event): customer and order events that coupons and
-referrals follow. Each message is handed to every area that follows its type."""
+"""The inbox: the offer queue (bus -> SQS -> on_offer_event), customer and order events that
+coupons and referrals follow. Each message is handed to every area that follows its type."""
 
 from __future__ import annotations
 

@@ -48,9 +48,18 @@ class RouteDoc:
     scope: str | None
     # Other success answers of the route (e.g. 202 with a job next to 200 with a result).
     also: tuple[tuple[int, type[BaseModel]], ...] = ()
-    # The path parameter the answer's `id` fills (POST /customers creates `customer_id`): the
+    # The path parameter the answer's `id` fills (POST /customers creates `customer_id`), or,
+    # for an answer without `id`, its field of that name (POST /coupons creates `code`): the
     # OpenAPI document links this route to every route with that parameter in its path.
     creates: str | None = None
+
+    @property
+    def created_field(self) -> str | None:
+        """The answer's field that holds what `creates` names."""
+        if self.creates is None:
+            return None
+        fields = self.response.model_fields if self.response is not None else {}
+        return "id" if "id" in fields else self.creates if self.creates in fields else None
 
 
 @dataclass
@@ -232,6 +241,10 @@ class Service:
         creates: str | None = None,
     ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
         is_write = method not in ("GET", "HEAD") if write is None else write
+        if creates is not None and not (
+            response is not None and {"id", creates} & set(response.model_fields)
+        ):
+            raise ValueError(f"{path}: creates={creates!r} needs an answer with `id` or it")
         scope = f"{self.name}:{'write' if is_write else 'read'}" if auth else None
 
         def decorate(func: Callable[..., Reply]) -> Callable[..., Reply]:

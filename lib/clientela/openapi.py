@@ -152,7 +152,7 @@ def _add_links(docs: list[RouteDoc], paths: dict[str, dict[str, Any]]) -> None:
                 operation_id = paths[target.path][target.method.lower()]["operationId"]
                 links[operation_id] = {
                     "operationId": operation_id,
-                    "parameters": {doc.creates: "$response.body#/id"},
+                    "parameters": {doc.creates: f"$response.body#/{doc.created_field}"},
                 }
         answer = paths[doc.path][doc.method.lower()]["responses"][str(doc.status)]
         answer["links"] = dict(sorted(links.items()))

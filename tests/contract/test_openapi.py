@@ -264,3 +264,20 @@ def test_what_a_route_creates_links_to_what_takes_its_id(document: Document) -> 
     for _, _, operation in operations(document):
         for answer in operation["responses"].values():
             assert {link["operationId"] for link in answer.get("links", {}).values()} <= ids
+
+
+def test_credits_creations_link_to_what_takes_them(document: Document) -> None:
+    """A coupon is named by its code, a referrer by its customer, a referral by its id: each
+    link reads the created thing from the answer's field that holds it."""
+    coupon = document["paths"]["/coupons"]["post"]["responses"]["201"]["links"]
+    assert coupon["credits_get_coupon"]["parameters"] == {"code": "$response.body#/code"}
+    assert "credits_redeem_coupon" in coupon
+    referrer = document["paths"]["/referrers"]["post"]["responses"]["201"]["links"]
+    assert referrer["credits_get_referrer"]["parameters"] == {
+        "customer_id": "$response.body#/customer_id"
+    }
+    referral = document["paths"]["/referrals"]["post"]["responses"]["201"]["links"]
+    assert {"credits_get_referral", "credits_approve_referral", "credits_void_referral"} <= set(
+        referral
+    )
+    assert referral["credits_get_referral"]["parameters"] == {"referral_id": "$response.body#/id"}

@@ -61,6 +61,7 @@ def _refused(refusal: Refusal) -> Problem:
     status=201,
     errors=(409, 422),
     response_headers=("Location",),
+    creates="code",
 )
 def create_coupon(call: Call) -> Reply:
     """A percentage or fixed amount off, bound to the customer; the code is generated unless

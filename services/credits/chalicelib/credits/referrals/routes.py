@@ -95,6 +95,7 @@ def get_programme(call: Call) -> Reply:
     also={200: Referrer},
     errors=(409, 422),
     response_headers=("Location",),
+    creates="customer_id",
 )
 def enrol_referrer(call: Call) -> Reply:
     """Gives the customer a code and a share link (201); enrolling again answers them (200).
@@ -146,6 +147,7 @@ def _cursor_key() -> str:
     also={200: Referral},
     errors=(409, 422),
     response_headers=("Location",),
+    creates="referral_id",
 )
 def create_referral(call: Call) -> Reply:
     """The storefront calls this right after `POST /customers` when the sign-up carried a code

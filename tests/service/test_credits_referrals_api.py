@@ -571,4 +571,6 @@ def test_the_store_s_review_queue_pages_over_every_shard(
     assert seen == sorted((m for m in made if m != made[3]), reverse=True)
     pending = credits.call("GET", "/referrals?status=pending").body["items"]
     assert [item["id"] for item in pending] == [made[3]]
-    assert credits.call("GET", "/referrals").status == 422
+    neither = credits.call("GET", "/referrals")
+    assert neither.status == 422
+    assert {e["field"] for e in neither.body["errors"]} == {"referrer_id", "status"}

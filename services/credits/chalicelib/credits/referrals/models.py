@@ -146,12 +146,6 @@ class ReferralQuery(BaseModel):
     limit: int = Field(default=25, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=2048)
 
-    @model_validator(mode="after")
-    def _one_listing(self) -> Self:
-        if self.referrer_id is None and self.status is None:
-            raise ValueError("give referrer_id, status or both")
-        return self
-
 
 class ReferralPage(BaseModel):
     items: list[Referral]

@@ -192,6 +192,10 @@ def list_referrals(call: Call) -> Reply:
     then hold fewer than `limit`: follow `next_cursor` until it is null). With `status` alone:
     the store's referrals in that status, e.g. `flagged`, the review queue."""
     query: ReferralQuery = call.query
+    if query.referrer_id is None and query.status is None:
+        # Named here, not in the model: a model-wide error would name no parameter.
+        reason = "Give referrer_id, status or both"
+        raise problems.invalid([FieldError("referrer_id", reason), FieldError("status", reason)])
     scope = f"referrals:{query.referrer_id or ''}:{query.status or ''}"
     after = None
     if query.cursor:

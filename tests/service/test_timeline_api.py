@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from clientela.events import OutgoingEvent
 from clientela_events.automation import EmailClickedV1, EmailSentV1, MessageRepliedV1
-from clientela_events.credits import CreditGrantedV1, CreditSpentV1
+from clientela_events.credits import CreditGrantedV1, CreditRevertedV1, CreditSpentV1
 from clientela_events.storefront import CartUpdatedV1, ProductViewedV1
 from clientela_local.lambda_context import new_context
 from tests.conftest import token_for
@@ -231,6 +231,33 @@ def test_a_redelivered_event_is_one_entry(api: Api, store_id: str, handle) -> No
     (item,) = timeline(api, customer)["items"]
     cause = f"event/{once['detail']['metadata']['event_id']}"
     assert item["id"] == _module("chalicelib.customers.timeline.rules").entry_id(cause)
+
+
+def test_a_reverted_debit_shows_as_credit_put_back(api: Api, store_id: str, handle) -> None:
+    customer = new_customer(api)
+    reverted = CreditRevertedV1(
+        customer_id=customer,
+        entry_id="cr-3",
+        debit_id="db-1",
+        amount=Decimal("12.5"),
+        currency="BRL",
+        order_id="BR-7",
+        reexpired=Decimal("2"),
+        balance_after=Decimal("30"),
+    )
+
+    handle(event(store_id, "credit.reverted", reverted))
+
+    (item,) = timeline(api, customer, "?kind=credit_reverted")["items"]
+    assert item["data"] == {
+        "credit_entry_id": "cr-3",
+        "debit_id": "db-1",
+        "amount": "12.50",
+        "currency": "BRL",
+        "order_id": "BR-7",
+        "reexpired": "2.00",
+        "balance_after": "30.00",
+    }
 
 
 def test_events_about_unknown_customers_leave_nothing(

@@ -36,7 +36,12 @@ from clientela_events.automation import (
     MessageRepliedV1,
     MessageSentV1,
 )
-from clientela_events.credits import CreditExpiredV1, CreditGrantedV1, CreditSpentV1
+from clientela_events.credits import (
+    CreditExpiredV1,
+    CreditGrantedV1,
+    CreditRevertedV1,
+    CreditSpentV1,
+)
 from clientela_events.storefront import CartUpdatedV1, ProductViewedV1
 
 logger = Logger(service="customers")
@@ -200,3 +205,19 @@ def on_credit_expired(event: IncomingEvent) -> None:
         "balance_after": data.balance_after,
     }
     _simple(event, Kind.CREDIT_EXPIRED, data.customer_id, fields)
+
+
+@follows("credit.reverted")
+def on_credit_reverted(event: IncomingEvent) -> None:
+    """Credit put back on the lots a debit took from (an order cancelled or refunded)."""
+    data = _data(event, CreditRevertedV1)
+    fields = compact(
+        credit_entry_id=data.entry_id,
+        debit_id=data.debit_id,
+        amount=data.amount,
+        currency=data.currency,
+        order_id=data.order_id,
+        reexpired=data.reexpired or None,
+        balance_after=data.balance_after,
+    )
+    _simple(event, Kind.CREDIT_REVERTED, data.customer_id, fields)

@@ -33,7 +33,7 @@ NON_PERSONAL_FIELDS = frozenset({"country", "language"})
 CONSENT_CHANNELS = ("email", "sms")
 NO_CONSENT = "never_asked"  # the state of a channel without a consent record
 # Entry data that is money, in the entry's `currency` (orders, refunds, credits, prices).
-MONEY_FIELDS = ("total", "amount", "price", "balance_after")
+MONEY_FIELDS = ("total", "amount", "price", "balance_after", "reexpired")
 # Fixed: the same cause must map to the same entry id forever.
 _ENTRY_NAMESPACE = uuid.UUID("9c2b7d1e-4f3a-5b6c-8d7e-0a1b2c3d4e5f")
 
@@ -57,6 +57,7 @@ class Kind(StrEnum):
     CREDIT_GRANTED = "credit_granted"
     CREDIT_SPENT = "credit_spent"
     CREDIT_EXPIRED = "credit_expired"
+    CREDIT_REVERTED = "credit_reverted"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ Two more figures per operation:
   after the write, the index's partition key (its write billed on the projected item, an index
   write is not transactional). Reads go to the key of the GetItem or Query. Per sample, each
   key's units are added up; the table shows, per key, the most any one sample put on it.
-  Labels hash ids: `<store>` is the bench store, `c:xxxx` a customer, `o:xxxx` an order.
+  Labels hash ids: `<store>` is the bench store, `c:xxxx` a customer (or referral), `o:xxxx` an
+  order.
 - Our own code's time per request: the wall time of the request through the test client minus
   the time inside the AWS clients' calls (botocore's `before-call` to `after-call`, registered
   first and last so the meter's own reads fall inside and are subtracted), as the reports

@@ -4,7 +4,8 @@ Sections: api (AWS requests, items, bytes and capacity units per operation), sta
 module import time and memory beside `import boto3`), stream (events per PutEvents call),
 reports (the customer reports over a store of 100 000 orders; only with `--only reports`),
 search (requests and items read per page of each customer filter and sort, for stores of
-10 000 and 100 000 customers).
+10 000 and 100 000 customers), credits (requests, capacity per partition key and our code's time
+per credits operation; only with `--only credits`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search")
+SECTIONS = ("api", "startup", "stream", "reports", "search", "credits")
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
-ON_REQUEST = ("reports",)
+# Two minutes on moto (it grants 200+ lots through the API): with --only only.
+ON_REQUEST = ("reports", "credits")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         default="10000,100000",
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
+    _credit_options(parser)
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search"} & set(chosen):
+    if {"api", "stream", "reports", "search", "credits"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                 searched = customer_search.run(stack, customer_search.parse_sizes(args.customers))
                 document["search"] = customer_search.as_json(searched)
                 text["search"] = customer_search.render(searched)
+            if "credits" in chosen:
+                _credits(stack, args, document, text)
     document["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)
@@ -87,6 +92,29 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(text[section] for section in SECTIONS if section in text))
         print(f"\n(bench ran in {document['seconds']} s)")
     return 0
+
+
+def _credit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--credit-samples", type=int, default=5, help="requests per credits operation (default 5)"
+    )
+    parser.add_argument(
+        "--credit-lots",
+        type=int,
+        default=200,
+        help="lots of the large credits debit, over 96 for the two-step path (default 200)",
+    )
+
+
+def _credits(
+    stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
+) -> None:
+    from bench import credits  # noqa: PLC0415
+
+    sizes = credits.Sizes(samples=args.credit_samples, big_lots=args.credit_lots)
+    credited = credits.run(stack, sizes)
+    document["credits"] = credits.as_json(credited)
+    text["credits"] = credits.render(credited)
 
 
 if __name__ == "__main__":

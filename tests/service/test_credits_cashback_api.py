@@ -16,7 +16,7 @@ from tests.service.test_credits_consumer import WHEN
 from tests.service.test_credits_coupons_api import JOAO, MARIA
 from tests.service.test_credits_referrals_api import credits, deliver, offer, placed  # noqa: F401
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "default_currency": "BRL",
     "expiring_lead_days": 5,
     "cashback": {"enabled": True, "percent": "2.5", "hold_window_days": 14, "expiry_days": 90},
@@ -157,3 +157,10 @@ def test_guests_other_currencies_and_disabled_programmes_get_nothing(
     [item] = cashback_of(credits, MARIA)["items"]
     assert (item["status"], item["reason"]) == ("voided", "other-currency")
     assert credits.call("GET", f"/wallets/{uuid.uuid4().hex}/cashback").status == 404
+
+
+def test_the_ledger_takes_the_store_s_default_currency(credits: Api) -> None:  # noqa: F811
+    assert credits.call("GET", f"/wallets/{MARIA}").body["currency"] == "BRL"
+    assert credits.call("PUT", "/credits/settings", {"default_currency": "USD"}).status == 200
+    assert credits.call("GET", f"/wallets/{MARIA}").body["currency"] == "USD"
+    assert credits.call("GET", "/credits/summary").body["currency"] == "USD"

@@ -261,7 +261,9 @@ class ProgrammeStore:
         refund: tuple[str, Decimal | None] | None = None,
     ) -> OrderTrail:
         """Adds what an event says to the order's trail and answers the trail as it is now."""
-        sets, names, values = [], {}, {}
+        sets: list[str] = []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
         if customer_id is not None:
             sets.append("customer_id = :c")
             values[":c"] = {"S": customer_id}

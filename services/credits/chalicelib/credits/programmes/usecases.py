@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credits.ledger.rules import LedgerError
-from chalicelib.credits.ledger.usecases import NotPublished, grant
+from chalicelib.credits.ledger.usecases import NotPublished, grant, store_settings
 from chalicelib.credits.programmes.rules import (
     PendingCashback,
     Reason,
@@ -48,13 +48,7 @@ def now() -> datetime:
 
 def get_settings(store_id: str) -> StoreSettings:
     """The store's settings; the defaults (version 0) for a store that never set them."""
-    found = programme_store().get_settings(store_id)
-    if found is not None:
-        return found
-    return StoreSettings(
-        default_currency=settings().default_currency,
-        expiring_lead_days=settings().expiring_lead_days,
-    )
+    return store_settings(store_id)
 
 
 class PreconditionRequired(Exception):
@@ -101,7 +95,7 @@ def _publish(cashback: PendingCashback) -> None:
             order_id=cashback.order_id,
             amount=cashback.amount,
             currency=cashback.currency,
-            status=cashback.status.value,  # type: ignore[arg-type]
+            status=cashback.status.value,
             reason=cashback.reason.value,
             due_at=cashback.due_at,
             at=cashback.updated_at,

@@ -164,3 +164,30 @@ def test_the_ledger_takes_the_store_s_default_currency(credits: Api) -> None:  #
     assert credits.call("PUT", "/credits/settings", {"default_currency": "USD"}).status == 200
     assert credits.call("GET", f"/wallets/{MARIA}").body["currency"] == "USD"
     assert credits.call("GET", "/credits/summary").body["currency"] == "USD"
+
+
+def test_a_refund_racing_the_grant_leaves_it_granted_once(
+    credits: Api,  # noqa: F811
+    programme: Any,
+    offer: Any,  # noqa: F811
+    store_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    offer(placed(store_id, MARIA, "BR-1"))
+    store = usecases.programme_store()
+    real = type(store).replace
+    # The job's write after the grant loses to a refund that came in between.
+    monkeypatch.setattr(type(store), "replace", lambda _self, _cashback: False)
+    assert usecases.grant_due(WHEN + timedelta(days=14))["granted"] == 1
+    monkeypatch.setattr(type(store), "replace", real)
+    offer(refunded(store_id, "BR-1", "RF-1", "40.00"))
+
+    assert usecases.grant_due(WHEN + timedelta(days=15)) == {
+        "granted": 1,
+        "voided": 0,
+        "failed": 0,
+    }
+    [item] = cashback_of(credits, MARIA)["items"]
+    assert item["status"] == "granted"
+    assert credits.call("GET", f"/wallets/{MARIA}").body["balance"] == "2.50"
+    assert usecases.grant_due(WHEN + timedelta(days=16))["granted"] == 0

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.credits.ledger.rules import LedgerError
+from chalicelib.credits.ledger.rules import KeyReused, LedgerError
 from chalicelib.credits.ledger.usecases import NotPublished, grant, store_settings
 from chalicelib.credits.programmes.rules import (
     PendingCashback,
@@ -216,6 +216,11 @@ def grant_due(at: datetime) -> dict[str, int]:
             # the ledger answers the grant) and publishes it.
             outcomes["failed"] += 1
             continue
+        except KeyReused:
+            # An earlier run granted it, then lost the race to mark it granted to a refund that
+            # lowered the amount: the ledger holds the grant under this order's key.
+            after = replace(cashback, status=Status.GRANTED, reason=Reason.GRANTED)
+            outcomes["granted"] += 1
         except WalletNotFound:
             after = replace(cashback, status=Status.VOIDED, reason=Reason.WALLET_CLOSED)
             outcomes["voided"] += 1
@@ -225,7 +230,7 @@ def grant_due(at: datetime) -> dict[str, int]:
             continue
         after = replace(after, updated_at=now(), version=cashback.version + 1)
         # Lost to a concurrent refund: the grant stands (the ledger keeps it by its key); the
-        # next run finds it pending, grants again (answered by the key) and marks it granted.
+        # next run finds it pending and marks it granted (the key answers or refuses the body).
         if store.replace(after):
             _publish(after)
     return outcomes

@@ -9,7 +9,15 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from clientela_events import automation, coupons, credits, customers, referrals, storefront
+from clientela_events import (
+    automation,
+    cashback,
+    coupons,
+    credits,
+    customers,
+    referrals,
+    storefront,
+)
 
 
 @dataclass(frozen=True)
@@ -438,6 +446,38 @@ CONTRACTS: tuple[Contract, ...] = (
             "remaining": "20.00",
             "currency": "BRL",
             "expires_at": datetime(2027, 5, 23, 12, 0, tzinfo=UTC),
+        },
+    ),
+    Contract(
+        cashback.SOURCE,
+        "cashback.pending",
+        1,
+        cashback.CashbackV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "order_id": "BR-200871",
+            "amount": "9.95",
+            "currency": "BRL",
+            "status": "pending",
+            "reason": "order-placed",
+            "due_at": datetime(2026, 12, 7, 12, 0, tzinfo=UTC),
+            "at": _WHEN,
+        },
+    ),
+    Contract(
+        cashback.SOURCE,
+        "cashback.voided",
+        1,
+        cashback.CashbackV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "order_id": "BR-200871",
+            "amount": "9.95",
+            "currency": "BRL",
+            "status": "voided",
+            "reason": "order-cancelled",
+            "due_at": datetime(2026, 12, 7, 12, 0, tzinfo=UTC),
+            "at": _WHEN,
         },
     ),
 )

@@ -15,6 +15,8 @@ from chalicelib.credits import inbox
 from chalicelib.credits.coupons import routes as coupon_routes
 from chalicelib.credits.ledger import routes as ledger_routes
 from chalicelib.credits.ledger.handlers import expire_due
+from chalicelib.credits.programmes import handlers as cashback_handlers
+from chalicelib.credits.programmes import routes as programme_routes
 from chalicelib.credits.referrals import handlers as referral_handlers
 from chalicelib.credits.referrals import routes as referral_routes
 from chalicelib.credits.settings import settings
@@ -26,7 +28,7 @@ app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-for area in (ledger_routes, coupon_routes, referral_routes):
+for area in (ledger_routes, coupon_routes, referral_routes, programme_routes):
     area.register(service)
 
 
@@ -56,3 +58,10 @@ def on_offer_event(event: SQSEvent) -> dict[str, Any]:
 def reward_due_referrals(event: CloudWatchEvent) -> dict[str, Any]:
     """Qualified referrals past their hold window get both rewards (through the ledger)."""
     return referral_handlers.reward_due(event.time)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def grant_due_cashback(event: CloudWatchEvent) -> dict[str, Any]:
+    """Pending cashbacks past their hold window are granted (through the ledger)."""
+    return cashback_handlers.grant_due(event.to_dict())

@@ -528,6 +528,12 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-due"}': {"dynamodb:Query"},
         BUS: {"events:PutEvents"},
     }
+    # The cashback job reads its own partitions of the `due` index and grants through the ledger.
+    assert _grants("credits", "GrantDueCashbackRole") == {
+        _arn("CreditsTable"): table,
+        '{"Fn::Sub": "${CreditsTable.Arn}/index/due"}': {"dynamodb:Query"},
+        BUS: {"events:PutEvents"},
+    }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {
         "dynamodb:GetItem",

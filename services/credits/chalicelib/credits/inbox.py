@@ -14,13 +14,16 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.credits.coupons import handlers as coupons
+from chalicelib.credits.programmes import usecases as cashback
 from chalicelib.credits.referrals import usecases as referrals
 from clientela.events import parse_eventbridge
 
 logger = Logger(service="credits")
 
 # What the subscription rule (infra/credits.yaml OfferEventsRule) takes.
-FOLLOWED_EVENTS = tuple(dict.fromkeys((*coupons.FOLLOWED_EVENTS, *referrals.FOLLOWED_EVENTS)))
+FOLLOWED_EVENTS = tuple(
+    dict.fromkeys((*coupons.FOLLOWED_EVENTS, *referrals.FOLLOWED_EVENTS, *cashback.FOLLOWED_EVENTS))
+)
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -30,6 +33,8 @@ def handle_record(record: SQSRecord) -> None:
         outcomes["coupons"] = coupons.follow(event)
     if event.event_type in referrals.FOLLOWED_EVENTS:
         outcomes["referrals"] = referrals.follow_event(event.metadata.store_id, event.data)
+    if event.event_type in cashback.FOLLOWED_EVENTS:
+        outcomes["cashback"] = cashback.follow_event(event.metadata.store_id, event.data)
     # Ids and outcomes only: never the customer's personal data.
     logger.info(
         "offer event handled",

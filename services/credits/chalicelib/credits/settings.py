@@ -21,11 +21,11 @@ class CreditsSettings(BaseSettings):
     # Signs the cursors of GET /wallets, a wallet's ledger and GET /referrals
     # (infra/credits.yaml CursorKeySecret).
     cursor_key_secret: str = "clientela/credits/cursor-key"  # noqa: S105 - a name, not a key
-    # The currency a wallet is shown in when the request names none. Postings always name
-    # theirs; a store with another currency passes it (a per-store setting is future work).
+    # The currency a wallet is shown in when the request names none, for a store that never
+    # set its own (PUT /credits/settings). Postings always name theirs.
     default_currency: str = "BRL"
-    # How long before a lot expires `credit.expiring` goes out (once per lot). A deployment
-    # setting for now; per store is future work.
+    # How long before a lot expires `credit.expiring` goes out (once per lot), for a store
+    # that never set its own (PUT /credits/settings).
     expiring_lead_days: int = 7
 
     @property

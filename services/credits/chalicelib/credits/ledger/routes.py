@@ -313,7 +313,7 @@ def list_wallets(call: Call) -> Reply:
     filters, a sort, and the totals of the filter (outstanding credit: the store's liability;
     cashback granted). Paginated with `cursor`; read page by page for an export."""
     query: WalletsQuery = call.query
-    currency = query.currency or settings().default_currency
+    currency = query.currency or usecases.store_settings(call.store_id).default_currency
     scope = _scope("wallets", query.model_dump(mode="json", exclude={"cursor", "limit"}))
     offset = 0
     if query.cursor:
@@ -377,7 +377,7 @@ def credits_summary(call: Call) -> Reply:
     """Outstanding credit (the store's liability), bonus left, cashback granted, and the next
     expiry, over every wallet of the currency."""
     query: SummaryQuery = call.query
-    currency = query.currency or settings().default_currency
+    currency = query.currency or usecases.store_settings(call.store_id).default_currency
     rows = usecases.store_wallets(call.store_id, currency)
     expiries = [r.next_expiry for r in rows if r.next_expiry is not None]
     return Reply(

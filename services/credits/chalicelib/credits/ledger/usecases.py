@@ -33,6 +33,8 @@ from chalicelib.credits.ledger.store import (
     WalletState,
     summarise,
 )
+from chalicelib.credits.programmes.rules import StoreSettings
+from chalicelib.credits.programmes.store import ProgrammeStore
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.usecases import wallet_store
@@ -137,6 +139,18 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def store_settings(store_id: str) -> StoreSettings:
+    """The store's credits settings (PUT /credits/settings); the deployment's defaults for a
+    store that never set them (version 0)."""
+    found = ProgrammeStore(aws.dynamodb(), settings().table).get_settings(store_id)
+    if found is not None:
+        return found
+    return StoreSettings(
+        default_currency=settings().default_currency,
+        expiring_lead_days=settings().expiring_lead_days,
+    )
+
+
 def _open_wallet(store_id: str, customer_id: str) -> None:
     wallet = wallet_store().get(store_id, customer_id) if is_id(customer_id) else None
     if wallet is None or wallet.status is not WalletStatus.OPEN:
@@ -181,6 +195,7 @@ def _post(
 ) -> tuple[list[Entry], Ledger]:
     """Reads the wallet, applies the rules, writes the result if nobody posted meanwhile."""
     store = ledger_store()
+    lead = store_settings(store_id).expiring_lead
     for attempt in range(MAX_ATTEMPTS):
         state = store.load(store_id, customer_id, currency)
         if state.settling is not None:
@@ -191,9 +206,7 @@ def _post(
         changed = [lot for lot_id, lot in ledger.lots.items() if state.lots.get(lot_id) != lot]
         if not entries and not changed:
             return entries, ledger
-        summary = summarise(
-            list(ledger.lots.values()), state.cashback, entries, settings().expiring_lead
-        )
+        summary = summarise(list(ledger.lots.values()), state.cashback, entries, lead)
         try:
             change = Change(entries, changed, key, print_, reversal_of=reversal_of)
             change.extra = extra(entries) if extra else []
@@ -425,7 +438,7 @@ def revert(
 def expire_wallet(store_id: str, customer_id: str, currency: str, at: datetime) -> list[Entry]:
     """One `expiration` entry per lot due at `at`, and `credit.expiring` once per lot that
     expires within the lead time. Safe to run twice: nothing is due or announced twice."""
-    lead = settings().expiring_lead
+    lead = store_settings(store_id).expiring_lead
     warned: list[Lot] = []
 
     def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
@@ -547,7 +560,7 @@ def get_wallet(
     at = now()
     balances = [_balance_view(item, lots, at) for item in items]
     shown = currency or (
-        balances[0].currency if len(balances) == 1 else settings().default_currency
+        balances[0].currency if len(balances) == 1 else store_settings(store_id).default_currency
     )
     if not any(b.currency == shown for b in balances):
         zero = money.quantize(Decimal(0), shown)

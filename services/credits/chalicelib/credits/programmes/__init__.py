@@ -1,0 +1,1 @@
+"""The store's credits settings and its cashback programme."""

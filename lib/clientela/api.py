@@ -9,6 +9,7 @@ A route function receives a `Call` and the path parameters, and returns a `Reply
 from __future__ import annotations
 
 import json
+import re
 import traceback
 import typing
 from collections.abc import Callable, Iterable
@@ -395,3 +396,26 @@ def idempotency_key(value: str | None, *, required: bool = False) -> str | None:
             "Idempotency-Key must be 1-255 printable characters",
         )
     return key
+
+
+_VERSION = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also takes "²"
+
+
+def if_match_versions(value: str | None) -> frozenset[int] | None:
+    """The If-Match header, read the same way in every service: `"3"`, `W/"3"`, `3`, a list of
+    them, or `*`. None when absent; an empty set for `*` (any current version); a malformed
+    value is a 422 naming the header."""
+    if value is None:
+        return None
+    versions = set()
+    for part in value.split(","):
+        tag = part.strip().removeprefix("W/").strip('"')
+        if tag == "*":
+            return frozenset()
+        if not _VERSION.fullmatch(tag):
+            raise problems.invalid(
+                [FieldError("If-Match", "Not a version or ETag of this API")],
+                "If-Match must carry the version (or ETag) you last read",
+            )
+        versions.add(int(tag))
+    return frozenset(versions)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -26,12 +25,12 @@ from chalicelib.customers.profiles.store import TooManyWrites
 from chalicelib.customers.profiles.usecases import Precondition
 from chalicelib.customers.settings import settings
 from clientela import problems
+from clientela.api import if_match_versions
 from clientela.cursor import decode_cursor, encode_cursor
 from clientela.problems import FieldError, Problem
 from clientela.secrets import secret_value
 
 LIST_SCOPE = "customers:list:v2"
-_VERSION = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also takes "²"
 
 
 @functools.singledispatch
@@ -131,21 +130,8 @@ def etag(version: int) -> str:
 
 
 def precondition(if_match: str | None) -> Precondition:
-    """Parses If-Match: `"3"`, `W/"3"`, `3`, a list of them, or `*`."""
-    if if_match is None:
-        return Precondition()
-    versions = set()
-    for part in if_match.split(","):
-        tag = part.strip().removeprefix("W/").strip('"')
-        if tag == "*":
-            return Precondition()
-        if not _VERSION.fullmatch(tag):
-            raise problems.invalid(
-                [FieldError("If-Match", "Not a version or ETag of this API")],
-                "If-Match must carry the version (or ETag) you last read",
-            )
-        versions.add(int(tag))
-    return Precondition(frozenset(versions))
+    """Parses If-Match (`clientela.api.if_match_versions`); `*` or none: any version."""
+    return Precondition(if_match_versions(if_match) or None)
 
 
 def _cursor_key() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from chalicelib.credits.programmes import usecases
@@ -16,32 +15,12 @@ from chalicelib.credits.programmes.rules import Status
 from chalicelib.credits.programmes.store import StaleVersion
 from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import problems
-from clientela.api import Call, Reply, Routes
+from clientela.api import Call, Reply, Routes, if_match_versions
 from clientela.ids import is_id
-from clientela.problems import FieldError, Problem
+from clientela.problems import Problem
 
 routes = Routes()
 register = routes.register
-
-_VERSION = re.compile(r"[0-9]{1,18}")
-
-
-def _versions(if_match: str | None) -> frozenset[int] | None:
-    """If-Match as the customers API reads it: `"3"`, `W/"3"`, `3`, a list, or `*` (empty)."""
-    if if_match is None:
-        return None
-    versions = set()
-    for part in if_match.split(","):
-        tag = part.strip().removeprefix("W/").strip('"')
-        if tag == "*":
-            return frozenset()
-        if not _VERSION.fullmatch(tag):
-            raise problems.invalid(
-                [FieldError("If-Match", "Not a version or ETag of this API")],
-                "If-Match must carry the version (or ETag) you last read",
-            )
-        versions.add(int(tag))
-    return frozenset(versions)
 
 
 @routes.route(
@@ -73,7 +52,7 @@ def put_settings(call: Call) -> Reply:
     body: CreditsSettings = call.body
     try:
         written = usecases.put_settings(
-            call.store_id, body.domain(), _versions(call.header("If-Match"))
+            call.store_id, body.domain(), if_match_versions(call.header("If-Match"))
         )
     except usecases.PreconditionRequired:
         raise Problem(

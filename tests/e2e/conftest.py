@@ -99,10 +99,10 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_pat
         if process.poll() is not None:
             pytest.fail(f"the stack exited with {process.returncode}:\n{_tail(log_path)}")
         try:
-            if requests.get(f"{base_url}/health", timeout=2).status_code == 200:
+            if requests.get(f"{base_url}/health", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or still starting on a loaded machine: ask again
         time.sleep(0.2)  # polling for start-up, bounded by the deadline
     pytest.fail(f"no /health after {START_TIMEOUT_SECONDS}s:\n{_tail(log_path)}")
 

@@ -665,5 +665,6 @@ def test_seed_adds_wallets_referrals_in_every_status_and_coupons(api):
 
 def test_seed_can_leave_credits_out(api):
     seed(BASE, "token", demo_customers(30), today=TODAY, credits=False)
+    seed(BASE, "token", demo_customers(6), today=TODAY)  # too small a store for them
     assert not _calls(api, "POST", "/referrers")
     assert not _calls(api, "POST", "/wallets/.+")

@@ -8,7 +8,7 @@ Apps' own `@app.schedule` handlers are fired the same way (see `AppSchedule`).
 Time is injectable (`now=`): tests pass an `AdjustableTime` and call `tick()` after advancing
 it.
 A clock that falls behind (laptop asleep, time advanced by hours) fires each rule once, not
-once per missed period.
+once per missed period, with the time of the latest period missed.
 """
 
 from __future__ import annotations
@@ -151,7 +151,12 @@ class Clock:
         schedule, due = known
         if due > now:
             return None
-        self._due[arn] = (schedule, schedule.next_after(now))
+        # Behind (time advanced, laptop asleep): one firing, at the latest time missed. Jobs
+        # that act on the event's time (expire what is due by then) then see the present.
+        following = schedule.next_after(due)
+        while following <= now:
+            due, following = following, schedule.next_after(following)
+        self._due[arn] = (schedule, following)
         return due
 
     def _schedules(self) -> list[tuple[str, str, Callable[[dict[str, Any]], object]]]:

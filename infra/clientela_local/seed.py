@@ -767,16 +767,19 @@ def seed(
     history: bool = True,
     today: datetime | None = None,
     history_seed: int = DEFAULT_SEED,
+    credits: bool = True,
 ) -> int:
     """Creates `customers` through the API, then (with `history`) photos for the first few,
     their orders, storefront activity and reviews from `demo_history` up to `today` (default:
-    now); returns how many customers. Safe to repeat: customers have an idempotency key
+    now), and (with `credits` too) the wallets, referrals and coupons of `seed_credits`;
+    returns how many customers. Safe to repeat: customers have an idempotency key
     derived from their position, orders, activity and reviews their own ids (a photo is
     uploaded again). Raises SeedError on the first request refused.
     """
     started = time.monotonic()
     api = _Api(base_url, token)
     with_photo: dict[int, str] = {}
+    ids: dict[int, str] = {}
 
     def create(item: tuple[int, dict[str, Any]]) -> None:
         index, body = item
@@ -785,6 +788,7 @@ def seed(
             "/customers", body, what=what, headers={"Idempotency-Key": f"seed-{store}-{index}"}
         )
         created = api.answer(response, what=what, status=201)
+        ids[index] = created["id"]
         if index < PHOTOS:
             with_photo[index] = created["id"]
 
@@ -813,6 +817,9 @@ def seed(
         api.requests,
         time.monotonic() - started,
     )
+    if credits and len([c for c in customers if "email" in c]) >= REFERRERS + WALLETS:
+        now = today or datetime.now(UTC)  # a store too small for them has no credits
+        seed_credits(api, customers, [ids[i] for i in range(len(customers))], store, now)
     return len(customers)
 
 
@@ -939,6 +946,250 @@ def _detail(response: requests.Response) -> str:
         )
         detail = f"{detail} ({fields})"
     return detail
+
+
+# Credits: wallets, refer-a-friend and coupons ------------------------------------------------
+
+CREDIT_CURRENCY = "BRL"  # the credits service's default currency: what `GET /wallets` shows
+REFERRERS = 3  # the first customers with an e-mail enrol as referrers
+WALLETS = 6  # the customers after them get wallets with lots of every kind
+EXPIRING_SOON = timedelta(days=3)  # within credit.expiring's lead time (7 days)
+PROGRAMME = {
+    "referrer_reward": "20.00",
+    "friend_reward": "10.00",
+    "currency": CREDIT_CURRENCY,
+    "expiry_days": 90,
+    "monthly_cap": 10,
+    "share_base_url": "https://demo-store.example.com/indique",
+}
+# The friends who signed up with a referrer's code, and what became of each referral. The
+# `flagged` one's e-mail is its referrer's with a number: a look-alike held for review.
+FRIENDS = (
+    ("Teodora", "Vasconcelos", 0, "rewarded"),
+    ("Baltasar", "Quintela", 1, "rewarded"),
+    ("Iolanda", "Brandão", 0, "qualified"),
+    ("Crisanto", "Meireles", 2, "pending"),
+    ("Eulália", "Sarmento", 1, "pending"),
+    ("Leopoldina", "Arruda", 2, "voided"),
+    (None, None, 0, "flagged"),
+)
+COUPONS: tuple[dict[str, Any], ...] = (
+    {"code": "DEMO-WELCOME-10", "percentage": 10, "minimum_order": "100.00"},
+    {"code": "DEMO-VIP-25", "amount": "25.00", "expires_at_days": 60},
+)
+
+
+def credit_plan(today: datetime) -> list[tuple[int, str, dict[str, Any]]]:
+    """What each demo wallet gets, in order: (wallet number, `credit`/`debit`/`reversal`,
+    body). Same `today`, same plan; every kind of lot, some expiring soon, some later."""
+    soon = (today + EXPIRING_SOON).replace(microsecond=0).isoformat()
+    later = (today + timedelta(days=60)).replace(microsecond=0).isoformat()
+    kinds = ("referral", "bonus", "cashback", "refund", "manual")
+    plan: list[tuple[int, str, dict[str, Any]]] = []
+    for wallet in range(WALLETS):
+        for n, kind in enumerate(kinds[wallet % 2 :: 1 + wallet % 2]):
+            body: dict[str, Any] = {
+                "kind": kind,
+                "amount": _money(Decimal(10 + 5 * wallet + 3 * n)),
+                "currency": CREDIT_CURRENCY,
+                "note": f"demo {kind} credit",
+            }
+            if kind in {"bonus", "cashback"}:  # promotional credit lapses; refunds do not
+                body["expires_at"] = soon if wallet % 3 == 0 else later
+            plan.append((wallet, "credit", body))
+    for wallet in (0, 1, 2):
+        body = {"amount": "12.50", "currency": CREDIT_CURRENCY, "order_id": f"DS-W{wallet + 1}"}
+        plan.append((wallet, "debit", body))
+    plan.append((1, "reversal", {"amount": "5.00"}))  # part of wallet 1's debit put back
+    return plan
+
+
+def friend_bodies(customers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`POST /customers` bodies of the friends of `FRIENDS` (they have not ordered yet)."""
+    referrers = _referrer_indexes(customers)
+    bodies = []
+    for first, last, referrer, _status in FRIENDS:
+        if first is None or last is None:
+            local, domain = customers[referrers[referrer]]["email"].split("@")
+            body = {"first_name": "Demo", "last_name": "Lookalike", "email": f"{local}87@{domain}"}
+        else:
+            body = {"first_name": first, "last_name": last, "email": _friend_email(first, last)}
+        bodies.append({**body, "country": "BR", "language": "pt-BR", "tags": []})
+    return bodies
+
+
+def _friend_email(first: str, last: str) -> str:
+    return f"{_mailbox(first, last)}@example.org"
+
+
+def _referrer_indexes(customers: Sequence[dict[str, Any]]) -> list[int]:
+    with_email = [i for i, c in enumerate(customers) if "email" in c]
+    if len(with_email) < REFERRERS + WALLETS:
+        raise SeedError(f"credits need {REFERRERS + WALLETS} customers with an e-mail")
+    return with_email[:REFERRERS]
+
+
+def seed_credits(
+    api: _Api,
+    customers: Sequence[dict[str, Any]],
+    ids: Sequence[str],
+    store: str,
+    today: datetime,
+) -> None:
+    """The demo store's credits through the credits API: a referral programme, three
+    referrers, referrals in every status (through sign-ups with a code and the friends' first
+    orders on `POST /orders`), wallets with lots of every kind, debits and a reversal, and a
+    coupon for one customer (redeemed) and another still to use.
+
+    `rewarded` needs the hourly reward job: the programme starts with a hold window of 0 days,
+    the local clock is moved an hour (`/_local/clock/advance`, the local stack's control) so
+    the job runs, then the window is set to 14 days for the `qualified` one. Safe to repeat:
+    every posting has a key derived from its place in the plan.
+    """
+    started = time.monotonic()
+    with_email = [i for i, c in enumerate(customers) if "email" in c]
+    referrers = [ids[i] for i in _referrer_indexes(customers)]
+    holders = [ids[i] for i in with_email[REFERRERS : REFERRERS + WALLETS]]
+    programme = {**PROGRAMME, "hold_window_days": 0}
+    _ok(api, api.send("PUT", "/referrals/programme", programme, what="programme"), "programme")
+    friends = []
+    bodies = friend_bodies(customers)
+    for n, body in enumerate(bodies):
+        what = f"friend {n}"
+        key = {"Idempotency-Key": f"seed-{store}-friend-{n}"}
+        friends.append(_ok(api, api.post("/customers", body, what=what, headers=key), what)["id"])
+    _settle(api)  # wallets open and credits' read model knows the friends
+    codes = []
+    for referrer in referrers:
+        what = f"referrer {referrer}"
+        enrol = {"customer_id": referrer}
+        codes.append(_ok(api, api.post("/referrers", enrol, what=what), what)["code"])
+    debits: dict[str, str] = {}  # the last debit of each wallet, for the reversal
+    referrals = []
+    for (_, _, by, status), friend in zip(FRIENDS, friends, strict=True):
+        what = f"referral of {friend}"
+        sign_up = {"code": codes[by], "customer_id": friend}
+        response = api.post("/referrals", sign_up, what=what)
+        answer = _ok(api, response, what)
+        expected = "flagged" if status == "flagged" else "pending"
+        if response.status_code == 201 and answer["status"] != expected:
+            raise SeedError(f"{what}: {answer['status']} ({answer['reason']}), not {status}")
+        referrals.append(answer["id"])
+    _first_orders(api, friends, bodies, "rewarded", today)
+    for n, step in enumerate(credit_plan(today)):
+        _post_credit(api, holders, debits, step, f"seed-{store}-credit-{n}")
+    _settle(api)
+    # The hourly jobs run once: rewards of the referrals past their (zero) hold window, and
+    # the expiry job's credit.expiring for the lots expiring soon.
+    api.answer(api.post("/_local/clock/advance?seconds=3600", None, what="clock"), what="clock")
+    _settle(api)
+    programme = {**PROGRAMME, "hold_window_days": 14}
+    _ok(api, api.send("PUT", "/referrals/programme", programme, what="programme"), "programme")
+    _first_orders(api, friends, bodies, "qualified", today)
+    for (_, _, _, status), referral in zip(FRIENDS, referrals, strict=True):
+        if status == "voided":
+            answer = api.post(f"/referrals/{referral}/voiding", None, what="voiding")
+            if answer.status_code != 409:  # 409: voided by an earlier run
+                _ok(api, answer, f"voiding {referral}")
+    _coupons(api, holders[0], today)
+    _settle(api)
+    log.info(
+        "seeded credits: %d wallets, %d referrals in %.0fs",
+        WALLETS,
+        len(FRIENDS),
+        time.monotonic() - started,
+    )
+
+
+def _first_orders(
+    api: _Api,
+    friends: Sequence[str],
+    bodies: Sequence[dict[str, Any]],
+    status: str,
+    today: datetime,
+) -> None:
+    """The first order (through `POST /orders`) of the friends whose referral becomes
+    `status`: credits sees its `order.placed` on the bus and qualifies the referral."""
+    product = CATALOGUE[0]
+    price = _money(product.price(CREDIT_CURRENCY))
+    orders = [
+        {
+            "order_id": f"DS-REF-{n + 1}",
+            "customer_id": friend,
+            "email": body["email"],
+            "placed_at": (today - timedelta(minutes=5)).replace(microsecond=0).isoformat(),
+            "currency": CREDIT_CURRENCY,
+            "total": price,
+            "items": [
+                {
+                    "product_id": product.product_id,
+                    "sku": product.sku_of("M"),
+                    "name": product.name,
+                    "quantity": 1,
+                    "unit_price": price,
+                }
+            ],
+        }
+        for n, (friend, body, plan) in enumerate(zip(friends, bodies, FRIENDS, strict=True))
+        if plan[3] == status
+    ]
+    _record_orders(api, 0, orders)
+    _settle(api)
+
+
+def _post_credit(
+    api: _Api,
+    holders: Sequence[str],
+    debits: dict[str, str],
+    step: tuple[int, str, dict[str, Any]],
+    key: str,
+) -> None:
+    wallet, kind, body = step
+    customer = holders[wallet]
+    what = f"{kind} of wallet {wallet}"
+    headers = {"Idempotency-Key": key}
+    if kind == "reversal":
+        debit = debits[customer]
+        path = f"/wallets/{customer}/debits/{debit}/reversal"
+    else:
+        path = f"/wallets/{customer}/{kind}s"
+    answer = _ok(api, api.post(path, body, what=what, headers=headers), what)
+    if kind == "debit":
+        debits[customer] = answer["entry"]["entry_id"]
+
+
+def _coupons(api: _Api, customer: str, today: datetime) -> None:
+    """Two coupons for one customer; the first redeemed at checkout of an order."""
+    for coupon in COUPONS:
+        body = {k: v for k, v in coupon.items() if k != "expires_at_days"}
+        body.update(customer_id=customer, currency=CREDIT_CURRENCY)
+        if "expires_at_days" in coupon:
+            expires = today + timedelta(days=int(coupon["expires_at_days"]))
+            body["expires_at"] = expires.replace(microsecond=0).isoformat()
+        answer = api.post("/coupons", body, what=f"coupon {coupon['code']}")
+        if answer.status_code != 409:  # 409 coupon-code-taken: made by an earlier run
+            _ok(api, answer, f"coupon {coupon['code']}")
+    code = COUPONS[0]["code"]
+    body = {"order_id": "DS-CPN-1", "customer_id": customer, "subtotal": "189.90"}
+    body["currency"] = CREDIT_CURRENCY
+    _ok(api, api.post(f"/coupons/{code}/redemptions", body, what="redemption"), "redemption")
+
+
+def _ok(api: _Api, response: requests.Response, what: str) -> Any:
+    """The JSON of a 201 (created) or 200 (the same request again)."""
+    return api.answer(response, what=what, status=200 if response.status_code == 200 else 201)
+
+
+def _settle(api: _Api) -> None:
+    """Waits until the local stack has handled every event so far (`/_local/wait-idle`): the
+    next step reads what the events wrote (an open wallet, a qualified referral)."""
+    for _attempt in range(_ATTEMPTS):
+        response = api.post("/_local/wait-idle?timeout=120", None, what="wait-idle")
+        if response.status_code == 204:
+            return
+        if response.status_code != 504:
+            raise SeedError(f"wait-idle: {response.status_code} {_detail(response)}")
+    raise SeedError("wait-idle: the local stack is still busy")
 
 
 def demo_token(store: str = DEMO_STORE, ttl_seconds: int = 12 * 3600) -> str:

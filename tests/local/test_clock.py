@@ -51,8 +51,10 @@ def test_a_rate_rule_fires_once_per_period(aws):
     assert clock.tick() == []  # same moment: already fired
     time.advance(timedelta(minutes=5))
     assert clock.tick() == [fired]
+    time.advance(timedelta(hours=1, minutes=2))  # twelve periods missed: one firing
+    assert clock.tick() == [fired]
 
-    first, second = _bodies(url)
+    first, second, late = _bodies(url)
     assert fired.endswith(":rule/every-five")
     assert first["detail-type"] == "Scheduled Event"
     assert first["source"] == "aws.events"
@@ -60,6 +62,7 @@ def test_a_rate_rule_fires_once_per_period(aws):
     assert first["detail"] == {}
     assert first["time"] == "2025-03-03T08:03:30Z"
     assert second["time"] == "2025-03-03T08:08:30Z"
+    assert late["time"] == "2025-03-03T09:08:30Z"
     assert first["id"] != second["id"]
 
 
@@ -71,12 +74,14 @@ def test_a_cron_rule_fires_at_its_times_and_a_late_clock_fires_once(aws):
 
     time.advance(timedelta(minutes=1, seconds=30))  # 08:00:00
     assert len(clock.tick()) == 1
-    time.advance(timedelta(days=3))  # three missed mornings: one firing, not three
-    assert len(clock.tick()) == 1
+    time.advance(timedelta(days=3))  # three missed mornings: one firing, not three,
+    assert len(clock.tick()) == 1  # at the latest: what is due by then is due now
     assert [body["time"] for body in _bodies(url)] == [
         "2025-03-03T08:00:00Z",
-        "2025-03-04T08:00:00Z",
+        "2025-03-06T08:00:00Z",
     ]
+    time.advance(timedelta(hours=23, minutes=59))
+    assert clock.tick() == []  # the next is Friday's, not one of the missed ones
 
 
 def test_disabled_rules_do_not_fire(aws):

@@ -19,19 +19,30 @@ import pytest
 import requests
 import responses
 from email_validator import validate_email
+from pydantic import BaseModel
 
+from chalicelib.credits.coupons.models import NewCoupon
+from chalicelib.credits.ledger.models import DebitBody, GrantBody, ReversalBody
+from chalicelib.credits.referrals.models import ProgrammeSettings
 from chalicelib.customers.orders import rules as order_rules
 from chalicelib.customers.orders.models import OrderBatch, ReviewIn
 from chalicelib.customers.profiles.models import CustomerCreate
 from chalicelib.customers.timeline.models import MAX_ACTIVITY_ITEMS, ActivityBatch
 from clientela_local.seed import (
     ACTIVITY_PER_BATCH,
+    COUPONS,
+    EXPIRING_SOON,
+    FRIENDS,
     ORDERS_PER_BATCH,
     PHOTOS,
+    PROGRAMME,
+    WALLETS,
     DemoHistory,
     SeedError,
+    credit_plan,
     demo_customers,
     demo_history,
+    friend_bodies,
     seed,
 )
 from clientela_local.seed_data import CATALOGUE, COUNTRY_BY_CODE, EVENTS, SERVICES, TAGS
@@ -361,7 +372,7 @@ def test_a_small_store_has_no_guests(customers):
 def _ok(request) -> tuple[int, dict[str, str], str]:
     body = json.loads(request.body)
     if request.url.endswith("/customers"):
-        return 201, {}, json.dumps({"id": "01J0000000000000000000000"})
+        return 201, {}, json.dumps({"id": _customer_id(body)})
     if request.url.endswith("/orders"):
         results = [
             {"order_id": o["order_id"], "result": "created", "customer_id": "c"}
@@ -380,6 +391,34 @@ def _ok(request) -> tuple[int, dict[str, str], str]:
 PHOTO_PATH = re.compile(rf"{re.escape(BASE)}/customers/[0-9A-Z]+/photo")
 
 
+def _customer_id(body: dict[str, Any]) -> str:
+    """A fake id that names the customer's e-mail, so the fake referrals API can flag."""
+    name: str = body.get("email") or body["first_name"]
+    return "C" + name.encode().hex().upper()
+
+
+def _referral(request) -> tuple[int, dict[str, str], str]:
+    body = json.loads(request.body)
+    email = bytes.fromhex(body["customer_id"][1:]).decode()
+    look_alike = email.split("@")[0].endswith("87")
+    answer = {"id": f"R-{body['customer_id']}", "status": "flagged" if look_alike else "pending"}
+    return 201, {}, json.dumps({**answer, "reason": "signed-up"})
+
+
+def _credits_api(mock: responses.RequestsMock) -> None:
+    """The credits routes the seed calls, and the local stack's controls."""
+    mock.add(responses.PUT, f"{BASE}/referrals/programme", json={})
+    mock.add(responses.POST, f"{BASE}/_local/wait-idle", status=204)
+    mock.add(responses.POST, f"{BASE}/_local/clock/advance", json={"fired": []})
+    mock.add(responses.POST, f"{BASE}/referrers", json={"code": "K7P2QX9M"}, status=201)
+    mock.add_callback(responses.POST, f"{BASE}/referrals", callback=_referral)
+    mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/referrals/.+/voiding"), json={})
+    entry = {"entry": {"entry_id": "E1"}}
+    mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/wallets/.+"), json=entry, status=201)
+    mock.add(responses.POST, f"{BASE}/coupons", json={}, status=201)
+    mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/coupons/.+/redemptions"), json={})
+
+
 @pytest.fixture
 def api():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -391,6 +430,7 @@ def api():
         )
         mock.add(responses.POST, f"{BASE}/bucket", status=204)
         mock.add(responses.PUT, PHOTO_PATH, json={"id": "c"})
+        _credits_api(mock)
         yield mock
 
 
@@ -405,7 +445,7 @@ def _posted(api, path: str) -> list[Any]:
 
 def test_seed_creates_customers_then_their_history(api):
     customers = demo_customers(60)
-    assert seed(BASE, "token", customers, store="s1", today=TODAY) == 60
+    assert seed(BASE, "token", customers, store="s1", today=TODAY, credits=False) == 60
     history = demo_history(customers, today=TODAY)
     assert len(_posted(api, "/customers")) == 60
     headers = [c.request.headers for c in api.calls if c.request.url == BASE + "/customers"]
@@ -486,7 +526,7 @@ def test_orders_refused_as_busy_are_sent_again(api):
     api.remove(responses.POST, f"{BASE}/orders")
     api.add_callback(responses.POST, f"{BASE}/orders", callback=busy_once)
     customers = demo_customers(30)
-    seed(BASE, "token", customers, today=TODAY)
+    seed(BASE, "token", customers, today=TODAY, credits=False)
     assert set(attempts.values()) == {2}
     assert len(attempts) == len(demo_history(customers, today=TODAY).orders)
 
@@ -525,3 +565,106 @@ def test_an_unreachable_api_fails_the_seed_clearly():
         mock.add(responses.POST, f"{BASE}/customers", body=refused)
         with pytest.raises(SeedError, match=r"customer \d+: POST /customers failed"):
             seed(BASE, "token", demo_customers(3))
+
+
+# Credits: wallets, referrals and coupons ----------------------------------------------------
+
+
+def _calls(api, method: str, pattern: str) -> list[Any]:
+    return [
+        call.request
+        for call in api.calls
+        if call.request.method == method
+        and re.fullmatch(pattern, call.request.url.removeprefix(BASE).split("?")[0])
+    ]
+
+
+def test_the_credit_plan_is_valid_for_the_credits_api_and_the_same_each_time():
+    assert credit_plan(TODAY) == credit_plan(TODAY)
+    plan = credit_plan(TODAY)
+    for _wallet, kind, body in plan:
+        models: dict[str, type[BaseModel]] = {
+            "credit": GrantBody,
+            "debit": DebitBody,
+            "reversal": ReversalBody,
+        }
+        model = models[kind]
+        model.model_validate_json(_wire(body))
+    grants = [body for _, kind, body in plan if kind == "credit"]
+    assert {g["kind"] for g in grants} == {"referral", "bonus", "cashback", "refund", "manual"}
+    expiries = [_at(g["expires_at"]) for g in grants if "expires_at" in g]
+    assert any(at - TODAY <= timedelta(days=7) for at in expiries)  # credit.expiring's lead
+    assert any(at - TODAY > timedelta(days=7) for at in expiries)
+    assert all(at > TODAY for at in expiries)
+    assert {w for w, _, _ in plan} == set(range(WALLETS))
+    assert [kind for _, kind, _ in plan].count("debit") == 3
+    assert [kind for _, kind, _ in plan].count("reversal") == 1
+    ProgrammeSettings.model_validate_json(_wire({**PROGRAMME, "hold_window_days": 0}))
+
+
+def test_friends_are_valid_customers_and_one_looks_like_its_referrer(customers):
+    friends = friend_bodies(customers)
+    assert len(friends) == len(FRIENDS)
+    emails = {c.get("email") for c in customers}
+    for friend in friends:
+        CustomerCreate.model_validate_json(_wire(friend))
+        assert friend["email"] not in emails
+    assert sum(f["email"].split("@")[0].endswith("87") for f in friends) == 1
+
+
+def test_seed_adds_wallets_referrals_in_every_status_and_coupons(api):
+    customers = demo_customers(60)
+    seed(BASE, "token", customers, store="s1", today=TODAY)
+
+    programmes = [json.loads(r.body) for r in _calls(api, "PUT", "/referrals/programme")]
+    # A zero hold window while the rewarded friends order, then the usual two weeks.
+    assert [p["hold_window_days"] for p in programmes] == [0, 14]
+    assert len(_calls(api, "POST", "/referrers")) == 3
+    signed_up = [json.loads(r.body) for r in _calls(api, "POST", "/referrals")]
+    assert len(signed_up) == len(FRIENDS)
+    assert {s["code"] for s in signed_up} == {"K7P2QX9M"}
+    statuses = [status for *_, status in FRIENDS]
+    assert set(statuses) == {"pending", "qualified", "flagged", "rewarded", "voided"}
+    assert len(_calls(api, "POST", "/referrals/.+/voiding")) == statuses.count("voided")
+
+    first_orders = [
+        order
+        for batch in _posted(api, "/orders")
+        for order in batch["orders"]
+        if order["order_id"].startswith("DS-REF-")
+    ]
+    assert len(first_orders) == statuses.count("rewarded") + statuses.count("qualified")
+    OrderBatch.model_validate_json(_wire({"orders": first_orders}))
+
+    credits = _calls(api, "POST", "/wallets/[^/]+/credits")
+    assert len({r.headers["Idempotency-Key"] for r in credits}) == len(credits)
+    kinds = {json.loads(r.body)["kind"] for r in credits}
+    assert kinds == {"referral", "bonus", "cashback", "refund", "manual"}
+    soon = TODAY + EXPIRING_SOON
+    assert any(json.loads(r.body).get("expires_at") == soon.isoformat() for r in credits)
+    assert len(_calls(api, "POST", "/wallets/[^/]+/debits")) == 3
+    (reversal,) = _calls(api, "POST", "/wallets/[^/]+/debits/E1/reversal")
+    assert json.loads(reversal.body) == {"amount": "5.00"}
+
+    coupons = [json.loads(r.body) for r in _calls(api, "POST", "/coupons")]
+    assert [c["code"] for c in coupons] == [c["code"] for c in COUPONS]
+    for coupon in coupons:
+        NewCoupon.model_validate_json(_wire({**coupon, "customer_id": "01J" + "0" * 23}))
+    assert len({c["customer_id"] for c in coupons}) == 1
+    (redeemed,) = _calls(api, "POST", "/coupons/.+/redemptions")
+    assert redeemed.url.endswith(f"/coupons/{COUPONS[0]['code']}/redemptions")
+
+    # The clock moves an hour (the reward job) after the rewarded friends' orders, before
+    # the qualified one's.
+    paths = [f"{c.request.method} {c.request.url.removeprefix(BASE)}" for c in api.calls]
+    clock = paths.index("POST /_local/clock/advance?seconds=3600")
+    order_posts = [i for i, p in enumerate(paths) if p == "POST /orders"]
+    assert order_posts[-2] < clock < order_posts[-1]
+    assert "POST /_local/wait-idle?timeout=120" in paths[:clock]
+
+
+def test_seed_can_leave_credits_out(api):
+    seed(BASE, "token", demo_customers(30), today=TODAY, credits=False)
+    seed(BASE, "token", demo_customers(6), today=TODAY)  # too small a store for them
+    assert not _calls(api, "POST", "/referrers")
+    assert not _calls(api, "POST", "/wallets/.+")

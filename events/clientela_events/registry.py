@@ -123,6 +123,7 @@ CONTRACTS: tuple[Contract, ...] = (
                 },
             ],
         },
+        also_from=(customers.SOURCE,),
     ),
     Contract(
         storefront.SOURCE,

@@ -102,7 +102,8 @@ def parse_eventbridge(body: str | dict[str, Any]) -> IncomingEvent:
             raise InvalidEvent("the event has no detail")
         metadata = Metadata.model_validate(detail.get("metadata"))
         contract = contract_for(event.get("detail-type", ""), metadata.version)
-        if contract.source != event.get("source"):
+        source = event.get("source")
+        if source != contract.source and source not in contract.also_from:
             raise InvalidEvent("the event's source is not its contract's")
         data = contract.model.model_validate(detail.get("data"))
     except ValidationError as exc:
@@ -111,4 +112,4 @@ def parse_eventbridge(body: str | dict[str, Any]) -> IncomingEvent:
         raise InvalidEvent(f"the event does not match its contract: {', '.join(fields)}") from None
     except (KeyError, ValueError, AttributeError) as exc:
         raise InvalidEvent(f"the event is not a Clientela event: {type(exc).__name__}") from None
-    return IncomingEvent(contract.source, contract.event_type, metadata, data)
+    return IncomingEvent(source, contract.event_type, metadata, data)

@@ -63,12 +63,6 @@ def _in(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).replace(microsecond=0).isoformat()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /orders records the order but nothing publishes order.placed for it (the"
-    " customers service publishes only API cancellations and refunds), so credits never sees"
-    " the friend's first order: the referral stays pending",
-)
 def test_a_referral_from_sign_up_to_both_rewards(stack, store_id) -> None:
     api = Api(stack, store_id)
     programme = {

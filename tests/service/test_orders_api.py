@@ -854,6 +854,7 @@ def test_the_http_and_bus_paths_share_refund_ids(api: Api, store_id: str, delive
 def test_only_what_the_api_recorded_is_published(api: Api, apps: Any, store_id: str) -> None:
     _placed_order(api, "ES-1", "100.00")
     _placed_order(api, "ES-2", "50.00")
+    deliver_to_inbox(store_id, "order.placed", placed("ES-3"))  # from the platform: on the bus
     deliver_to_inbox(
         store_id,
         "order.refunded",
@@ -871,9 +872,27 @@ def test_only_what_the_api_recorded_is_published(api: Api, apps: Any, store_id: 
     events = [e for e in map(publishing.event_for, stream_records(store_id)) if e]
     orders = [e for e in events if e.event_type.startswith("order.")]
 
-    assert [e.event_type for e in orders] == ["order.refunded", "order.cancelled"]
-    refunded, cancelled = (e.entry("clientela") for e in orders)
-    assert {refunded["Source"], cancelled["Source"]} == {"clientela.customers"}
+    assert sorted(e.event_type for e in orders) == [
+        "order.cancelled",
+        "order.placed",
+        "order.placed",
+        "order.refunded",
+    ]
+    placed_events = [e.entry("clientela") for e in orders if e.event_type == "order.placed"]
+    assert sorted(json.loads(e["Detail"])["data"]["order_id"] for e in placed_events) == [
+        "ES-1",
+        "ES-2",
+    ]
+    first = json.loads(placed_events[0]["Detail"])["data"]
+    assert first["total"] in ("100.00", "50.00")
+    assert first["items"][0]["unit_price"] == first["total"]
+    refunded, cancelled = (
+        e.entry("clientela")
+        for e in orders
+        if e.event_type in ("order.refunded", "order.cancelled")
+    )
+    sources = {e.entry("clientela")["Source"] for e in orders}
+    assert sources == {"clientela.customers"}
     detail = json.loads(refunded["Detail"])["data"]
     assert (detail["order_id"], detail["refund_id"], detail["reason"]) == (
         "ES-1",

@@ -103,3 +103,38 @@ def test_stream_records_map_to_events() -> None:
         event_for(_record("INSERT", "EMAIL#a@example.com", {"customer_id": {"S": "x"}}, None))
         is None
     )
+
+
+def _wire(event_type: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge event as a queue hands it over, from any source."""
+    return {
+        "detail-type": event_type,
+        "source": source,
+        "detail": {
+            "metadata": {
+                "event_id": str(uuid.uuid4()),
+                "event_type": event_type,
+                "store_id": "store-1",
+                "occurred_at": "2026-11-23T12:00:00Z",
+                "version": 1,
+            },
+            "data": data,
+        },
+    }
+
+
+@pytest.mark.parametrize("event_type", ["order.placed", "order.cancelled", "order.refunded"])
+def test_order_facts_recorded_through_the_customers_api_are_read_from_either_source(
+    event_type: str,
+) -> None:
+    """The customers service publishes what its API records under its own source (a second
+    publisher of the contract); consumers must read it as they read the platform's."""
+    from clientela.events import InvalidEvent, parse_eventbridge
+    from clientela_events import contract_for
+
+    sample = contract_for(event_type, 1).sample
+    for source in ("clientela.storefront", "clientela.customers"):
+        event = parse_eventbridge(_wire(event_type, source, sample))
+        assert (event.event_type, event.source) == (event_type, source)
+    with pytest.raises(InvalidEvent):
+        parse_eventbridge(_wire(event_type, "clientela.automation", sample))

@@ -28,7 +28,14 @@ from clientela_events.customers import (
     CustomerUpdatedV1,
     CustomerV1,
 )
-from clientela_events.storefront import OrderCancelledV1, OrderRefundedV1
+from clientela_events.storefront import (
+    BookingV1,
+    LineItemV1,
+    OrderCancelledV1,
+    OrderPlacedV1,
+    OrderRefundedV1,
+    TicketV1,
+)
 
 # What events carry of a profile (notes, social accounts, counters and the photo stay in the
 # service).
@@ -110,11 +117,13 @@ def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
 
 
 def _order_event(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | None:
-    """A cancellation or refund recorded through the HTTP API: order.cancelled / order.refunded.
+    """An order, a cancellation or a refund recorded through the HTTP API: order.placed /
+    order.cancelled / order.refunded, so other services (credits' referrals and cashback) hear
+    of it as they would from the store platform.
 
     Those heard from the store platform's events are on the bus already and are not published
-    again; nor is anything else that rewrites an order (placing it, a merge moving it). One
-    API request changes one thing, so one record stands for at most one event.
+    again; nor is anything else that rewrites an order (a merge moving it). One API request
+    changes one thing, so one record stands for at most one event.
     """
     change = record["dynamodb"]
     new, old = change.get("NewImage"), change.get("OldImage") or {}
@@ -123,6 +132,13 @@ def _order_event(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEven
     after, before = read_order(new), read_order(old) if old else None
     assert isinstance(after, Order)
     common = {**common, "source": customers_events.SOURCE}
+    if after.placed_via_api and not isinstance(before, Order):  # new, or over a placeholder
+        return OutgoingEvent(
+            event_type="order.placed",
+            occurred_at=after.placed_at,
+            data=placed_event(after),
+            **common,
+        )
     was_cancelled = isinstance(before, Order) and before.cancelled_at is not None
     if after.cancelled_via_api and after.cancelled_at is not None and not was_cancelled:
         return OutgoingEvent(
@@ -199,3 +215,43 @@ def publish_changes(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return {"batchItemFailures": []}
     first = outgoing[min(failed)][0]
     return {"batchItemFailures": [{"itemIdentifier": first["dynamodb"]["SequenceNumber"]}]}
+
+
+def placed_event(order: Order) -> OrderPlacedV1:
+    """What `order.placed` says of an order (the contract the store platform publishes too)."""
+    return OrderPlacedV1(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        email=order.email,
+        placed_at=order.placed_at,
+        currency=order.currency,
+        total=order.total,
+        items=[
+            LineItemV1(
+                product_id=line.product_id,
+                sku=line.sku,
+                name=line.name,
+                brand=line.brand,
+                category=line.category,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for line in order.items
+        ],
+        kind=order.kind,
+        booking=None
+        if order.booking is None
+        else BookingV1(
+            service_id=order.booking.service_id,
+            service_name=order.booking.service_name,
+            starts_at=order.booking.starts_at,
+            ends_at=order.booking.ends_at,
+        ),
+        ticket=None
+        if order.ticket is None
+        else TicketV1(
+            event_id=order.ticket.event_id,
+            event_name=order.ticket.event_name,
+            event_at=order.ticket.event_at,
+        ),
+    )

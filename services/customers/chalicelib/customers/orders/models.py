@@ -161,6 +161,7 @@ class OrderIn(_Input, InCurrency):
             kind=self.kind,
             booking=booking_of(self.booking),
             ticket=ticket_of(self.ticket),
+            placed_via_api=True,
         )
 
 

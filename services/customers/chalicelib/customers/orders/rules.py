@@ -207,6 +207,7 @@ class Order:
     refunds: tuple[Refund, ...] = field(default=())
     cancel_reason: str | None = None
     cancelled_via_api: bool = False  # as Refund.via_api
+    placed_via_api: bool = False  # as Refund.via_api: the placing itself came through the API
     kind: OrderKind = "product"
     booking: Booking | None = None
     ticket: Ticket | None = None

@@ -254,6 +254,8 @@ def order_item(store_id: str, order: Order) -> Item:
         item["cancel_reason"] = _s(order.cancel_reason)
     if order.cancelled_via_api:
         item["cancelled_via"] = _s("api")
+    if order.placed_via_api:
+        item["placed_via"] = _s("api")
     return item
 
 
@@ -347,6 +349,7 @@ def read_order(item: Item) -> Order | Pending:
         refunds=_read_refunds(item),
         cancel_reason=item["cancel_reason"]["S"] if "cancel_reason" in item else None,
         cancelled_via_api=item.get("cancelled_via", {}).get("S") == "api",
+        placed_via_api=item.get("placed_via", {}).get("S") == "api",
         kind=item.get("kind", {}).get("S", "product"),
         booking=_read_booking(item),
         ticket=_read_ticket(item),

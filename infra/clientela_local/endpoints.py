@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from clientela.openapi import DOCS_PAGE, build_document
@@ -43,6 +43,7 @@ def local_routes(
     *,
     wait_idle: Callable[[float], None],
     advance_clock: Callable[[timedelta], list[str]],
+    clock_now: Callable[[], datetime] | None = None,
 ) -> dict[tuple[str, str], LocalRoute]:
     services = [loaded.service for loaded in apps]
     openapi_cache: list[bytes] = []
@@ -74,7 +75,11 @@ def local_routes(
             seconds = -1
         if seconds < 0:
             return problem(400, "bad-request", "Bad Request", "seconds must be a number >= 0")
-        return json_answer(200, {"fired": advance_clock(timedelta(seconds=seconds))})
+        fired = advance_clock(timedelta(seconds=seconds))
+        # The stack's time after the move: tests date what they create from it, since the
+        # clock only moves forward and earlier tests may have moved it.
+        now = clock_now() if clock_now is not None else None
+        return json_answer(200, {"fired": fired, "now": now.isoformat() if now else None})
 
     return {
         ("GET", "/health"): LocalRoute(health),

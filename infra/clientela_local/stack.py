@@ -118,7 +118,12 @@ class LocalStack:
             self.apps,
             load_routes(self.root / "infra" / "edge.yaml"),
             GatewayResponses.from_template(self.root / "infra" / "fragments" / "service-api.yaml"),
-            local_routes(self.apps, wait_idle=self.wait_idle, advance_clock=self.advance_clock),
+            local_routes(
+                self.apps,
+                wait_idle=self.wait_idle,
+                advance_clock=self.advance_clock,
+                clock_now=self.time,
+            ),
         )
         self._pollers = Pollers(
             self.apps, region=self.region, account=self.account, infra_dir=self.root / "infra"

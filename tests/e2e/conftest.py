@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,14 @@ class RunningStack:
         assert response.status_code == 200, response.text
         fired: list[str] = response.json()["fired"]
         return fired
+
+    def clock_now(self) -> datetime:
+        """The stack's time: real time plus every advance so far (the session shares one)."""
+        response = requests.post(
+            f"{self.base_url}/_local/clock/advance", params={"seconds": 0}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        return datetime.fromisoformat(response.json()["now"])
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

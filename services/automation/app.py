@@ -1,9 +1,18 @@
-"""Automation service: HTTP routes and event handlers (only its health check so far)."""
+"""Automation service: where its routes and event handlers are wired.
+
+Each area of the product is a package of `chalicelib/automation/` with the same roles as in
+every service. Event handlers stay here, where Chalice finds them, and hand over at once.
+"""
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from typing import Any
 
+from chalice.app import Chalice, SQSEvent
+
+from chalicelib.automation import inbox
+from chalicelib.automation.sending import handlers as sending_handlers
+from chalicelib.automation.settings import settings
 from clientela.api import Service
 from clientela.observability import install, observability
 
@@ -11,3 +20,17 @@ app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
+
+
+@app.on_sqs_message(queue=settings().contact_events_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_contact_event(event: SQSEvent) -> dict[str, Any]:
+    """Customer and order events keep the contacts read model (bus -> queue -> here)."""
+    return inbox.handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=settings().ses_events_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_ses_feedback(event: SQSEvent) -> dict[str, Any]:
+    """SES bounces and complaints suppress the address for the store (SES -> SNS -> queue)."""
+    return sending_handlers.handle_batch(event.to_dict(), event.context)

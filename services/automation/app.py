@@ -12,6 +12,7 @@ from chalice.app import Chalice, SQSEvent
 
 from chalicelib.automation import inbox
 from chalicelib.automation.sending import handlers as sending_handlers
+from chalicelib.automation.sending import routes as sending_routes
 from chalicelib.automation.settings import settings
 from clientela.api import Service
 from clientela.observability import install, observability
@@ -20,6 +21,8 @@ app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
+for area in (sending_routes,):
+    area.register(service)
 
 
 @app.on_sqs_message(queue=settings().contact_events_queue, batch_size=10)

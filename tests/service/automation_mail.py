@@ -3,13 +3,17 @@ back from moto's SES."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
+
+import boto3
 
 from clientela.events import OutgoingEvent
 from clientela_events.customers import ConsentV1, CustomerCreatedV1, CustomerUpdatedV1, CustomerV1
@@ -110,3 +114,32 @@ def text_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+@contextlib.contextmanager
+def bus_listener(store_id: str, source: str = "clientela.automation") -> Iterator[Any]:
+    """A queue subscribed to one store's events of `source`: what a service published."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    name = f"listener-{uuid.uuid4().hex[:10]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    pattern = {"source": [source], "detail": {"metadata": {"store_id": [store_id]}}}
+    events.put_rule(Name=name, EventBusName="clientela", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName="clientela", Targets=[{"Id": "q", "Arn": arn}])
+
+    def received() -> list[dict[str, Any]]:
+        out = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            for message in batch:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return out
+
+    try:
+        yield received
+    finally:
+        events.remove_targets(Rule=name, EventBusName="clientela", Ids=["q"])
+        events.delete_rule(Name=name, EventBusName="clientela")
+        sqs.delete_queue(QueueUrl=url)

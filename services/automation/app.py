@@ -14,6 +14,7 @@ from chalicelib.automation import inbox
 from chalicelib.automation.sending import handlers as sending_handlers
 from chalicelib.automation.sending import routes as sending_routes
 from chalicelib.automation.settings import settings
+from chalicelib.automation.templates import routes as template_routes
 from clientela.api import Service
 from clientela.observability import install, observability
 
@@ -21,7 +22,7 @@ app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
-for area in (sending_routes,):
+for area in (template_routes, sending_routes):
     area.register(service)
 
 

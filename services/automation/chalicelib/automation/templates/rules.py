@@ -318,3 +318,28 @@ def html_to_text(markup: str) -> str:
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+# What a preview renders with when the caller gives no customer or data of their own.
+SAMPLE_CUSTOMER: dict[str, Any] = {
+    "id": "sample",
+    "first_name": "Maria",
+    "last_name": "Silva",
+    "email": "maria.silva@example.com",
+    "language": "pt-BR",
+    "country": "BR",
+    "tags": ["vip"],
+}
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "shop": {"name": "Loja Exemplo", "url": "https://loja.example.com"},
+    "cart": {
+        "url": "https://loja.example.com/cart",
+        "items": [
+            {"name": "Tênis de corrida", "quantity": 1, "price": "299.90"},
+            {"name": "Meias esportivas", "quantity": 2, "price": "29.90"},
+        ],
+    },
+    "order": {"id": "1001", "review_url": "https://loja.example.com/review/1001"},
+    "credit": {"amount": "R$ 50,00", "expires_on": "2026-12-31"},
+    "unsubscribe_url": "https://loja.example.com/unsubscribe/sample",
+}

@@ -11,6 +11,8 @@ from typing import Any
 from chalice.app import Chalice, SQSEvent
 
 from chalicelib.automation import inbox
+from chalicelib.automation.messages import handlers as message_handlers
+from chalicelib.automation.messages import routes as message_routes
 from chalicelib.automation.sending import handlers as sending_handlers
 from chalicelib.automation.sending import routes as sending_routes
 from chalicelib.automation.settings import settings
@@ -22,7 +24,7 @@ app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
-for area in (template_routes, sending_routes):
+for area in (template_routes, message_routes, sending_routes):
     area.register(service)
 
 
@@ -38,3 +40,10 @@ def on_contact_event(event: SQSEvent) -> dict[str, Any]:
 def on_ses_feedback(event: SQSEvent) -> dict[str, Any]:
     """SES bounces and complaints suppress the address for the store (SES -> SNS -> queue)."""
     return sending_handlers.handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=settings().inbound_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_inbound_mail(event: SQSEvent) -> dict[str, Any]:
+    """Replies SES stored in the inbound bucket are threaded (S3 notification -> queue)."""
+    return message_handlers.handle_batch(event.to_dict(), event.context)

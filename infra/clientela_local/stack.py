@@ -123,6 +123,7 @@ class LocalStack:
                 wait_idle=self.wait_idle,
                 advance_clock=self.advance_clock,
                 clock_now=self.time,
+                aws_endpoint=self.endpoint_url,
             ),
         )
         self._pollers = Pollers(

@@ -223,3 +223,23 @@ def test_refusals(api, apps, store_id) -> None:
     )
     assert (template.status, template.body["detail"]) == (422, "missing_variable")
     assert api.call("GET", "/messages/01JD0000000000000000000000").status == 404
+
+
+def test_a_marketing_message_needs_consent_and_carries_one_click_unsubscribe(
+    api, apps, store_id
+) -> None:
+    subscribed = known_customer(apps, store_id)
+    never_asked = known_customer(apps, store_id, consent="never_asked")
+    body = {"subject": "Só para você", "body": "10% hoje", "marketing": True}
+
+    refused = api.call("POST", f"/customers/{never_asked.id}/messages", body)
+    sent = api.call("POST", f"/customers/{subscribed.id}/messages", body)
+
+    assert (refused.status, refused.body["reason"]) == (409, "not_subscribed")
+    assert sent.status == 201
+    [mail] = sent_to(subscribed.email)
+    assert mail["List-Unsubscribe"].startswith("<http://localhost:8000/unsubscribe/")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    with Client(apps["automation"].app) as public:
+        link = mail["List-Unsubscribe"].strip("<>").removeprefix("http://localhost:8000")
+        assert public.http.get(link).status_code == 200

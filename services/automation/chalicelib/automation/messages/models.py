@@ -17,6 +17,11 @@ class MessageIn(BaseModel):
     body: str | None = Field(default=None, min_length=1, max_length=50_000)
     template_id: str | None = Field(default=None, min_length=1, max_length=64)
     context: dict[str, Any] = Field(default_factory=dict, description="The template's variables.")
+    marketing: bool = Field(
+        default=False,
+        description="A promotion rather than a conversation: needs e-mail consent `subscribed`"
+        " (else 409) and carries one-click unsubscribe and tracking.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> MessageIn:

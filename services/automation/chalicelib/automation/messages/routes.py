@@ -28,6 +28,7 @@ def _cannot_mail(error: usecases.CannotMail) -> Problem:
             "no_email": "The customer has no e-mail address",
             "invalid_address": "The customer's e-mail address is not valid",
             "suppressed": "The address bounced or complained: mail to it is suppressed",
+            "not_subscribed": "A marketing message needs the customer's e-mail consent",
         }.get(error.reason, error.reason),
         extra={"reason": error.reason},
     )
@@ -62,6 +63,7 @@ def send_message(call: Call, customer_id: str) -> Reply:
             template_id=body.template_id,
             context=body.context,
             idempotency_key=key,
+            marketing=body.marketing,
         )
     except usecases.CannotMail as error:
         raise _cannot_mail(error) from None

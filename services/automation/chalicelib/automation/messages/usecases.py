@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
@@ -19,7 +20,13 @@ from chalicelib.automation.contacts.rules import Contact
 from chalicelib.automation.messages import rules
 from chalicelib.automation.messages.store import MessageStore, attachments_json
 from chalicelib.automation.sending import usecases as sending
-from chalicelib.automation.sending.rules import Mail, mime, ses_message_header
+from chalicelib.automation.sending.rules import (
+    Mail,
+    Origin,
+    mime,
+    ses_message_header,
+    tracked_html,
+)
 from chalicelib.automation.settings import link_key, settings
 from chalicelib.automation.templates import usecases as templates
 from chalicelib.automation.templates.rules import render
@@ -64,11 +71,11 @@ def _hash(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
 
 
-def _mailable(store_id: str, customer_id: str) -> Contact:
+def _mailable(store_id: str, customer_id: str, *, marketing: bool = False) -> Contact:
     contact = contacts.get_contact(store_id, customer_id)
     if contact is None:
         raise CustomerNotFound
-    reason = sending.skip_reason(store_id, contact, marketing=False)
+    reason = sending.skip_reason(store_id, contact, marketing=marketing)
     if reason is not None:
         raise CannotMail(reason)
     return contact
@@ -105,9 +112,12 @@ def send_message(
     template_id: str | None = None,
     context: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
+    marketing: bool = False,
 ) -> dict[str, Any]:
     """A new thread with the admin's first message, sent at once. With an Idempotency-Key, a
-    retry answers the thread the first attempt made (nothing is sent twice)."""
+    retry answers the thread the first attempt made (nothing is sent twice). A marketing
+    message (a promotion to one customer) needs e-mail consent and carries the one-click
+    unsubscribe headers and tracking, like a flow's."""
     store = message_store()
     thread_id = new_id()
     claim_key = None
@@ -122,7 +132,7 @@ def send_message(
             if store.thread(thread_id) is not None:
                 return thread_view(store_id, thread_id)
     try:
-        contact = _mailable(store_id, customer_id)
+        contact = _mailable(store_id, customer_id, marketing=marketing)
         text_subject, text, markup = _content(
             store_id,
             contact,
@@ -148,6 +158,7 @@ def send_message(
         markup=markup,
         at=at,
         previous=[],
+        marketing=marketing,
     )
     return thread_view(store_id, thread_id)
 
@@ -187,8 +198,10 @@ def _send(
     markup: str,
     at: datetime,
     previous: list[str],
+    marketing: bool = False,
 ) -> None:
     assert contact.email is not None
+    message_id = new_id()
     token = rules.reply_token(thread_id, store_id, contact.customer_id, key=link_key())
     mail = Mail(
         sender=settings().sender,
@@ -200,9 +213,30 @@ def _send(
         in_reply_to=f"<{previous[-1]}>" if previous else None,
         references=tuple(f"<{header}>" for header in previous[-20:]),
     )
-    ses_id = sending.ses_send(mime(mail), contact.email)
+    tracked = None
+    if marketing:
+        tracked = sending.open_direct_send(
+            store_id,
+            contact.customer_id,
+            origin=Origin(kind="message", run_id=thread_id),
+            key=f"message:{message_id}",
+            marketing=True,
+        )
+        mail = replace(
+            mail,
+            html=tracked_html(markup, tracked),
+            unsubscribe_url=tracked.unsubscribe,
+            headers={"X-Clientela-Message": tracked.message_id},
+        )
+    try:
+        ses_id = sending.ses_send(mime(mail), contact.email)
+    except Exception:
+        if tracked is not None:
+            sending.close_direct_send(tracked.message_id, None)
+        raise
+    if tracked is not None:
+        sending.close_direct_send(tracked.message_id, ses_id)
     header_id = ses_message_header(ses_id, aws.client("ses").meta.region_name).strip("<>")
-    message_id = new_id()
     message_store().add_message(
         thread_id,
         {

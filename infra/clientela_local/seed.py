@@ -821,7 +821,6 @@ def seed(
     if credits and len([c for c in customers if "email" in c]) >= REFERRERS + WALLETS:
         now = today or datetime.now(UTC)  # a store too small for them has no credits
         seed_credits(api, customers, [ids[i] for i in range(len(customers))], store, now)
-    if credits:
         seed_mail(api, customers, [ids[i] for i in range(len(customers))], store)
     return len(customers)
 

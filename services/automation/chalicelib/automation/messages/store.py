@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BY_CUSTOMER_INDEX = "threads-by-customer"
+MAX_ID_CHARS = 128
 
 
 def stamp(value: datetime) -> str:
@@ -75,6 +76,8 @@ class MessageStore:
         return _plain(item) if item else None
 
     def threads_of(self, store_id: str, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        if len(customer_id) > MAX_ID_CHARS:  # no such customer, and too long for a key
+            return []
         response = self.client.query(
             TableName=self.table,
             IndexName=BY_CUSTOMER_INDEX,

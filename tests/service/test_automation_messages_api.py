@@ -87,7 +87,9 @@ def test_a_message_goes_out_at_once_and_a_reply_is_threaded_under_it(api, apps, 
         [mail] = sent_to(profile.email)
         reply_to = mail["Reply-To"]
         assert reply_to.startswith("reply+") and reply_to.endswith("@reply.clientela.example")
-        assert "&lt;com&gt;" in mail.get_body(("html",)).get_content()
+        markup = mail.get_body(("html",))
+        assert markup is not None
+        assert "&lt;com&gt;" in markup.get_content()
 
         outcomes = drop(apps, reply_mime(to=reply_to, sender=profile.email))
         events = published()

@@ -8,6 +8,7 @@ import email.policy
 import html
 import json
 import re
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import given
@@ -102,11 +103,14 @@ def test_the_mime_message_carries_both_parts_and_the_one_click_headers() -> None
     assert message["List-Unsubscribe"] == "<https://mail.example/unsubscribe/abc>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert (message["Reply-To"], message["In-Reply-To"]) == ("reply+t@reply.example", "<a@b>")
-    assert message.get_body(("plain",)).get_content().strip() == "Texto"
-    assert message.get_body(("html",)).get_content().strip() == "<p>HTML</p>"
+    plain, markup = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None
+    assert markup is not None
+    assert plain.get_content().strip() == "Texto"
+    assert markup.get_content().strip() == "<p>HTML</p>"
 
 
-def sns(message: dict[str, object]) -> str:
+def sns(message: Mapping[str, object]) -> str:
     return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
 
 

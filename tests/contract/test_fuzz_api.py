@@ -306,7 +306,10 @@ def test_any_input_gets_an_answer_or_a_problem(
             try:
                 if mode == TEXT:
                     targets = text_targets(operation, api_document.raw_schema)
-                    sent += fuzz_text(operation, targets, gateway, auth) if targets else 0
+                    customers = gateways["customers"]
+                    sent += (
+                        fuzz_text(operation, targets, gateway, auth, customers) if targets else 0
+                    )
                 else:
                     sent += fuzz(
                         operation, GenerationMode(mode), gateway, auth, gateways["customers"]
@@ -382,7 +385,11 @@ def sweep(low: int, high: int | None) -> list[str]:
 
 
 def fuzz_text(
-    operation: Any, targets: list[Target], gateway: ChaliceWSGI, auth: dict[str, str]
+    operation: Any,
+    targets: list[Target],
+    gateway: ChaliceWSGI,
+    auth: dict[str, str],
+    customers: ChaliceWSGI,
 ) -> int:
     """Every free-text field of the operation, one at a time, set to each text of `sweep` in
     the smallest valid request: optional parameters are otherwise rarely sent, and blank ones
@@ -394,7 +401,7 @@ def fuzz_text(
     )
     path_parameters = dict(base.path_parameters or {})
     if operation.path.startswith("/customers/{customer_id}"):
-        path_parameters["customer_id"] = create_customer(gateway, auth)
+        path_parameters["customer_id"] = create_customer(customers, auth)
     raw = operation.definition.raw
     sent = 0
     for target in targets:

@@ -33,6 +33,7 @@ from clientela_local.seed import (
     COUPONS,
     EXPIRING_SOON,
     FRIENDS,
+    MAIL_THREADS,
     ORDERS_PER_BATCH,
     PHOTOS,
     PROGRAMME,
@@ -419,6 +420,14 @@ def _credits_api(mock: responses.RequestsMock) -> None:
     mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/coupons/.+/redemptions"), json={})
 
 
+def _mail_api(mock: responses.RequestsMock) -> None:
+    mock.add(responses.GET, f"{BASE}/templates", json={"items": []})
+    mock.add(responses.POST, f"{BASE}/templates", json={"id": "T"}, status=201)
+    messages = re.compile(rf"{re.escape(BASE)}/customers/[^/]+/messages")
+    mock.add(responses.POST, messages, json={"id": "TH", "subject": "s"}, status=201)
+    mock.add(responses.GET, f"{BASE}/health", json={"status": "ok", "aws": None})
+
+
 @pytest.fixture
 def api():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -431,6 +440,7 @@ def api():
         mock.add(responses.POST, f"{BASE}/bucket", status=204)
         mock.add(responses.PUT, PHOTO_PATH, json={"id": "c"})
         _credits_api(mock)
+        _mail_api(mock)
         yield mock
 
 
@@ -668,3 +678,21 @@ def test_seed_can_leave_credits_out(api):
     seed(BASE, "token", demo_customers(6), today=TODAY)  # too small a store for them
     assert not _calls(api, "POST", "/referrers")
     assert not _calls(api, "POST", "/wallets/.+")
+
+
+def test_seed_adds_a_template_copy_and_conversations(api):
+    customers = demo_customers(60)
+    seed(BASE, "token", customers, store="s1", today=TODAY)
+
+    [template] = [json.loads(r.body) for r in _calls(api, "POST", "/templates")]
+    assert template["from_builtin"] == "builtin-abandoned-cart"
+    messages = [
+        c.request
+        for c in api.calls
+        if c.request.method == "POST" and c.request.url.endswith("/messages")
+    ]
+    assert [json.loads(r.body)["subject"] for r in messages] == [s for s, _ in MAIL_THREADS]
+    assert [r.headers["Idempotency-Key"] for r in messages] == [
+        "seed-s1-message-0",
+        "seed-s1-message-1",
+    ]

@@ -134,3 +134,14 @@ def test_ses_notifications_hard_bounces_and_complaints_only() -> None:
     )
     assert rules.ses_feedback(sns(soft)) is None
     assert rules.ses_feedback(sns({"notificationType": "Delivery", "mail": mail})) is None
+
+
+def test_a_long_unsubscribe_link_stays_a_literal_url_on_the_wire() -> None:
+    # Folded at 78 characters, the header became an RFC 2047 encoded word mail clients ignore.
+    url = "https://mail.example/unsubscribe/" + "A" * 180
+    raw = rules.mime(
+        Mail(sender="mail@mail.example", to="a@x.io", subject="s", text="t", unsubscribe_url=url)
+    )
+
+    header = next(line for line in raw.split(b"\r\n") if line.startswith(b"List-Unsubscribe:"))
+    assert header == f"List-Unsubscribe: <{url}>".encode()

@@ -8,6 +8,7 @@ customer are read from the send record, never from the link.
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import html
 import json
@@ -168,6 +169,9 @@ def tracked_html(markup: str, links: Links) -> str:
     return rewritten[:closing] + pixel + rewritten[closing:]
 
 
+_WIRE = email.policy.SMTP.clone(max_line_length=998)
+
+
 @dataclass(frozen=True)
 class Mail:
     sender: str
@@ -184,7 +188,9 @@ class Mail:
 
 def mime(mail: Mail) -> bytes:
     """The raw message SES sends. Raises ValueError for an address or header it cannot carry."""
-    message = EmailMessage()
+    # SMTP's CRLF and its 998-character line limit: under the default 78, a long unsubscribe URL
+    # would be folded into an RFC 2047 encoded word that no mail client reads as a link.
+    message = EmailMessage(policy=_WIRE)
     message["From"] = mail.sender
     message["To"] = mail.to
     message["Subject"] = " ".join(mail.subject.split())

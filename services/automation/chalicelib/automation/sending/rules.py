@@ -207,9 +207,10 @@ def mime(mail: Mail) -> bytes:
         message["References"] = " ".join(mail.references)
     for name, value in mail.headers.items():
         message[name] = value
-    message.set_content(mail.text)
+    # 7-bit bodies whatever the line limit: not every relay on the way speaks 8BITMIME.
+    message.set_content(mail.text, cte="quoted-printable")
     if mail.html is not None:
-        message.add_alternative(mail.html, subtype="html")
+        message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
     return message.as_bytes()
 
 

@@ -493,7 +493,8 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
 
 def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
     # The API posts to the ledger (transactions of Put / Update / ConditionCheck over one
-    # customer's items), reads it, and lists wallets through the by-store index; it keeps
+    # customer's items), reads it, and lists wallets through the by-store and wallets-by-*
+    # indexes (the totals and referrers' balances with BatchGetItem); it keeps
     # coupons and referrals (transactions are authorised per action inside them) and lists
     # them through their indexes; it reads its own cursor key and publishes credit.*, coupon.*
     # and referral.* events. The event handler opens (Put), closes (Update) and reads wallets,
@@ -506,9 +507,13 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         "dynamodb:ConditionCheckItem",
     }
     table = ledger - {"dynamodb:ConditionCheckItem"}
+    listings = ("by-store", "wallets-by-balance", "wallets-by-bonus", "wallets-by-cashback")
     assert _grants("credits", "ApiHandlerRole") == {
-        _arn("CreditsTable"): ledger,
-        '{"Fn::Sub": "${CreditsTable.Arn}/index/by-store"}': {"dynamodb:Query"},
+        _arn("CreditsTable"): ledger | {"dynamodb:BatchGetItem"},
+        **{
+            f'{{"Fn::Sub": "${{CreditsTable.Arn}}/index/{name}"}}': {"dynamodb:Query"}
+            for name in (*listings, "wallets-by-expiry")
+        },
         '{"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}': {"dynamodb:Query"},
         '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}': {"dynamodb:Query"},
         '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-status"}': {"dynamodb:Query"},

@@ -181,7 +181,26 @@ class WalletsQuery(BaseModel):
     cashback_at_least: Decimal | None = Field(default=None, ge=0)
     balance_at_least: Decimal | None = Field(default=None, ge=0)
     expiring_before: AwareDatetime | None = None
-    sort: Literal["balance", "-balance", "next_expiry", "customer_id"] = "customer_id"
+    referrer: bool | None = Field(
+        default=None, description="true: only the programme's referrers (by customer id)."
+    )
+    sort: (
+        Literal[
+            "balance",
+            "-balance",
+            "bonus",
+            "-bonus",
+            "cashback",
+            "-cashback",
+            "next_expiry",
+            "customer_id",
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Without one, the order of the index that serves the narrowest filter "
+        "(next_expiry, -cashback, -bonus, -balance, else customer_id); the answer says which.",
+    )
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=4096)
 
@@ -197,11 +216,17 @@ class WalletRow(BaseModel):
 
 class WalletsPage(BaseModel):
     items: list[WalletRow]
-    count: int = Field(description="Wallets matching the filters.")
-    outstanding: MoneyText = Field(
-        description="Credit held by the matching wallets (the store's liability)."
+    sort: str = Field(description="The order of the items.")
+    count: int | None = Field(
+        description="Wallets matching the filters; null for the filters whose totals are not "
+        "kept (an amount or date threshold, referrer)."
     )
-    cashback: MoneyText = Field(description="Cashback granted to the matching wallets.")
+    outstanding: MoneyText | None = Field(
+        description="Credit held by the matching wallets (the store's liability); null as count."
+    )
+    cashback: MoneyText | None = Field(
+        description="Cashback granted to the matching wallets; null as count."
+    )
     next_cursor: str | None
 
 
@@ -213,7 +238,9 @@ class SummaryQuery(BaseModel):
 
 class CreditsSummary(BaseModel):
     currency: str
+    wallets: int = Field(description="Wallets that ever had a posting in this currency.")
     wallets_with_credit: int
+    wallets_with_bonus: int
     outstanding: MoneyText = Field(
         description="Credit held by all wallets (the store's liability)."
     )

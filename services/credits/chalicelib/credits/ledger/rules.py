@@ -475,3 +475,89 @@ def rebuild(entries: Iterable[Entry]) -> tuple[Decimal, dict[str, Decimal]]:
         for take in entry.takes:
             remaining[take.lot_id] = remaining.get(take.lot_id, Decimal(0)) + sign * take.amount
     return balance, remaining
+
+
+# The store's totals are kept by the postings themselves (counters updated in each posting's
+# transaction), over three nested segments of wallets: every wallet with a balance item, those
+# with credit (balance > 0), those with bonus left (bonus > 0 implies balance > 0).
+TOTALS = (
+    "wallets",
+    "with_credit",
+    "with_bonus",
+    "outstanding",
+    "outstanding_bonus",
+    "bonus",
+    "cashback",
+    "cashback_credit",
+    "cashback_bonus",
+)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What one wallet-currency adds to its store's totals."""
+
+    exists: bool
+    balance: Decimal
+    bonus: Decimal
+    cashback: Decimal
+
+    def totals(self) -> dict[str, Decimal]:
+        if not self.exists:
+            return dict.fromkeys(TOTALS, Decimal(0))
+        credit = self.balance > 0
+        bonus = self.bonus > 0
+        return {
+            "wallets": Decimal(1),
+            "with_credit": Decimal(credit),
+            "with_bonus": Decimal(bonus),
+            "outstanding": self.balance,
+            "outstanding_bonus": self.balance if bonus else Decimal(0),
+            "bonus": self.bonus,
+            "cashback": self.cashback,
+            "cashback_credit": self.cashback if credit else Decimal(0),
+            "cashback_bonus": self.cashback if bonus else Decimal(0),
+        }
+
+
+def totals_delta(before: Standing, after: Standing) -> dict[str, Decimal]:
+    """What a posting adds to the store's counters: summed over every posting of every wallet,
+    the counters equal the totals of the wallets as they stand (the sum telescopes)."""
+    old, new = before.totals(), after.totals()
+    return {name: new[name] - old[name] for name in TOTALS if new[name] != old[name]}
+
+
+@dataclass(frozen=True)
+class SegmentTotals:
+    count: int
+    outstanding: Decimal
+    cashback: Decimal
+
+
+def segment_totals(
+    totals: Mapping[str, Decimal], *, has_credit: bool | None, has_bonus: bool | None
+) -> SegmentTotals:
+    """The totals of the wallets a `has_active_credit` / `has_bonus` filter keeps, from the
+    counters: the segments nest (bonus within credit within all), so every combination is a
+    difference of two of them."""
+    t = {name: totals.get(name, Decimal(0)) for name in TOTALS}
+    segments = {
+        "all": (t["wallets"], t["outstanding"], t["cashback"]),
+        "credit": (t["with_credit"], t["outstanding"], t["cashback_credit"]),
+        "bonus": (t["with_bonus"], t["outstanding_bonus"], t["cashback_bonus"]),
+        "none": (Decimal(0), Decimal(0), Decimal(0)),
+    }
+    # (inside, minus): the filter keeps the wallets of `inside` that are not in `minus`.
+    shape = {
+        (None, None): ("all", "none"),
+        (True, None): ("credit", "none"),
+        (False, None): ("all", "credit"),
+        (None, True): ("bonus", "none"),
+        (None, False): ("all", "bonus"),
+        (True, True): ("bonus", "none"),
+        (True, False): ("credit", "bonus"),
+        (False, True): ("none", "none"),
+        (False, False): ("all", "credit"),
+    }[(has_credit, has_bonus)]
+    inside, minus = segments[shape[0]], segments[shape[1]]
+    return SegmentTotals(int(inside[0] - minus[0]), inside[1] - minus[1], inside[2] - minus[2])

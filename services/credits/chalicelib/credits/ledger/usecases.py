@@ -26,10 +26,12 @@ from chalicelib.credits.ledger.rules import (
     spendable,
 )
 from chalicelib.credits.ledger.store import (
+    LISTINGS,
     Change,
     Conflict,
     KeyTaken,
     LedgerStore,
+    WalletFilters,
     WalletState,
     summarise,
 )
@@ -598,22 +600,68 @@ class WalletRowView:
     next_expiry: datetime | None
 
 
-def store_wallets(store_id: str, currency: str) -> list[WalletRowView]:
-    """Every wallet of the store in `currency` that ever had a posting (the by-store index)."""
-    rows = []
-    for item in ledger_store().store_balances(store_id, currency):
-        view = _balance_view(item, [], now())
-        rows.append(
-            WalletRowView(
-                item["customer_id"]["S"],
-                currency,
-                view.balance,
-                view.bonus,
-                view.cashback,
-                view.next_expiry,
-            )
-        )
-    return rows
+def _row(item: Mapping[str, Any], currency: str) -> WalletRowView:
+    view = _balance_view(item, [], now())
+    return WalletRowView(
+        item["customer_id"]["S"],
+        currency,
+        view.balance,
+        view.bonus,
+        view.cashback,
+        view.next_expiry,
+    )
+
+
+def default_sort(filters: WalletFilters) -> str:
+    """Without a sort asked, the listing reads the index that serves its narrowest filter as a
+    key range, so a filter never means reading every wallet of the store."""
+    if filters.expiring_before is not None:
+        return "next_expiry"
+    if filters.cashback_at_least is not None:
+        return "-cashback"
+    if filters.has_bonus:
+        return "-bonus"
+    if filters.balance_at_least is not None or filters.has_credit:
+        return "-balance"
+    return "customer_id"
+
+
+def list_wallets(
+    store_id: str,
+    currency: str,
+    *,
+    sort: str,
+    filters: WalletFilters,
+    after: str | None,
+    limit: int,
+) -> tuple[list[WalletRowView], str | None]:
+    """A page of the store's wallets in `currency` (those that ever had a posting), in `sort`
+    order, through the index of that order (`store.LISTINGS`). Returns the rows and the
+    position after the page (None on the last)."""
+    items, next_after = ledger_store().wallets_page(
+        store_id, currency, listing=LISTINGS[sort], filters=filters, after=after, limit=limit
+    )
+    return [_row(item, currency) for item in items], next_after
+
+
+def wallets_of(
+    store_id: str, currency: str, customer_ids: Sequence[str], filters: WalletFilters
+) -> list[WalletRowView]:
+    """These customers' wallets in `currency` that pass the filters, in the order given."""
+    items = ledger_store().balance_items(store_id, currency, customer_ids)
+    return [
+        _row(items[c], currency) for c in customer_ids if c in items and filters.keeps(items[c])
+    ]
+
+
+def store_totals(store_id: str, currency: str) -> dict[str, Decimal]:
+    """The store's counters in `currency` (kept by every posting; `rules.TOTALS`)."""
+    return {
+        name: value
+        if name.startswith("with") or name == "wallets"
+        else money.quantize(value, currency)
+        for name, value in ledger_store().totals(store_id, currency).items()
+    }
 
 
 # Order events credits acts on; their subscription rule (infra/credits.yaml) takes these.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.credits.ledger import store as ledger_store
 from chalicelib.credits.referrals.rules import (
     Known,
     Programme,
@@ -43,6 +44,10 @@ def programme_key(store_id: str) -> dict[str, Any]:
 
 def referrer_key(store_id: str, customer_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"REFERRER#{store_id}#{customer_id}"}, "sk": {"S": "REFERRER"}}
+
+
+def _referrers_pk(store_id: str, number: int) -> str:
+    return f"REFERRERS#{store_id}#{number}"
 
 
 def code_key(store_id: str, code: str) -> dict[str, Any]:
@@ -124,6 +129,13 @@ class ReferralStore:
                                 "share_link": {"S": referrer.share_link},
                                 "enrolled_at": {"S": _stamp(referrer.enrolled_at)},
                                 **({"ip": {"S": referrer.ip}} if referrer.ip else {}),
+                                # Listed on the by-store index, write-sharded like balances.
+                                "gpk": {
+                                    "S": _referrers_pk(
+                                        store_id, ledger_store.shard(referrer.customer_id)
+                                    )
+                                },
+                                "gsk": {"S": referrer.customer_id},
                             },
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
@@ -150,6 +162,24 @@ class ReferralStore:
             if reasons[1:2] == ["ConditionalCheckFailed"]:
                 raise CodeTaken from None
             raise
+
+    def referrer_ids(self, store_id: str, *, after: str | None, limit: int) -> list[str]:
+        """The store's referrers by customer id past `after`, at most `limit` (the by-store
+        index's `REFERRERS#<store>#<shard>` partitions, merged)."""
+        found: list[str] = []
+        for number in range(ledger_store.SHARDS):
+            page = self._db.query(
+                TableName=self._table,
+                IndexName="by-store",
+                KeyConditionExpression="gpk = :pk AND gsk > :after",
+                ExpressionAttributeValues={
+                    ":pk": {"S": _referrers_pk(store_id, number)},
+                    ":after": {"S": after or " "},
+                },
+                Limit=limit,
+            )
+            found += [item["gsk"]["S"] for item in page.get("Items", [])]
+        return sorted(found)[:limit]
 
     def get_referrer(self, store_id: str, customer_id: str) -> Referrer | None:
         item = self._db.get_item(

@@ -127,6 +127,11 @@ def enrol(store_id: str, customer_id: str, ip: str | None = None) -> tuple[Refer
     raise AssertionError("unreachable")
 
 
+def referrer_ids(store_id: str, *, after: str | None, limit: int) -> list[str]:
+    """A page of the store's referrers (customer ids, ascending, past `after`)."""
+    return referral_store().referrer_ids(store_id, after=after, limit=limit)
+
+
 def get_referrer(store_id: str, customer_id: str) -> Referrer:
     referrer = referral_store().get_referrer(store_id, customer_id)
     if referrer is None:

@@ -105,6 +105,17 @@ def _redemption(store_id: str, item: dict[str, Any]) -> Redemption:
     )
 
 
+def coupon_of(item: dict[str, Any]) -> Coupon:
+    """A coupon item as the stream shows it (`pk=COUPON#<store>#<code>`)."""
+    return _coupon(item["pk"]["S"].split("#")[1], item)
+
+
+def redemption_of(item: dict[str, Any]) -> tuple[Redemption, int]:
+    """A redemption item as the stream shows it, and the uses it left."""
+    left = int(item["remaining_uses"]["N"]) if "remaining_uses" in item else 0
+    return _redemption(item["pk"]["S"].split("#")[1], item), left
+
+
 def _reasons(error: ClientError) -> list[str]:
     return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
 
@@ -185,7 +196,7 @@ class CouponStore:
         )
         return [_redemption(store_id, item) for item in response.get("Items", [])]
 
-    def redeem(self, redemption: Redemption, now: datetime) -> None:
+    def redeem(self, redemption: Redemption, now: datetime, *, remaining_uses: int) -> None:
         """Takes one use of the coupon and records the redemption, both or neither.
 
         Raises OrderAlreadyRedeemed if the order has a live redemption of the coupon, UsedUp if
@@ -210,6 +221,8 @@ class CouponStore:
                                 "discount": {"N": money.text(redemption.discount, currency)},
                                 "status": {"S": RedemptionStatus.REDEEMED.value},
                                 "redeemed_at": {"S": _stamp(redemption.redeemed_at)},
+                                # What coupon.redeemed says (published from this item).
+                                "remaining_uses": {"N": str(remaining_uses)},
                             },
                             # A reverted redemption of the order may be redeemed again.
                             "ConditionExpression": (

@@ -78,13 +78,6 @@ _PROBLEMS: dict[type[Exception], Any] = {
         [FieldError("amount", "More than the debit has left to revert")],
         "A reversal never puts back more than was debited",
     ),
-    usecases.NotPublished: lambda _e: Problem(
-        503,
-        "not-published",
-        "Written, not yet announced",
-        "The posting is recorded but its event did not reach the bus; retry with the same key",
-        headers={"Retry-After": "1"},
-    ),
     usecases.Busy: lambda _e: Problem(
         503,
         "write-conflict",

@@ -196,7 +196,9 @@ def lot_of(item: dict[str, Any]) -> Lot:
     )
 
 
-def entry_item(pk: str, entry: Entry) -> dict[str, Any]:
+def entry_item(pk: str, entry: Entry, lot_expires_at: datetime | None = None) -> dict[str, Any]:
+    """`lot_expires_at`: a credit's lot's expiry, which its `credit.granted` (published from the
+    stream, one record per item) says."""
     item: dict[str, Any] = {
         "pk": {"S": pk},
         "sk": {"S": f"ENTRY#{entry.currency}#{entry.entry_id}"},
@@ -220,6 +222,8 @@ def entry_item(pk: str, entry: Entry) -> dict[str, Any]:
             item[name] = {"S": value}
     if entry.kind is not None:
         item["kind"] = {"S": entry.kind.value}
+    if lot_expires_at is not None:
+        item["lot_expires_at"] = {"S": stamp(lot_expires_at)}
     return item
 
 
@@ -730,11 +734,18 @@ class LedgerStore:
         items: list[dict[str, Any]] = [
             self._balance_update(state, balance, summary, head if large else None)
         ]
+        expiries = {lot.lot_id: lot.expires_at for lot in change.lots}
         items += [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": entry_item(pk, entry),
+                    "Item": entry_item(
+                        pk,
+                        entry,
+                        expiries.get(entry.lot_id or "")
+                        if entry.type is EntryType.CREDIT
+                        else None,
+                    ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }

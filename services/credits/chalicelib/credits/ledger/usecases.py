@@ -41,7 +41,7 @@ from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import aws, money
-from clientela.events import OutgoingEvent, publish
+from clientela.events import OutgoingEvent
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 from clientela.retry import back_off
@@ -61,17 +61,18 @@ class Busy(LedgerError):
     """The wallet kept changing under this posting: try again later (nothing was written)."""
 
 
-class NotPublished(LedgerError):
-    """The posting is written but its events did not reach the bus: retry with the same key
-    (the retry answers the first result and publishes the same events again, same ids)."""
-
-
 def event_id(store_id: str, customer_id: str, entry_id: str) -> UUID:
     """One event id per entry, whoever publishes it and however often: consumers dedupe."""
     return uuid5(NAMESPACE_URL, f"clientela:credits:{store_id}:{customer_id}:{entry_id}")
 
 
-def _event(store_id: str, customer_id: str, entry: Entry, lot: Lot | None) -> OutgoingEvent:
+def entry_event(
+    store_id: str, customer_id: str, entry: Entry, expires_at: datetime | None
+) -> OutgoingEvent | None:
+    """The event an entry stands for (`publishing`, from the table's stream); adjustments have
+    none."""
+    if entry.type is EntryType.ADJUSTMENT:
+        return None
     data: Any
     kind = {
         EntryType.CREDIT: "credit.granted",
@@ -88,7 +89,7 @@ def _event(store_id: str, customer_id: str, entry: Entry, lot: Lot | None) -> Ou
     }
     if entry.type is EntryType.CREDIT:
         data = CreditGrantedV1(
-            **common, kind=(entry.kind or LotKind.MANUAL).value, expires_at=lot and lot.expires_at
+            **common, kind=(entry.kind or LotKind.MANUAL).value, expires_at=expires_at
         )
     elif entry.type is EntryType.DEBIT:
         data = CreditSpentV1(**common, order_id=entry.order_id)
@@ -104,19 +105,6 @@ def _event(store_id: str, customer_id: str, entry: Entry, lot: Lot | None) -> Ou
     return OutgoingEvent(
         kind, 1, event_id(store_id, customer_id, entry.entry_id), store_id, entry.at, data
     )
-
-
-def announce(
-    store_id: str, customer_id: str, entries: Sequence[Entry], lots: Mapping[str, Lot]
-) -> None:
-    """Publishes one event per entry (adjustments have none yet). Raises NotPublished."""
-    events = [
-        _event(store_id, customer_id, e, lots.get(e.lot_id or ""))
-        for e in entries
-        if e.type is not EntryType.ADJUSTMENT
-    ]
-    if events and publish(events):
-        raise NotPublished
 
 
 @dataclass(frozen=True)
@@ -180,7 +168,6 @@ def _replay(
     lot = None
     if found[0].lot_id is not None and found[0].type is EntryType.CREDIT:
         lot = store.load(store_id, customer_id, record.currency).lots.get(found[0].lot_id)
-    announce(store_id, customer_id, found, {lot.lot_id: lot} if lot else {})
     return Posting(found[0], lot, found[-1].balance_after, True, tuple(found[1:]))
 
 
@@ -267,9 +254,9 @@ def grant(
     - `InvalidPosting(field, reason)`: kind unknown, amount not positive or with more decimals
       than the currency has, currency not ISO 4217, expires_at not in the future;
     - `KeyReused`: the key was used for another body;
-    - `Busy` (this module): the wallet kept changing under it (retry later; nothing written);
-    - `NotPublished` (this module): the grant IS written but its `credit.granted` did not reach
-      the bus; call again with the same key (answers the grant, publishes again, same id).
+    - `Busy` (this module): the wallet kept changing under it (retry later; nothing written).
+
+    `credit.granted` goes out from the table's stream (`chalicelib.credits.publishing`).
     """
     try:
         lot_kind = LotKind(kind)
@@ -312,7 +299,6 @@ def grant(
         entries, ledger = _post(
             store_id, customer_id, currency, key=key, print_=print_, apply=apply
         )
-        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], ledger.lots[lot_id], ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -370,7 +356,6 @@ def debit(
                 else []
             ),
         )
-        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], None, ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -431,7 +416,6 @@ def revert(
             apply=apply,
             reversal_of=debit_id,
         )
-        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], None, ledger.balance, False, tuple(entries[1:]))
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -452,14 +436,12 @@ def expire_wallet(store_id: str, customer_id: str, currency: str, at: datetime) 
     probe = Ledger(currency, lots=dict(state.lots), balance=state.balance)
     if not probe.warn(at, lead) and not any(lot.due_at(at) for lot in state.lots.values()):
         return []
-    entries, ledger = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
-    announce(store_id, customer_id, entries, ledger.lots)
-    if warned and publish([_expiring(store_id, customer_id, lot) for lot in warned]):
-        raise NotPublished
+    entries, _ledger = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
     return entries
 
 
-def _expiring(store_id: str, customer_id: str, lot: Lot) -> OutgoingEvent:
+def expiring_event(store_id: str, customer_id: str, lot: Lot, at: datetime) -> OutgoingEvent:
+    """`credit.expiring` of a lot the expiry job marked warned (`publishing`, from the stream)."""
     assert lot.expires_at is not None  # only lots with an expiry are warned
     data = CreditExpiringV1(
         customer_id=customer_id,
@@ -474,7 +456,7 @@ def _expiring(store_id: str, customer_id: str, lot: Lot) -> OutgoingEvent:
         1,
         event_id(store_id, customer_id, f"{lot.lot_id}.expiring"),
         store_id,
-        now(),
+        at,
         data,
     )
 
@@ -483,17 +465,11 @@ def expire_due(at: datetime | None = None) -> dict[str, int]:
     """The scheduled job: expires every lot due by `at` (now), wallet by wallet."""
     when = at or now()
     wallets = lots = 0
-    unannounced = 0
     for store_id, customer_id, currency in ledger_store().due(when):
-        try:
-            entries = expire_wallet(store_id, customer_id, currency, when)
-        except NotPublished:
-            # Written; the bus refused the events. The other wallets still get their turn.
-            unannounced += 1
-            continue
+        entries = expire_wallet(store_id, customer_id, currency, when)
         wallets += 1 if entries else 0
         lots += len(entries)
-    return {"wallets": wallets, "lots": lots, "unannounced": unannounced}
+    return {"wallets": wallets, "lots": lots}
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,14 @@ class ProgrammeStore:
             item["dsk"] = {"S": f"{stamp(c.due_at)}#{c.store_id}#{c.customer_id}#{c.order_id}"}
         return item
 
-    def _of(self, store_id: str, customer_id: str, item: dict[str, Any]) -> PendingCashback:
+    @classmethod
+    def cashback_of(cls, item: dict[str, Any]) -> PendingCashback:
+        """A cashback item as the stream shows it (`pk=CUSTOMER#<store>#<customer>`)."""
+        _prefix, store_id, customer_id = item["pk"]["S"].split("#", 2)
+        return cls._of(store_id, customer_id, item)
+
+    @staticmethod
+    def _of(store_id: str, customer_id: str, item: dict[str, Any]) -> PendingCashback:
         return PendingCashback(
             store_id=store_id,
             customer_id=customer_id,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credits.ledger.rules import KeyReused, LedgerError
-from chalicelib.credits.ledger.usecases import NotPublished, grant, store_settings
+from chalicelib.credits.ledger.usecases import grant, store_settings
 from chalicelib.credits.programmes.rules import (
     PendingCashback,
     Reason,
@@ -24,7 +24,7 @@ from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import aws
-from clientela.events import OutgoingEvent, publish
+from clientela.events import OutgoingEvent
 from clientela_events.cashback import CashbackV1
 from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
 
@@ -77,11 +77,12 @@ def put_settings(
 FOLLOWED_EVENTS = ("order.placed", "order.cancelled", "order.refunded")
 
 
-def _publish(cashback: PendingCashback) -> None:
-    """`cashback.<status>`; the write stands, a lost event is logged (ids only)."""
+def cashback_event(cashback: PendingCashback) -> OutgoingEvent | None:
+    """`cashback.<status>` of a cashback as written (`publishing`, from the table's stream):
+    the id is derived from its state, so a redelivered stream record publishes the same id."""
     if cashback.status is Status.GRANTED:
-        return  # the ledger's credit.granted says it
-    event = OutgoingEvent(
+        return None  # the ledger's credit.granted says it
+    return OutgoingEvent(
         f"cashback.{cashback.status.value}",
         1,
         uuid.uuid5(
@@ -101,8 +102,6 @@ def _publish(cashback: PendingCashback) -> None:
             at=cashback.updated_at,
         ),
     )
-    if publish([event]):
-        log.warning("cashback event not published", extra={"order_id": cashback.order_id})
 
 
 def _placed(store_id: str, data: OrderPlacedV1) -> str:
@@ -142,8 +141,6 @@ def _placed(store_id: str, data: OrderPlacedV1) -> str:
     )
     store = programme_store()
     created = store.create(cashback)
-    if created and cashback.status is Status.PENDING:
-        _publish(cashback)
     # After the cashback is written: a cancellation or refund that came first is applied now,
     # one that comes later finds the customer here.
     trail = store.note(store_id, data.order_id, customer_id=data.customer_id)
@@ -167,7 +164,6 @@ def _apply(
         if after == current:
             return current.status.value
         if store.replace(replace(after, version=current.version + 1)):
-            _publish(after)
             return after.status.value
     raise RuntimeError("cashback kept changing")
 
@@ -211,11 +207,6 @@ def grant_due(at: datetime) -> dict[str, int]:
             )
             after = replace(cashback, status=Status.GRANTED, reason=Reason.GRANTED)
             outcomes["granted"] += 1
-        except NotPublished:
-            # Written; the bus refused credit.granted: the next run grants again (same key,
-            # the ledger answers the grant) and publishes it.
-            outcomes["failed"] += 1
-            continue
         except KeyReused:
             # An earlier run granted it, then lost the race to mark it granted to a refund that
             # lowered the amount: the ledger holds the grant under this order's key.
@@ -231,8 +222,7 @@ def grant_due(at: datetime) -> dict[str, int]:
         after = replace(after, updated_at=now(), version=cashback.version + 1)
         # Lost to a concurrent refund: the grant stands (the ledger keeps it by its key); the
         # next run finds it pending and marks it granted (the key answers or refuses the body).
-        if store.replace(after):
-            _publish(after)
+        store.replace(after)
     return outcomes
 
 

@@ -272,6 +272,11 @@ def _referral(store_id: str, item: dict[str, Any]) -> Referral:
     )
 
 
+def referral_of(item: dict[str, Any]) -> Referral:
+    """A referral item as the stream shows it (`pk=REFERRAL#<store>#<id>`)."""
+    return _referral(item["pk"]["S"].split("#")[1], item)
+
+
 def _shard(referral_id: str, shards: int = DUE_SHARDS) -> int:
     return sum(referral_id.encode()) % shards
 

@@ -34,7 +34,7 @@ from chalicelib.credits.referrals.store import (
 )
 from chalicelib.credits.settings import settings
 from clientela import aws
-from clientela.events import OutgoingEvent, publish
+from clientela.events import OutgoingEvent
 from clientela.ids import new_id
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1, CustomerUpdatedV1
 from clientela_events.referrals import ReferralV1
@@ -152,14 +152,13 @@ class UnknownCode(Exception):
     pass
 
 
-def _publish(referral: Referral) -> None:
-    """The referral's step as `referral.<status>` (`referral.created` for a new pending one).
-
-    The write is committed and stands; a lost event is logged (ids only)."""
+def referral_event(referral: Referral) -> OutgoingEvent:
+    """The referral's step as `referral.<status>` (`referral.created` for a new pending one),
+    published from the table's stream (`publishing`) with an id derived from the step."""
     event_type = f"referral.{referral.status.value}"
     if referral.status is Status.PENDING and referral.reason is Reason.SIGNED_UP:
         event_type = "referral.created"
-    event = OutgoingEvent(
+    return OutgoingEvent(
         event_type,
         1,
         uuid.uuid5(
@@ -178,8 +177,6 @@ def _publish(referral: Referral) -> None:
             at=referral.updated_at,
         ),
     )
-    if publish([event]):
-        log.warning("referral event not published", extra={"event_type": event_type})
 
 
 def _person(store_id: str, customer_id: str, ip: str | None) -> Person:
@@ -234,7 +231,6 @@ def refer(store_id: str, *, code: str, friend_id: str, ip: str | None) -> tuple[
         if winner is not None and winner.referrer_id == referrer_id:
             return winner, False
         raise SignUpRefused(Refused.ALREADY_REFERRED) from None
-    _publish(referral)
     return referral, True
 
 
@@ -272,11 +268,11 @@ def _step(
     due: bool | None = None,
     **changes: Any,
 ) -> Referral:
-    """Moves the referral along the state machine, atomically with `extra`; publishes it."""
+    """Moves the referral along the state machine, atomically with `extra` (the stream
+    publishes the step)."""
     rules.check_transition(referral.status, status)
     moved = replace(referral, status=status, reason=reason, updated_at=now(), **changes)
     referral_store().change(moved, referral.status, extra=extra, due=due)
-    _publish(moved)
     return moved
 
 

@@ -501,3 +501,34 @@ def test_a_merge_moves_the_lots_to_the_kept_customer_with_their_expiry(
     assert all(
         lot["origin"].get("merge") == "m-1" for lot in kept["lots"] if lot["remaining"] == "4.00"
     )
+
+
+def test_a_debit_racing_its_own_orders_cancellation_is_refused_in_its_transaction(
+    wallets: Api, customer: str, store_id: str, deliver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancellation lands after the debit read the wallet and before it writes: the
+    tombstone is checked inside the debit's transaction, so the debit is refused and nothing
+    changes (before, it was read ahead of the posting and the debit slipped through, never to
+    be reverted)."""
+    from chalicelib.credits.ledger.store import LedgerStore
+    from clientela_events.storefront import OrderCancelledV1
+
+    grant(wallets, customer, "10.00")
+    load = LedgerStore.load
+    cancelled = OrderCancelledV1(order_id="BR-RACE", cancelled_at=datetime.now(UTC))
+
+    def load_then_cancel(self: LedgerStore, *args: Any) -> Any:
+        state = load(self, *args)
+        monkeypatch.setattr(LedgerStore, "load", load)  # the cancellation comes once
+        assert deliver(_order_event(store_id, "order.cancelled", cancelled)) == {
+            "batchItemFailures": []
+        }
+        return state
+
+    monkeypatch.setattr(LedgerStore, "load", load_then_cancel)
+    raced = debit(wallets, customer, "4.00", order_id="BR-RACE")
+    assert raced.status == 409, raced.body
+    assert raced.body["type"].endswith("order-closed")
+    shown = wallet(wallets, customer)
+    assert shown["balance"] == "10.00"
+    assert [e["type"] for e in shown["entries"]] == ["credit"]

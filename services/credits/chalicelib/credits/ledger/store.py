@@ -56,10 +56,10 @@ if TYPE_CHECKING:
 
 SHARDS = 16
 # DynamoDB's limit of items per transaction, less the balance, the entry, the key record, the
-# reversal pointer (or the order's debit) and the store's counter a posting writes besides its
-# lots.
+# reversal pointer (or the order's debit), the order's tombstone check and the store's counter
+# a posting writes besides its lots.
 TRANSACTION_ITEMS = 100
-LOTS_PER_TRANSACTION = TRANSACTION_ITEMS - 5
+LOTS_PER_TRANSACTION = TRANSACTION_ITEMS - 6
 SETTLE_CHUNK = TRANSACTION_ITEMS
 
 
@@ -69,6 +69,10 @@ class Conflict(Exception):
 
 class KeyTaken(Exception):
     """The posting key was recorded by a concurrent posting: replay it."""
+
+
+class CheckFailed(Exception):
+    """One of the posting's checks on other items failed (`Change.checks`): nothing written."""
 
 
 def customer_pk(store_id: str, customer_id: str) -> str:
@@ -152,6 +156,8 @@ class Change:
     fingerprint: str
     reversal_of: str | None = None
     extra: list[dict[str, Any]] = field(default_factory=list)
+    # ConditionCheck operations the posting commits only if they hold (an order still open).
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def lot_item(pk: str, lot: Lot, seq: int) -> dict[str, Any]:
@@ -783,6 +789,8 @@ class LedgerStore:
                 }
             )
         items += [{"Put": {"TableName": self._table, "Item": extra}} for extra in change.extra]
+        first_check = len(items)
+        items += [{"ConditionCheck": check} for check in change.checks]
         counter = self._totals_update(state, balance, summary)
         if counter is not None:
             items.append(counter)
@@ -807,6 +815,9 @@ class LedgerStore:
                 and reasons[key_index].get("Code") == "ConditionalCheckFailed"
             ):
                 raise KeyTaken from None
+            checks = reasons[first_check : first_check + len(change.checks)]
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in checks):
+                raise CheckFailed from None
             raise Conflict from None
         if large:
             self.settle(state.store_id, state.customer_id, state.currency, head)
@@ -954,9 +965,12 @@ class LedgerStore:
             },
         )
 
-    def order_closed(self, store_id: str, order_id: str) -> bool:
-        return "Item" in self._db.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"ORDER#{store_id}#{order_id}"}, "sk": {"S": "CLOSED"}},
-            ConsistentRead=True,
-        )
+    def order_open_check(self, store_id: str, order_id: str) -> dict[str, Any]:
+        """A transaction's check that the order has no cancellation tombstone: a debit racing
+        its own order's cancellation either commits before the tombstone (and the cancellation
+        then finds and reverts it) or is refused."""
+        return {
+            "TableName": self._table,
+            "Key": {"pk": {"S": f"ORDER#{store_id}#{order_id}"}, "sk": {"S": "CLOSED"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }

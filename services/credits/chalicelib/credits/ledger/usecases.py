@@ -28,6 +28,7 @@ from chalicelib.credits.ledger.rules import (
 from chalicelib.credits.ledger.store import (
     LISTINGS,
     Change,
+    CheckFailed,
     Conflict,
     KeyTaken,
     LedgerStore,
@@ -181,6 +182,7 @@ def _post(
     apply: Callable[[Ledger, WalletState], list[Entry]],
     reversal_of: str | None = None,
     extra: Callable[[list[Entry]], list[dict[str, Any]]] | None = None,
+    checks: Sequence[dict[str, Any]] = (),
 ) -> tuple[list[Entry], Ledger]:
     """Reads the wallet, applies the rules, writes the result if nobody posted meanwhile."""
     store = ledger_store()
@@ -199,6 +201,7 @@ def _post(
         try:
             change = Change(entries, changed, key, print_, reversal_of=reversal_of)
             change.extra = extra(entries) if extra else []
+            change.checks = list(checks)
             store.commit(state, change, summary)
         except KeyTaken:
             raise _KeyRace from None
@@ -341,21 +344,25 @@ def debit(
                 )
             ]
 
-        if order_id is not None and store.order_closed(store_id, order_id):
-            raise OrderClosed(order_id)
-        entries, ledger = _post(
-            store_id,
-            customer_id,
-            currency,
-            key=key,
-            print_=print_,
-            apply=apply,
-            extra=lambda made: (
-                [store.order_debit_item(store_id, order_id, customer_id, made[0])]
-                if order_id is not None
-                else []
-            ),
-        )
+        try:
+            entries, ledger = _post(
+                store_id,
+                customer_id,
+                currency,
+                key=key,
+                print_=print_,
+                apply=apply,
+                extra=lambda made: (
+                    [store.order_debit_item(store_id, order_id, customer_id, made[0])]
+                    if order_id is not None
+                    else []
+                ),
+                # Checked in the debit's own transaction, not read before it: a cancellation
+                # landing between the read and the write cannot let the debit slip through.
+                checks=[store.order_open_check(store_id, order_id)] if order_id else [],
+            )
+        except CheckFailed:
+            raise OrderClosed(order_id or "") from None
         return Posting(entries[0], None, ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from chalicelib.credits.ledger.rules import Entry, EntryType, Lot, LotKind
 from clientela import money
@@ -29,6 +29,26 @@ class GrantBody(InCurrency):
         default=None, description="When the lot expires (in the future); none: never."
     )
     note: str | None = Field(default=None, max_length=500)
+
+
+def _signed(value: object) -> Decimal:
+    """A decimal with an optional leading minus (money.parse reads amounts, never negative)."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -money.parse(value.strip()[1:])
+    return money.parse(value)
+
+
+class AdjustmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[Decimal, BeforeValidator(_signed)] = Field(
+        description="Signed: positive adds a manual lot (within the store's credit limit), "
+        "negative takes from the lots in spend order (never more than is spendable). At most "
+        "the currency's decimals; not zero.",
+        examples=["-12.50"],
+    )
+    currency: Currency
+    note: str = Field(min_length=1, max_length=500, description="Why (kept on the entry).")
 
 
 class DebitBody(InCurrency):

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.credits.ledger import usecases
 from chalicelib.credits.ledger.models import (
+    AdjustmentBody,
     Balance,
     CreditsSummary,
     DebitBody,
@@ -149,6 +150,40 @@ def grant_credit(call: Call, customer_id: str) -> Reply:
             currency=body.currency,
             expires_at=body.expires_at,
             origin={"admin": "api"},
+            note=body.note,
+            key=f"api:{key}",
+            limited=True,
+        )
+    except (LedgerError, WalletNotFound, usecases.Busy) as error:
+        raise _problem(error) from None
+    return Reply(201 if not posting.replayed else 200, _posting(posting))
+
+
+@routes.route(
+    "/wallets/{customer_id}/adjustments",
+    "POST",
+    summary="Adjust a customer's credit (an admin's correction)",
+    body=AdjustmentBody,
+    response=PostingOut,
+    status=201,
+    errors=(404, 409, 422, 503),
+    headers=("Idempotency-Key",),
+)
+def adjust_credit(call: Call, customer_id: str) -> Reply:
+    """One `adjustment` entry with the note: a positive amount is a new `manual` lot without
+    expiry (422 past the store's credit limit, naming the amount left), a negative one takes
+    from the lots in spend order (409 `insufficient-credit` past what is spendable; nothing
+    changes). The `Idempotency-Key` header is required, as for credits.
+    """
+    body: AdjustmentBody = call.body
+    key = idempotency_key(call.header("Idempotency-Key"), required=True)
+    assert key is not None
+    try:
+        posting = usecases.adjust(
+            call.store_id,
+            customer_id,
+            amount=body.amount,
+            currency=body.currency,
             note=body.note,
             key=f"api:{key}",
         )

@@ -69,6 +69,19 @@ class OrderClosed(LedgerError):
     """The order this debit would pay was cancelled."""
 
 
+class CreditLimit(InvalidPosting):
+    """A credit that would take the wallet past the store's per-customer limit."""
+
+    def __init__(self, limit: Decimal, room: Decimal, currency: str) -> None:
+        super().__init__(
+            "amount",
+            f"Would pass the store's credit limit of {money.text(limit, currency)} {currency} "
+            f"per customer: at most {money.text(room, currency)} more",
+        )
+        self.limit = limit
+        self.room = room
+
+
 class ReversalTooLarge(LedgerError):
     """A reversal would put back more than the debit took (less what was already reverted)."""
 
@@ -429,6 +442,53 @@ class Ledger:
         for lot in due:
             self.lots[lot.lot_id] = replace(lot, warned=True)
         return [self.lots[lot.lot_id] for lot in due]
+
+    def adjust(
+        self,
+        *,
+        entry_id: str,
+        lot_id: str,
+        amount: Decimal,
+        at: datetime,
+        key: str,
+        note: str,
+        origin: Mapping[str, str],
+        body: Mapping[str, Any],
+    ) -> Entry:
+        """An admin's correction as one `adjustment` entry: a positive one is a new `manual`
+        lot without expiry; a negative one takes from the lots in spend order, never more than
+        is spendable (InsufficientCredit, nothing changes)."""
+        if (seen := self._replay(key, body)) is not None:
+            return seen
+        size = check_amount(abs(amount), self.currency)
+        if amount > 0:
+            lot = Lot(
+                lot_id, LotKind.MANUAL, size, size, self.currency, at, None, dict(origin), note
+            )
+            self.lots[lot_id] = lot
+            takes: tuple[Take, ...] = (Take(lot_id, size),)
+        else:
+            takes = allocate(self.lots.values(), size, at)
+            for take in takes:
+                taken = self.lots[take.lot_id]
+                self.lots[take.lot_id] = replace(taken, remaining=taken.remaining - take.amount)
+        signed = size if amount > 0 else -size
+        return self._append(
+            Entry(
+                entry_id,
+                EntryType.ADJUSTMENT,
+                signed,
+                self.currency,
+                self.balance + signed,
+                at,
+                key,
+                takes,
+                lot_id=lot_id if amount > 0 else None,
+                kind=LotKind.MANUAL if amount > 0 else None,
+                note=note,
+                fingerprint=fingerprint(body),
+            )
+        )
 
     def move_out(self, *, entry_id: str, lot_id: str, at: datetime, key: str, note: str) -> Entry:
         """An `adjustment` taking a lot's whole remaining (its value moves to another wallet,

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from chalicelib.credits.ledger.rules import (
+    CreditLimit,
     DebitNotFound,
     Entry,
     EntryType,
@@ -241,8 +242,13 @@ def grant(
     origin: dict[str, str],
     note: str | None,
     key: str,
+    limited: bool = False,
 ) -> Posting:
     """Credits a new lot to the customer's wallet in `currency`, as one `credit` entry.
+
+    `limited` (the admin's grants): refused with `CreditLimit` if it would take the wallet past
+    the store's per-customer `credit_limit` (in its default currency). Programme rewards
+    (cashback, referrals) and merges are not limited: they were earned or already held.
 
     Idempotent on `key` (per customer): the same key with the same body (kind, amount,
     currency, expires_at, origin, note) returns the first `Posting` (with `replayed=True`);
@@ -279,11 +285,13 @@ def grant(
     }
     print_ = fingerprint(body)
     _open_wallet(store_id, customer_id)
+    limit = _limit(store_id, currency) if limited else None
 
     def run() -> Posting:
         lot_id = new_id()
 
         def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            _check_limit(ledger, amount, limit)
             return [
                 ledger.credit(
                     entry_id=new_id(),
@@ -303,6 +311,74 @@ def grant(
             store_id, customer_id, currency, key=key, print_=print_, apply=apply
         )
         return Posting(entries[0], ledger.lots[lot_id], ledger.balance, False)
+
+    return _with_replay(store_id, customer_id, key, print_, run)
+
+
+def _limit(store_id: str, currency: str) -> Decimal | None:
+    found = store_settings(store_id)
+    return found.credit_limit if found.default_currency == currency else None
+
+
+def _check_limit(ledger: Ledger, amount: Decimal, limit: Decimal | None) -> None:
+    """Against the balance the posting commits on (its version is the transaction's
+    condition), so concurrent grants can never pass the limit together."""
+    if limit is not None and ledger.balance + amount > limit:
+        raise CreditLimit(limit, max(limit - ledger.balance, Decimal(0)), ledger.currency)
+
+
+def adjust(
+    store_id: str,
+    customer_id: str,
+    *,
+    amount: Decimal,
+    currency: str,
+    note: str,
+    key: str,
+    origin: dict[str, str] | None = None,
+) -> Posting:
+    """An admin's correction, positive (a new `manual` lot, within the store's credit limit)
+    or negative (taken from the lots in spend order, never overdrawing), as one `adjustment`
+    entry. Idempotent on key.
+
+    Raises WalletNotFound, InvalidPosting (zero, decimals, currency; CreditLimit),
+    InsufficientCredit (nothing changes), KeyReused, Busy."""
+    currency = _currency(currency)
+    size = check_amount(abs(amount), currency)
+    signed = size if amount > 0 else -size
+    body = {
+        "op": "adjust",
+        "amount": money.text(money.parse(signed), None),
+        "currency": currency,
+        "note": note,
+    }
+    print_ = fingerprint(body)
+    _open_wallet(store_id, customer_id)
+    limit = _limit(store_id, currency) if signed > 0 else None
+
+    def run() -> Posting:
+        lot_id = new_id()
+
+        def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            if signed > 0:
+                _check_limit(ledger, signed, limit)
+            return [
+                ledger.adjust(
+                    entry_id=new_id(),
+                    lot_id=lot_id,
+                    amount=signed,
+                    at=now(),
+                    key=key,
+                    note=note,
+                    origin=origin or {"admin": "api"},
+                    body=body,
+                )
+            ]
+
+        entries, ledger = _post(
+            store_id, customer_id, currency, key=key, print_=print_, apply=apply
+        )
+        return Posting(entries[0], ledger.lots.get(lot_id), ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)
 

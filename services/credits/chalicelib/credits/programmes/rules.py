@@ -54,6 +54,9 @@ class StoreSettings:
     cashback: Cashback = field(default_factory=Cashback)
     version: int = 0
     updated_at: datetime | None = None
+    # The most credit one customer's wallet may hold in `default_currency` after an admin's
+    # grant or adjustment; None: no limit.
+    credit_limit: Decimal | None = None
 
     @property
     def expiring_lead(self) -> timedelta:

@@ -78,6 +78,7 @@ class ProgrammeStore:
             ),
             version=int(item["version"]["N"]),
             updated_at=_when(item["updated_at"]["S"]),
+            credit_limit=Decimal(item["credit_limit"]["S"]) if "credit_limit" in item else None,
         )
 
     def put_settings(self, store_id: str, new: StoreSettings, expected: int | None) -> None:
@@ -112,6 +113,11 @@ class ProgrammeStore:
                     "cashback": {"M": cashback},
                     "version": {"N": str(new.version)},
                     "updated_at": {"S": stamp(new.updated_at)},
+                    **(
+                        {"credit_limit": {"S": str(new.credit_limit)}}
+                        if new.credit_limit is not None
+                        else {}
+                    ),
                 },
                 **args,
             )

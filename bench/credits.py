@@ -447,7 +447,7 @@ class _Scenario:
             "hold_window_days": 14,
             "share_base_url": "https://loja.example/ref",
         }
-        self.api.call("PUT", "/referrals/programme", programme, expect=200)
+        self.api.call("PUT", "/referrals/programme", programme, expect=200, If_Match="*")
         code = self.api.call("POST", "/referrers", {"customer_id": referrer}, expect=201)["code"]
         friends = [self.customer() for _ in range(self.sizes.samples)]
         self.measure(

@@ -1051,7 +1051,13 @@ def seed_credits(
     referrers = [ids[i] for i in _referrer_indexes(customers)]
     holders = [ids[i] for i in with_email[REFERRERS : REFERRERS + WALLETS]]
     programme = {**PROGRAMME, "hold_window_days": 0}
-    _ok(api, api.send("PUT", "/referrals/programme", programme, what="programme"), "programme")
+    # Versioned with If-Match: the seed sets it whatever an earlier run left (`*`).
+    anyhow = {"If-Match": "*"}
+    _ok(
+        api,
+        api.send("PUT", "/referrals/programme", programme, what="programme", headers=anyhow),
+        "programme",
+    )
     friends = []
     bodies = friend_bodies(customers)
     for n, body in enumerate(bodies):
@@ -1084,7 +1090,11 @@ def seed_credits(
     api.answer(api.post("/_local/clock/advance?seconds=3600", None, what="clock"), what="clock")
     _settle(api)
     programme = {**PROGRAMME, "hold_window_days": 14}
-    _ok(api, api.send("PUT", "/referrals/programme", programme, what="programme"), "programme")
+    _ok(
+        api,
+        api.send("PUT", "/referrals/programme", programme, what="programme", headers=anyhow),
+        "programme",
+    )
     _first_orders(api, friends, bodies, "qualified", today)
     for (_, _, _, status), referral in zip(FRIENDS, referrals, strict=True):
         if status == "voided":

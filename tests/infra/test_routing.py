@@ -15,6 +15,7 @@ EDGE = Path(__file__).resolve().parents[2] / "infra" / "edge.yaml"
 # The path ownership table of the spec, in the order CloudFront evaluates it.
 OWNED = [
     ("/customers", "customers"),
+    ("/customers/*/coupons*", "credits"),
     ("/customers/*", "customers"),
     ("/orders*", "customers"),
     ("/segments*", "customers"),
@@ -60,6 +61,7 @@ def test_the_edge_template_routes_every_owned_path_to_its_service() -> None:
     [
         ("/customers", "customers"),
         ("/customers/c-1/orders", "customers"),
+        ("/customers/c-1/coupons", "credits"),
         ("/orders/o-1", "customers"),
         ("/wallets/c-1", "credits"),
         ("/coupons/MARIA-10/redemptions", "credits"),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.credits.ledger import store as ledger_store
+from chalicelib.credits.programmes.store import StaleVersion
 from chalicelib.credits.referrals.rules import (
     Known,
     Programme,
@@ -74,7 +75,9 @@ class ReferralStore:
         self._db = client
         self._table = table
 
-    def put_programme(self, programme: Programme) -> None:
+    def put_programme(self, programme: Programme, expected: int) -> None:
+        """Writes `programme.version` if the stored one is still `expected` (0: none yet).
+        Raises StaleVersion (programmes.store) with the current version otherwise."""
         currency = programme.currency
         item: dict[str, Any] = {
             **programme_key(programme.store_id),
@@ -85,12 +88,31 @@ class ReferralStore:
             "hold_window_days": {"N": str(programme.hold_window_days)},
             "share_base_url": {"S": programme.share_base_url},
             "updated_at": {"S": _stamp(programme.updated_at)},
+            "version": {"N": str(programme.version)},
         }
         if programme.expiry_days is not None:
             item["expiry_days"] = {"N": str(programme.expiry_days)}
         if programme.monthly_cap is not None:
             item["monthly_cap"] = {"N": str(programme.monthly_cap)}
-        self._db.put_item(TableName=self._table, Item=item)
+        # Programmes written before versions existed count as version 1.
+        condition = (
+            "attribute_not_exists(pk)"
+            if expected == 0
+            else "version = :v OR (attribute_not_exists(version) AND :v = :one)"
+        )
+        values = {} if expected == 0 else {":v": {"N": str(expected)}, ":one": {"N": "1"}}
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = self.get_programme(programme.store_id)
+            raise StaleVersion(current.version if current else 0) from None
 
     def get_programme(self, store_id: str) -> Programme | None:
         item = self._db.get_item(
@@ -110,6 +132,7 @@ class ReferralStore:
             monthly_cap=int(item["monthly_cap"]["N"]) if "monthly_cap" in item else None,
             share_base_url=item["share_base_url"]["S"],
             updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
+            version=int(item["version"]["N"]) if "version" in item else 1,
         )
 
     def enrol(self, referrer: Referrer) -> None:

@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credits.ledger.usecases import grant
+from chalicelib.credits.programmes.store import StaleVersion
+from chalicelib.credits.programmes.usecases import PreconditionRequired
 from chalicelib.credits.referrals import rules
 from chalicelib.credits.referrals.rules import (
     InvalidTransition,
@@ -64,9 +66,19 @@ def set_programme(
     hold_window_days: int,
     monthly_cap: int | None,
     share_base_url: str,
+    versions: frozenset[int] | None,
 ) -> Programme:
-    """Replaces the store's programme. Referrals keep the terms they were created under only
-    in so far as their rewards are granted with the programme of the day they fall due."""
+    """Replaces the store's programme if the version read (`versions`, from If-Match) is
+    current, as `/credits/settings`: None (no If-Match) only while the store has none; an
+    empty set (`*`): any version. Raises PreconditionRequired or StaleVersion (programmes).
+    Referrals keep the terms they were created under only in so far as their rewards are
+    granted with the programme of the day they fall due."""
+    found = referral_store().get_programme(store_id)
+    current = found.version if found else 0
+    if versions is None and current > 0:
+        raise PreconditionRequired
+    if versions and current not in versions:
+        raise StaleVersion(current)
     programme = Programme(
         store_id=store_id,
         referrer_reward=referrer_reward,
@@ -77,8 +89,9 @@ def set_programme(
         monthly_cap=monthly_cap,
         share_base_url=share_base_url,
         updated_at=now(),
+        version=current + 1,
     )
-    referral_store().put_programme(programme)
+    referral_store().put_programme(programme, current)
     return programme
 
 

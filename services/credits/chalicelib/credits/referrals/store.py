@@ -100,14 +100,11 @@ class ReferralStore:
             if expected == 0
             else "version = :v OR (attribute_not_exists(version) AND :v = :one)"
         )
-        values = {} if expected == 0 else {":v": {"N": str(expected)}, ":one": {"N": "1"}}
+        args: dict[str, Any] = {"ConditionExpression": condition}
+        if expected:
+            args["ExpressionAttributeValues"] = {":v": {"N": str(expected)}, ":one": {"N": "1"}}
         try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression=condition,
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
+            self._db.put_item(TableName=self._table, Item=item, **args)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise

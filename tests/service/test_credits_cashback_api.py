@@ -106,8 +106,14 @@ def test_placed_pending_then_granted_after_the_window(
     wallet = credits.call("GET", f"/wallets/{MARIA}").body
     assert wallet["balance"] == "2.50"
 
-    offer(cancelled(store_id, "BR-1"))  # after the grant: the cashback stays
-    assert cashback_of(credits, MARIA)["items"][0]["status"] == "granted"
+    offer(cancelled(store_id, "BR-1"))  # after the grant: taken back from the granted lot
+    [item] = cashback_of(credits, MARIA)["items"]
+    assert (item["status"], item["clawed_back"], item["uncollectable"]) == (
+        "granted",
+        "2.50",
+        "0.00",
+    )
+    assert credits.call("GET", f"/wallets/{MARIA}").body["balance"] == "0.00"
 
 
 def test_cancelled_in_the_window_voids_even_when_it_comes_first(
@@ -191,3 +197,36 @@ def test_a_refund_racing_the_grant_leaves_it_granted_once(
     assert item["status"] == "granted"
     assert credits.call("GET", f"/wallets/{MARIA}").body["balance"] == "2.50"
     assert usecases.grant_due(WHEN + timedelta(days=16))["granted"] == 0
+
+
+def test_a_late_refund_takes_back_what_is_left_of_the_granted_lot_never_overdrawing(
+    credits: Api,  # noqa: F811
+    programme: Any,
+    offer: Any,  # noqa: F811
+    store_id: str,
+) -> None:
+    offer(placed(store_id, MARIA, "BR-1"))  # total 100.00: 2.50 of cashback
+    assert usecases.grant_due(WHEN + timedelta(days=14))["granted"] >= 1
+    bonus = {"kind": "bonus", "amount": "5.00", "currency": "BRL"}
+    headers = {"Idempotency-Key": "other-lot"}
+    assert credits.call("POST", f"/wallets/{MARIA}/credits", bonus, headers=headers).status == 201
+    # 40% refunded: the order now earns 1.50, so 1.00 is owed back, from the cashback lot only.
+    offer(refunded(store_id, "BR-1", "RF-1", "40.00"))
+    shown = credits.call("GET", f"/wallets/{MARIA}").body
+    assert shown["balance"] == "6.50"
+    cashback_lot = next(lot for lot in shown["lots"] if lot["kind"] == "cashback")
+    assert cashback_lot["remaining"] == "1.50"
+    # The customer spends from the cashback lot (it is the oldest without expiry)...
+    spent = {"amount": "1.20", "currency": "BRL"}
+    headers = {"Idempotency-Key": "spend"}
+    assert credits.call("POST", f"/wallets/{MARIA}/debits", spent, headers=headers).status == 201
+    # ...then the rest is refunded: 1.50 more is owed, only 0.30 is left of the lot.
+    rest = refunded(store_id, "BR-1", "RF-2", "60.00")
+    offer(rest)
+    offer(rest)  # redelivered: nothing twice
+    [item] = cashback_of(credits, MARIA)["items"]
+    assert (item["clawed_back"], item["uncollectable"]) == ("1.30", "1.20")
+    shown = credits.call("GET", f"/wallets/{MARIA}").body
+    assert shown["balance"] == "5.00"  # the other lot untouched, never below zero
+    adjustments = [e for e in shown["entries"] if e["type"] == "adjustment"]
+    assert sorted(e["amount"] for e in adjustments) == ["-0.30", "-1.00"]

@@ -490,6 +490,44 @@ class Ledger:
             )
         )
 
+    def claw(
+        self,
+        *,
+        entry_id: str,
+        lot_id: str,
+        amount: Decimal,
+        at: datetime,
+        key: str,
+        note: str,
+        body: Mapping[str, Any],
+    ) -> Entry | None:
+        """An `adjustment` taking back up to `amount` from one lot (a granted cashback whose
+        order was cancelled or refunded later): only what is left of it and still spendable,
+        never from another lot, never below zero. None: nothing left to take."""
+        if (seen := self._replay(key, body)) is not None:
+            return seen
+        lot = self.lots[lot_id]
+        take = min(amount, lot.remaining) if lot.spendable_at(at) else Decimal(0)
+        if take <= 0:
+            return None
+        self.lots[lot_id] = replace(lot, remaining=lot.remaining - take)
+        return self._append(
+            Entry(
+                entry_id,
+                EntryType.ADJUSTMENT,
+                -take,
+                self.currency,
+                self.balance - take,
+                at,
+                key,
+                (Take(lot_id, take),),
+                lot_id=lot_id,
+                kind=lot.kind,
+                note=note,
+                fingerprint=fingerprint(body),
+            )
+        )
+
     def move_out(self, *, entry_id: str, lot_id: str, at: datetime, key: str, note: str) -> Entry:
         """An `adjustment` taking a lot's whole remaining (its value moves to another wallet,
         e.g. a merge). Lots past their expiry stay for the expiry job."""

@@ -383,6 +383,51 @@ def adjust(
     return _with_replay(store_id, customer_id, key, print_, run)
 
 
+def claw_back(
+    store_id: str, customer_id: str, *, grant_key: str, amount: Decimal, key: str, note: str
+) -> Decimal:
+    """Takes back up to `amount` from the lot the grant keyed `grant_key` made, as one
+    `adjustment` entry keyed `key`: only what is left of that lot (what was spent stays spent).
+    Returns what was taken (0: nothing left, or no such grant). Idempotent on `key`."""
+    store = ledger_store()
+    record = store.key_record(store_id, customer_id, grant_key)
+    granted = record and store.entry(store_id, customer_id, record.currency, record.entry_ids[0])
+    if not granted or granted.lot_id is None:
+        return Decimal(0)
+    lot_id, currency = granted.lot_id, granted.currency
+    body = {"op": "claw", "lot": lot_id, "amount": money.text(money.parse(amount), None)}
+    print_ = fingerprint(body)
+
+    def run() -> Posting:
+        def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            made = ledger.claw(
+                entry_id=new_id(),
+                lot_id=lot_id,
+                amount=amount,
+                at=now(),
+                key=key,
+                note=note,
+                body=body,
+            )
+            return [made] if made else []
+
+        entries, ledger = _post(
+            store_id, customer_id, currency, key=key, print_=print_, apply=apply
+        )
+        if not entries:
+            raise _NothingLeft
+        return Posting(entries[0], None, ledger.balance, False)
+
+    try:
+        return -_with_replay(store_id, customer_id, key, print_, run).entry.amount
+    except _NothingLeft:
+        return Decimal(0)
+
+
+class _NothingLeft(Exception):
+    """The lot has nothing spendable left to take back."""
+
+
 def debit(
     store_id: str,
     customer_id: str,

@@ -105,6 +105,13 @@ class CashbackOut(BaseModel):
     refunded: str = Field(description="Of the total, what was refunded before the grant")
     placed_at: datetime
     due_at: datetime
+    clawed_back: str = Field(
+        description="Granted, then the order was cancelled or refunded: what was taken back "
+        "from the granted lot"
+    )
+    uncollectable: str = Field(
+        description="What could not be taken back (already spent or expired): it stays spent"
+    )
 
     @classmethod
     def of(cls, c: PendingCashback) -> CashbackOut:
@@ -118,6 +125,8 @@ class CashbackOut(BaseModel):
             refunded=str(c.refunded),
             placed_at=c.placed_at,
             due_at=c.due_at,
+            clawed_back=money.text(c.clawed, c.currency),
+            uncollectable=money.text(c.uncollectable, c.currency),
         )
 
 

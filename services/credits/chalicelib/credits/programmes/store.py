@@ -148,6 +148,9 @@ class ProgrammeStore:
         }
         if c.expiry_days is not None:
             item["expiry_days"] = {"N": str(c.expiry_days)}
+        if c.clawed or c.uncollectable:
+            item["clawed"] = {"S": str(c.clawed)}
+            item["uncollectable"] = {"S": str(c.uncollectable)}
         if c.status is Status.PENDING:
             item["dpk"] = {"S": f"CASHBACK_DUE#{shard(c.customer_id) % DUE_SHARDS}"}
             item["dsk"] = {"S": f"{stamp(c.due_at)}#{c.store_id}#{c.customer_id}#{c.order_id}"}
@@ -177,6 +180,10 @@ class ProgrammeStore:
             expiry_days=int(item["expiry_days"]["N"]) if "expiry_days" in item else None,
             updated_at=_when(item["updated_at"]["S"]),
             version=int(item["version"]["N"]),
+            clawed=Decimal(item["clawed"]["S"]) if "clawed" in item else Decimal(0),
+            uncollectable=Decimal(item["uncollectable"]["S"])
+            if "uncollectable" in item
+            else Decimal(0),
         )
 
     def create(self, cashback: PendingCashback) -> bool:

@@ -10,13 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credits.ledger.rules import KeyReused, LedgerError
-from chalicelib.credits.ledger.usecases import grant, store_settings
+from chalicelib.credits.ledger.usecases import claw_back, grant, store_settings
 from chalicelib.credits.programmes.rules import (
     PendingCashback,
     Reason,
     Status,
     StoreSettings,
     cashback_amount,
+    clawback_due,
     follow_order,
 )
 from chalicelib.credits.programmes.store import ProgrammeStore, StaleVersion
@@ -160,12 +161,43 @@ def _apply(
         current = store.get(store_id, customer_id, order_id)
         if current is None:
             return "no-cashback"
+        owed = clawback_due(current, cancelled=cancelled, refunds=refunds)
+        if owed > 0:
+            if _claw(current, owed, cancelled):
+                return "clawed-back"
+            continue
         after = follow_order(current, cancelled=cancelled, refunds=refunds, at=now())
         if after == current:
             return current.status.value
         if store.replace(replace(after, version=current.version + 1)):
             return after.status.value
     raise RuntimeError("cashback kept changing")
+
+
+def _claw(cashback: PendingCashback, owed: Decimal, cancelled: bool) -> bool:
+    """Takes back what a late cancellation or refund owes from the granted lot, recording what
+    could not be (spent or expired). The ledger key is derived from the total owed so far, so
+    a retry after a crash between the two writes takes nothing twice. False: lost a race to
+    another change of the cashback (read it again)."""
+    target = cashback.clawed + cashback.uncollectable + owed
+    taken = claw_back(
+        cashback.store_id,
+        cashback.customer_id,
+        grant_key=f"cashback:{cashback.order_id}",
+        amount=owed,
+        key=f"cashback-claw:{cashback.order_id}:{target}",
+        note=f"cashback of order {cashback.order_id} taken back: "
+        + ("order cancelled" if cancelled else "order refunded"),
+    )
+    after = replace(
+        cashback,
+        clawed=cashback.clawed + taken,
+        uncollectable=cashback.uncollectable + owed - taken,
+        reason=Reason.ORDER_CANCELLED if cancelled else Reason.ORDER_REFUNDED,
+        updated_at=now(),
+        version=cashback.version + 1,
+    )
+    return programme_store().replace(after)
 
 
 def follow_event(store_id: str, data: Any) -> str:

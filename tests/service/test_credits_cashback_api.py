@@ -230,3 +230,42 @@ def test_a_late_refund_takes_back_what_is_left_of_the_granted_lot_never_overdraw
     assert shown["balance"] == "5.00"  # the other lot untouched, never below zero
     adjustments = [e for e in shown["entries"] if e["type"] == "adjustment"]
     assert sorted(e["amount"] for e in adjustments) == ["-0.30", "-1.00"]
+
+
+def test_a_merge_moves_pending_cashbacks_and_unused_coupons_to_the_kept_customer(
+    credits: Api,  # noqa: F811
+    programme: Any,
+    offer: Any,  # noqa: F811
+    deliver: Any,  # noqa: F811
+    store_id: str,
+) -> None:
+    from datetime import UTC, datetime
+
+    from clientela_events.customers import CustomerMergedV1
+    from tests.service.test_credits_consumer import sqs_record
+
+    offer(placed(store_id, MARIA, "BR-M"))
+    for code in ("MERGE-LEFT", "MERGE-USED"):
+        made = credits.call("POST", f"/customers/{MARIA}/coupons", {"code": code, "percentage": 5})
+        assert made.status == 201, made.body
+    used = {"order_id": "BR-U", "customer_id": MARIA, "subtotal": "10.00", "currency": "BRL"}
+    assert credits.call("POST", "/coupons/MERGE-USED/redemptions", used).status == 201
+    data = CustomerMergedV1(
+        merge_id="m-9", kept_id=JOAO, merged_ids=[MARIA], merged_at=datetime.now(UTC)
+    )
+    merged = OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, WHEN, data)
+    again = OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, WHEN, data)
+    assert deliver(sqs_record(merged), sqs_record(again)) == {"batchItemFailures": []}
+
+    [left] = cashback_of(credits, MARIA)["items"]
+    assert (left["status"], left["reason"]) == ("voided", "customer-merged")
+    kept = cashback_of(credits, JOAO)
+    assert (kept["pending"], kept["items"][0]["order_id"]) == ("2.50", "BR-M")
+    codes = {c["code"] for c in credits.call("GET", f"/customers/{JOAO}/coupons").body["items"]}
+    assert codes == {"MERGE-LEFT"}
+    stays = credits.call("GET", f"/customers/{MARIA}/coupons").body["items"]
+    assert [c["code"] for c in stays] == ["MERGE-USED"]
+    # The order's later cancellation finds the cashback under the kept customer.
+    offer(cancelled(store_id, "BR-M"))
+    [item] = cashback_of(credits, JOAO)["items"]
+    assert (item["status"], item["reason"]) == ("voided", "order-cancelled")

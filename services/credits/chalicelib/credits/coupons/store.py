@@ -176,6 +176,28 @@ class CouponStore:
         )
         return [_coupon(store_id, item) for item in response.get("Items", [])]
 
+    def reassign(self, coupon: Coupon, to: str) -> bool:
+        """Binds an unused-up coupon of one customer to another (a merge). False if it is no
+        longer that customer's or has no use left (nothing changes)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=coupon_key(coupon.store_id, coupon.code),
+                UpdateExpression="SET customer_id = :to, coupon_customer = :index",
+                ConditionExpression="customer_id = :from AND #uses < usage_limit",
+                ExpressionAttributeNames={"#uses": "uses"},
+                ExpressionAttributeValues={
+                    ":to": {"S": to},
+                    ":from": {"S": coupon.customer_id},
+                    ":index": {"S": f"COUPON_CUSTOMER#{coupon.store_id}#{to}"},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def get_redemption(self, store_id: str, order_id: str, code: str) -> Redemption | None:
         item = self._db.get_item(
             TableName=self._table,

@@ -264,3 +264,18 @@ def revert_order(store_id: str, order_id: str) -> int:
             _revert(redemption)
             reverted += 1
     return reverted
+
+
+def follow_merge(store_id: str, merged_ids: list[str], kept_id: str) -> int:
+    """`customer.merged`: the merged customers' coupons with uses left move to the kept one
+    (used-up ones stay as history). Conditional per coupon: a redelivery moves nothing twice.
+    How many moved."""
+    store = coupon_store()
+    moved = 0
+    for merged_id in merged_ids:
+        if merged_id == kept_id:
+            continue
+        for coupon in store.of_customer(store_id, merged_id):
+            if coupon.remaining_uses > 0 and store.reassign(coupon, kept_id):
+                moved += 1
+    return moved

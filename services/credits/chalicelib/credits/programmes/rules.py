@@ -32,6 +32,7 @@ class Reason(StrEnum):
     BELOW_MINIMUM = "below-minimum"
     NOTHING_TO_GIVE = "nothing-to-give"
     WALLET_CLOSED = "wallet-closed"
+    CUSTOMER_MERGED = "customer-merged"
 
 
 @dataclass(frozen=True)

@@ -264,3 +264,33 @@ def cashbacks(store_id: str, customer_id: str) -> list[PendingCashback]:
         key=lambda c: (c.placed_at, c.order_id),
         reverse=True,
     )
+
+
+def follow_merge(store_id: str, merged_ids: list[str], kept_id: str) -> int:
+    """`customer.merged`: each pending cashback of the merged customers moves to the kept
+    one: written under the kept customer first (a create: a redelivery finds it), then the
+    order's trail points to the kept customer (later cancellations and refunds find it), then
+    the merged one is voided (`customer-merged`). A crash between the steps is completed by
+    the redelivery. Granted cashbacks moved with their lots (the ledger's merge). How many."""
+    store = programme_store()
+    moved = 0
+    for merged_id in merged_ids:
+        if merged_id == kept_id:
+            continue
+        for cashback in store.of_customer(store_id, merged_id):
+            if cashback.status is not Status.PENDING:
+                continue
+            at = now()
+            store.create(replace(cashback, customer_id=kept_id, version=0, updated_at=at))
+            trail = store.note(store_id, cashback.order_id, customer_id=kept_id)
+            voided = replace(
+                cashback,
+                status=Status.VOIDED,
+                reason=Reason.CUSTOMER_MERGED,
+                updated_at=at,
+                version=cashback.version + 1,
+            )
+            if store.replace(voided):
+                moved += 1
+            _apply(store_id, kept_id, cashback.order_id, trail.cancelled, trail.refunds)
+    return moved

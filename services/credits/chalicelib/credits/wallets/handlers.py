@@ -12,7 +12,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from chalicelib.credits.coupons import usecases as coupons
 from chalicelib.credits.ledger import usecases as ledger
+from chalicelib.credits.programmes import usecases as cashback
 from chalicelib.credits.wallets import usecases
 from clientela.events import parse_eventbridge
 
@@ -32,6 +34,15 @@ def handle_record(record: SQSRecord) -> None:
         outcome = ledger.follow_order_event(request=request)
     elif event.event_type == "customer.merged":
         outcome = ledger.follow_merge(request=request)
+        # Both idempotent by state (conditional writes), after the ledger's own idempotency:
+        # a redelivery after a failure here completes what is missing.
+        data = request["data"]
+        outcome["cashbacks"] = cashback.follow_merge(
+            request["store_id"], data["merged_ids"], data["kept_id"]
+        )
+        outcome["coupons"] = coupons.follow_merge(
+            request["store_id"], data["merged_ids"], data["kept_id"]
+        )
     else:
         outcome = usecases.follow_customer_event(request=request)
     # Ids and outcomes only: never the customer's personal data.

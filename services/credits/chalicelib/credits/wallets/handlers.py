@@ -36,13 +36,10 @@ def handle_record(record: SQSRecord) -> None:
         outcome = ledger.follow_merge(request=request)
         # Both idempotent by state (conditional writes), after the ledger's own idempotency:
         # a redelivery after a failure here completes what is missing.
-        data = request["data"]
-        outcome["cashbacks"] = cashback.follow_merge(
-            request["store_id"], data["merged_ids"], data["kept_id"]
-        )
-        outcome["coupons"] = coupons.follow_merge(
-            request["store_id"], data["merged_ids"], data["kept_id"]
-        )
+        store_id, data = event.metadata.store_id, event.data.model_dump(mode="json")
+        merged, kept = list(data["merged_ids"]), str(data["kept_id"])
+        outcome["cashbacks"] = cashback.follow_merge(store_id, merged, kept)
+        outcome["coupons"] = coupons.follow_merge(store_id, merged, kept)
     else:
         outcome = usecases.follow_customer_event(request=request)
     # Ids and outcomes only: never the customer's personal data.

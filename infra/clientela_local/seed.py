@@ -964,10 +964,7 @@ PROGRAMME = {
 }
 # 5% cashback on paid orders, 90 days to spend it; like the referral programme, a zero hold
 # window while the rewarded friends order (granted when the clock moves), then two weeks.
-CREDITS_SETTINGS = {
-    "default_currency": CREDIT_CURRENCY,
-    "cashback": {"enabled": True, "percent": "5", "hold_window_days": 0, "expiry_days": 90},
-}
+CASHBACK: dict[str, Any] = {"enabled": True, "percent": "5", "expiry_days": 90}
 # The friends who signed up with a referrer's code, and what became of each referral. The
 # `flagged` one's e-mail is its referrer's with a number: a look-alike held for review.
 FRIENDS = (
@@ -1122,8 +1119,8 @@ def seed_credits(
 def _cashback(api: _Api, *, hold_window_days: int) -> None:
     """The store's cashback programme (`PUT /credits/settings`, versioned: `*` overwrites what
     an earlier run left)."""
-    body = {**CREDITS_SETTINGS, "cashback": {**CREDITS_SETTINGS["cashback"]}}
-    body["cashback"]["hold_window_days"] = hold_window_days
+    cashback = {**CASHBACK, "hold_window_days": hold_window_days}
+    body = {"default_currency": CREDIT_CURRENCY, "cashback": cashback}
     answer = api.send(
         "PUT", "/credits/settings", body, what="credits settings", headers={"If-Match": "*"}
     )

@@ -31,6 +31,14 @@ class GrantBody(InCurrency):
     note: str | None = Field(default=None, max_length=500)
 
 
+def _iso_only(value: object) -> object:
+    """A date-time as ISO 8601 text only: pydantic would also read a number (or numeric text)
+    as a Unix timestamp, which the documented format does not allow."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise ValueError("must be an ISO 8601 date-time with a time zone")
+    return value
+
+
 def _signed(value: object) -> Decimal:
     """A decimal with an optional leading minus (money.parse reads amounts, never negative)."""
     if isinstance(value, str) and value.strip().startswith("-"):
@@ -200,7 +208,7 @@ class WalletsQuery(BaseModel):
     has_bonus: bool | None = None
     cashback_at_least: Decimal | None = Field(default=None, ge=0)
     balance_at_least: Decimal | None = Field(default=None, ge=0)
-    expiring_before: AwareDatetime | None = None
+    expiring_before: Annotated[AwareDatetime, BeforeValidator(_iso_only)] | None = None
     referrer: bool | None = Field(
         default=None, description="true: only the programme's referrers (by customer id)."
     )

@@ -61,8 +61,9 @@ class LocalStack:
         self.apps: dict[str, Any] = {}  # service -> clientela_local.apps.LoadedApp
         self.meter = Meter(DynamoDBBilling(Peek(self.internal_client("dynamodb"))))
 
-    def reset(self) -> None:
-        """Empty moto, provision every resource, load the apps afresh and meter their clients."""
+    def reset(self, stacks: tuple[str, ...] | None = None) -> None:
+        """Empty moto, provision every resource (or those of `stacks`), load the apps afresh and
+        meter their clients."""
         from clientela import aws  # noqa: PLC0415
         from clientela_local.apps import load_apps  # noqa: PLC0415
         from clientela_local.provision import provision  # noqa: PLC0415
@@ -71,7 +72,10 @@ class LocalStack:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(request, timeout=30).close()  # noqa: S310 - local moto
         aws.reset()
-        provision(self.endpoint)
+        if stacks is None:
+            provision(self.endpoint)
+        else:
+            provision(self.endpoint, stacks=stacks)
         self.apps = {loaded.service: loaded for loaded in load_apps()}  # resets client cache
         self.meter = Meter(DynamoDBBilling(Peek(self.internal_client("dynamodb"))))
         for service in METERED_SERVICES:

@@ -48,10 +48,13 @@ LOCAL_SECRET_VALUES = {
 _TIMEOUT_SECONDS = 30.0
 
 
-def provision(endpoint_url: str, region: str = "us-east-1") -> None:
-    """Creates every stack (and what moto's CloudFormation skips) unless it already exists."""
+def provision(
+    endpoint_url: str, region: str = "us-east-1", stacks: tuple[str, ...] = STACKS
+) -> None:
+    """Creates every stack (or those named: a benchmark of one service needs the platform and
+    that service only), and what moto's CloudFormation skips, unless it already exists."""
     clients = _Clients(endpoint_url, region)
-    for name in STACKS:
+    for name in stacks:
         template = to_moto_template(cfn.load(INFRA_DIR / f"{name}.yaml"))
         if not template["Resources"]:
             continue  # CloudFormation refuses an empty stack; nothing to create

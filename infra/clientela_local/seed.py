@@ -964,6 +964,9 @@ PROGRAMME = {
     "monthly_cap": 10,
     "share_base_url": "https://demo-store.example.com/indique",
 }
+# 5% cashback on paid orders, 90 days to spend it; like the referral programme, a zero hold
+# window while the rewarded friends order (granted when the clock moves), then two weeks.
+CASHBACK: dict[str, Any] = {"enabled": True, "percent": "5", "expiry_days": 90}
 # The friends who signed up with a referrer's code, and what became of each referral. The
 # `flagged` one's e-mail is its referrer's with a number: a look-alike held for review.
 FRIENDS = (
@@ -1053,7 +1056,13 @@ def seed_credits(
     referrers = [ids[i] for i in _referrer_indexes(customers)]
     holders = [ids[i] for i in with_email[REFERRERS : REFERRERS + WALLETS]]
     programme = {**PROGRAMME, "hold_window_days": 0}
-    _ok(api, api.send("PUT", "/referrals/programme", programme, what="programme"), "programme")
+    # Versioned with If-Match: the seed sets it whatever an earlier run left (`*`).
+    anyhow = {"If-Match": "*"}
+    _ok(
+        api,
+        api.send("PUT", "/referrals/programme", programme, what="programme", headers=anyhow),
+        "programme",
+    )
     friends = []
     bodies = friend_bodies(customers)
     for n, body in enumerate(bodies):
@@ -1077,6 +1086,7 @@ def seed_credits(
         if response.status_code == 201 and answer["status"] != expected:
             raise SeedError(f"{what}: {answer['status']} ({answer['reason']}), not {status}")
         referrals.append(answer["id"])
+    _cashback(api, hold_window_days=0)
     _first_orders(api, friends, bodies, "rewarded", today)
     for n, step in enumerate(credit_plan(today)):
         _post_credit(api, holders, debits, step, f"seed-{store}-credit-{n}")
@@ -1085,8 +1095,13 @@ def seed_credits(
     # the expiry job's credit.expiring for the lots expiring soon.
     api.answer(api.post("/_local/clock/advance?seconds=3600", None, what="clock"), what="clock")
     _settle(api)
+    _cashback(api, hold_window_days=14)
     programme = {**PROGRAMME, "hold_window_days": 14}
-    _ok(api, api.send("PUT", "/referrals/programme", programme, what="programme"), "programme")
+    _ok(
+        api,
+        api.send("PUT", "/referrals/programme", programme, what="programme", headers=anyhow),
+        "programme",
+    )
     _first_orders(api, friends, bodies, "qualified", today)
     for (_, _, _, status), referral in zip(FRIENDS, referrals, strict=True):
         if status == "voided":
@@ -1101,6 +1116,17 @@ def seed_credits(
         len(FRIENDS),
         time.monotonic() - started,
     )
+
+
+def _cashback(api: _Api, *, hold_window_days: int) -> None:
+    """The store's cashback programme (`PUT /credits/settings`, versioned: `*` overwrites what
+    an earlier run left)."""
+    cashback = {**CASHBACK, "hold_window_days": hold_window_days}
+    body = {"default_currency": CREDIT_CURRENCY, "cashback": cashback}
+    answer = api.send(
+        "PUT", "/credits/settings", body, what="credits settings", headers={"If-Match": "*"}
+    )
+    _ok(api, answer, "credits settings")
 
 
 def _first_orders(

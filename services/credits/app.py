@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
-from chalicelib.credits import inbox
+from chalicelib.credits import inbox, publishing
 from chalicelib.credits.coupons import routes as coupon_routes
 from chalicelib.credits.ledger import routes as ledger_routes
 from chalicelib.credits.ledger.handlers import expire_due
@@ -37,6 +37,15 @@ for area in (ledger_routes, coupon_routes, referral_routes, programme_routes):
 def on_customer_event(event: SQSEvent) -> dict[str, Any]:
     """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
     return handle_batch(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(
+    stream_arn=settings().table_stream_arn, batch_size=100, starting_position="TRIM_HORIZON"
+)
+@obs.tracer.capture_method
+def publish_credit_changes(event: DynamoDBEvent) -> dict[str, Any]:
+    """Table stream -> credit.*, cashback.*, referral.*, coupon.* on the bus."""
+    return publishing.publish_changes(event.to_dict()["Records"])
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

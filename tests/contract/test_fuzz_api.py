@@ -301,19 +301,12 @@ def test_any_input_gets_an_answer_or_a_problem(
     sent = 0
     for operation in deal(operations, mode, api_document.raw_schema)[shard]:
         with subtests.test(msg=operation.label):
-            # The service a path belongs to (CloudFront's job on AWS) is the operation's tag.
-            gateway = gateways[operation.tags[0]]
             try:
                 if mode == TEXT:
                     targets = text_targets(operation, api_document.raw_schema)
-                    customers = gateways["customers"]
-                    sent += (
-                        fuzz_text(operation, targets, gateway, auth, customers) if targets else 0
-                    )
+                    sent += fuzz_text(operation, targets, gateways, auth) if targets else 0
                 else:
-                    sent += fuzz(
-                        operation, GenerationMode(mode), gateway, auth, gateways["customers"]
-                    )
+                    sent += fuzz(operation, GenerationMode(mode), gateways, auth)
             except Unsatisfiable:
                 if mode is GenerationMode.POSITIVE:
                     raise
@@ -345,16 +338,12 @@ def deal(
 
 
 def fuzz(
-    operation: Any,
-    mode: GenerationMode,
-    gateway: ChaliceWSGI,
-    auth: dict[str, str],
-    customers: ChaliceWSGI,
+    operation: Any, mode: GenerationMode, gateways: dict[str, ChaliceWSGI], auth: dict[str, str]
 ) -> int:
-    """Sends the operation's generated cases; the number sent. Customers are created through
-    the customers service, whichever service owns the operation (`/customers/{id}/messages`
-    belongs to automation)."""
+    """Sends the operation's generated cases; the number sent."""
     sent = []
+    # The service a path belongs to (CloudFront's job on AWS) is the operation's tag.
+    gateway = gateways[operation.tags[0]]
 
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -366,7 +355,8 @@ def fuzz(
     def send(case: Any, existing: bool) -> None:
         if existing and operation.path.startswith("/customers/{customer_id}"):
             # Half the time aim at a customer that exists, so changes get past the lookup.
-            case.path_parameters["customer_id"] = create_customer(customers, auth)
+            # Customers are made by the customers service, whichever service owns the path.
+            case.path_parameters["customer_id"] = create_customer(gateways["customers"], auth)
 
         response = case.call(app=gateway, headers=auth)
         sent.append(1)
@@ -385,11 +375,7 @@ def sweep(low: int, high: int | None) -> list[str]:
 
 
 def fuzz_text(
-    operation: Any,
-    targets: list[Target],
-    gateway: ChaliceWSGI,
-    auth: dict[str, str],
-    customers: ChaliceWSGI,
+    operation: Any, targets: list[Target], gateways: dict[str, ChaliceWSGI], auth: dict[str, str]
 ) -> int:
     """Every free-text field of the operation, one at a time, set to each text of `sweep` in
     the smallest valid request: optional parameters are otherwise rarely sent, and blank ones
@@ -401,7 +387,8 @@ def fuzz_text(
     )
     path_parameters = dict(base.path_parameters or {})
     if operation.path.startswith("/customers/{customer_id}"):
-        path_parameters["customer_id"] = create_customer(customers, auth)
+        path_parameters["customer_id"] = create_customer(gateways["customers"], auth)
+    gateway = gateways[operation.tags[0]]
     raw = operation.definition.raw
     sent = 0
     for target in targets:

@@ -242,3 +242,47 @@ def test_credits_for_unknown_or_other_stores_customers_are_refused(stack, store_
     assert other.wallet(theirs)["entries"] == []
     assert api.wallet(mine)["entries"] == []
     assert api.ok("GET", "/credits/summary")["outstanding"] == "0.00"
+
+
+def test_cashback_from_a_paid_order_to_the_timeline(stack, store_id) -> None:
+    """Order paid -> cashback pending -> the local clock past the hold window -> granted by
+    the hourly job -> credit.granted from the table's stream -> the customer's timeline."""
+    api = Api(stack, store_id)
+    settings = {
+        "default_currency": CURRENCY,
+        "cashback": {"enabled": True, "percent": "5", "hold_window_days": 14, "expiry_days": 90},
+    }
+    api.ok("PUT", "/credits/settings", settings)
+    bia = api.customer("Bia", "bia.cashback@example.org")
+    stack.wait_idle()  # her wallet opens on customer.created
+    placed = stack.clock_now() - timedelta(minutes=1)
+    order = {
+        "order_id": f"C-{uuid.uuid4().hex[:8]}",
+        "customer_id": bia,
+        "email": "bia.cashback@example.org",
+        "placed_at": placed.replace(microsecond=0).isoformat(),
+        "currency": CURRENCY,
+        "total": "200.00",
+        "items": [
+            {"product_id": "P2", "sku": "P2", "name": "Bag", "quantity": 1, "unit_price": "200.00"}
+        ],
+    }
+    assert api.ok("POST", "/orders", {"orders": [order]})["results"][0]["result"] == "created"
+    stack.wait_idle()
+    pending = api.ok("GET", f"/wallets/{bia}/cashback")
+    assert pending["pending"] == "10.00"
+    assert pending["items"][0]["status"] == "pending"
+    assert api.wallet(bia)["balance"] == "0.00"
+
+    fired = stack.advance_clock(15 * 86400)  # past the 14-day hold window
+    assert any("grant_due_cashback" in rule for rule in fired), fired
+    stack.wait_idle()
+    [item] = api.ok("GET", f"/wallets/{bia}/cashback")["items"]
+    assert item["status"] == "granted"
+    wallet = api.wallet(bia)
+    assert wallet["balance"] == "10.00"
+    assert [lot["kind"] for lot in wallet["lots"]] == ["cashback"]
+    granted = api.timeline(bia, "credit_granted")
+    assert [(e["data"]["amount"], e["data"]["credit_kind"]) for e in granted] == [
+        ("10.00", "cashback")
+    ]

@@ -161,6 +161,7 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
     }
     assert set(watched) == {
         "clientela-customers-stream-dlq",
+        "clientela-credits-stream-dlq",
         "clientela-customers-inbox-dlq",
         "clientela-customers-inbox-delivery-dlq",
         "clientela-customers-jobs-dlq",

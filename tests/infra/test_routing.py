@@ -16,6 +16,7 @@ EDGE = Path(__file__).resolve().parents[2] / "infra" / "edge.yaml"
 OWNED = [
     ("/customers", "customers"),
     ("/customers/*/messages*", "automation"),
+    ("/customers/*/coupons*", "credits"),
     ("/customers/*", "customers"),
     ("/orders*", "customers"),
     ("/segments*", "customers"),
@@ -64,6 +65,7 @@ def test_the_edge_template_routes_every_owned_path_to_its_service() -> None:
     [
         ("/customers", "customers"),
         ("/customers/c-1/orders", "customers"),
+        ("/customers/c-1/coupons", "credits"),
         ("/orders/o-1", "customers"),
         ("/wallets/c-1", "credits"),
         ("/coupons/MARIA-10/redemptions", "credits"),

@@ -261,6 +261,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "OfferEventsDlq",
         "OfferEventsDeliveryDlq",
         "OfferEventsRule",
+        "CreditsStreamDlq",
     }
     assert "Globals" not in template
     applied = {
@@ -279,6 +280,8 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyOfferEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyOfferEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
+        "LocalApplyCreditsStreamDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyPublishCreditChangesIteratorAgeAlarm": "AWS::CloudWatch::Alarm",
     }
 
 
@@ -493,11 +496,12 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
 
 def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
     # The API posts to the ledger (transactions of Put / Update / ConditionCheck over one
-    # customer's items), reads it, and lists wallets through the by-store index; it keeps
+    # customer's items), reads it, and lists wallets through the by-store and wallets-by-*
+    # indexes (the totals and referrers' balances with BatchGetItem); it keeps
     # coupons and referrals (transactions are authorised per action inside them) and lists
-    # them through their indexes; it reads its own cursor key and publishes credit.*, coupon.*
-    # and referral.* events. The event handler opens (Put), closes (Update) and reads wallets,
-    # once per event id through Powertools idempotency.
+    # them through their indexes; it reads its own cursor key. The event handler opens (Put),
+    # closes (Update) and reads wallets, once per event id through Powertools idempotency.
+    # Only the stream publisher puts events on the bus: nothing publishes after a write.
     ledger = {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -506,33 +510,43 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         "dynamodb:ConditionCheckItem",
     }
     table = ledger - {"dynamodb:ConditionCheckItem"}
+    listings = ("by-store", "wallets-by-balance", "wallets-by-bonus", "wallets-by-cashback")
     assert _grants("credits", "ApiHandlerRole") == {
-        _arn("CreditsTable"): ledger,
-        '{"Fn::Sub": "${CreditsTable.Arn}/index/by-store"}': {"dynamodb:Query"},
+        _arn("CreditsTable"): ledger | {"dynamodb:BatchGetItem"},
+        **{
+            f'{{"Fn::Sub": "${{CreditsTable.Arn}}/index/{name}"}}': {"dynamodb:Query"}
+            for name in (*listings, "wallets-by-expiry")
+        },
         '{"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}': {"dynamodb:Query"},
         '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}': {"dynamodb:Query"},
         '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-status"}': {"dynamodb:Query"},
         '{"Ref": "CursorKeySecret"}': {"secretsmanager:GetSecretValue"},
-        BUS: {"events:PutEvents"},
     }
     assert _grants("credits", "ExpireCreditsRole") == {
         _arn("CreditsTable"): table,
         '{"Fn::Sub": "${CreditsTable.Arn}/index/due"}': {"dynamodb:Query"},
+    }
+    assert _grants("credits", "PublishCreditChangesRole") == {
+        '{"Fn::GetAtt": ["CreditsTable", "StreamArn"]}': {
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+        },
+        '"*"': {"dynamodb:ListStreams"},
+        _arn("CreditsStreamDlq"): {"sqs:SendMessage"},
         BUS: {"events:PutEvents"},
     }
     # The rewards job reads the due referrals and marks them, then grants both rewards through
     # the ledger's grant (reads, a transaction of Put / Update, settling a split debit in
-    # flight) and publishes referral.rewarded and credit.granted.
+    # flight).
     assert _grants("credits", "RewardDueReferralsRole") == {
         _arn("CreditsTable"): table,
         '{"Fn::Sub": "${CreditsTable.Arn}/index/referrals-due"}': {"dynamodb:Query"},
-        BUS: {"events:PutEvents"},
     }
     # The cashback job reads its own partitions of the `due` index and grants through the ledger.
     assert _grants("credits", "GrantDueCashbackRole") == {
         _arn("CreditsTable"): table,
         '{"Fn::Sub": "${CreditsTable.Arn}/index/due"}': {"dynamodb:Query"},
-        BUS: {"events:PutEvents"},
     }
     consumer = _grants("credits", "OnCustomerEventRole")
     assert consumer[_arn("CreditsTable")] == {
@@ -542,12 +556,10 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
         "dynamodb:Query",
     }
     assert consumer[_arn("CreditsIdempotencyTable")] == POWERTOOLS_IDEMPOTENCY
-    assert consumer[BUS] == {"events:PutEvents"}
     assert set(consumer) == {
         _arn("CreditsTable"),
         _arn("CreditsIdempotencyTable"),
         _arn("CustomerEventsQueue"),
-        BUS,
     }
     # Coupons and referrals follow customer and order events.
     assert _grants("credits", "OnOfferEventRole") == {
@@ -557,7 +569,6 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
             "dynamodb:UpdateItem",
             "dynamodb:Query",
         },
-        json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
         _arn("OfferEventsQueue"): {
             "sqs:ReceiveMessage",
             "sqs:DeleteMessage",

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from chalicelib.credits.coupons.models import NewCoupon
 from chalicelib.credits.ledger.models import DebitBody, GrantBody, ReversalBody
+from chalicelib.credits.programmes.models import CreditsSettings
 from chalicelib.credits.referrals.models import ProgrammeSettings
 from chalicelib.customers.orders import rules as order_rules
 from chalicelib.customers.orders.models import OrderBatch, ReviewIn
@@ -409,6 +410,7 @@ def _referral(request) -> tuple[int, dict[str, str], str]:
 def _credits_api(mock: responses.RequestsMock) -> None:
     """The credits routes the seed calls, and the local stack's controls."""
     mock.add(responses.PUT, f"{BASE}/referrals/programme", json={})
+    mock.add(responses.PUT, f"{BASE}/credits/settings", json={})
     mock.add(responses.POST, f"{BASE}/_local/wait-idle", status=204)
     mock.add(responses.POST, f"{BASE}/_local/clock/advance", json={"fired": []})
     mock.add(responses.POST, f"{BASE}/referrers", json={"code": "K7P2QX9M"}, status=201)
@@ -629,6 +631,11 @@ def test_seed_adds_wallets_referrals_in_every_status_and_coupons(api):
     programmes = [json.loads(r.body) for r in _calls(api, "PUT", "/referrals/programme")]
     # A zero hold window while the rewarded friends order, then the usual two weeks.
     assert [p["hold_window_days"] for p in programmes] == [0, 14]
+    # Cashback likewise: granted for the rewarded friends' orders, pending for the later one.
+    settings = [json.loads(r.body) for r in _calls(api, "PUT", "/credits/settings")]
+    assert [s["cashback"]["hold_window_days"] for s in settings] == [0, 14]
+    assert all(s["cashback"]["enabled"] for s in settings)
+    CreditsSettings.model_validate_json(_wire(settings[0]))
     assert len(_calls(api, "POST", "/referrers")) == 3
     signed_up = [json.loads(r.body) for r in _calls(api, "POST", "/referrals")]
     assert len(signed_up) == len(FRIENDS)

@@ -106,8 +106,14 @@ def test_placed_pending_then_granted_after_the_window(
     wallet = credits.call("GET", f"/wallets/{MARIA}").body
     assert wallet["balance"] == "2.50"
 
-    offer(cancelled(store_id, "BR-1"))  # after the grant: the cashback stays
-    assert cashback_of(credits, MARIA)["items"][0]["status"] == "granted"
+    offer(cancelled(store_id, "BR-1"))  # after the grant: taken back from the granted lot
+    [item] = cashback_of(credits, MARIA)["items"]
+    assert (item["status"], item["clawed_back"], item["uncollectable"]) == (
+        "granted",
+        "2.50",
+        "0.00",
+    )
+    assert credits.call("GET", f"/wallets/{MARIA}").body["balance"] == "0.00"
 
 
 def test_cancelled_in_the_window_voids_even_when_it_comes_first(
@@ -191,3 +197,75 @@ def test_a_refund_racing_the_grant_leaves_it_granted_once(
     assert item["status"] == "granted"
     assert credits.call("GET", f"/wallets/{MARIA}").body["balance"] == "2.50"
     assert usecases.grant_due(WHEN + timedelta(days=16))["granted"] == 0
+
+
+def test_a_late_refund_takes_back_what_is_left_of_the_granted_lot_never_overdrawing(
+    credits: Api,  # noqa: F811
+    programme: Any,
+    offer: Any,  # noqa: F811
+    store_id: str,
+) -> None:
+    offer(placed(store_id, MARIA, "BR-1"))  # total 100.00: 2.50 of cashback
+    assert usecases.grant_due(WHEN + timedelta(days=14))["granted"] >= 1
+    bonus = {"kind": "bonus", "amount": "5.00", "currency": "BRL"}
+    headers = {"Idempotency-Key": "other-lot"}
+    assert credits.call("POST", f"/wallets/{MARIA}/credits", bonus, headers=headers).status == 201
+    # 40% refunded: the order now earns 1.50, so 1.00 is owed back, from the cashback lot only.
+    offer(refunded(store_id, "BR-1", "RF-1", "40.00"))
+    shown = credits.call("GET", f"/wallets/{MARIA}").body
+    assert shown["balance"] == "6.50"
+    cashback_lot = next(lot for lot in shown["lots"] if lot["kind"] == "cashback")
+    assert cashback_lot["remaining"] == "1.50"
+    # The customer spends from the cashback lot (it is the oldest without expiry)...
+    spent = {"amount": "1.20", "currency": "BRL"}
+    headers = {"Idempotency-Key": "spend"}
+    assert credits.call("POST", f"/wallets/{MARIA}/debits", spent, headers=headers).status == 201
+    # ...then the rest is refunded: 1.50 more is owed, only 0.30 is left of the lot.
+    rest = refunded(store_id, "BR-1", "RF-2", "60.00")
+    offer(rest)
+    offer(rest)  # redelivered: nothing twice
+    [item] = cashback_of(credits, MARIA)["items"]
+    assert (item["clawed_back"], item["uncollectable"]) == ("1.30", "1.20")
+    shown = credits.call("GET", f"/wallets/{MARIA}").body
+    assert shown["balance"] == "5.00"  # the other lot untouched, never below zero
+    adjustments = [e for e in shown["entries"] if e["type"] == "adjustment"]
+    assert sorted(e["amount"] for e in adjustments) == ["-0.30", "-1.00"]
+
+
+def test_a_merge_moves_pending_cashbacks_and_unused_coupons_to_the_kept_customer(
+    credits: Api,  # noqa: F811
+    programme: Any,
+    offer: Any,  # noqa: F811
+    deliver: Any,  # noqa: F811
+    store_id: str,
+) -> None:
+    from datetime import UTC, datetime
+
+    from clientela_events.customers import CustomerMergedV1
+    from tests.service.test_credits_consumer import sqs_record
+
+    offer(placed(store_id, MARIA, "BR-M"))
+    for code in ("MERGE-LEFT", "MERGE-USED"):
+        made = credits.call("POST", f"/customers/{MARIA}/coupons", {"code": code, "percentage": 5})
+        assert made.status == 201, made.body
+    used = {"order_id": "BR-U", "customer_id": MARIA, "subtotal": "10.00", "currency": "BRL"}
+    assert credits.call("POST", "/coupons/MERGE-USED/redemptions", used).status == 201
+    data = CustomerMergedV1(
+        merge_id="m-9", kept_id=JOAO, merged_ids=[MARIA], merged_at=datetime.now(UTC)
+    )
+    merged = OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, WHEN, data)
+    again = OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, WHEN, data)
+    assert deliver(sqs_record(merged), sqs_record(again)) == {"batchItemFailures": []}
+
+    [left] = cashback_of(credits, MARIA)["items"]
+    assert (left["status"], left["reason"]) == ("voided", "customer-merged")
+    kept = cashback_of(credits, JOAO)
+    assert (kept["pending"], kept["items"][0]["order_id"]) == ("2.50", "BR-M")
+    codes = {c["code"] for c in credits.call("GET", f"/customers/{JOAO}/coupons").body["items"]}
+    assert codes == {"MERGE-LEFT"}
+    stays = credits.call("GET", f"/customers/{MARIA}/coupons").body["items"]
+    assert [c["code"] for c in stays] == ["MERGE-USED"]
+    # The order's later cancellation finds the cashback under the kept customer.
+    offer(cancelled(store_id, "BR-M"))
+    [item] = cashback_of(credits, JOAO)["items"]
+    assert (item["status"], item["reason"]) == ("voided", "order-cancelled")

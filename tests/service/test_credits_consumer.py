@@ -7,7 +7,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from chalice.test import Client
 
 from clientela.events import OutgoingEvent
@@ -61,6 +63,54 @@ def sqs_record(event: OutgoingEvent | str) -> dict[str, Any]:
         "awsRegion": "us-east-1",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:clientela-credits-customer-events",
     }
+
+
+_READ_FROM: dict[str, str] = {}  # stream shard -> the iterator where the last read stopped
+
+
+def publish_changes(
+    apps: dict[str, Any], store_id: str, records: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Runs the credits table stream's new records of this store (or `records`) through the
+    publisher, as the event source mapping does on AWS (and the local stack's poller)."""
+    context = new_context(
+        "clientela-credits", "publish_credit_changes", region="us-east-1", account="123456789012"
+    )
+    batch = stream_records(store_id) if records is None else records
+    result: dict[str, Any] = apps["credits"].publish_credit_changes({"Records": batch}, context)
+    return result
+
+
+def stream_records(store_id: str) -> list[dict[str, Any]]:
+    """The credits table stream's records of this store since the last read. Records of other
+    stores are passed over: each test publishes its own."""
+    streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    arn = boto3.client("dynamodb").describe_table(TableName="clientela-credits")["Table"][
+        "LatestStreamArn"
+    ]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        key = f"{arn}/{shard['ShardId']}"
+        iterator = (
+            _READ_FROM.get(key)
+            or streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )
+        while True:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records += [dict(r) for r in page["Records"]]
+            iterator = page.get("NextShardIterator", iterator)
+            if not page["Records"]:
+                break
+        _READ_FROM[key] = iterator
+    mine = [r for r in records if f"#{store_id}#" in r["dynamodb"]["Keys"]["pk"]["S"]]
+    for record in mine:  # Lambda hands the handler JSON, not datetimes
+        when = record["dynamodb"].get("ApproximateCreationDateTime")
+        if when is not None and not isinstance(when, int | float):
+            record["dynamodb"]["ApproximateCreationDateTime"] = when.timestamp()
+        record["eventSourceARN"] = arn
+    return mine
 
 
 @pytest.fixture

@@ -364,3 +364,25 @@ def test_another_store_s_cancellation_reverts_nothing(
     deliver_order_event(sqs_record(cancelled("store-elsewhere", "BR-11")))
 
     assert credits.call("GET", f"/coupons/{code}").body["uses"] == 1
+
+
+def test_a_customer_s_coupons_under_the_customer_s_path(credits: Api) -> None:
+    """`/customers/{id}/coupons` (the edge sends it to credits), the customer in the path."""
+    made = credits.call(
+        "POST", f"/customers/{MARIA}/coupons", {"code": "path-10", "percentage": 10}
+    )
+    assert made.status == 201, made.body
+    assert (made.body["code"], made.body["customer_id"]) == ("PATH-10", MARIA)
+    assert made.headers["location"] == "/coupons/PATH-10"
+    listed = credits.call("GET", f"/customers/{MARIA}/coupons").body["items"]
+    assert [c["code"] for c in listed] == ["PATH-10"]
+    assert credits.call("GET", f"/coupons?customer_id={MARIA}").body["items"] == listed
+    unknown = "01JD50000000000000000000ZZ"
+    assert credits.call("POST", f"/customers/{unknown}/coupons", {"percentage": 5}).status == 404
+    assert credits.call("GET", f"/customers/{unknown}/coupons").status == 404
+    named = credits.call(
+        "POST", f"/customers/{MARIA}/coupons", {"customer_id": JOAO, "percentage": 5}
+    )
+    assert named.status == 422
+    assert named.body["errors"][0]["field"] == "customer_id"
+    assert credits.call("GET", f"/customers/{JOAO}/coupons").body["items"] == []

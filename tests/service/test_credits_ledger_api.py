@@ -17,7 +17,13 @@ from chalice.test import Client
 
 from clientela_local.lambda_context import new_context
 from tests.service.conftest import Api
-from tests.service.test_credits_consumer import created, deliver, sqs_record, wallets
+from tests.service.test_credits_consumer import (
+    created,
+    deliver,
+    publish_changes,
+    sqs_record,
+    wallets,
+)
 from tests.service.test_credits_consumer import deleted as deleted_event
 
 __all__ = ["deliver", "wallets"]
@@ -383,19 +389,21 @@ def test_postings_reach_the_customer_timeline(
     deliver(sqs_record(created(store_id, customer_id)))
     _inbox_events(store_id)  # whatever the customer's creation sent there
     grant(wallets, customer_id, "20.00", expires_at=FUTURE, key="g")
-    grant(wallets, customer_id, "20.00", expires_at=FUTURE, key="g")  # a retry: same event id
+    grant(wallets, customer_id, "20.00", expires_at=FUTURE, key="g")  # a retry: nothing new
     spent = debit(wallets, customer_id, "5.50", order_id="o-9").body["entry"]["entry_id"]
     path = f"/wallets/{customer_id}/debits/{spent}/reversal"
     wallets.call("POST", path, {"amount": "1.50"}, headers={"Idempotency-Key": "r"})
+    assert _inbox_events(store_id) == []  # nothing is published with the write
+    publish_changes(apps, store_id)  # the table's stream -> the bus
     delivered = _inbox_events(store_id)
     assert [e["detail-type"] for e in delivered] == [
-        "credit.granted",
         "credit.granted",
         "credit.spent",
         "credit.reverted",
     ]
     assert delivered[0]["detail"]["data"]["amount"] == "20.00"
-    assert delivered[2]["detail"]["data"]["balance_after"] == "14.50"
+    assert delivered[0]["detail"]["data"]["expires_at"].startswith("2099-01-01")
+    assert delivered[1]["detail"]["data"]["balance_after"] == "14.50"
     inbox = sys.modules["chalicelib.customers.inbox"]
     for event in delivered:
         inbox.handle_event(event)
@@ -414,9 +422,9 @@ def test_credit_expiring_goes_out_once_per_lot_at_the_lead_time(
     soon = grant(wallets, customer, "5.00", expires_at=_soon(3 * 86400)).body["lot"]["lot_id"]
     grant(wallets, customer, "5.00", expires_at=_soon(30 * 86400))  # outside the 7 days
     grant(wallets, customer, "5.00")  # never expires
-    _inbox_events(store_id)  # the grants' events
     _run_expiry(apps, datetime.now(UTC))
     _run_expiry(apps, datetime.now(UTC) + timedelta(hours=1))
+    publish_changes(apps, store_id)
     expiring = [e for e in _inbox_events(store_id) if e["detail-type"] == "credit.expiring"]
     assert [e["detail"]["data"]["lot_id"] for e in expiring] == [soon]
     assert expiring[0]["detail"]["data"]["remaining"] == "5.00"
@@ -493,3 +501,34 @@ def test_a_merge_moves_the_lots_to_the_kept_customer_with_their_expiry(
     assert all(
         lot["origin"].get("merge") == "m-1" for lot in kept["lots"] if lot["remaining"] == "4.00"
     )
+
+
+def test_a_debit_racing_its_own_orders_cancellation_is_refused_in_its_transaction(
+    wallets: Api, customer: str, store_id: str, deliver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancellation lands after the debit read the wallet and before it writes: the
+    tombstone is checked inside the debit's transaction, so the debit is refused and nothing
+    changes (before, it was read ahead of the posting and the debit slipped through, never to
+    be reverted)."""
+    from chalicelib.credits.ledger.store import LedgerStore
+    from clientela_events.storefront import OrderCancelledV1
+
+    grant(wallets, customer, "10.00")
+    load = LedgerStore.load
+    cancelled = OrderCancelledV1(order_id="BR-RACE", cancelled_at=datetime.now(UTC))
+
+    def load_then_cancel(self: LedgerStore, *args: Any) -> Any:
+        state = load(self, *args)
+        monkeypatch.setattr(LedgerStore, "load", load)  # the cancellation comes once
+        assert deliver(_order_event(store_id, "order.cancelled", cancelled)) == {
+            "batchItemFailures": []
+        }
+        return state
+
+    monkeypatch.setattr(LedgerStore, "load", load_then_cancel)
+    raced = debit(wallets, customer, "4.00", order_id="BR-RACE")
+    assert raced.status == 409, raced.body
+    assert raced.body["type"].endswith("order-closed")
+    shown = wallet(wallets, customer)
+    assert shown["balance"] == "10.00"
+    assert [e["type"] for e in shown["entries"]] == ["credit"]

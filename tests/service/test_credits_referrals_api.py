@@ -69,6 +69,21 @@ def test_the_programme_is_kept_with_the_currency_s_minor_units(
     assert credits.call("GET", "/referrals/programme").body == programme
 
 
+def test_the_programme_is_versioned_with_if_match(credits: Api, programme: Any) -> None:
+    assert programme["version"] == 1
+    assert credits.call("GET", "/referrals/programme").headers["etag"] == '"1"'
+    changed = {**PROGRAMME, "friend_reward": "15.00"}
+    missing = credits.call("PUT", "/referrals/programme", changed)
+    assert missing.status == 428
+    moved = credits.call("PUT", "/referrals/programme", changed, headers={"If-Match": '"1"'})
+    assert (moved.status, moved.headers["etag"]) == (200, '"2"')
+    stale = credits.call("PUT", "/referrals/programme", PROGRAMME, headers={"If-Match": '"1"'})
+    assert stale.status == 412
+    assert (stale.body["current_version"], stale.headers["etag"]) == (2, '"2"')
+    shown = credits.call("GET", "/referrals/programme").body
+    assert (shown["friend_reward"], shown["version"]) == ("15.00", 2)
+
+
 def test_a_store_without_a_programme(credits: Api) -> None:
     assert credits.call("GET", "/referrals/programme").status == 409
     answer = credits.call("POST", "/referrers", {"customer_id": MARIA})
@@ -432,7 +447,10 @@ def test_the_monthly_cap_sends_rewards_to_review(
 ) -> None:
     from chalicelib.credits.referrals import usecases
 
-    credits.call("PUT", "/referrals/programme", {**PROGRAMME, "monthly_cap": 1})
+    capped = {**PROGRAMME, "monthly_cap": 1}
+    assert (
+        credits.call("PUT", "/referrals/programme", capped, headers={"If-Match": "*"}).status == 200
+    )
     friends = [f"01JD7000000000000000000{n:03d}" for n in range(2)]
     deliver(*(sqs_record(created(store_id, friend)) for friend in friends))
     offer(*(customer_event(store_id, f, f"pal{n}@example.net") for n, f in enumerate(friends)))

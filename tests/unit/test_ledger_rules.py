@@ -206,6 +206,34 @@ class LedgerMachine(RuleBasedStateMachine):
         """The expiry job is late: debits must still skip lots past their date."""
         self.now += timedelta(days=7)
 
+    @rule(wallet=st.sampled_from(["a", "b"]), amount=cents, up=st.booleans())
+    def adjust(self, wallet: str, amount: Decimal, up: bool) -> None:
+        """An admin's adjustment: up, a new lot; down, taken in spend order, never overdrawn."""
+        ledger = self.wallets[wallet]
+        before = (ledger.balance, dict(ledger.lots), len(ledger.entries))
+        signed = amount if up else -amount
+        try:
+            entry = ledger.adjust(
+                entry_id=self.new_id(),
+                lot_id=self.new_id(),
+                amount=signed,
+                at=self.now,
+                key=f"adjust-{self.new_id()}",
+                note="t",
+                origin={"admin": "t"},
+                body={"amount": signed},
+            )
+        except InsufficientCredit:
+            assert not up
+            assert (ledger.balance, dict(ledger.lots), len(ledger.entries)) == before
+            return
+        assert entry.amount == signed == ledger.balance - before[0]
+        assert sum(t.amount for t in entry.takes) == amount
+        for take in entry.takes:
+            if not up:
+                lot = before[1][take.lot_id]
+                assert lot.expires_at is None or lot.expires_at > self.now
+
     @rule(source=st.sampled_from(["a", "b"]))
     def merge(self, source: str) -> None:
         """A merge moves each lot's remaining to the kept wallet with its expiry: a debit-like
@@ -285,8 +313,14 @@ class LedgerMachine(RuleBasedStateMachine):
             for e in ledger.entries
             if e.type is EntryType.DEBIT_REVERT
         )
+        adjusted = sum(
+            e.amount
+            for ledger in self.wallets.values()
+            for e in ledger.entries
+            if e.type is EntryType.ADJUSTMENT
+        )
         held = sum(ledger.balance for ledger in self.wallets.values())
-        assert held == credited - spent + reverted - self.expired_value
+        assert held == credited - spent + reverted + adjusted - self.expired_value
 
 
 TestLedgerMachine = LedgerMachine.TestCase

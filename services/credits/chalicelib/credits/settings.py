@@ -12,6 +12,10 @@ class CreditsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDITS_", frozen=True)
 
     table: str = "clientela-credits"
+    # Only the local stack reads this: on AWS the stream is wired by infra/credits.yaml.
+    table_stream_arn: str = (
+        "arn:aws:dynamodb:us-east-1:000000000000:table/clientela-credits/stream/local"
+    )
     idempotency_table: str = "clientela-credits-idempotency"
     # The subscription queue infra/credits.yaml defines (rule on the bus -> this queue).
     customer_events_queue: str = "clientela-credits-customer-events"

@@ -29,12 +29,12 @@ OrderId = Annotated[
 ]
 
 
-class NewCoupon(InCurrency):
-    """A coupon for one customer: either `percentage` or `amount` (with its `currency`)."""
+class CouponTerms(InCurrency):
+    """A coupon for the customer in the path: either `percentage` or `amount` (with its
+    `currency`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: CustomerId
     code: Code | None = Field(
         default=None,
         description="Chosen code, unique in the store (case-insensitive); generated if absent.",
@@ -57,6 +57,12 @@ class NewCoupon(InCurrency):
         if (self.amount is not None or self.minimum_order is not None) and self.currency is None:
             raise ValueError("currency is required with amount or minimum_order")
         return self
+
+
+class NewCoupon(CouponTerms):
+    """A coupon for one customer, named in the body (`POST /coupons`)."""
+
+    customer_id: CustomerId
 
 
 class Coupon(InCurrency):

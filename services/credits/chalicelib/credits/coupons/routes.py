@@ -1,8 +1,9 @@
-"""Routes of /coupons: coupons for one customer. Each parses, calls a use case, answers.
+"""Routes of coupons for one customer. Each parses, calls a use case, answers.
 
-`/customers/...` belongs to the customers service at the edge (infra/edge.yaml), so a
-customer's coupons are `POST /coupons` with the `customer_id` in the body and
-`GET /coupons?customer_id=`.
+A customer's coupons are `POST` / `GET /customers/{customer_id}/coupons` (the edge sends
+`/customers/*/coupons*` to credits, infra/edge.yaml); `POST /coupons` with the `customer_id`
+in the body and `GET /coupons?customer_id=` stay, for callers that name the customer in the
+body (the storefront, the demo seed).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from chalicelib.credits.coupons.models import (
     Coupon,
     CouponList,
     CouponQuery,
+    CouponTerms,
     NewCoupon,
     NewRedemption,
     Redemption,
@@ -25,6 +27,7 @@ from chalicelib.credits.coupons.rules import (
 )
 from chalicelib.credits.coupons.store import UsedUp
 from chalicelib.credits.ledger.routes import require_customer
+from chalicelib.credits.wallets.usecases import is_customer
 from clientela import problems
 from clientela.api import Call, Reply, Routes
 from clientela.problems import FieldError, Problem
@@ -68,10 +71,48 @@ def create_coupon(call: Call) -> Reply:
     one is chosen (409 `coupon-code-taken` if the store has it already)."""
     body: NewCoupon = call.body
     require_customer(call.store_id, body.customer_id)
+    return _create(call.store_id, body.customer_id, body)
+
+
+@routes.route(
+    "/customers/{customer_id}/coupons",
+    "POST",
+    summary="Make a coupon for the customer",
+    body=CouponTerms,
+    response=Coupon,
+    status=201,
+    errors=(404, 409, 422),
+    response_headers=("Location",),
+    creates="code",
+)
+def create_customer_coupon(call: Call, customer_id: str) -> Reply:
+    """As `POST /coupons`, for the customer in the path (404 if the store has no such
+    customer)."""
+    if not is_customer(call.store_id, customer_id):
+        raise problems.not_found("customer")
+    return _create(call.store_id, customer_id, call.body)
+
+
+@routes.route(
+    "/customers/{customer_id}/coupons",
+    "GET",
+    summary="List the customer's coupons",
+    response=CouponList,
+    errors=(404,),
+)
+def list_customer_coupons(call: Call, customer_id: str) -> Reply:
+    """The customer's coupons, newest first (404 if the store has no such customer)."""
+    if not is_customer(call.store_id, customer_id):
+        raise problems.not_found("customer")
+    coupons = usecases.coupons_of(call.store_id, customer_id)
+    return Reply(200, CouponList(items=[Coupon.of(coupon) for coupon in coupons]))
+
+
+def _create(store_id: str, customer_id: str, body: CouponTerms) -> Reply:
     try:
         coupon = usecases.create_coupon(
-            call.store_id,
-            customer_id=body.customer_id,
+            store_id,
+            customer_id=customer_id,
             code=body.code,
             percentage=body.percentage,
             amount=body.amount,

@@ -105,6 +105,17 @@ def _redemption(store_id: str, item: dict[str, Any]) -> Redemption:
     )
 
 
+def coupon_of(item: dict[str, Any]) -> Coupon:
+    """A coupon item as the stream shows it (`pk=COUPON#<store>#<code>`)."""
+    return _coupon(item["pk"]["S"].split("#")[1], item)
+
+
+def redemption_of(item: dict[str, Any]) -> tuple[Redemption, int]:
+    """A redemption item as the stream shows it, and the uses it left."""
+    left = int(item["remaining_uses"]["N"]) if "remaining_uses" in item else 0
+    return _redemption(item["pk"]["S"].split("#")[1], item), left
+
+
 def _reasons(error: ClientError) -> list[str]:
     return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
 
@@ -165,6 +176,28 @@ class CouponStore:
         )
         return [_coupon(store_id, item) for item in response.get("Items", [])]
 
+    def reassign(self, coupon: Coupon, to: str) -> bool:
+        """Binds an unused-up coupon of one customer to another (a merge). False if it is no
+        longer that customer's or has no use left (nothing changes)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=coupon_key(coupon.store_id, coupon.code),
+                UpdateExpression="SET customer_id = :to, coupon_customer = :index",
+                ConditionExpression="customer_id = :from AND #uses < usage_limit",
+                ExpressionAttributeNames={"#uses": "uses"},
+                ExpressionAttributeValues={
+                    ":to": {"S": to},
+                    ":from": {"S": coupon.customer_id},
+                    ":index": {"S": f"COUPON_CUSTOMER#{coupon.store_id}#{to}"},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def get_redemption(self, store_id: str, order_id: str, code: str) -> Redemption | None:
         item = self._db.get_item(
             TableName=self._table,
@@ -185,7 +218,7 @@ class CouponStore:
         )
         return [_redemption(store_id, item) for item in response.get("Items", [])]
 
-    def redeem(self, redemption: Redemption, now: datetime) -> None:
+    def redeem(self, redemption: Redemption, now: datetime, *, remaining_uses: int) -> None:
         """Takes one use of the coupon and records the redemption, both or neither.
 
         Raises OrderAlreadyRedeemed if the order has a live redemption of the coupon, UsedUp if
@@ -210,6 +243,8 @@ class CouponStore:
                                 "discount": {"N": money.text(redemption.discount, currency)},
                                 "status": {"S": RedemptionStatus.REDEEMED.value},
                                 "redeemed_at": {"S": _stamp(redemption.redeemed_at)},
+                                # What coupon.redeemed says (published from this item).
+                                "remaining_uses": {"N": str(remaining_uses)},
                             },
                             # A reverted redemption of the order may be redeemed again.
                             "ConditionExpression": (

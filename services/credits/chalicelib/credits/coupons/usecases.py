@@ -22,7 +22,7 @@ from chalicelib.credits.coupons.rules import (
 from chalicelib.credits.coupons.store import CouponStore, OrderAlreadyRedeemed, UsedUp
 from chalicelib.credits.settings import settings
 from clientela import aws
-from clientela.events import OutgoingEvent, publish
+from clientela.events import OutgoingEvent
 from clientela_events.coupons import CouponCreatedV1, CouponRedeemedV1, CouponRevertedV1
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,6 @@ def now() -> datetime:
 
 def _event_id(*parts: str) -> uuid.UUID:
     return uuid.uuid5(EVENT_ID_NAMESPACE, "|".join(parts))
-
-
-def _publish(event: OutgoingEvent) -> None:
-    # The write is committed and stands; a lost event is logged (ids only), and a replay of the
-    # same request publishes it again under the same id.
-    if publish([event]):
-        log.warning("coupon event not published", extra={"event_type": event.event_type})
 
 
 def create_coupon(
@@ -95,28 +88,30 @@ def create_coupon(
             if code is not None or attempt == _GENERATION_ATTEMPTS - 1:
                 raise
             coupon = replace(coupon, code=rules.generate_code())
-    _publish(
-        OutgoingEvent(
-            "coupon.created",
-            1,
-            _event_id(store_id, coupon.code, "created"),
-            store_id,
-            at,
-            CouponCreatedV1(
-                code=coupon.code,
-                customer_id=customer_id,
-                kind=coupon.kind.value,
-                percentage=percentage,
-                amount=amount,
-                currency=currency,
-                minimum_order=minimum_order,
-                expires_at=expires_at,
-                usage_limit=usage_limit,
-                created_at=at,
-            ),
-        )
-    )
     return coupon
+
+
+def created_event(coupon: Coupon) -> OutgoingEvent:
+    """`coupon.created` (`publishing`, from the table's stream)."""
+    return OutgoingEvent(
+        "coupon.created",
+        1,
+        _event_id(coupon.store_id, coupon.code, "created"),
+        coupon.store_id,
+        coupon.created_at,
+        CouponCreatedV1(
+            code=coupon.code,
+            customer_id=coupon.customer_id,
+            kind=coupon.kind.value,
+            percentage=coupon.percentage,
+            amount=coupon.amount,
+            currency=coupon.currency,
+            minimum_order=coupon.minimum_order,
+            expires_at=coupon.expires_at,
+            usage_limit=coupon.usage_limit,
+            created_at=coupon.created_at,
+        ),
+    )
 
 
 def get_coupon(store_id: str, code: str) -> Coupon:
@@ -130,7 +125,8 @@ def coupons_of(store_id: str, customer_id: str) -> list[Coupon]:
     return coupon_store().of_customer(store_id, customer_id)
 
 
-def _redeemed_event(redemption: Redemption, remaining_uses: int) -> OutgoingEvent:
+def redeemed_event(redemption: Redemption, remaining_uses: int) -> OutgoingEvent:
+    """`coupon.redeemed` (`publishing`, from the table's stream)."""
     return OutgoingEvent(
         "coupon.redeemed",
         1,
@@ -180,7 +176,6 @@ def redeem(
 
     previous = replayed()
     if previous is not None:
-        _publish(_redeemed_event(previous, coupon.remaining_uses))
         return previous, False
     at = now()
     off = rules.discount(coupon, customer_id, subtotal, currency, at)
@@ -197,7 +192,7 @@ def redeem(
         reverted_at=None,
     )
     try:
-        store.redeem(redemption, at)
+        store.redeem(redemption, at, remaining_uses=max(coupon.remaining_uses - 1, 0))
     except OrderAlreadyRedeemed:
         # The same order raced itself: the first one's answer is this one's.
         previous = replayed()
@@ -210,7 +205,6 @@ def redeem(
         if current is not None:
             rules.discount(current, customer_id, subtotal, currency, now())
         raise
-    _publish(_redeemed_event(redemption, max(coupon.remaining_uses - 1, 0)))
     return redemption, True
 
 
@@ -225,31 +219,33 @@ def _revert(redemption: Redemption) -> Redemption:
         )
         assert current is not None  # redemptions are never deleted
         return current
-    reverted = replace(redemption, status=RedemptionStatus.REVERTED, reverted_at=at)
-    _publish(
-        OutgoingEvent(
-            "coupon.reverted",
-            1,
-            _event_id(
-                redemption.store_id,
-                redemption.code,
-                redemption.order_id,
-                "reverted",
-                redemption.redeemed_at.isoformat(),
-            ),
+    return replace(redemption, status=RedemptionStatus.REVERTED, reverted_at=at)
+
+
+def reverted_event(redemption: Redemption) -> OutgoingEvent:
+    """`coupon.reverted` of a reverted redemption (`publishing`, from the table's stream)."""
+    at = redemption.reverted_at or redemption.redeemed_at
+    return OutgoingEvent(
+        "coupon.reverted",
+        1,
+        _event_id(
             redemption.store_id,
-            at,
-            CouponRevertedV1(
-                code=redemption.code,
-                customer_id=redemption.customer_id,
-                order_id=redemption.order_id,
-                discount=redemption.discount,
-                currency=redemption.currency,
-                reverted_at=at,
-            ),
-        )
+            redemption.code,
+            redemption.order_id,
+            "reverted",
+            redemption.redeemed_at.isoformat(),
+        ),
+        redemption.store_id,
+        at,
+        CouponRevertedV1(
+            code=redemption.code,
+            customer_id=redemption.customer_id,
+            order_id=redemption.order_id,
+            discount=redemption.discount,
+            currency=redemption.currency,
+            reverted_at=at,
+        ),
     )
-    return reverted
 
 
 def revert(store_id: str, code: str, order_id: str) -> Redemption:
@@ -268,3 +264,18 @@ def revert_order(store_id: str, order_id: str) -> int:
             _revert(redemption)
             reverted += 1
     return reverted
+
+
+def follow_merge(store_id: str, merged_ids: list[str], kept_id: str) -> int:
+    """`customer.merged`: the merged customers' coupons with uses left move to the kept one
+    (used-up ones stay as history). Conditional per coupon: a redelivery moves nothing twice.
+    How many moved."""
+    store = coupon_store()
+    moved = 0
+    for merged_id in merged_ids:
+        if merged_id == kept_id:
+            continue
+        for coupon in store.of_customer(store_id, merged_id):
+            if coupon.remaining_uses > 0 and store.reassign(coupon, kept_id):
+                moved += 1
+    return moved

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from chalicelib.credits.ledger.rules import Entry, EntryType, Lot, LotKind
 from clientela import money
@@ -29,6 +29,34 @@ class GrantBody(InCurrency):
         default=None, description="When the lot expires (in the future); none: never."
     )
     note: str | None = Field(default=None, max_length=500)
+
+
+def _iso_only(value: object) -> object:
+    """A date-time as ISO 8601 text only: pydantic would also read a number (or numeric text)
+    as a Unix timestamp, which the documented format does not allow."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise ValueError("must be an ISO 8601 date-time with a time zone")
+    return value
+
+
+def _signed(value: object) -> Decimal:
+    """A decimal with an optional leading minus (money.parse reads amounts, never negative)."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -money.parse(value.strip()[1:])
+    return money.parse(value)
+
+
+class AdjustmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[Decimal, BeforeValidator(_signed)] = Field(
+        description="Signed: positive adds a manual lot (within the store's credit limit), "
+        "negative takes from the lots in spend order (never more than is spendable). At most "
+        "the currency's decimals; not zero.",
+        examples=["-12.50"],
+    )
+    currency: Currency
+    note: str = Field(min_length=1, max_length=500, description="Why (kept on the entry).")
 
 
 class DebitBody(InCurrency):
@@ -180,8 +208,27 @@ class WalletsQuery(BaseModel):
     has_bonus: bool | None = None
     cashback_at_least: Decimal | None = Field(default=None, ge=0)
     balance_at_least: Decimal | None = Field(default=None, ge=0)
-    expiring_before: AwareDatetime | None = None
-    sort: Literal["balance", "-balance", "next_expiry", "customer_id"] = "customer_id"
+    expiring_before: Annotated[AwareDatetime, BeforeValidator(_iso_only)] | None = None
+    referrer: bool | None = Field(
+        default=None, description="true: only the programme's referrers (by customer id)."
+    )
+    sort: (
+        Literal[
+            "balance",
+            "-balance",
+            "bonus",
+            "-bonus",
+            "cashback",
+            "-cashback",
+            "next_expiry",
+            "customer_id",
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Without one, the order of the index that serves the narrowest filter "
+        "(next_expiry, -cashback, -bonus, -balance, else customer_id); the answer says which.",
+    )
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=4096)
 
@@ -197,11 +244,17 @@ class WalletRow(BaseModel):
 
 class WalletsPage(BaseModel):
     items: list[WalletRow]
-    count: int = Field(description="Wallets matching the filters.")
-    outstanding: MoneyText = Field(
-        description="Credit held by the matching wallets (the store's liability)."
+    sort: str = Field(description="The order of the items.")
+    count: int | None = Field(
+        description="Wallets matching the filters; null for the filters whose totals are not "
+        "kept (an amount or date threshold, referrer)."
     )
-    cashback: MoneyText = Field(description="Cashback granted to the matching wallets.")
+    outstanding: MoneyText | None = Field(
+        description="Credit held by the matching wallets (the store's liability); null as count."
+    )
+    cashback: MoneyText | None = Field(
+        description="Cashback granted to the matching wallets; null as count."
+    )
     next_cursor: str | None
 
 
@@ -213,7 +266,9 @@ class SummaryQuery(BaseModel):
 
 class CreditsSummary(BaseModel):
     currency: str
+    wallets: int = Field(description="Wallets that ever had a posting in this currency.")
     wallets_with_credit: int
+    wallets_with_bonus: int
     outstanding: MoneyText = Field(
         description="Credit held by all wallets (the store's liability)."
     )

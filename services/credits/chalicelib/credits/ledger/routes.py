@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.credits.ledger import usecases
 from chalicelib.credits.ledger.models import (
+    AdjustmentBody,
     Balance,
     CreditsSummary,
     DebitBody,
@@ -34,7 +35,10 @@ from chalicelib.credits.ledger.rules import (
     LedgerError,
     OrderClosed,
     ReversalTooLarge,
+    segment_totals,
 )
+from chalicelib.credits.ledger.store import WalletFilters
+from chalicelib.credits.referrals.usecases import referrer_ids
 from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound
 from chalicelib.credits.wallets.usecases import is_customer
@@ -74,13 +78,6 @@ _PROBLEMS: dict[type[Exception], Any] = {
     ReversalTooLarge: lambda _e: problems.invalid(
         [FieldError("amount", "More than the debit has left to revert")],
         "A reversal never puts back more than was debited",
-    ),
-    usecases.NotPublished: lambda _e: Problem(
-        503,
-        "not-published",
-        "Written, not yet announced",
-        "The posting is recorded but its event did not reach the bus; retry with the same key",
-        headers={"Retry-After": "1"},
     ),
     usecases.Busy: lambda _e: Problem(
         503,
@@ -153,6 +150,40 @@ def grant_credit(call: Call, customer_id: str) -> Reply:
             currency=body.currency,
             expires_at=body.expires_at,
             origin={"admin": "api"},
+            note=body.note,
+            key=f"api:{key}",
+            limited=True,
+        )
+    except (LedgerError, WalletNotFound, usecases.Busy) as error:
+        raise _problem(error) from None
+    return Reply(201 if not posting.replayed else 200, _posting(posting))
+
+
+@routes.route(
+    "/wallets/{customer_id}/adjustments",
+    "POST",
+    summary="Adjust a customer's credit (an admin's correction)",
+    body=AdjustmentBody,
+    response=PostingOut,
+    status=201,
+    errors=(404, 409, 422, 503),
+    headers=("Idempotency-Key",),
+)
+def adjust_credit(call: Call, customer_id: str) -> Reply:
+    """One `adjustment` entry with the note: a positive amount is a new `manual` lot without
+    expiry (422 past the store's credit limit, naming the amount left), a negative one takes
+    from the lots in spend order (409 `insufficient-credit` past what is spendable; nothing
+    changes). The `Idempotency-Key` header is required, as for credits.
+    """
+    body: AdjustmentBody = call.body
+    key = idempotency_key(call.header("Idempotency-Key"), required=True)
+    assert key is not None
+    try:
+        posting = usecases.adjust(
+            call.store_id,
+            customer_id,
+            amount=body.amount,
+            currency=body.currency,
             note=body.note,
             key=f"api:{key}",
         )
@@ -293,12 +324,15 @@ def get_wallet(call: Call, customer_id: str) -> Reply:
     )
 
 
-_SORTS = {
-    "customer_id": (lambda r: r.customer_id, False),
-    "balance": (lambda r: (r.balance, r.customer_id), False),
-    "-balance": (lambda r: (-r.balance, r.customer_id), False),
-    "next_expiry": (lambda r: (r.next_expiry is None, r.next_expiry or 0, r.customer_id), False),
-}
+def _row(r: usecases.WalletRowView, currency: str) -> WalletRow:
+    return WalletRow(
+        customer_id=r.customer_id,
+        currency=r.currency,
+        balance=money.text(r.balance, currency),
+        bonus=money.text(r.bonus, currency),
+        cashback=money.text(r.cashback, currency),
+        next_expiry=r.next_expiry,
+    )
 
 
 @routes.route(
@@ -310,60 +344,83 @@ _SORTS = {
 )
 def list_wallets(call: Call) -> Reply:
     """Wallets of one currency (the default one if none is named) that ever had credit, with
-    filters, a sort, and the totals of the filter (outstanding credit: the store's liability;
-    cashback granted). Paginated with `cursor`; read page by page for an export."""
+    filters and a sort, each served by an index (never a read of every wallet), and the totals
+    of the filter from the counters the postings keep (outstanding credit: the store's
+    liability; cashback granted). Paginated with `cursor`; read page by page for an export."""
     query: WalletsQuery = call.query
+    if query.referrer is False:
+        raise problems.invalid(
+            [FieldError("referrer", "Only true is served (the referrers' listing)")]
+        )
+    if query.referrer and query.sort not in (None, "customer_id"):
+        raise problems.invalid([FieldError("sort", "Referrers are listed by customer_id")])
     currency = query.currency or usecases.store_settings(call.store_id).default_currency
+    filters = WalletFilters(
+        has_credit=query.has_active_credit,
+        has_bonus=query.has_bonus,
+        cashback_at_least=query.cashback_at_least,
+        balance_at_least=query.balance_at_least,
+        expiring_before=query.expiring_before,
+    )
+    sort = "customer_id" if query.referrer else query.sort or usecases.default_sort(filters)
     scope = _scope("wallets", query.model_dump(mode="json", exclude={"cursor", "limit"}))
-    offset = 0
+    after: str | None = None
     if query.cursor:
         position = decode_cursor(
             query.cursor, store_id=call.store_id, scope=scope, key=_cursor_key()
         )
-        offset = int(position.get("offset", 0))
-    rows = usecases.store_wallets(call.store_id, currency)
-    if query.has_active_credit is not None:
-        rows = [r for r in rows if (r.balance > 0) == query.has_active_credit]
-    if query.has_bonus is not None:
-        rows = [r for r in rows if (r.bonus > 0) == query.has_bonus]
-    if query.cashback_at_least is not None:
-        rows = [r for r in rows if r.cashback >= query.cashback_at_least]
-    if query.balance_at_least is not None:
-        rows = [r for r in rows if r.balance >= query.balance_at_least]
-    if query.expiring_before is not None:
-        before = query.expiring_before
-        rows = [r for r in rows if r.next_expiry is not None and r.next_expiry < before]
-    sort_key, _ = _SORTS[query.sort]
-    rows.sort(key=sort_key)
-    page = rows[offset : offset + query.limit]
-    more = offset + query.limit < len(rows)
+        after = str(position.get("after", "")) or None
+    if query.referrer:
+        rows, after = _referrers_page(call.store_id, currency, filters, after, query.limit)
+    else:
+        rows, after = usecases.list_wallets(
+            call.store_id, currency, sort=sort, filters=filters, after=after, limit=query.limit
+        )
+    thresholds = (
+        query.referrer,
+        query.cashback_at_least,
+        query.balance_at_least,
+        query.expiring_before,
+    )
+    totals = None
+    if all(value is None for value in thresholds):
+        totals = segment_totals(
+            usecases.store_totals(call.store_id, currency),
+            has_credit=query.has_active_credit,
+            has_bonus=query.has_bonus,
+        )
     return Reply(
         200,
         WalletsPage(
-            items=[
-                WalletRow(
-                    customer_id=r.customer_id,
-                    currency=r.currency,
-                    balance=money.text(r.balance, currency),
-                    bonus=money.text(r.bonus, currency),
-                    cashback=money.text(r.cashback, currency),
-                    next_expiry=r.next_expiry,
-                )
-                for r in page
-            ],
-            count=len(rows),
-            outstanding=money.text(money.total((r.balance for r in rows), currency), currency),
-            cashback=money.text(money.total((r.cashback for r in rows), currency), currency),
+            items=[_row(r, currency) for r in rows],
+            sort=sort,
+            count=totals.count if totals else None,
+            outstanding=money.text(totals.outstanding, currency) if totals else None,
+            cashback=money.text(totals.cashback, currency) if totals else None,
             next_cursor=encode_cursor(
-                {"offset": offset + query.limit},
-                store_id=call.store_id,
-                scope=scope,
-                key=_cursor_key(),
+                {"after": after}, store_id=call.store_id, scope=scope, key=_cursor_key()
             )
-            if more
+            if after
             else None,
         ),
     )
+
+
+def _referrers_page(
+    store_id: str, currency: str, filters: WalletFilters, after: str | None, limit: int
+) -> tuple[list[usecases.WalletRowView], str | None]:
+    """Referrers page by page (the by-store index's referrer partitions), joined with their
+    balances; the other filters are applied to them. Referrers are few beside customers."""
+    rows: list[usecases.WalletRowView] = []
+    while True:
+        ids = referrer_ids(store_id, after=after, limit=limit + 1)
+        for row in usecases.wallets_of(store_id, currency, ids, filters):
+            rows.append(row)
+        if len(rows) > limit:
+            return rows[:limit], rows[limit - 1].customer_id
+        if len(ids) <= limit:
+            return rows, None
+        after = ids[-1]
 
 
 @routes.route(
@@ -374,20 +431,24 @@ def list_wallets(call: Call) -> Reply:
     response=CreditsSummary,
 )
 def credits_summary(call: Call) -> Reply:
-    """Outstanding credit (the store's liability), bonus left, cashback granted, and the next
-    expiry, over every wallet of the currency."""
+    """Outstanding credit (the store's liability), bonus left, cashback granted (the counters
+    every posting keeps), and the next expiry (the expiry index's first item)."""
     query: SummaryQuery = call.query
     currency = query.currency or usecases.store_settings(call.store_id).default_currency
-    rows = usecases.store_wallets(call.store_id, currency)
-    expiries = [r.next_expiry for r in rows if r.next_expiry is not None]
+    totals = usecases.store_totals(call.store_id, currency)
+    soonest, _ = usecases.list_wallets(
+        call.store_id, currency, sort="next_expiry", filters=WalletFilters(), after=None, limit=1
+    )
     return Reply(
         200,
         CreditsSummary(
             currency=currency,
-            wallets_with_credit=sum(1 for r in rows if r.balance > 0),
-            outstanding=money.text(money.total((r.balance for r in rows), currency), currency),
-            bonus=money.text(money.total((r.bonus for r in rows), currency), currency),
-            cashback=money.text(money.total((r.cashback for r in rows), currency), currency),
-            next_expiry=min(expiries) if expiries else None,
+            wallets=int(totals["wallets"]),
+            wallets_with_credit=int(totals["with_credit"]),
+            wallets_with_bonus=int(totals["with_bonus"]),
+            outstanding=money.text(totals["outstanding"], currency),
+            bonus=money.text(totals["bonus"], currency),
+            cashback=money.text(totals["cashback"], currency),
+            next_expiry=soonest[0].next_expiry if soonest else None,
         ),
     )

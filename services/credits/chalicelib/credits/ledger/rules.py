@@ -69,6 +69,19 @@ class OrderClosed(LedgerError):
     """The order this debit would pay was cancelled."""
 
 
+class CreditLimit(InvalidPosting):
+    """A credit that would take the wallet past the store's per-customer limit."""
+
+    def __init__(self, limit: Decimal, room: Decimal, currency: str) -> None:
+        super().__init__(
+            "amount",
+            f"Would pass the store's credit limit of {money.text(limit, currency)} {currency} "
+            f"per customer: at most {money.text(room, currency)} more",
+        )
+        self.limit = limit
+        self.room = room
+
+
 class ReversalTooLarge(LedgerError):
     """A reversal would put back more than the debit took (less what was already reverted)."""
 
@@ -430,6 +443,91 @@ class Ledger:
             self.lots[lot.lot_id] = replace(lot, warned=True)
         return [self.lots[lot.lot_id] for lot in due]
 
+    def adjust(
+        self,
+        *,
+        entry_id: str,
+        lot_id: str,
+        amount: Decimal,
+        at: datetime,
+        key: str,
+        note: str,
+        origin: Mapping[str, str],
+        body: Mapping[str, Any],
+    ) -> Entry:
+        """An admin's correction as one `adjustment` entry: a positive one is a new `manual`
+        lot without expiry; a negative one takes from the lots in spend order, never more than
+        is spendable (InsufficientCredit, nothing changes)."""
+        if (seen := self._replay(key, body)) is not None:
+            return seen
+        size = check_amount(abs(amount), self.currency)
+        if amount > 0:
+            lot = Lot(
+                lot_id, LotKind.MANUAL, size, size, self.currency, at, None, dict(origin), note
+            )
+            self.lots[lot_id] = lot
+            takes: tuple[Take, ...] = (Take(lot_id, size),)
+        else:
+            takes = allocate(self.lots.values(), size, at)
+            for take in takes:
+                taken = self.lots[take.lot_id]
+                self.lots[take.lot_id] = replace(taken, remaining=taken.remaining - take.amount)
+        signed = size if amount > 0 else -size
+        return self._append(
+            Entry(
+                entry_id,
+                EntryType.ADJUSTMENT,
+                signed,
+                self.currency,
+                self.balance + signed,
+                at,
+                key,
+                takes,
+                lot_id=lot_id if amount > 0 else None,
+                kind=LotKind.MANUAL if amount > 0 else None,
+                note=note,
+                fingerprint=fingerprint(body),
+            )
+        )
+
+    def claw(
+        self,
+        *,
+        entry_id: str,
+        lot_id: str,
+        amount: Decimal,
+        at: datetime,
+        key: str,
+        note: str,
+        body: Mapping[str, Any],
+    ) -> Entry | None:
+        """An `adjustment` taking back up to `amount` from one lot (a granted cashback whose
+        order was cancelled or refunded later): only what is left of it and still spendable,
+        never from another lot, never below zero. None: nothing left to take."""
+        if (seen := self._replay(key, body)) is not None:
+            return seen
+        lot = self.lots[lot_id]
+        take = min(amount, lot.remaining) if lot.spendable_at(at) else Decimal(0)
+        if take <= 0:
+            return None
+        self.lots[lot_id] = replace(lot, remaining=lot.remaining - take)
+        return self._append(
+            Entry(
+                entry_id,
+                EntryType.ADJUSTMENT,
+                -take,
+                self.currency,
+                self.balance - take,
+                at,
+                key,
+                (Take(lot_id, take),),
+                lot_id=lot_id,
+                kind=lot.kind,
+                note=note,
+                fingerprint=fingerprint(body),
+            )
+        )
+
     def move_out(self, *, entry_id: str, lot_id: str, at: datetime, key: str, note: str) -> Entry:
         """An `adjustment` taking a lot's whole remaining (its value moves to another wallet,
         e.g. a merge). Lots past their expiry stay for the expiry job."""
@@ -475,3 +573,89 @@ def rebuild(entries: Iterable[Entry]) -> tuple[Decimal, dict[str, Decimal]]:
         for take in entry.takes:
             remaining[take.lot_id] = remaining.get(take.lot_id, Decimal(0)) + sign * take.amount
     return balance, remaining
+
+
+# The store's totals are kept by the postings themselves (counters updated in each posting's
+# transaction), over three nested segments of wallets: every wallet with a balance item, those
+# with credit (balance > 0), those with bonus left (bonus > 0 implies balance > 0).
+TOTALS = (
+    "wallets",
+    "with_credit",
+    "with_bonus",
+    "outstanding",
+    "outstanding_bonus",
+    "bonus",
+    "cashback",
+    "cashback_credit",
+    "cashback_bonus",
+)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What one wallet-currency adds to its store's totals."""
+
+    exists: bool
+    balance: Decimal
+    bonus: Decimal
+    cashback: Decimal
+
+    def totals(self) -> dict[str, Decimal]:
+        if not self.exists:
+            return dict.fromkeys(TOTALS, Decimal(0))
+        credit = self.balance > 0
+        bonus = self.bonus > 0
+        return {
+            "wallets": Decimal(1),
+            "with_credit": Decimal(credit),
+            "with_bonus": Decimal(bonus),
+            "outstanding": self.balance,
+            "outstanding_bonus": self.balance if bonus else Decimal(0),
+            "bonus": self.bonus,
+            "cashback": self.cashback,
+            "cashback_credit": self.cashback if credit else Decimal(0),
+            "cashback_bonus": self.cashback if bonus else Decimal(0),
+        }
+
+
+def totals_delta(before: Standing, after: Standing) -> dict[str, Decimal]:
+    """What a posting adds to the store's counters: summed over every posting of every wallet,
+    the counters equal the totals of the wallets as they stand (the sum telescopes)."""
+    old, new = before.totals(), after.totals()
+    return {name: new[name] - old[name] for name in TOTALS if new[name] != old[name]}
+
+
+@dataclass(frozen=True)
+class SegmentTotals:
+    count: int
+    outstanding: Decimal
+    cashback: Decimal
+
+
+def segment_totals(
+    totals: Mapping[str, Decimal], *, has_credit: bool | None, has_bonus: bool | None
+) -> SegmentTotals:
+    """The totals of the wallets a `has_active_credit` / `has_bonus` filter keeps, from the
+    counters: the segments nest (bonus within credit within all), so every combination is a
+    difference of two of them."""
+    t = {name: totals.get(name, Decimal(0)) for name in TOTALS}
+    segments = {
+        "all": (t["wallets"], t["outstanding"], t["cashback"]),
+        "credit": (t["with_credit"], t["outstanding"], t["cashback_credit"]),
+        "bonus": (t["with_bonus"], t["outstanding_bonus"], t["cashback_bonus"]),
+        "none": (Decimal(0), Decimal(0), Decimal(0)),
+    }
+    # (inside, minus): the filter keeps the wallets of `inside` that are not in `minus`.
+    shape = {
+        (None, None): ("all", "none"),
+        (True, None): ("credit", "none"),
+        (False, None): ("all", "credit"),
+        (None, True): ("bonus", "none"),
+        (None, False): ("all", "bonus"),
+        (True, True): ("bonus", "none"),
+        (True, False): ("credit", "bonus"),
+        (False, True): ("none", "none"),
+        (False, False): ("all", "credit"),
+    }[(has_credit, has_bonus)]
+    inside, minus = segments[shape[0]], segments[shape[1]]
+    return SegmentTotals(int(inside[0] - minus[0]), inside[1] - minus[1], inside[2] - minus[2])

@@ -17,11 +17,20 @@ Store-wide reads go through write-sharded indexes, never a store-wide partition 
 store's wallets; `due` (`dpk=DUE#<shard>`, `dsk=<next expiry>#<store>#<customer>#<cur>`,
 balance items with a lot that will expire) is what the expiry job reads. The shard is a hash of
 the customer id, so one store's writes spread over `SHARDS` index partitions.
+
+The filtered listings read one of four more indexes, all partitioned by
+`lpk=WALLETS#<store>#<cur>#<shard>` and sorted by `<value>#<customer>` (amounts zero-padded so
+strings sort as numbers): `wallets-by-balance` (`by_balance`, every balance item),
+`wallets-by-bonus` (`by_bonus`, bonus > 0), `wallets-by-cashback` (`by_cashback`, cashback > 0),
+`wallets-by-expiry` (`by_expiry`, a next expiry). The store's totals are counters
+(`pk=TOTALS#<store>#<cur>#<0..15>`, `sk=TOTALS`) every posting adds to in its own transaction,
+on a counter shard picked at random, so the totals are exact and no key takes every posting.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,17 +39,27 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.credits.ledger.rules import Entry, EntryType, Lot, LotKind, Take
+from chalicelib.credits.ledger.rules import (
+    TOTALS,
+    Entry,
+    EntryType,
+    Lot,
+    LotKind,
+    Standing,
+    Take,
+    totals_delta,
+)
 from clientela import money
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 SHARDS = 16
-# DynamoDB's limit of items per transaction, less the balance, the entry, the key record and
-# the reversal pointer a posting writes besides its lots.
+# DynamoDB's limit of items per transaction, less the balance, the entry, the key record, the
+# reversal pointer (or the order's debit), the order's tombstone check and the store's counter
+# a posting writes besides its lots.
 TRANSACTION_ITEMS = 100
-LOTS_PER_TRANSACTION = TRANSACTION_ITEMS - 4
+LOTS_PER_TRANSACTION = TRANSACTION_ITEMS - 6
 SETTLE_CHUNK = TRANSACTION_ITEMS
 
 
@@ -52,12 +71,29 @@ class KeyTaken(Exception):
     """The posting key was recorded by a concurrent posting: replay it."""
 
 
+class CheckFailed(Exception):
+    """One of the posting's checks on other items failed (`Change.checks`): nothing written."""
+
+
 def customer_pk(store_id: str, customer_id: str) -> str:
     return f"CUSTOMER#{store_id}#{customer_id}"
 
 
 def shard(customer_id: str) -> int:
     return int(hashlib.sha256(customer_id.encode()).hexdigest()[:8], 16) % SHARDS
+
+
+def ranked(amount: Decimal) -> str:
+    """An amount as a string that sorts as the number (non-negative, below 10^15)."""
+    return format(amount, "020.4f")
+
+
+def wallets_pk(store_id: str, currency: str, customer_id: str) -> str:
+    return f"WALLETS#{store_id}#{currency}#{shard(customer_id)}"
+
+
+def totals_key(store_id: str, currency: str, number: int) -> dict[str, Any]:
+    return {"pk": {"S": f"TOTALS#{store_id}#{currency}#{number}"}, "sk": {"S": "TOTALS"}}
 
 
 def stamp(value: datetime) -> str:
@@ -96,6 +132,7 @@ class WalletState:
     settling: str | None = None
     cashback: Decimal = Decimal(0)
     exists: bool = False
+    bonus: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -119,6 +156,8 @@ class Change:
     fingerprint: str
     reversal_of: str | None = None
     extra: list[dict[str, Any]] = field(default_factory=list)
+    # ConditionCheck operations the posting commits only if they hold (an order still open).
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def lot_item(pk: str, lot: Lot, seq: int) -> dict[str, Any]:
@@ -163,7 +202,9 @@ def lot_of(item: dict[str, Any]) -> Lot:
     )
 
 
-def entry_item(pk: str, entry: Entry) -> dict[str, Any]:
+def entry_item(pk: str, entry: Entry, lot_expires_at: datetime | None = None) -> dict[str, Any]:
+    """`lot_expires_at`: a credit's lot's expiry, which its `credit.granted` (published from the
+    stream, one record per item) says."""
     item: dict[str, Any] = {
         "pk": {"S": pk},
         "sk": {"S": f"ENTRY#{entry.currency}#{entry.entry_id}"},
@@ -187,6 +228,8 @@ def entry_item(pk: str, entry: Entry) -> dict[str, Any]:
             item[name] = {"S": value}
     if entry.kind is not None:
         item["kind"] = {"S": entry.kind.value}
+    if lot_expires_at is not None:
+        item["lot_expires_at"] = {"S": stamp(lot_expires_at)}
     return item
 
 
@@ -240,6 +283,98 @@ def summarise(
     )
 
 
+@dataclass(frozen=True)
+class WalletFilters:
+    """The filters of the store's wallet listing, as a DynamoDB filter expression over the
+    balance items (the listing's index serves the one it is sorted by as a key range)."""
+
+    has_credit: bool | None = None
+    has_bonus: bool | None = None
+    cashback_at_least: Decimal | None = None
+    balance_at_least: Decimal | None = None
+    expiring_before: datetime | None = None
+
+    def expression(self) -> tuple[str, dict[str, Any]]:
+        parts: list[str] = []
+        values: dict[str, Any] = {}
+        if self.has_credit is not None or self.has_bonus is not None:
+            values[":zero"] = _n(Decimal(0))
+        if self.has_credit is not None:
+            parts.append("balance > :zero" if self.has_credit else "balance = :zero")
+        if self.has_bonus is not None:
+            parts.append("bonus > :zero" if self.has_bonus else "bonus = :zero")
+        if self.cashback_at_least is not None:
+            parts.append("cashback >= :cashback_min")
+            values[":cashback_min"] = _n(self.cashback_at_least)
+        if self.balance_at_least is not None:
+            parts.append("balance >= :balance_min")
+            values[":balance_min"] = _n(self.balance_at_least)
+        if self.expiring_before is not None:
+            parts.append("next_expiry < :before")
+            values[":before"] = {"S": stamp(self.expiring_before)}
+        return " AND ".join(parts), values
+
+    def keeps(self, item: dict[str, Any]) -> bool:
+        """The same filters over a balance item read by key (the referrers' listing)."""
+        balance, bonus, cashback = (Decimal(item[n]["N"]) for n in ("balance", "bonus", "cashback"))
+        expiry = item.get("next_expiry", {}).get("S")
+        return (
+            (self.has_credit is None or (balance > 0) == self.has_credit)
+            and (self.has_bonus is None or (bonus > 0) == self.has_bonus)
+            and (self.cashback_at_least is None or cashback >= self.cashback_at_least)
+            and (self.balance_at_least is None or balance >= self.balance_at_least)
+            and (
+                self.expiring_before is None
+                or (expiry is not None and expiry < stamp(self.expiring_before))
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One order of the wallet listing and the index that serves it."""
+
+    index: str
+    pk: str
+    sk: str
+    descending: bool = False
+
+    def partition(self, store_id: str, currency: str, number: int) -> str:
+        if self.index == "by-store":
+            return f"STORE#{store_id}#{number}"
+        return f"WALLETS#{store_id}#{currency}#{number}"
+
+    def bounds(self, currency: str, filters: WalletFilters) -> tuple[str, str]:
+        """The sort-key range the filters allow on this index (the rest is filtered)."""
+        low, high = " ", "~"
+        if self.index == "by-store":
+            return f"{currency}#", f"{currency}#~"
+        if self.sk == "by_balance":
+            if filters.balance_at_least is not None:
+                low = ranked(filters.balance_at_least)
+            if filters.has_credit:
+                low = max(low, ranked(Decimal(0)) + "#~")
+            elif filters.has_credit is False:
+                high = ranked(Decimal(0)) + "#~"
+        elif self.sk == "by_cashback" and filters.cashback_at_least is not None:
+            low = ranked(filters.cashback_at_least)
+        elif self.sk == "by_expiry" and filters.expiring_before is not None:
+            high = stamp(filters.expiring_before)
+        return low, high
+
+
+LISTINGS = {
+    "customer_id": Listing("by-store", "gpk", "gsk"),
+    "balance": Listing("wallets-by-balance", "lpk", "by_balance"),
+    "-balance": Listing("wallets-by-balance", "lpk", "by_balance", descending=True),
+    "bonus": Listing("wallets-by-bonus", "lpk", "by_bonus"),
+    "-bonus": Listing("wallets-by-bonus", "lpk", "by_bonus", descending=True),
+    "cashback": Listing("wallets-by-cashback", "lpk", "by_cashback"),
+    "-cashback": Listing("wallets-by-cashback", "lpk", "by_cashback", descending=True),
+    "next_expiry": Listing("wallets-by-expiry", "lpk", "by_expiry"),
+}
+
+
 class LedgerStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
@@ -290,6 +425,7 @@ class LedgerStore:
             settling=balance["settling"]["S"] if "settling" in balance else None,
             cashback=_amount(balance, "cashback", currency),
             exists=True,
+            bonus=_amount(balance, "bonus", currency),
         )
 
     def balances(self, store_id: str, customer_id: str) -> list[dict[str, Any]]:
@@ -423,6 +559,77 @@ class LedgerStore:
                 },
             )
 
+    def wallets_page(
+        self,
+        store_id: str,
+        currency: str,
+        *,
+        listing: Listing,
+        filters: WalletFilters,
+        after: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the store's balance items through `listing`'s index: each shard reads
+        its first `limit + 1` matches past `after` (the last sort key shown), the shards are
+        merged in the index's order. Returns the items and the cursor of the next page."""
+        low, high = listing.bounds(currency, filters)
+        if after is not None:
+            if listing.descending:
+                high = min(high, after)
+            else:
+                low = max(low, after)
+        if low > high:
+            return [], None
+        expression, values = filters.expression()
+        found: list[dict[str, Any]] = []
+        for number in range(SHARDS):
+            params: dict[str, Any] = {
+                "IndexName": listing.index,
+                "KeyConditionExpression": (
+                    f"{listing.pk} = :pk AND {listing.sk} BETWEEN :low AND :high"
+                ),
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": listing.partition(store_id, currency, number)},
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                    **values,
+                },
+                "ScanIndexForward": not listing.descending,
+                "Limit": limit + 1,
+            }
+            if expression:
+                params["FilterExpression"] = expression
+            mine = 0
+            for item in self._query(**params):
+                if item[listing.sk]["S"] == after:
+                    continue
+                found.append(item)
+                mine += 1
+                if mine > limit:
+                    break
+        found.sort(key=lambda item: item[listing.sk]["S"], reverse=listing.descending)
+        page = found[:limit]
+        more = len(found) > limit
+        return page, (page[-1][listing.sk]["S"] if more else None)
+
+    def balance_items(
+        self, store_id: str, currency: str, customer_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The balance items of these customers in `currency` (BatchGetItem), by customer."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(customer_ids), 100):
+            keys = [
+                {"pk": {"S": customer_pk(store_id, c)}, "sk": {"S": f"BAL#{currency}"}}
+                for c in dict.fromkeys(customer_ids[start : start + 100])
+            ]
+            request: dict[str, Any] = {self._table: {"Keys": keys}}
+            while request:
+                answer = self._db.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    found[item["customer_id"]["S"]] = item
+                request = dict(answer.get("UnprocessedKeys") or {})
+        return found
+
     def due(self, until: datetime) -> Iterator[tuple[str, str, str]]:
         """(store, customer, currency) of the wallets with a lot expiring by `until`."""
         for number in range(SHARDS):
@@ -453,6 +660,8 @@ class LedgerStore:
             ":entity": {"S": "balance"},
             ":gpk": {"S": f"STORE#{state.store_id}#{shard(state.customer_id)}"},
             ":gsk": {"S": f"{state.currency}#{state.customer_id}"},
+            ":lpk": {"S": wallets_pk(state.store_id, state.currency, state.customer_id)},
+            ":by_balance": {"S": f"{ranked(balance)}#{state.customer_id}"},
         }
         sets = [
             "balance = :balance",
@@ -465,13 +674,24 @@ class LedgerStore:
             "entity = :entity",
             "gpk = :gpk",
             "gsk = :gsk",
+            "lpk = :lpk",
+            "by_balance = :by_balance",
         ]
         removes = []
+        # Sparse indexes: a wallet is on the bonus / cashback / expiry listing only while it
+        # has one.
+        for name, value in (("by_bonus", summary.bonus), ("by_cashback", summary.cashback)):
+            if value > 0:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": f"{ranked(value)}#{state.customer_id}"}
+            else:
+                removes.append(name)
         if summary.next_expiry is not None:
-            sets.append("next_expiry = :next")
+            sets += ["next_expiry = :next", "by_expiry = :by_expiry"]
             values[":next"] = {"S": stamp(summary.next_expiry)}
+            values[":by_expiry"] = {"S": f"{stamp(summary.next_expiry)}#{state.customer_id}"}
         else:
-            removes.append("next_expiry")
+            removes += ["next_expiry", "by_expiry"]
         if summary.next_due is not None:
             sets += ["dpk = :dpk", "dsk = :dsk"]
             values[":dpk"] = {"S": f"DUE#{shard(state.customer_id)}"}
@@ -520,11 +740,18 @@ class LedgerStore:
         items: list[dict[str, Any]] = [
             self._balance_update(state, balance, summary, head if large else None)
         ]
+        expiries = {lot.lot_id: lot.expires_at for lot in change.lots}
         items += [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": entry_item(pk, entry),
+                    "Item": entry_item(
+                        pk,
+                        entry,
+                        expiries.get(entry.lot_id or "")
+                        if entry.type is EntryType.CREDIT
+                        else None,
+                    ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -562,6 +789,11 @@ class LedgerStore:
                 }
             )
         items += [{"Put": {"TableName": self._table, "Item": extra}} for extra in change.extra]
+        first_check = len(items)
+        items += [{"ConditionCheck": check} for check in change.checks]
+        counter = self._totals_update(state, balance, summary)
+        if counter is not None:
+            items.append(counter)
         if large:
             # The lots each posting leaves, kept on the head entry's settle plan.
             items.append(self._plan_item(pk, head, change.lots, state.version + 1))
@@ -583,9 +815,49 @@ class LedgerStore:
                 and reasons[key_index].get("Code") == "ConditionalCheckFailed"
             ):
                 raise KeyTaken from None
+            checks = reasons[first_check : first_check + len(change.checks)]
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in checks):
+                raise CheckFailed from None
             raise Conflict from None
         if large:
             self.settle(state.store_id, state.customer_id, state.currency, head)
+
+    def _totals_update(
+        self, state: WalletState, balance: Decimal, summary: Summary
+    ) -> dict[str, Any] | None:
+        """The posting's share of the store's totals, added to one counter shard. A shard picked
+        at random per attempt: the store's concurrent postings rarely meet on one item (a
+        transaction that does is cancelled and retried like any conflict)."""
+        delta = totals_delta(
+            Standing(state.exists, state.balance, state.bonus, state.cashback),
+            Standing(True, balance, summary.bonus, summary.cashback),
+        )
+        if not delta:
+            return None
+        names = {f"#{name}": name for name in delta}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": totals_key(state.store_id, state.currency, random.randrange(SHARDS)),  # noqa: S311 (spreading, not secrecy)
+                "UpdateExpression": "ADD " + ", ".join(f"#{n} :{n}" for n in delta),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {f":{n}": _n(v) for n, v in delta.items()},
+            }
+        }
+
+    def totals(self, store_id: str, currency: str) -> dict[str, Decimal]:
+        """The store's counters in `currency`, summed over their shards (one BatchGetItem)."""
+        keys = [totals_key(store_id, currency, number) for number in range(SHARDS)]
+        sums = dict.fromkeys(TOTALS, Decimal(0))
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            answer = self._db.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(self._table, []):
+                for name in TOTALS:
+                    if name in item:
+                        sums[name] += Decimal(item[name]["N"])
+            request = dict(answer.get("UnprocessedKeys") or {})
+        return sums
 
     def _plan_item(self, pk: str, head: str, lots: Sequence[Lot], seq: int) -> dict[str, Any]:
         return {
@@ -693,9 +965,12 @@ class LedgerStore:
             },
         )
 
-    def order_closed(self, store_id: str, order_id: str) -> bool:
-        return "Item" in self._db.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"ORDER#{store_id}#{order_id}"}, "sk": {"S": "CLOSED"}},
-            ConsistentRead=True,
-        )
+    def order_open_check(self, store_id: str, order_id: str) -> dict[str, Any]:
+        """A transaction's check that the order has no cancellation tombstone: a debit racing
+        its own order's cancellation either commits before the tombstone (and the cancellation
+        then finds and reverts it) or is refused."""
+        return {
+            "TableName": self._table,
+            "Key": {"pk": {"S": f"ORDER#{store_id}#{order_id}"}, "sk": {"S": "CLOSED"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from chalicelib.credits.ledger.rules import (
+    CreditLimit,
     DebitNotFound,
     Entry,
     EntryType,
@@ -26,10 +27,13 @@ from chalicelib.credits.ledger.rules import (
     spendable,
 )
 from chalicelib.credits.ledger.store import (
+    LISTINGS,
     Change,
+    CheckFailed,
     Conflict,
     KeyTaken,
     LedgerStore,
+    WalletFilters,
     WalletState,
     summarise,
 )
@@ -39,7 +43,7 @@ from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import aws, money
-from clientela.events import OutgoingEvent, publish
+from clientela.events import OutgoingEvent
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 from clientela.retry import back_off
@@ -59,17 +63,18 @@ class Busy(LedgerError):
     """The wallet kept changing under this posting: try again later (nothing was written)."""
 
 
-class NotPublished(LedgerError):
-    """The posting is written but its events did not reach the bus: retry with the same key
-    (the retry answers the first result and publishes the same events again, same ids)."""
-
-
 def event_id(store_id: str, customer_id: str, entry_id: str) -> UUID:
     """One event id per entry, whoever publishes it and however often: consumers dedupe."""
     return uuid5(NAMESPACE_URL, f"clientela:credits:{store_id}:{customer_id}:{entry_id}")
 
 
-def _event(store_id: str, customer_id: str, entry: Entry, lot: Lot | None) -> OutgoingEvent:
+def entry_event(
+    store_id: str, customer_id: str, entry: Entry, expires_at: datetime | None
+) -> OutgoingEvent | None:
+    """The event an entry stands for (`publishing`, from the table's stream); adjustments have
+    none."""
+    if entry.type is EntryType.ADJUSTMENT:
+        return None
     data: Any
     kind = {
         EntryType.CREDIT: "credit.granted",
@@ -86,7 +91,7 @@ def _event(store_id: str, customer_id: str, entry: Entry, lot: Lot | None) -> Ou
     }
     if entry.type is EntryType.CREDIT:
         data = CreditGrantedV1(
-            **common, kind=(entry.kind or LotKind.MANUAL).value, expires_at=lot and lot.expires_at
+            **common, kind=(entry.kind or LotKind.MANUAL).value, expires_at=expires_at
         )
     elif entry.type is EntryType.DEBIT:
         data = CreditSpentV1(**common, order_id=entry.order_id)
@@ -102,19 +107,6 @@ def _event(store_id: str, customer_id: str, entry: Entry, lot: Lot | None) -> Ou
     return OutgoingEvent(
         kind, 1, event_id(store_id, customer_id, entry.entry_id), store_id, entry.at, data
     )
-
-
-def announce(
-    store_id: str, customer_id: str, entries: Sequence[Entry], lots: Mapping[str, Lot]
-) -> None:
-    """Publishes one event per entry (adjustments have none yet). Raises NotPublished."""
-    events = [
-        _event(store_id, customer_id, e, lots.get(e.lot_id or ""))
-        for e in entries
-        if e.type is not EntryType.ADJUSTMENT
-    ]
-    if events and publish(events):
-        raise NotPublished
 
 
 @dataclass(frozen=True)
@@ -178,7 +170,6 @@ def _replay(
     lot = None
     if found[0].lot_id is not None and found[0].type is EntryType.CREDIT:
         lot = store.load(store_id, customer_id, record.currency).lots.get(found[0].lot_id)
-    announce(store_id, customer_id, found, {lot.lot_id: lot} if lot else {})
     return Posting(found[0], lot, found[-1].balance_after, True, tuple(found[1:]))
 
 
@@ -192,6 +183,7 @@ def _post(
     apply: Callable[[Ledger, WalletState], list[Entry]],
     reversal_of: str | None = None,
     extra: Callable[[list[Entry]], list[dict[str, Any]]] | None = None,
+    checks: Sequence[dict[str, Any]] = (),
 ) -> tuple[list[Entry], Ledger]:
     """Reads the wallet, applies the rules, writes the result if nobody posted meanwhile."""
     store = ledger_store()
@@ -210,6 +202,7 @@ def _post(
         try:
             change = Change(entries, changed, key, print_, reversal_of=reversal_of)
             change.extra = extra(entries) if extra else []
+            change.checks = list(checks)
             store.commit(state, change, summary)
         except KeyTaken:
             raise _KeyRace from None
@@ -249,8 +242,13 @@ def grant(
     origin: dict[str, str],
     note: str | None,
     key: str,
+    limited: bool = False,
 ) -> Posting:
     """Credits a new lot to the customer's wallet in `currency`, as one `credit` entry.
+
+    `limited` (the admin's grants): refused with `CreditLimit` if it would take the wallet past
+    the store's per-customer `credit_limit` (in its default currency). Programme rewards
+    (cashback, referrals) and merges are not limited: they were earned or already held.
 
     Idempotent on `key` (per customer): the same key with the same body (kind, amount,
     currency, expires_at, origin, note) returns the first `Posting` (with `replayed=True`);
@@ -265,9 +263,9 @@ def grant(
     - `InvalidPosting(field, reason)`: kind unknown, amount not positive or with more decimals
       than the currency has, currency not ISO 4217, expires_at not in the future;
     - `KeyReused`: the key was used for another body;
-    - `Busy` (this module): the wallet kept changing under it (retry later; nothing written);
-    - `NotPublished` (this module): the grant IS written but its `credit.granted` did not reach
-      the bus; call again with the same key (answers the grant, publishes again, same id).
+    - `Busy` (this module): the wallet kept changing under it (retry later; nothing written).
+
+    `credit.granted` goes out from the table's stream (`chalicelib.credits.publishing`).
     """
     try:
         lot_kind = LotKind(kind)
@@ -287,11 +285,13 @@ def grant(
     }
     print_ = fingerprint(body)
     _open_wallet(store_id, customer_id)
+    limit = _limit(store_id, currency) if limited else None
 
     def run() -> Posting:
         lot_id = new_id()
 
         def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            _check_limit(ledger, amount, limit)
             return [
                 ledger.credit(
                     entry_id=new_id(),
@@ -310,10 +310,122 @@ def grant(
         entries, ledger = _post(
             store_id, customer_id, currency, key=key, print_=print_, apply=apply
         )
-        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], ledger.lots[lot_id], ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)
+
+
+def _limit(store_id: str, currency: str) -> Decimal | None:
+    found = store_settings(store_id)
+    return found.credit_limit if found.default_currency == currency else None
+
+
+def _check_limit(ledger: Ledger, amount: Decimal, limit: Decimal | None) -> None:
+    """Against the balance the posting commits on (its version is the transaction's
+    condition), so concurrent grants can never pass the limit together."""
+    if limit is not None and ledger.balance + amount > limit:
+        raise CreditLimit(limit, max(limit - ledger.balance, Decimal(0)), ledger.currency)
+
+
+def adjust(
+    store_id: str,
+    customer_id: str,
+    *,
+    amount: Decimal,
+    currency: str,
+    note: str,
+    key: str,
+    origin: dict[str, str] | None = None,
+) -> Posting:
+    """An admin's correction, positive (a new `manual` lot, within the store's credit limit)
+    or negative (taken from the lots in spend order, never overdrawing), as one `adjustment`
+    entry. Idempotent on key.
+
+    Raises WalletNotFound, InvalidPosting (zero, decimals, currency; CreditLimit),
+    InsufficientCredit (nothing changes), KeyReused, Busy."""
+    currency = _currency(currency)
+    size = check_amount(abs(amount), currency)
+    signed = size if amount > 0 else -size
+    body = {
+        "op": "adjust",
+        "amount": money.text(money.parse(signed), None),
+        "currency": currency,
+        "note": note,
+    }
+    print_ = fingerprint(body)
+    _open_wallet(store_id, customer_id)
+    limit = _limit(store_id, currency) if signed > 0 else None
+
+    def run() -> Posting:
+        lot_id = new_id()
+
+        def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            if signed > 0:
+                _check_limit(ledger, signed, limit)
+            return [
+                ledger.adjust(
+                    entry_id=new_id(),
+                    lot_id=lot_id,
+                    amount=signed,
+                    at=now(),
+                    key=key,
+                    note=note,
+                    origin=origin or {"admin": "api"},
+                    body=body,
+                )
+            ]
+
+        entries, ledger = _post(
+            store_id, customer_id, currency, key=key, print_=print_, apply=apply
+        )
+        return Posting(entries[0], ledger.lots.get(lot_id), ledger.balance, False)
+
+    return _with_replay(store_id, customer_id, key, print_, run)
+
+
+def claw_back(
+    store_id: str, customer_id: str, *, grant_key: str, amount: Decimal, key: str, note: str
+) -> Decimal:
+    """Takes back up to `amount` from the lot the grant keyed `grant_key` made, as one
+    `adjustment` entry keyed `key`: only what is left of that lot (what was spent stays spent).
+    Returns what was taken (0: nothing left, or no such grant). Idempotent on `key`."""
+    store = ledger_store()
+    record = store.key_record(store_id, customer_id, grant_key)
+    granted = record and store.entry(store_id, customer_id, record.currency, record.entry_ids[0])
+    if not granted or granted.lot_id is None:
+        return Decimal(0)
+    lot_id, currency = granted.lot_id, granted.currency
+    body = {"op": "claw", "lot": lot_id, "amount": money.text(money.parse(amount), None)}
+    print_ = fingerprint(body)
+
+    def run() -> Posting:
+        def apply(ledger: Ledger, _state: WalletState) -> list[Entry]:
+            made = ledger.claw(
+                entry_id=new_id(),
+                lot_id=lot_id,
+                amount=amount,
+                at=now(),
+                key=key,
+                note=note,
+                body=body,
+            )
+            return [made] if made else []
+
+        entries, ledger = _post(
+            store_id, customer_id, currency, key=key, print_=print_, apply=apply
+        )
+        if not entries:
+            raise _NothingLeft
+        return Posting(entries[0], None, ledger.balance, False)
+
+    try:
+        return -_with_replay(store_id, customer_id, key, print_, run).entry.amount
+    except _NothingLeft:
+        return Decimal(0)
+
+
+class _NothingLeft(Exception):
+    """The lot has nothing spendable left to take back."""
 
 
 def debit(
@@ -353,22 +465,25 @@ def debit(
                 )
             ]
 
-        if order_id is not None and store.order_closed(store_id, order_id):
-            raise OrderClosed(order_id)
-        entries, ledger = _post(
-            store_id,
-            customer_id,
-            currency,
-            key=key,
-            print_=print_,
-            apply=apply,
-            extra=lambda made: (
-                [store.order_debit_item(store_id, order_id, customer_id, made[0])]
-                if order_id is not None
-                else []
-            ),
-        )
-        announce(store_id, customer_id, entries, ledger.lots)
+        try:
+            entries, ledger = _post(
+                store_id,
+                customer_id,
+                currency,
+                key=key,
+                print_=print_,
+                apply=apply,
+                extra=lambda made: (
+                    [store.order_debit_item(store_id, order_id, customer_id, made[0])]
+                    if order_id is not None
+                    else []
+                ),
+                # Checked in the debit's own transaction, not read before it: a cancellation
+                # landing between the read and the write cannot let the debit slip through.
+                checks=[store.order_open_check(store_id, order_id)] if order_id else [],
+            )
+        except CheckFailed:
+            raise OrderClosed(order_id or "") from None
         return Posting(entries[0], None, ledger.balance, False)
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -429,7 +544,6 @@ def revert(
             apply=apply,
             reversal_of=debit_id,
         )
-        announce(store_id, customer_id, entries, ledger.lots)
         return Posting(entries[0], None, ledger.balance, False, tuple(entries[1:]))
 
     return _with_replay(store_id, customer_id, key, print_, run)
@@ -450,14 +564,12 @@ def expire_wallet(store_id: str, customer_id: str, currency: str, at: datetime) 
     probe = Ledger(currency, lots=dict(state.lots), balance=state.balance)
     if not probe.warn(at, lead) and not any(lot.due_at(at) for lot in state.lots.values()):
         return []
-    entries, ledger = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
-    announce(store_id, customer_id, entries, ledger.lots)
-    if warned and publish([_expiring(store_id, customer_id, lot) for lot in warned]):
-        raise NotPublished
+    entries, _ledger = _post(store_id, customer_id, currency, key="", print_="", apply=apply)
     return entries
 
 
-def _expiring(store_id: str, customer_id: str, lot: Lot) -> OutgoingEvent:
+def expiring_event(store_id: str, customer_id: str, lot: Lot, at: datetime) -> OutgoingEvent:
+    """`credit.expiring` of a lot the expiry job marked warned (`publishing`, from the stream)."""
     assert lot.expires_at is not None  # only lots with an expiry are warned
     data = CreditExpiringV1(
         customer_id=customer_id,
@@ -472,7 +584,7 @@ def _expiring(store_id: str, customer_id: str, lot: Lot) -> OutgoingEvent:
         1,
         event_id(store_id, customer_id, f"{lot.lot_id}.expiring"),
         store_id,
-        now(),
+        at,
         data,
     )
 
@@ -481,17 +593,11 @@ def expire_due(at: datetime | None = None) -> dict[str, int]:
     """The scheduled job: expires every lot due by `at` (now), wallet by wallet."""
     when = at or now()
     wallets = lots = 0
-    unannounced = 0
     for store_id, customer_id, currency in ledger_store().due(when):
-        try:
-            entries = expire_wallet(store_id, customer_id, currency, when)
-        except NotPublished:
-            # Written; the bus refused the events. The other wallets still get their turn.
-            unannounced += 1
-            continue
+        entries = expire_wallet(store_id, customer_id, currency, when)
         wallets += 1 if entries else 0
         lots += len(entries)
-    return {"wallets": wallets, "lots": lots, "unannounced": unannounced}
+    return {"wallets": wallets, "lots": lots}
 
 
 @dataclass(frozen=True)
@@ -598,22 +704,68 @@ class WalletRowView:
     next_expiry: datetime | None
 
 
-def store_wallets(store_id: str, currency: str) -> list[WalletRowView]:
-    """Every wallet of the store in `currency` that ever had a posting (the by-store index)."""
-    rows = []
-    for item in ledger_store().store_balances(store_id, currency):
-        view = _balance_view(item, [], now())
-        rows.append(
-            WalletRowView(
-                item["customer_id"]["S"],
-                currency,
-                view.balance,
-                view.bonus,
-                view.cashback,
-                view.next_expiry,
-            )
-        )
-    return rows
+def _row(item: Mapping[str, Any], currency: str) -> WalletRowView:
+    view = _balance_view(item, [], now())
+    return WalletRowView(
+        item["customer_id"]["S"],
+        currency,
+        view.balance,
+        view.bonus,
+        view.cashback,
+        view.next_expiry,
+    )
+
+
+def default_sort(filters: WalletFilters) -> str:
+    """Without a sort asked, the listing reads the index that serves its narrowest filter as a
+    key range, so a filter never means reading every wallet of the store."""
+    if filters.expiring_before is not None:
+        return "next_expiry"
+    if filters.cashback_at_least is not None:
+        return "-cashback"
+    if filters.has_bonus:
+        return "-bonus"
+    if filters.balance_at_least is not None or filters.has_credit:
+        return "-balance"
+    return "customer_id"
+
+
+def list_wallets(
+    store_id: str,
+    currency: str,
+    *,
+    sort: str,
+    filters: WalletFilters,
+    after: str | None,
+    limit: int,
+) -> tuple[list[WalletRowView], str | None]:
+    """A page of the store's wallets in `currency` (those that ever had a posting), in `sort`
+    order, through the index of that order (`store.LISTINGS`). Returns the rows and the
+    position after the page (None on the last)."""
+    items, next_after = ledger_store().wallets_page(
+        store_id, currency, listing=LISTINGS[sort], filters=filters, after=after, limit=limit
+    )
+    return [_row(item, currency) for item in items], next_after
+
+
+def wallets_of(
+    store_id: str, currency: str, customer_ids: Sequence[str], filters: WalletFilters
+) -> list[WalletRowView]:
+    """These customers' wallets in `currency` that pass the filters, in the order given."""
+    items = ledger_store().balance_items(store_id, currency, customer_ids)
+    return [
+        _row(items[c], currency) for c in customer_ids if c in items and filters.keeps(items[c])
+    ]
+
+
+def store_totals(store_id: str, currency: str) -> dict[str, Decimal]:
+    """The store's counters in `currency` (kept by every posting; `rules.TOTALS`)."""
+    return {
+        name: value
+        if name.startswith("with") or name == "wallets"
+        else money.quantize(value, currency)
+        for name, value in ledger_store().totals(store_id, currency).items()
+    }
 
 
 # Order events credits acts on; their subscription rule (infra/credits.yaml) takes these.

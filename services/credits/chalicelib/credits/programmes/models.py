@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from chalicelib.credits.programmes.rules import Cashback as DomainCashback
 from chalicelib.credits.programmes.rules import PendingCashback, StoreSettings
+from clientela import money
 from clientela.money import Amount, Currency
 
 
@@ -36,12 +37,29 @@ class CreditsSettings(BaseModel):
         default=7, ge=0, le=365, description="Days before expiry `credit.expiring` goes out"
     )
     cashback: CashbackProgramme = Field(default_factory=CashbackProgramme)
+    credit_limit: Amount | None = Field(
+        default=None,
+        description="The most credit one customer may hold in default_currency after an "
+        "admin's grant or adjustment (a credit past it gets 422); none: no limit.",
+    )
+
+    @field_validator("credit_limit")
+    @classmethod
+    def _in_default_currency(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        currency = info.data.get("default_currency")
+        if value is not None and currency is not None:
+            if money.decimals(value) > money.minor_units(currency):
+                raise ValueError(f"more decimals than {currency} has")
+            if value <= 0:
+                raise ValueError("must be greater than zero")
+        return value
 
     def domain(self) -> StoreSettings:
         c = self.cashback
         return StoreSettings(
             default_currency=self.default_currency,
             expiring_lead_days=self.expiring_lead_days,
+            credit_limit=self.credit_limit,
             cashback=DomainCashback(
                 enabled=c.enabled,
                 percent=c.percent,
@@ -73,6 +91,7 @@ class CreditsSettingsOut(CreditsSettings):
             ),
             version=s.version,
             updated_at=s.updated_at,
+            credit_limit=s.credit_limit,
         )
 
 
@@ -86,6 +105,13 @@ class CashbackOut(BaseModel):
     refunded: str = Field(description="Of the total, what was refunded before the grant")
     placed_at: datetime
     due_at: datetime
+    clawed_back: str = Field(
+        description="Granted, then the order was cancelled or refunded: what was taken back "
+        "from the granted lot"
+    )
+    uncollectable: str = Field(
+        description="What could not be taken back (already spent or expired): it stays spent"
+    )
 
     @classmethod
     def of(cls, c: PendingCashback) -> CashbackOut:
@@ -99,6 +125,8 @@ class CashbackOut(BaseModel):
             refunded=str(c.refunded),
             placed_at=c.placed_at,
             due_at=c.due_at,
+            clawed_back=money.text(c.clawed, c.currency),
+            uncollectable=money.text(c.uncollectable, c.currency),
         )
 
 

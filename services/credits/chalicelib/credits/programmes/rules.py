@@ -32,6 +32,7 @@ class Reason(StrEnum):
     BELOW_MINIMUM = "below-minimum"
     NOTHING_TO_GIVE = "nothing-to-give"
     WALLET_CLOSED = "wallet-closed"
+    CUSTOMER_MERGED = "customer-merged"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class StoreSettings:
     cashback: Cashback = field(default_factory=Cashback)
     version: int = 0
     updated_at: datetime | None = None
+    # The most credit one customer's wallet may hold in `default_currency` after an admin's
+    # grant or adjustment; None: no limit.
+    credit_limit: Decimal | None = None
 
     @property
     def expiring_lead(self) -> timedelta:
@@ -86,11 +90,34 @@ class PendingCashback:
     updated_at: datetime
     refunded: Decimal = Decimal(0)
     version: int = 0
+    # After the grant: what a late cancellation or refund took back from the granted lot, and
+    # what it could not (already spent or expired: it stays spent).
+    clawed: Decimal = Decimal(0)
+    uncollectable: Decimal = Decimal(0)
 
     @property
     def expires_at(self) -> datetime | None:
         """From the due date, so a retried grant posts the same body (the key's fingerprint)."""
         return None if self.expiry_days is None else self.due_at + timedelta(self.expiry_days)
+
+
+def clawback_due(
+    cashback: PendingCashback, *, cancelled: bool, refunds: dict[str, Decimal | None]
+) -> Decimal:
+    """What a granted cashback still owes back after the order's cancellation and refunds
+    (all seen so far): the granted amount less what the order now earns, less what was taken
+    back or written off before. Recomputed from the total, so redeliveries owe nothing twice."""
+    if cashback.status is not Status.GRANTED:
+        return Decimal(0)
+    if cancelled or any(amount is None for amount in refunds.values()):
+        earned = Decimal(0)
+    else:
+        refunded = min(
+            sum((a for a in refunds.values() if a is not None), Decimal(0)), cashback.total
+        )
+        earned = cashback_amount(cashback.total - refunded, cashback.percent, cashback.currency)
+    owed = cashback.amount - min(earned, cashback.amount) - cashback.clawed - cashback.uncollectable
+    return max(owed, Decimal(0))
 
 
 def follow_order(

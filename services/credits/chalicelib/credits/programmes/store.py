@@ -78,6 +78,7 @@ class ProgrammeStore:
             ),
             version=int(item["version"]["N"]),
             updated_at=_when(item["updated_at"]["S"]),
+            credit_limit=Decimal(item["credit_limit"]["S"]) if "credit_limit" in item else None,
         )
 
     def put_settings(self, store_id: str, new: StoreSettings, expected: int | None) -> None:
@@ -112,6 +113,11 @@ class ProgrammeStore:
                     "cashback": {"M": cashback},
                     "version": {"N": str(new.version)},
                     "updated_at": {"S": stamp(new.updated_at)},
+                    **(
+                        {"credit_limit": {"S": str(new.credit_limit)}}
+                        if new.credit_limit is not None
+                        else {}
+                    ),
                 },
                 **args,
             )
@@ -142,12 +148,22 @@ class ProgrammeStore:
         }
         if c.expiry_days is not None:
             item["expiry_days"] = {"N": str(c.expiry_days)}
+        if c.clawed or c.uncollectable:
+            item["clawed"] = {"S": str(c.clawed)}
+            item["uncollectable"] = {"S": str(c.uncollectable)}
         if c.status is Status.PENDING:
             item["dpk"] = {"S": f"CASHBACK_DUE#{shard(c.customer_id) % DUE_SHARDS}"}
             item["dsk"] = {"S": f"{stamp(c.due_at)}#{c.store_id}#{c.customer_id}#{c.order_id}"}
         return item
 
-    def _of(self, store_id: str, customer_id: str, item: dict[str, Any]) -> PendingCashback:
+    @classmethod
+    def cashback_of(cls, item: dict[str, Any]) -> PendingCashback:
+        """A cashback item as the stream shows it (`pk=CUSTOMER#<store>#<customer>`)."""
+        _prefix, store_id, customer_id = item["pk"]["S"].split("#", 2)
+        return cls._of(store_id, customer_id, item)
+
+    @staticmethod
+    def _of(store_id: str, customer_id: str, item: dict[str, Any]) -> PendingCashback:
         return PendingCashback(
             store_id=store_id,
             customer_id=customer_id,
@@ -164,6 +180,10 @@ class ProgrammeStore:
             expiry_days=int(item["expiry_days"]["N"]) if "expiry_days" in item else None,
             updated_at=_when(item["updated_at"]["S"]),
             version=int(item["version"]["N"]),
+            clawed=Decimal(item["clawed"]["S"]) if "clawed" in item else Decimal(0),
+            uncollectable=Decimal(item["uncollectable"]["S"])
+            if "uncollectable" in item
+            else Decimal(0),
         )
 
     def create(self, cashback: PendingCashback) -> bool:

@@ -10,13 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credits.ledger.rules import KeyReused, LedgerError
-from chalicelib.credits.ledger.usecases import NotPublished, grant, store_settings
+from chalicelib.credits.ledger.usecases import claw_back, grant, store_settings
 from chalicelib.credits.programmes.rules import (
     PendingCashback,
     Reason,
     Status,
     StoreSettings,
     cashback_amount,
+    clawback_due,
     follow_order,
 )
 from chalicelib.credits.programmes.store import ProgrammeStore, StaleVersion
@@ -24,7 +25,7 @@ from chalicelib.credits.settings import settings
 from chalicelib.credits.wallets.rules import WalletNotFound, WalletStatus
 from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import aws
-from clientela.events import OutgoingEvent, publish
+from clientela.events import OutgoingEvent
 from clientela_events.cashback import CashbackV1
 from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
 
@@ -77,11 +78,12 @@ def put_settings(
 FOLLOWED_EVENTS = ("order.placed", "order.cancelled", "order.refunded")
 
 
-def _publish(cashback: PendingCashback) -> None:
-    """`cashback.<status>`; the write stands, a lost event is logged (ids only)."""
+def cashback_event(cashback: PendingCashback) -> OutgoingEvent | None:
+    """`cashback.<status>` of a cashback as written (`publishing`, from the table's stream):
+    the id is derived from its state, so a redelivered stream record publishes the same id."""
     if cashback.status is Status.GRANTED:
-        return  # the ledger's credit.granted says it
-    event = OutgoingEvent(
+        return None  # the ledger's credit.granted says it
+    return OutgoingEvent(
         f"cashback.{cashback.status.value}",
         1,
         uuid.uuid5(
@@ -101,8 +103,6 @@ def _publish(cashback: PendingCashback) -> None:
             at=cashback.updated_at,
         ),
     )
-    if publish([event]):
-        log.warning("cashback event not published", extra={"order_id": cashback.order_id})
 
 
 def _placed(store_id: str, data: OrderPlacedV1) -> str:
@@ -142,8 +142,6 @@ def _placed(store_id: str, data: OrderPlacedV1) -> str:
     )
     store = programme_store()
     created = store.create(cashback)
-    if created and cashback.status is Status.PENDING:
-        _publish(cashback)
     # After the cashback is written: a cancellation or refund that came first is applied now,
     # one that comes later finds the customer here.
     trail = store.note(store_id, data.order_id, customer_id=data.customer_id)
@@ -163,13 +161,43 @@ def _apply(
         current = store.get(store_id, customer_id, order_id)
         if current is None:
             return "no-cashback"
+        owed = clawback_due(current, cancelled=cancelled, refunds=refunds)
+        if owed > 0:
+            if _claw(current, owed, cancelled):
+                return "clawed-back"
+            continue
         after = follow_order(current, cancelled=cancelled, refunds=refunds, at=now())
         if after == current:
             return current.status.value
         if store.replace(replace(after, version=current.version + 1)):
-            _publish(after)
             return after.status.value
     raise RuntimeError("cashback kept changing")
+
+
+def _claw(cashback: PendingCashback, owed: Decimal, cancelled: bool) -> bool:
+    """Takes back what a late cancellation or refund owes from the granted lot, recording what
+    could not be (spent or expired). The ledger key is derived from the total owed so far, so
+    a retry after a crash between the two writes takes nothing twice. False: lost a race to
+    another change of the cashback (read it again)."""
+    target = cashback.clawed + cashback.uncollectable + owed
+    taken = claw_back(
+        cashback.store_id,
+        cashback.customer_id,
+        grant_key=f"cashback:{cashback.order_id}",
+        amount=owed,
+        key=f"cashback-claw:{cashback.order_id}:{target}",
+        note=f"cashback of order {cashback.order_id} taken back: "
+        + ("order cancelled" if cancelled else "order refunded"),
+    )
+    after = replace(
+        cashback,
+        clawed=cashback.clawed + taken,
+        uncollectable=cashback.uncollectable + owed - taken,
+        reason=Reason.ORDER_CANCELLED if cancelled else Reason.ORDER_REFUNDED,
+        updated_at=now(),
+        version=cashback.version + 1,
+    )
+    return programme_store().replace(after)
 
 
 def follow_event(store_id: str, data: Any) -> str:
@@ -211,11 +239,6 @@ def grant_due(at: datetime) -> dict[str, int]:
             )
             after = replace(cashback, status=Status.GRANTED, reason=Reason.GRANTED)
             outcomes["granted"] += 1
-        except NotPublished:
-            # Written; the bus refused credit.granted: the next run grants again (same key,
-            # the ledger answers the grant) and publishes it.
-            outcomes["failed"] += 1
-            continue
         except KeyReused:
             # An earlier run granted it, then lost the race to mark it granted to a refund that
             # lowered the amount: the ledger holds the grant under this order's key.
@@ -231,8 +254,7 @@ def grant_due(at: datetime) -> dict[str, int]:
         after = replace(after, updated_at=now(), version=cashback.version + 1)
         # Lost to a concurrent refund: the grant stands (the ledger keeps it by its key); the
         # next run finds it pending and marks it granted (the key answers or refuses the body).
-        if store.replace(after):
-            _publish(after)
+        store.replace(after)
     return outcomes
 
 
@@ -242,3 +264,33 @@ def cashbacks(store_id: str, customer_id: str) -> list[PendingCashback]:
         key=lambda c: (c.placed_at, c.order_id),
         reverse=True,
     )
+
+
+def follow_merge(store_id: str, merged_ids: list[str], kept_id: str) -> int:
+    """`customer.merged`: each pending cashback of the merged customers moves to the kept
+    one: written under the kept customer first (a create: a redelivery finds it), then the
+    order's trail points to the kept customer (later cancellations and refunds find it), then
+    the merged one is voided (`customer-merged`). A crash between the steps is completed by
+    the redelivery. Granted cashbacks moved with their lots (the ledger's merge). How many."""
+    store = programme_store()
+    moved = 0
+    for merged_id in merged_ids:
+        if merged_id == kept_id:
+            continue
+        for cashback in store.of_customer(store_id, merged_id):
+            if cashback.status is not Status.PENDING:
+                continue
+            at = now()
+            store.create(replace(cashback, customer_id=kept_id, version=0, updated_at=at))
+            trail = store.note(store_id, cashback.order_id, customer_id=kept_id)
+            voided = replace(
+                cashback,
+                status=Status.VOIDED,
+                reason=Reason.CUSTOMER_MERGED,
+                updated_at=at,
+                version=cashback.version + 1,
+            )
+            if store.replace(voided):
+                moved += 1
+            _apply(store_id, kept_id, cashback.order_id, trail.cancelled, trail.refunds)
+    return moved

@@ -55,6 +55,7 @@ class Programme(ProgrammeSettings):
     model_config = ConfigDict(extra="ignore")
 
     updated_at: datetime
+    version: int = Field(description="Bumped by every write; send it back in If-Match.")
 
     @classmethod
     def of(cls, programme: DomainProgramme) -> Programme:
@@ -67,6 +68,7 @@ class Programme(ProgrammeSettings):
             monthly_cap=programme.monthly_cap,
             share_base_url=AnyHttpUrl(programme.share_base_url),
             updated_at=programme.updated_at,
+            version=programme.version,
         )
 
 

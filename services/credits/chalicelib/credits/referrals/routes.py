@@ -6,6 +6,8 @@ Each parses, calls a use case, answers.
 from __future__ import annotations
 
 from chalicelib.credits.ledger.routes import require_customer
+from chalicelib.credits.programmes.store import StaleVersion
+from chalicelib.credits.programmes.usecases import PreconditionRequired
 from chalicelib.credits.referrals import usecases
 from chalicelib.credits.referrals.models import (
     NewReferral,
@@ -25,7 +27,7 @@ from chalicelib.credits.referrals.rules import (
 )
 from chalicelib.credits.settings import settings
 from clientela import problems
-from clientela.api import Call, Reply, Routes
+from clientela.api import Call, Reply, Routes, if_match_versions
 from clientela.cursor import decode_cursor, encode_cursor
 from clientela.ids import is_id
 from clientela.problems import FieldError, Problem
@@ -50,28 +52,51 @@ def _no_programme() -> Problem:
     summary="Set the refer-a-friend programme",
     body=ProgrammeSettings,
     response=Programme,
-    errors=(422,),
+    errors=(412, 422, 428),
+    headers=("If-Match",),
+    response_headers=("ETag",),
 )
 def put_programme(call: Call) -> Reply:
-    """Rewards, their currency and expiry, the hold window and the per-referrer monthly cap."""
+    """Rewards, their currency and expiry, the hold window and the per-referrer monthly cap.
+    Versioned like `/credits/settings`: the first write needs no If-Match; after it, a change
+    names the version it read (428 without it, 412 if stale)."""
     body: ProgrammeSettings = call.body
-    programme = usecases.set_programme(
-        call.store_id,
-        referrer_reward=body.referrer_reward,
-        friend_reward=body.friend_reward,
-        currency=body.currency,
-        expiry_days=body.expiry_days,
-        hold_window_days=body.hold_window_days,
-        monthly_cap=body.monthly_cap,
-        share_base_url=str(body.share_base_url),
-    )
-    return Reply(200, Programme.of(programme))
+    try:
+        programme = usecases.set_programme(
+            call.store_id,
+            referrer_reward=body.referrer_reward,
+            friend_reward=body.friend_reward,
+            currency=body.currency,
+            expiry_days=body.expiry_days,
+            hold_window_days=body.hold_window_days,
+            monthly_cap=body.monthly_cap,
+            share_base_url=str(body.share_base_url),
+            versions=if_match_versions(call.header("If-Match")),
+        )
+    except PreconditionRequired:
+        raise Problem(
+            428,
+            "precondition-required",
+            "If-Match is required",
+            "Read the programme and send its ETag in If-Match",
+        ) from None
+    except StaleVersion as error:
+        raise Problem(
+            412,
+            "precondition-failed",
+            "The programme has changed",
+            "Read it again and apply your change to the current version",
+            extra={"current_version": error.current},
+            headers={"ETag": f'"{error.current}"'},
+        ) from None
+    return Reply(200, Programme.of(programme), {"ETag": f'"{programme.version}"'})
 
 
 @routes.route(
     "/referrals/programme",
     "GET",
     summary="Get the refer-a-friend programme",
+    response_headers=("ETag",),
     response=Programme,
     errors=(409,),
 )
@@ -82,7 +107,7 @@ def get_programme(call: Call) -> Reply:
         programme = usecases.get_programme(call.store_id)
     except NoProgramme:
         raise _no_programme() from None
-    return Reply(200, Programme.of(programme))
+    return Reply(200, Programme.of(programme), {"ETag": f'"{programme.version}"'})
 
 
 @routes.route(

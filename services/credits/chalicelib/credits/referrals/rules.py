@@ -267,6 +267,8 @@ class Programme:
     monthly_cap: int | None
     share_base_url: str
     updated_at: datetime
+    # Every write bumps it; a change names the version it read (If-Match). 0: never set.
+    version: int = 1
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.credits.ledger import store as ledger_store
+from chalicelib.credits.programmes.store import StaleVersion
 from chalicelib.credits.referrals.rules import (
     Known,
     Programme,
@@ -45,6 +47,10 @@ def referrer_key(store_id: str, customer_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"REFERRER#{store_id}#{customer_id}"}, "sk": {"S": "REFERRER"}}
 
 
+def _referrers_pk(store_id: str, number: int) -> str:
+    return f"REFERRERS#{store_id}#{number}"
+
+
 def code_key(store_id: str, code: str) -> dict[str, Any]:
     return {"pk": {"S": f"REFERRER_CODE#{store_id}#{code}"}, "sk": {"S": "CODE"}}
 
@@ -69,7 +75,9 @@ class ReferralStore:
         self._db = client
         self._table = table
 
-    def put_programme(self, programme: Programme) -> None:
+    def put_programme(self, programme: Programme, expected: int) -> None:
+        """Writes `programme.version` if the stored one is still `expected` (0: none yet).
+        Raises StaleVersion (programmes.store) with the current version otherwise."""
         currency = programme.currency
         item: dict[str, Any] = {
             **programme_key(programme.store_id),
@@ -80,12 +88,28 @@ class ReferralStore:
             "hold_window_days": {"N": str(programme.hold_window_days)},
             "share_base_url": {"S": programme.share_base_url},
             "updated_at": {"S": _stamp(programme.updated_at)},
+            "version": {"N": str(programme.version)},
         }
         if programme.expiry_days is not None:
             item["expiry_days"] = {"N": str(programme.expiry_days)}
         if programme.monthly_cap is not None:
             item["monthly_cap"] = {"N": str(programme.monthly_cap)}
-        self._db.put_item(TableName=self._table, Item=item)
+        # Programmes written before versions existed count as version 1.
+        condition = (
+            "attribute_not_exists(pk)"
+            if expected == 0
+            else "version = :v OR (attribute_not_exists(version) AND :v = :one)"
+        )
+        args: dict[str, Any] = {"ConditionExpression": condition}
+        if expected:
+            args["ExpressionAttributeValues"] = {":v": {"N": str(expected)}, ":one": {"N": "1"}}
+        try:
+            self._db.put_item(TableName=self._table, Item=item, **args)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = self.get_programme(programme.store_id)
+            raise StaleVersion(current.version if current else 0) from None
 
     def get_programme(self, store_id: str) -> Programme | None:
         item = self._db.get_item(
@@ -105,6 +129,7 @@ class ReferralStore:
             monthly_cap=int(item["monthly_cap"]["N"]) if "monthly_cap" in item else None,
             share_base_url=item["share_base_url"]["S"],
             updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
+            version=int(item["version"]["N"]) if "version" in item else 1,
         )
 
     def enrol(self, referrer: Referrer) -> None:
@@ -124,6 +149,13 @@ class ReferralStore:
                                 "share_link": {"S": referrer.share_link},
                                 "enrolled_at": {"S": _stamp(referrer.enrolled_at)},
                                 **({"ip": {"S": referrer.ip}} if referrer.ip else {}),
+                                # Listed on the by-store index, write-sharded like balances.
+                                "gpk": {
+                                    "S": _referrers_pk(
+                                        store_id, ledger_store.shard(referrer.customer_id)
+                                    )
+                                },
+                                "gsk": {"S": referrer.customer_id},
                             },
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
@@ -150,6 +182,24 @@ class ReferralStore:
             if reasons[1:2] == ["ConditionalCheckFailed"]:
                 raise CodeTaken from None
             raise
+
+    def referrer_ids(self, store_id: str, *, after: str | None, limit: int) -> list[str]:
+        """The store's referrers by customer id past `after`, at most `limit` (the by-store
+        index's `REFERRERS#<store>#<shard>` partitions, merged)."""
+        found: list[str] = []
+        for number in range(ledger_store.SHARDS):
+            page = self._db.query(
+                TableName=self._table,
+                IndexName="by-store",
+                KeyConditionExpression="gpk = :pk AND gsk > :after",
+                ExpressionAttributeValues={
+                    ":pk": {"S": _referrers_pk(store_id, number)},
+                    ":after": {"S": after or " "},
+                },
+                Limit=limit,
+            )
+            found += [item["gsk"]["S"] for item in page.get("Items", [])]
+        return sorted(found)[:limit]
 
     def get_referrer(self, store_id: str, customer_id: str) -> Referrer | None:
         item = self._db.get_item(
@@ -240,6 +290,11 @@ def _referral(store_id: str, item: dict[str, Any]) -> Referral:
         paid_at=_when(item, "paid_at"),
         due_at=_when(item, "due_at"),
     )
+
+
+def referral_of(item: dict[str, Any]) -> Referral:
+    """A referral item as the stream shows it (`pk=REFERRAL#<store>#<id>`)."""
+    return _referral(item["pk"]["S"].split("#")[1], item)
 
 
 def _shard(referral_id: str, shards: int = DUE_SHARDS) -> int:

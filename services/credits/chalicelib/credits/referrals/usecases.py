@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credits.ledger.usecases import grant
+from chalicelib.credits.programmes.store import StaleVersion
+from chalicelib.credits.programmes.usecases import PreconditionRequired
 from chalicelib.credits.referrals import rules
 from chalicelib.credits.referrals.rules import (
     InvalidTransition,
@@ -34,7 +36,7 @@ from chalicelib.credits.referrals.store import (
 )
 from chalicelib.credits.settings import settings
 from clientela import aws
-from clientela.events import OutgoingEvent, publish
+from clientela.events import OutgoingEvent
 from clientela.ids import new_id
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1, CustomerUpdatedV1
 from clientela_events.referrals import ReferralV1
@@ -64,9 +66,19 @@ def set_programme(
     hold_window_days: int,
     monthly_cap: int | None,
     share_base_url: str,
+    versions: frozenset[int] | None,
 ) -> Programme:
-    """Replaces the store's programme. Referrals keep the terms they were created under only
-    in so far as their rewards are granted with the programme of the day they fall due."""
+    """Replaces the store's programme if the version read (`versions`, from If-Match) is
+    current, as `/credits/settings`: None (no If-Match) only while the store has none; an
+    empty set (`*`): any version. Raises PreconditionRequired or StaleVersion (programmes).
+    Referrals keep the terms they were created under only in so far as their rewards are
+    granted with the programme of the day they fall due."""
+    found = referral_store().get_programme(store_id)
+    current = found.version if found else 0
+    if versions is None and current > 0:
+        raise PreconditionRequired
+    if versions and current not in versions:
+        raise StaleVersion(current)
     programme = Programme(
         store_id=store_id,
         referrer_reward=referrer_reward,
@@ -77,8 +89,9 @@ def set_programme(
         monthly_cap=monthly_cap,
         share_base_url=share_base_url,
         updated_at=now(),
+        version=current + 1,
     )
-    referral_store().put_programme(programme)
+    referral_store().put_programme(programme, current)
     return programme
 
 
@@ -127,6 +140,11 @@ def enrol(store_id: str, customer_id: str, ip: str | None = None) -> tuple[Refer
     raise AssertionError("unreachable")
 
 
+def referrer_ids(store_id: str, *, after: str | None, limit: int) -> list[str]:
+    """A page of the store's referrers (customer ids, ascending, past `after`)."""
+    return referral_store().referrer_ids(store_id, after=after, limit=limit)
+
+
 def get_referrer(store_id: str, customer_id: str) -> Referrer:
     referrer = referral_store().get_referrer(store_id, customer_id)
     if referrer is None:
@@ -147,14 +165,13 @@ class UnknownCode(Exception):
     pass
 
 
-def _publish(referral: Referral) -> None:
-    """The referral's step as `referral.<status>` (`referral.created` for a new pending one).
-
-    The write is committed and stands; a lost event is logged (ids only)."""
+def referral_event(referral: Referral) -> OutgoingEvent:
+    """The referral's step as `referral.<status>` (`referral.created` for a new pending one),
+    published from the table's stream (`publishing`) with an id derived from the step."""
     event_type = f"referral.{referral.status.value}"
     if referral.status is Status.PENDING and referral.reason is Reason.SIGNED_UP:
         event_type = "referral.created"
-    event = OutgoingEvent(
+    return OutgoingEvent(
         event_type,
         1,
         uuid.uuid5(
@@ -173,8 +190,6 @@ def _publish(referral: Referral) -> None:
             at=referral.updated_at,
         ),
     )
-    if publish([event]):
-        log.warning("referral event not published", extra={"event_type": event_type})
 
 
 def _person(store_id: str, customer_id: str, ip: str | None) -> Person:
@@ -229,7 +244,6 @@ def refer(store_id: str, *, code: str, friend_id: str, ip: str | None) -> tuple[
         if winner is not None and winner.referrer_id == referrer_id:
             return winner, False
         raise SignUpRefused(Refused.ALREADY_REFERRED) from None
-    _publish(referral)
     return referral, True
 
 
@@ -267,11 +281,11 @@ def _step(
     due: bool | None = None,
     **changes: Any,
 ) -> Referral:
-    """Moves the referral along the state machine, atomically with `extra`; publishes it."""
+    """Moves the referral along the state machine, atomically with `extra` (the stream
+    publishes the step)."""
     rules.check_transition(referral.status, status)
     moved = replace(referral, status=status, reason=reason, updated_at=now(), **changes)
     referral_store().change(moved, referral.status, extra=extra, due=due)
-    _publish(moved)
     return moved
 
 

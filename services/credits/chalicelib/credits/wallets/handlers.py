@@ -12,7 +12,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from chalicelib.credits.coupons import usecases as coupons
 from chalicelib.credits.ledger import usecases as ledger
+from chalicelib.credits.programmes import usecases as cashback
 from chalicelib.credits.wallets import usecases
 from clientela.events import parse_eventbridge
 
@@ -32,6 +34,12 @@ def handle_record(record: SQSRecord) -> None:
         outcome = ledger.follow_order_event(request=request)
     elif event.event_type == "customer.merged":
         outcome = ledger.follow_merge(request=request)
+        # Both idempotent by state (conditional writes), after the ledger's own idempotency:
+        # a redelivery after a failure here completes what is missing.
+        store_id, data = event.metadata.store_id, event.data.model_dump(mode="json")
+        merged, kept = list(data["merged_ids"]), str(data["kept_id"])
+        outcome["cashbacks"] = cashback.follow_merge(store_id, merged, kept)
+        outcome["coupons"] = coupons.follow_merge(store_id, merged, kept)
     else:
         outcome = usecases.follow_customer_event(request=request)
     # Ids and outcomes only: never the customer's personal data.

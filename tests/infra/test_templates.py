@@ -457,6 +457,7 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         indexes: {"dynamodb:Query"},
         _arn("CustomersIdempotencyTable"): POWERTOOLS_IDEMPOTENCY,
         json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
+        json.dumps({"Ref": "TombstoneKeySecret"}): {"secretsmanager:GetSecretValue"},
         _arn("JobsQueue"): jobs,
         uploads: objects,
         photos: objects,
@@ -467,6 +468,7 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         _arn("CustomersTable"): table,
         indexes: {"dynamodb:Query"},
         _arn("InboxQueue"): consume,
+        json.dumps({"Ref": "TombstoneKeySecret"}): {"secretsmanager:GetSecretValue"},
     }
     assert _grants("customers", "RunBulkJobRole") == {
         _arn("CustomersTable"): table,

@@ -1,0 +1,63 @@
+"""Tombstones in the customers table: one item per digest, in a partition of its own.
+
+`pk=STORE#<store>#ERASED#<digest>`, `sk=TOMBSTONE`: every check and every write of a tombstone
+touches only its own key, so no store-wide partition heats up when an import of a million rows
+checks each of them. The item holds the digest, when and by which request it was written
+(the request id is no personal data); nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.customers import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TOMBSTONE_SK = "TOMBSTONE"
+
+
+def tombstone_key(store_id: str, digest: str) -> dict[str, Any]:
+    return {"pk": {"S": f"{keys.store_pk(store_id)}#ERASED#{digest}"}, "sk": {"S": TOMBSTONE_SK}}
+
+
+class TombstoneStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    def add(self, store_id: str, digests: list[str], *, request_id: str, at: datetime) -> None:
+        """Writes each tombstone unless it exists (a redelivery keeps the first request's)."""
+        for value in digests:
+            try:
+                self._db.put_item(
+                    TableName=self._table,
+                    Item={
+                        **tombstone_key(store_id, value),
+                        "entity": {"S": "tombstone"},
+                        "request_id": {"S": request_id},
+                        "erased_at": {"S": keys.stamp(at)},
+                    },
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except self._db.exceptions.ConditionalCheckFailedException:
+                continue
+
+    def any_present(self, store_id: str, digests: list[str]) -> bool:
+        if not digests:
+            return False
+        pending: dict[str, Any] = {
+            self._table: {
+                "Keys": [tombstone_key(store_id, value) for value in digests],
+                "ConsistentRead": True,
+                "ProjectionExpression": "pk",
+            }
+        }
+        while pending:
+            response = self._db.batch_get_item(RequestItems=pending)
+            if response.get("Responses", {}).get(self._table):
+                return True
+            pending = response.get("UnprocessedKeys") or {}
+        return False

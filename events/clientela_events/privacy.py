@@ -27,10 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "SERVICES",
     "SOURCE",
+    "Kind",
     "PrivacyContributedV1",
     "PrivacyErasedV1",
     "PrivacyFailedV1",
     "PrivacyRequestedV1",
+    "Service",
     "answer_event_id",
     "part_key",
 ]

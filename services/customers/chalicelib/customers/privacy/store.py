@@ -8,10 +8,13 @@ checks each of them. The item holds the digest, when and by which request it was
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.customers import keys
+from chalicelib.customers.orders.rules import Order
+from chalicelib.customers.orders.store import order_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,3 +64,31 @@ class TombstoneStore:
                 return True
             pending = response.get("UnprocessedKeys") or {}
         return False
+
+
+def anonymise_order(
+    client: DynamoDBClient, table: str, store_id: str, order: Order, label: str
+) -> bool:
+    """Rewrites the order with `label` for its e-mail, if it is still as read (False if not).
+
+    The whole item is written (`order_item`), so the reports' copy of the order changes too;
+    totals, dates, status and refunds stay as they are. A cancellation or refund landing
+    meanwhile fails the condition: the next redelivery reads the order again.
+    """
+    try:
+        client.put_item(
+            TableName=table,
+            Item=order_item(store_id, replace(order, email=label)),
+            ConditionExpression=(
+                "customer_id = :owner AND #status = :status AND refunded_total = :refunded"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":owner": {"S": order.customer_id or ""},
+                ":status": {"S": order.status},
+                ":refunded": {"N": str(order.refunded_total)},
+            },
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True

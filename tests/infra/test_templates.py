@@ -261,6 +261,7 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "OfferEventsDlq",
         "OfferEventsDeliveryDlq",
         "OfferEventsRule",
+        "PrivacyRequestsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -568,6 +569,7 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:Query",
+            "dynamodb:DeleteItem",
         },
         json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
         _arn("OfferEventsQueue"): {
@@ -575,6 +577,14 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
             "sqs:DeleteMessage",
             "sqs:GetQueueAttributes",
         },
+        # Privacy requests (chalicelib.credits.privacy).
+        json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}): {
+            "dynamodb:Query"
+        },
+        json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}): {
+            "dynamodb:Query"
+        },
+        json.dumps({"Fn::Sub": PRIVACY_PARTS}): {"s3:PutObject"},
     }
 
 

@@ -174,6 +174,8 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-credits-extracts-delivery-dlq",
         "clientela-exports-parts-dlq",
         "clientela-exports-parts-delivery-dlq",
+        "clientela-exports-privacy-dlq",
+        "clientela-exports-privacy-delivery-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]
@@ -288,3 +290,5 @@ def test_the_exports_bucket_is_private_and_expires_exports_after_seven_days(endp
         {"Days": 7},
         "Enabled",
     )
+    privacy = rules["expire-privacy-files"]
+    assert (privacy["Filter"], privacy["Expiration"]) == ({"Prefix": "privacy/"}, {"Days": 30})

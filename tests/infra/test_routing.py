@@ -15,6 +15,7 @@ EDGE = Path(__file__).resolve().parents[2] / "infra" / "edge.yaml"
 # The path ownership table of the spec, in the order CloudFront evaluates it.
 OWNED = [
     ("/customers", "customers"),
+    ("/customers/*/data-export*", "exports"),
     ("/customers/*", "customers"),
     ("/orders*", "customers"),
     ("/segments*", "customers"),
@@ -35,6 +36,7 @@ OWNED = [
     ("/health/automation", "automation"),
     ("/exports*", "exports"),
     ("/imports*", "exports"),
+    ("/privacy*", "exports"),
     ("/health/exports", "exports"),
 ]
 
@@ -67,6 +69,8 @@ def test_the_edge_template_routes_every_owned_path_to_its_service() -> None:
         ("/referrers/c-1", "credits"),
         ("/flows", "automation"),
         ("/imports/i-1/rows", "exports"),
+        ("/customers/c-1/data-export", "exports"),
+        ("/privacy/requests/prv-1", "exports"),
         ("/health/credits", "credits"),
         ("/openapi.json", None),
         ("/docs", None),

@@ -18,6 +18,8 @@ class ExportsSettings(BaseSettings):
     bucket: str = "clientela-exports-123456789012-us-east-1"
     # Export parts owners answer with (bus rule -> this queue -> on_export_part).
     parts_queue: str = "clientela-exports-parts"
+    # Privacy requests and every service's answers (bus rule PrivacyRule -> this queue).
+    privacy_queue: str = "clientela-exports-privacy"
     # Rows an owner writes per part: one bounded invocation of the owner's function each.
     rows_per_part: int = 2000
     # How long a presigned link to an export stays valid: GET /exports/{id} gives a fresh one.

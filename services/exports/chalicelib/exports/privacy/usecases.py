@@ -190,7 +190,14 @@ def follow_requested(store_id: str, request: PrivacyRequestedV1) -> str:
         }
         records = len(document["privacy_requests"]) + len(document["exports"])
         protocol.contributed(store_id, request, "exports", document, records=records, at=at)
-        return "contributed"
+        own = Answer(
+            "exports",
+            "contributed",
+            at,
+            records=records,
+            part_key=part_key(request.parts_prefix, "exports"),
+        )
+        return _own_answer(store_id, request.request_id, own)
     others = [e["request_id"] for e in earlier if e["request_id"] != request.request_id]
     # Access files handed out earlier are copies of the person's data: they go now.
     keys = [
@@ -207,7 +214,14 @@ def follow_requested(store_id: str, request: PrivacyRequestedV1) -> str:
     )
     counts = {"access_files_deleted": len(others), "request_links_forgotten": len(earlier)}
     protocol.erased(store_id, request, "exports", counts, at=at)
-    return "erased"
+    return _own_answer(store_id, request.request_id, Answer("exports", "erased", at, erased=counts))
+
+
+def _own_answer(store_id: str, request_id: str, answer: Answer) -> str:
+    """Recorded at once (its event, back through the queue, then changes nothing)."""
+    request_store().record_answer(store_id, request_id, answer)
+    request = request_store().get(store_id, request_id)
+    return "unknown-request" if request is None else finish_if_ready(request)
 
 
 # Following the answers --------------------------------------------------------------------

@@ -176,6 +176,10 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-exports-parts-delivery-dlq",
         "clientela-exports-privacy-dlq",
         "clientela-exports-privacy-delivery-dlq",
+        "clientela-automation-contact-events-dlq",
+        "clientela-automation-contact-events-delivery-dlq",
+        "clientela-automation-ses-events-dlq",
+        "clientela-automation-inbound-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]
@@ -256,6 +260,7 @@ def test_provisioning_again_changes_nothing(endpoint: str) -> None:
         "clientela-customers",
         "clientela-credits",
         "clientela-exports",
+        "clientela-automation",
     }
 
 

@@ -263,3 +263,88 @@ def test_every_export_is_listed_with_who_asked(apps: dict[str, Any], store_id: s
 
 def test_the_filter_names_are_those_of_the_customer_list() -> None:
     assert set(CustomerFilterQuery.model_fields) == FILTER_PARAMETERS
+
+
+def _generated(n: int) -> dict[str, Any]:
+    return {
+        "id": f"01JD{n:022d}",
+        "email": f"person{n}@example.com",
+        "phone": f"+55119{n:08d}",
+        "first_name": "=SUM(A1)" if n % 1000 == 0 else f"Ana {n}",
+        "total_spent": f"{n}.{n % 100:02d}",
+        "currency": "BRL",
+        "created_at": "2026-11-23T12:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_20000_rows_split_at_the_sheet_limit(
+    apps: dict[str, Any],
+    exports: Api,
+    store_id: str,
+    file_format: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slow for a test (~10 s for the XLSX, most of it openpyxl reading 20,000 rows back): the
+    only test of the sheet split on the real assembly path. The owner's side is played here (parts written straight into the bucket, answers sent
+    to the exports handler); the assembly is the real one, with a sheet limit of 8,000 rows."""
+    from clientela_events.exports import ExportPartWrittenV1
+
+    monkeypatch.setattr(
+        usecases, "settings", lambda: ExportsSettings(rows_per_part=2000, max_rows_per_sheet=8000)
+    )
+    fields = ["id", "email", "phone", "first_name", "total_spent", "created_at"]
+    job = exports.call(
+        "POST", "/exports", {"kind": "customers", "format": file_format, "fields": fields}
+    ).body
+    s3 = aws.s3()
+    for seq in range(10):
+        key = f"exports/{store_id}/{job['id']}/parts/{seq:05d}.jsonl"
+        lines = (json.dumps(_generated(seq * 2000 + n)) + "\n" for n in range(2000))
+        s3.put_object(Bucket=usecases.file_store().bucket, Key=key, Body="".join(lines).encode())
+        part = ExportPartWrittenV1(
+            job_id=job["id"],
+            seq=seq,
+            key=key,
+            rows=2000,
+            last=seq == 9,
+            cursor=str(seq),
+            total=20_000 if seq == 0 else None,
+        )
+        assert usecases.follow_part_written(store_id, part) in ("next-part-requested", "done")
+
+    done = exports.call("GET", f"/exports/{job['id']}").body
+    assert (done["status"], done["rows"]) == ("done", 20_000), done
+    if file_format == "csv":
+        assert [f["rows"] for f in done["files"]] == [8000, 8000, 4000]
+        assert [f["name"].rsplit("-", 1)[-1] for f in done["files"][1:]] == ["2.csv", "3.csv"]
+        rows = []
+        for file in done["files"]:
+            text = _download(file["url"]).decode("utf-8-sig")
+            found = list(csv.reader(io.StringIO(text, newline="")))
+            assert found[0][0] == "Id"
+            rows.extend(found[1:])
+    else:
+        [file] = done["files"]
+        assert file["sheets"] == ["Customers", "Customers (2)", "Customers (3)"]
+        book = openpyxl.load_workbook(io.BytesIO(_download(file["url"])), read_only=True)
+        rows = [
+            ["" if v is None else v for v in row]
+            for sheet in book.worksheets
+            for row in list(sheet.iter_rows(values_only=True))[1:]
+        ]
+    assert len(rows) == 20_000
+    for n in (0, 1, 7999, 8000, 12345, 19999):
+        expected = _generated(n)
+        assert rows[n][0] == expected["id"] and rows[n][1] == expected["email"]
+        assert rows[n][2] == (
+            expected["phone"] if file_format == "xlsx" else "'" + expected["phone"]
+        )
+        if file_format == "csv":
+            assert rows[n][4] == expected["total_spent"]
+        else:
+            assert float(rows[n][4]) == float(expected["total_spent"])
+    assert rows[1000][3] == ("'=SUM(A1)" if file_format == "csv" else "=SUM(A1)")
+    # The parts are gone once the file is made; only the files stay.
+    listed = s3.list_objects_v2(Bucket=usecases.file_store().bucket, Prefix=f"exports/{store_id}/")
+    assert all("/parts/" not in o["Key"] for o in listed.get("Contents", []))

@@ -160,7 +160,7 @@ def test_an_export_runs_part_by_part_and_hands_out_a_csv(
 
 
 def test_redelivered_requests_and_answers_write_each_row_once(
-    api: Api, exports: Api, pump: Pump, small_parts: None
+    api: Api, exports: Api, pump: Pump, small_parts: None, store_id: str
 ) -> None:
     made = _customers(api, 5)
     job = exports.call("POST", "/exports", {"kind": "emails", "format": "jsonl"}).body
@@ -172,6 +172,12 @@ def test_redelivered_requests_and_answers_write_each_row_once(
     lines = _download(done["url"]).decode().splitlines()
     assert sorted(json.loads(line)["email"] for line in lines) == sorted(c["email"] for c in made)
     assert done["progress"]["rows_done"] == 5
+
+    # The lifecycle rule (the local clock, locally) deletes the files: the job says so.
+    key = f"exports/{store_id}/{job['id']}/{done['files'][0]['name']}"
+    aws.s3().delete_object(Bucket=usecases.file_store().bucket, Key=key)
+    gone = exports.call("GET", f"/exports/{job['id']}").body
+    assert (gone["status"], gone["url"], gone["files"][0]["url"]) == ("expired", None, None)
 
 
 def test_a_job_that_cannot_finish_says_why(exports: Api, pump: Pump) -> None:

@@ -150,8 +150,8 @@ def test_xlsx_keeps_ids_phones_and_postcodes_text_dates_dates_amounts_numbers(
         assert cells[name].data_type == "s", name  # text, never a number or a formula
     assert cells["id"].value == "0001234"
     assert cells["first_name"].value == ROW["first_name"]
-    assert cells["birthday"].is_date and cells["birthday"].value == datetime(1990, 2, 3)
-    assert cells["created_at"].value == datetime(2026, 11, 23, 12, 0)
+    assert cells["birthday"].is_date and cells["birthday"].value == datetime(1990, 2, 3)  # noqa: DTZ001 - spreadsheets are naive
+    assert cells["created_at"].value == datetime(2026, 11, 23, 12, 0)  # noqa: DTZ001 - UTC
     assert cells["total_spent"].data_type == "n" and cells["total_spent"].value == 1234.5
     assert cells["total_spent"].number_format == "#,##0.00"
     assert cells["currency"].value == "BRL"
@@ -159,7 +159,7 @@ def test_xlsx_keeps_ids_phones_and_postcodes_text_dates_dates_amounts_numbers(
     assert cells["favorite"].value is True
     second = book["Clientes (2)"]
     assert second.freeze_panes == "A2"
-    assert [c.value for c in second[2]][0] == "3"
+    assert second.cell(row=2, column=1).value == "3"
 
 
 def test_jsonl_keeps_the_owners_values() -> None:

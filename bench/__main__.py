@@ -5,7 +5,8 @@ module import time and memory beside `import boto3`), stream (events per PutEven
 reports (the customer reports over a store of 100 000 orders; only with `--only reports`),
 search (requests and items read per page of each customer filter and sort, for stores of
 10 000 and 100 000 customers), credits (requests, capacity per partition key and our code's time
-per credits operation; only with `--only credits`).
+per credits operation; only with `--only credits`), exports (rows/s and peak memory assembling
+100 000 and 1 000 000 customers to CSV and XLSX, beside bare writers; only with `--only exports`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search", "credits")
+SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "exports")
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
-ON_REQUEST = ("reports", "credits")
+# Several minutes (a million rows to CSV and to XLSX, each read back): with --only only.
+ON_REQUEST = ("reports", "credits", "exports")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
     _credit_options(parser)
+    parser.add_argument(
+        "--export-rows",
+        default="100000,1000000",
+        help="export sizes the exports section assembles, comma-separated",
+    )
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -55,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search", "credits"} & set(chosen):
+    if {"api", "stream", "reports", "search", "credits", "exports"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -84,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
                 text["search"] = customer_search.render(searched)
             if "credits" in chosen:
                 _credits(stack, args, document, text)
+            if "exports" in chosen:
+                from bench import exports  # noqa: PLC0415
+
+                sizes = tuple(int(n) for n in args.export_rows.split(",") if n)
+                exported = exports.run(stack, sizes)
+                document["exports"] = exports.as_json(exported)
+                text["exports"] = exports.render(exported)
     document["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)

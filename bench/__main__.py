@@ -45,11 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
     _credit_options(parser)
-    parser.add_argument(
-        "--export-rows",
-        default="100000,1000000",
-        help="export sizes the exports section assembles, comma-separated",
-    )
+    _export_options(parser)
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -89,15 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 searched = customer_search.run(stack, customer_search.parse_sizes(args.customers))
                 document["search"] = customer_search.as_json(searched)
                 text["search"] = customer_search.render(searched)
-            if "credits" in chosen:
-                _credits(stack, args, document, text)
-            if "exports" in chosen:
-                from bench import exports  # noqa: PLC0415
-
-                sizes = tuple(int(n) for n in args.export_rows.split(",") if n)
-                exported = exports.run(stack, sizes)
-                document["exports"] = exports.as_json(exported)
-                text["exports"] = exports.render(exported)
+            _on_request(stack, chosen, args, document, text)
     document["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)
@@ -129,6 +117,39 @@ def _credits(
     credited = credits.run(stack, sizes)
     document["credits"] = credits.as_json(credited)
     text["credits"] = credits.render(credited)
+
+
+def _on_request(
+    stack: Any,
+    chosen: list[str],
+    args: argparse.Namespace,
+    document: dict[str, Any],
+    text: dict[str, str],
+) -> None:
+    """The long sections that run only when named (credits, exports)."""
+    if "credits" in chosen:
+        _credits(stack, args, document, text)
+    if "exports" in chosen:
+        _exports(stack, args, document, text)
+
+
+def _export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--export-rows",
+        default="100000,1000000",
+        help="export sizes the exports section assembles, comma-separated",
+    )
+
+
+def _exports(
+    stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
+) -> None:
+    from bench import exports  # noqa: PLC0415
+
+    sizes = tuple(int(n) for n in args.export_rows.split(",") if n)
+    exported = exports.run(stack, sizes)
+    document["exports"] = exports.as_json(exported)
+    text["exports"] = exports.render(exported)
 
 
 if __name__ == "__main__":

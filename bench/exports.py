@@ -144,9 +144,8 @@ def _assemble_in_child(
     )
 
 
-def _prepare(stack: LocalStack, rows: int) -> str:
+def _prepare(rows: int) -> str:
     """Parts written as an owner writes them, and a job with every part counted."""
-    exports = stack.apps["exports"].module
     from chalicelib.exports.exports import usecases  # noqa: PLC0415
 
     request = usecases.Request("customers", {"kind": "all"}, FIELDS, "csv", "en", None, None, None)
@@ -157,11 +156,10 @@ def _prepare(stack: LocalStack, rows: int) -> str:
         body = "".join(json.dumps(row(n)) + "\n" for n in range(start, end)).encode()
         s3.put_object(Bucket=usecases.file_store().bucket, Key=job.part_key(seq), Body=body)
         job = usecases.job_store().record_part(job, seq, end - start, rows if seq == 0 else None)
-    assert exports is not None
     return job.id
 
 
-def _verify(stack: LocalStack, result: dict[str, Any], file_format: str, rows: int) -> bool:
+def _verify(result: dict[str, Any], file_format: str, rows: int) -> bool:
     """The file(s) read back: every row there, the sample as sent."""
     from chalicelib.exports.exports import usecases  # noqa: PLC0415
 
@@ -184,7 +182,7 @@ def _verify(stack: LocalStack, result: dict[str, Any], file_format: str, rows: i
             import openpyxl  # noqa: PLC0415
 
             with tempfile.NamedTemporaryFile(suffix=".xlsx") as local:
-                for chunk in iter(lambda: body.read(8 * 1024 * 1024), b""):
+                while chunk := body.read(8 * 1024 * 1024):
                     local.write(chunk)
                 local.flush()
                 book = openpyxl.load_workbook(local.name, read_only=True)
@@ -211,7 +209,7 @@ def run(stack: LocalStack, sizes: tuple[int, ...] = SIZES, verify: bool = True) 
     results = []
     spawn = multiprocessing.get_context("spawn")
     for rows in sizes:
-        job_id = _prepare(stack, rows)
+        job_id = _prepare(rows)
         for file_format in ("csv", "xlsx"):
             receiving, sending = spawn.Pipe(duplex=False)
             child = spawn.Process(
@@ -233,7 +231,7 @@ def run(stack: LocalStack, sizes: tuple[int, ...] = SIZES, verify: bool = True) 
                     size=sum(f[2] for f in files),
                     files=len(files),
                     sheets=sum(len(f[3]) for f in files),
-                    verified=_verify(stack, answer, file_format, rows) if verify else False,
+                    verified=_verify(answer, file_format, rows) if verify else False,
                 )
             )
     return results

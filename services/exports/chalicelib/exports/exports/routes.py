@@ -28,10 +28,12 @@ routes = Routes()
 register = routes.register
 
 
-def job_answer(job: Job, at: datetime) -> ExportJob:
-    found, until = usecases.links(job, at)
+def job_answer(job: Job, at: datetime, *, check_files: bool = False) -> ExportJob:
+    """The job as the API shows it; `check_files` also asks S3 whether the files are still
+    there (one request: for a single job, not a listing)."""
+    expired = usecases.is_expired(job, at) or (check_files and usecases.files_gone(job))
+    found, until = usecases.links(job, at, expired=expired)
     done = job.status == "done"
-    expired = usecases.is_expired(job, at)
     return ExportJob(
         id=job.id,
         kind=job.kind,
@@ -118,7 +120,7 @@ def get_export(call: Call, export_id: str) -> Reply:
         job = usecases.get_export(call.store_id, export_id)
     except usecases.ExportNotFound:
         raise problems.not_found("export") from None
-    return Reply(200, job_answer(job, usecases.now()))
+    return Reply(200, job_answer(job, usecases.now(), check_files=True))
 
 
 def _after(cursor: str | None) -> str | None:

@@ -453,6 +453,15 @@ class FileStore:
                 Delete={"Objects": keys[start : start + 1000], "Quiet": True},  # type: ignore[typeddict-item]
             )
 
+    def exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
     def link(self, key: str, name: str, content_type: str, ttl: int) -> str:
         """A presigned GET: computed locally from the credentials, no request is made."""
         return self.s3.generate_presigned_url(

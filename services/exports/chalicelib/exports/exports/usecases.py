@@ -154,9 +154,11 @@ class Link:
     url: str | None
 
 
-def links(job: Job, at: datetime, ttl: int | None = None) -> tuple[list[Link], datetime | None]:
+def links(
+    job: Job, at: datetime, ttl: int | None = None, *, expired: bool = False
+) -> tuple[list[Link], datetime | None]:
     """Fresh presigned links to the job's files (none once they are deleted), and until when."""
-    if job.status != "done" or is_expired(job, at):
+    if job.status != "done" or expired or is_expired(job, at):
         return [Link(f, None) for f in job.files], None
     ttl = ttl or settings().link_ttl
     content_type = CONTENT_TYPES[job.format]
@@ -168,6 +170,11 @@ def is_expired(job: Job, at: datetime) -> bool:
     return (
         job.finished_at is not None and job.status == "done" and at >= job.finished_at + RETENTION
     )
+
+
+def files_gone(job: Job) -> bool:
+    """Whether the lifecycle rule already deleted the files (it acts within a day of the 7)."""
+    return job.status == "done" and bool(job.files) and not file_store().exists(job.files[0].key)
 
 
 # Following the owners' answers ------------------------------------------------------------

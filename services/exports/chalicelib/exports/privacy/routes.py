@@ -172,7 +172,7 @@ def _after(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     moment, _, request_id = text.partition("#")
-    if not request_id.startswith("prv-") or len(moment) < 20:
+    if not usecases.is_request_id(request_id) or not 20 <= len(moment) <= 40:
         raise problems.invalid([FieldError("cursor", "Invalid cursor")], "Invalid cursor")
     return text
 

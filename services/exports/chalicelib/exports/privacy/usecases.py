@@ -33,6 +33,7 @@ from chalicelib.exports.privacy.store import (
 from chalicelib.exports.settings import settings
 from clientela import privacy as protocol
 from clientela.events import OutgoingEvent, publish
+from clientela.ids import is_id
 from clientela_events.privacy import (
     SERVICES,
     PrivacyContributedV1,
@@ -111,8 +112,12 @@ def request_privacy(
     return request
 
 
+def is_request_id(value: str) -> bool:
+    return value.startswith("prv-") and is_id(value.removeprefix("prv-"))
+
+
 def get_request(store_id: str, request_id: str) -> PrivacyRequest:
-    found = request_store().get(store_id, request_id) if request_id.startswith("prv-") else None
+    found = request_store().get(store_id, request_id) if is_request_id(request_id) else None
     if found is None:
         raise RequestNotFound
     return found

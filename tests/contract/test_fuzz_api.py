@@ -301,14 +301,12 @@ def test_any_input_gets_an_answer_or_a_problem(
     sent = 0
     for operation in deal(operations, mode, api_document.raw_schema)[shard]:
         with subtests.test(msg=operation.label):
-            # The service a path belongs to (CloudFront's job on AWS) is the operation's tag.
-            gateway = gateways[operation.tags[0]]
             try:
                 if mode == TEXT:
                     targets = text_targets(operation, api_document.raw_schema)
-                    sent += fuzz_text(operation, targets, gateway, auth) if targets else 0
+                    sent += fuzz_text(operation, targets, gateways, auth) if targets else 0
                 else:
-                    sent += fuzz(operation, GenerationMode(mode), gateway, auth)
+                    sent += fuzz(operation, GenerationMode(mode), gateways, auth)
             except Unsatisfiable:
                 if mode is GenerationMode.POSITIVE:
                     raise
@@ -339,8 +337,13 @@ def deal(
     return hands
 
 
-def fuzz(operation: Any, mode: GenerationMode, gateway: ChaliceWSGI, auth: dict[str, str]) -> int:
-    """Sends the operation's generated cases; the number sent."""
+def fuzz(
+    operation: Any, mode: GenerationMode, gateways: dict[str, ChaliceWSGI], auth: dict[str, str]
+) -> int:
+    """Sends the operation's generated cases; the number sent. A customer to aim at is made
+    by the customers service, whichever service owns the path under /customers/{id}."""
+    # The service a path belongs to (CloudFront's job on AWS) is the operation's tag.
+    gateway = gateways[operation.tags[0]]
     sent = []
 
     @settings(
@@ -353,7 +356,7 @@ def fuzz(operation: Any, mode: GenerationMode, gateway: ChaliceWSGI, auth: dict[
     def send(case: Any, existing: bool) -> None:
         if existing and operation.path.startswith("/customers/{customer_id}"):
             # Half the time aim at a customer that exists, so changes get past the lookup.
-            case.path_parameters["customer_id"] = create_customer(gateway, auth)
+            case.path_parameters["customer_id"] = create_customer(gateways["customers"], auth)
 
         response = case.call(app=gateway, headers=auth)
         sent.append(1)
@@ -372,11 +375,12 @@ def sweep(low: int, high: int | None) -> list[str]:
 
 
 def fuzz_text(
-    operation: Any, targets: list[Target], gateway: ChaliceWSGI, auth: dict[str, str]
+    operation: Any, targets: list[Target], gateways: dict[str, ChaliceWSGI], auth: dict[str, str]
 ) -> int:
     """Every free-text field of the operation, one at a time, set to each text of `sweep` in
     the smallest valid request: optional parameters are otherwise rarely sent, and blank ones
     rarer still, so this does not leave them to chance."""
+    gateway = gateways[operation.tags[0]]
     base = find(
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
         lambda _case: True,
@@ -384,7 +388,7 @@ def fuzz_text(
     )
     path_parameters = dict(base.path_parameters or {})
     if operation.path.startswith("/customers/{customer_id}"):
-        path_parameters["customer_id"] = create_customer(gateway, auth)
+        path_parameters["customer_id"] = create_customer(gateways["customers"], auth)
     raw = operation.definition.raw
     sent = 0
     for target in targets:

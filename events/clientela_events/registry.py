@@ -15,6 +15,8 @@ from clientela_events import (
     coupons,
     credits,
     customers,
+    exports,
+    privacy,
     referrals,
     storefront,
 )
@@ -487,6 +489,114 @@ CONTRACTS: tuple[Contract, ...] = (
             "due_at": datetime(2026, 12, 7, 12, 0, tzinfo=UTC),
             "at": _WHEN,
         },
+    ),
+)
+
+_EXPORT_KEY = "exports/demo-store/exp-01JD46B2C3/parts/00000.jsonl"
+CONTRACTS += (
+    Contract(
+        exports.SOURCE,
+        "export.requested",
+        1,
+        exports.ExportRequestedV1,
+        {
+            "job_id": "exp-01JD46B2C3",
+            "kind": "customers",
+            "target": {"kind": "filter", "filter": {"country": "BR", "tag": ["vip"]}},
+            "seq": 0,
+            "rows_per_part": 1000,
+            "bucket": "clientela-exports-123456789012-us-east-1",
+            "key": _EXPORT_KEY,
+        },
+    ),
+    Contract(
+        exports.CUSTOMERS_SOURCE,
+        "export.part_written",
+        1,
+        exports.ExportPartWrittenV1,
+        {
+            "job_id": "exp-01JD46B2C3",
+            "seq": 0,
+            "key": _EXPORT_KEY,
+            "rows": 1000,
+            "last": False,
+            "cursor": '{"after": "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"}',
+            "total": 5230,
+        },
+        also_from=(exports.CREDITS_SOURCE,),
+    ),
+    Contract(
+        exports.CUSTOMERS_SOURCE,
+        "export.part_failed",
+        1,
+        exports.ExportPartFailedV1,
+        {
+            "job_id": "exp-01JD46B2C3",
+            "seq": 0,
+            "reason": "No segment with this id",
+            "field": "target.segment_id",
+        },
+        also_from=(exports.CREDITS_SOURCE,),
+    ),
+)
+
+# Privacy requests (clientela.exports runs them; every service answers under its own source).
+_PRIVACY_REQUEST = {"request_id": "01JD46P1R2Q3S4T5V6W7X8Y9Z0", "customer_id": _CUSTOMER["id"]}
+_ANSWERING = (customers.SOURCE, credits.SOURCE, automation.SOURCE, privacy.SOURCE)
+CONTRACTS += (
+    Contract(
+        privacy.SOURCE,
+        "privacy.requested",
+        1,
+        privacy.PrivacyRequestedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "kind": "access",
+            "requested_at": _WHEN,
+            "parts_bucket": "clientela-exports-123456789012-us-east-1",
+            "parts_prefix": "privacy/demo-store/01JD46P1R2Q3S4T5V6W7X8Y9Z0/",
+        },
+    ),
+    Contract(
+        _ANSWERING[0],
+        "privacy.contributed",
+        1,
+        privacy.PrivacyContributedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "service": "customers",
+            "part_key": "privacy/demo-store/01JD46P1R2Q3S4T5V6W7X8Y9Z0/customers.json",
+            "records": 42,
+            "contributed_at": _WHEN,
+        },
+        also_from=_ANSWERING[1:],
+    ),
+    Contract(
+        _ANSWERING[0],
+        "privacy.erased",
+        1,
+        privacy.PrivacyErasedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "service": "customers",
+            "erased": {"profile": 1, "orders_anonymised": 3, "timeline": 17, "tombstones": 2},
+            "erased_at": _WHEN,
+        },
+        also_from=_ANSWERING[1:],
+    ),
+    Contract(
+        _ANSWERING[0],
+        "privacy.failed",
+        1,
+        privacy.PrivacyFailedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "service": "customers",
+            "reason": "customer-not-found",
+            "detail": "The store has no customer with this id",
+            "failed_at": _WHEN,
+        },
+        also_from=_ANSWERING[1:],
     ),
 )
 

@@ -822,7 +822,29 @@ def seed(
         now = today or datetime.now(UTC)  # a store too small for them has no credits
         seed_credits(api, customers, [ids[i] for i in range(len(customers))], store, now)
         seed_mail(api, customers, [ids[i] for i in range(len(customers))], store)
+        seed_exports(api)
+        seed_privacy(api, ids[0])
     return len(customers)
+
+
+def seed_exports(api: _Api) -> None:
+    """Two exports on the store's record (GET /exports): its customers to Excel with headers in
+    Portuguese, its wallets with their lots; the pollers make the files in the background."""
+    for body, language in (
+        ({"kind": "customers", "format": "xlsx"}, "pt-BR"),
+        ({"kind": "wallets", "format": "xlsx"}, "en"),
+    ):
+        response = api.post("/exports", body, what="export", headers={"Accept-Language": language})
+        api.answer(response, what="export", status=202)
+
+
+def seed_privacy(api: _Api, customer_id: str) -> None:
+    """One right-of-access request on the store's record (GET /privacy/requests): the first
+    customer's data as HTML, assembled in the background once every service has answered."""
+    response = api.post(
+        f"/customers/{customer_id}/data-export", {"format": "html"}, what="privacy request"
+    )
+    api.answer(response, what="privacy request", status=202)
 
 
 def _numbered(batches: list[list[dict[str, Any]]]) -> list[tuple[int, list[dict[str, Any]]]]:

@@ -1,9 +1,20 @@
-"""Exports service: HTTP routes and event handlers (only its health check so far)."""
+"""Exports service: where its routes and event handlers are wired.
+
+Each area of the product is a package of `chalicelib/exports/` with the same roles as in every
+service. Event handlers stay here, where Chalice finds them, and hand over at once.
+"""
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from typing import Any
 
+from chalice.app import Chalice, SQSEvent
+
+from chalicelib.exports.exports import handlers as export_handlers
+from chalicelib.exports.exports import routes as export_routes
+from chalicelib.exports.privacy import handlers as privacy_handlers
+from chalicelib.exports.privacy import routes as privacy_routes
+from chalicelib.exports.settings import settings
 from clientela.api import Service
 from clientela.observability import install, observability
 
@@ -11,3 +22,20 @@ app = Chalice(app_name="clientela-exports")
 obs = observability("exports")
 install(app, obs)
 service = Service(app, "exports", obs)
+export_routes.register(service)
+privacy_routes.register(service)
+
+
+@app.on_sqs_message(queue=settings().parts_queue, batch_size=1)
+@obs.tracer.capture_method
+def on_export_part(event: SQSEvent) -> dict[str, Any]:
+    """Owners' export parts: count each once, ask for the next, assemble the file after the
+    last (one message per invocation: an assembly may take minutes)."""
+    return export_handlers.handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=settings().privacy_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_privacy_event(event: SQSEvent) -> dict[str, Any]:
+    """Privacy requests: this service's own part, and every service's answer (bus -> queue)."""
+    return privacy_handlers.handle_batch(event.to_dict(), event.context)

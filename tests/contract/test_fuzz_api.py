@@ -380,6 +380,7 @@ def fuzz_text(
     """Every free-text field of the operation, one at a time, set to each text of `sweep` in
     the smallest valid request: optional parameters are otherwise rarely sent, and blank ones
     rarer still, so this does not leave them to chance."""
+    gateway = gateways[operation.tags[0]]
     base = find(
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
         lambda _case: True,
@@ -388,7 +389,6 @@ def fuzz_text(
     path_parameters = dict(base.path_parameters or {})
     if operation.path.startswith("/customers/{customer_id}"):
         path_parameters["customer_id"] = create_customer(gateways["customers"], auth)
-    gateway = gateways[operation.tags[0]]
     raw = operation.definition.raw
     sent = 0
     for target in targets:

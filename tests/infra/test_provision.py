@@ -169,6 +169,14 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-credits-customer-events-delivery-dlq",
         "clientela-credits-offer-events-dlq",
         "clientela-credits-offer-events-delivery-dlq",
+        "clientela-customers-extracts-dlq",
+        "clientela-customers-extracts-delivery-dlq",
+        "clientela-credits-extracts-dlq",
+        "clientela-credits-extracts-delivery-dlq",
+        "clientela-exports-parts-dlq",
+        "clientela-exports-parts-delivery-dlq",
+        "clientela-exports-privacy-dlq",
+        "clientela-exports-privacy-delivery-dlq",
         "clientela-automation-contact-events-dlq",
         "clientela-automation-contact-events-delivery-dlq",
         "clientela-automation-ses-events-dlq",
@@ -252,6 +260,7 @@ def test_provisioning_again_changes_nothing(endpoint: str) -> None:
         "clientela-platform",
         "clientela-customers",
         "clientela-credits",
+        "clientela-exports",
         "clientela-automation",
     }
 
@@ -271,3 +280,21 @@ def test_the_photos_bucket_is_private_and_expires_abandoned_uploads(endpoint: st
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     [cors] = s3.get_bucket_cors(Bucket=name)["CORSRules"]
     assert cors["AllowedMethods"] == ["POST"]
+
+
+def test_the_exports_bucket_is_private_and_expires_exports_after_seven_days(endpoint: str) -> None:
+    s3 = client(endpoint, "s3")
+    name = f"clientela-exports-123456789012-{REGION}"
+    block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rules = {
+        rule["ID"]: rule for rule in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    }
+    rule = rules["expire-exports"]
+    assert (rule["Filter"], rule["Expiration"], rule["Status"]) == (
+        {"Prefix": "exports/"},
+        {"Days": 7},
+        "Enabled",
+    )
+    privacy = rules["expire-privacy-files"]
+    assert (privacy["Filter"], privacy["Expiration"]) == ({"Prefix": "privacy/"}, {"Days": 30})

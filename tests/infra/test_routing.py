@@ -15,6 +15,7 @@ EDGE = Path(__file__).resolve().parents[2] / "infra" / "edge.yaml"
 # The path ownership table of the spec, in the order CloudFront evaluates it.
 OWNED = [
     ("/customers", "customers"),
+    ("/customers/*/data-export*", "exports"),
     ("/customers/*/messages*", "automation"),
     ("/customers/*/coupons*", "credits"),
     ("/customers/*", "customers"),
@@ -40,6 +41,7 @@ OWNED = [
     ("/health/automation", "automation"),
     ("/exports*", "exports"),
     ("/imports*", "exports"),
+    ("/privacy*", "exports"),
     ("/health/exports", "exports"),
 ]
 
@@ -77,6 +79,8 @@ def test_the_edge_template_routes_every_owned_path_to_its_service() -> None:
         ("/unsubscribe/abc", "automation"),
         ("/track/click/abc", "automation"),
         ("/imports/i-1/rows", "exports"),
+        ("/customers/c-1/data-export", "exports"),
+        ("/privacy/requests/prv-1", "exports"),
         ("/health/credits", "credits"),
         ("/openapi.json", None),
         ("/docs", None),

@@ -262,6 +262,11 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "OfferEventsDeliveryDlq",
         "OfferEventsRule",
         "CreditsStreamDlq",
+        "PrivacyRequestsRule",
+        "ExtractsQueue",
+        "ExtractsDlq",
+        "ExtractsDeliveryDlq",
+        "ExtractsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -282,6 +287,10 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
         "LocalApplyCreditsStreamDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyPublishCreditChangesIteratorAgeAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyExtractsDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyExtractsQueuePolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyExtractsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyExtractsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
     }
 
 
@@ -436,6 +445,11 @@ def test_only_the_authorizers_read_the_signing_key() -> None:
                 assert SIGNING_KEY not in _grants(stack, role), (stack, role)
 
 
+PRIVACY_PARTS = (
+    "arn:${AWS::Partition}:s3:::clientela-exports-${AWS::AccountId}-${AWS::Region}/privacy/*"
+)
+
+
 def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
     # chalicelib.customers: the stores read and write the one table (TransactWriteItems is
     # authorised per action inside it); the indexes are only ever queried.
@@ -460,6 +474,7 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         indexes: {"dynamodb:Query"},
         _arn("CustomersIdempotencyTable"): POWERTOOLS_IDEMPOTENCY,
         json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
+        json.dumps({"Ref": "TombstoneKeySecret"}): {"secretsmanager:GetSecretValue"},
         _arn("JobsQueue"): jobs,
         uploads: objects,
         photos: objects,
@@ -470,6 +485,12 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         _arn("CustomersTable"): table,
         indexes: {"dynamodb:Query"},
         _arn("InboxQueue"): consume,
+        json.dumps({"Ref": "TombstoneKeySecret"}): {"secretsmanager:GetSecretValue"},
+        # Privacy requests (chalicelib.customers.privacy): parts under privacy/ of the exports
+        # bucket only, answers on the bus, the erased customer's photo.
+        json.dumps({"Fn::Sub": PRIVACY_PARTS}): {"s3:PutObject"},
+        json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
+        photos: {"s3:DeleteObject"},
     }
     assert _grants("customers", "RunBulkJobRole") == {
         _arn("CustomersTable"): table,
@@ -568,12 +589,21 @@ def test_the_credits_roles_hold_only_what_their_functions_call() -> None:
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:Query",
+            "dynamodb:DeleteItem",
         },
         _arn("OfferEventsQueue"): {
             "sqs:ReceiveMessage",
             "sqs:DeleteMessage",
             "sqs:GetQueueAttributes",
         },
+        # Privacy requests (chalicelib.credits.privacy).
+        json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/coupons-by-customer"}): {
+            "dynamodb:Query"
+        },
+        json.dumps({"Fn::Sub": "${CreditsTable.Arn}/index/referrals-by-referrer"}): {
+            "dynamodb:Query"
+        },
+        json.dumps({"Fn::Sub": PRIVACY_PARTS}): {"s3:PutObject"},
     }
 
 

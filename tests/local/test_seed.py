@@ -420,6 +420,9 @@ def _credits_api(mock: responses.RequestsMock) -> None:
     mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/wallets/.+"), json=entry, status=201)
     mock.add(responses.POST, f"{BASE}/coupons", json={}, status=201)
     mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/coupons/.+/redemptions"), json={})
+    mock.add(responses.POST, f"{BASE}/exports", json={"id": "exp-1"}, status=202)
+    data_export = re.compile(rf"{re.escape(BASE)}/customers/.+/data-export")
+    mock.add(responses.POST, data_export, json={"id": "prv-1"}, status=202)
 
 
 def _mail_api(mock: responses.RequestsMock) -> None:

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.automation.contacts import handlers as contacts
+from chalicelib.automation.privacy import handlers as privacy
 from clientela.events import parse_eventbridge
 
 logger = Logger(service="automation")
@@ -23,7 +24,12 @@ FOLLOWED_EVENTS = contacts.FOLLOWED_EVENTS
 
 def handle_record(record: SQSRecord) -> None:
     event = parse_eventbridge(record.body)
-    outcome = contacts.follow(event) if event.event_type in contacts.FOLLOWED_EVENTS else "none"
+    if event.event_type in contacts.FOLLOWED_EVENTS:
+        outcome = contacts.follow(event)
+    elif event.event_type in privacy.FOLLOWED_EVENTS:
+        outcome = privacy.follow(event)
+    else:
+        outcome = "none"
     # Ids and outcomes only: never the customer's personal data.
     logger.info(
         "contact event handled",

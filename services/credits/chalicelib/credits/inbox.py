@@ -14,13 +14,15 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.credits.coupons import handlers as coupons
+from chalicelib.credits.privacy import handlers as privacy
 from chalicelib.credits.programmes import usecases as cashback
 from chalicelib.credits.referrals import usecases as referrals
 from clientela.events import parse_eventbridge
 
 logger = Logger(service="credits")
 
-# What the subscription rule (infra/credits.yaml OfferEventsRule) takes.
+# What the subscription rule (infra/credits.yaml OfferEventsRule) takes; privacy requests come
+# through their own rule (PrivacyRequestsRule) to the same queue.
 FOLLOWED_EVENTS = tuple(
     dict.fromkeys((*coupons.FOLLOWED_EVENTS, *referrals.FOLLOWED_EVENTS, *cashback.FOLLOWED_EVENTS))
 )
@@ -35,6 +37,8 @@ def handle_record(record: SQSRecord) -> None:
         outcomes["referrals"] = referrals.follow_event(event.metadata.store_id, event.data)
     if event.event_type in cashback.FOLLOWED_EVENTS:
         outcomes["cashback"] = cashback.follow_event(event.metadata.store_id, event.data)
+    if event.event_type in privacy.FOLLOWED_EVENTS:
+        outcomes["privacy"] = privacy.follow(event)
     # Ids and outcomes only: never the customer's personal data.
     logger.info(
         "offer event handled",

@@ -1,0 +1,1 @@
+"""Privacy requests: the automation service's access contribution and erasure."""

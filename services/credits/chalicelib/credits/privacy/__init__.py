@@ -1,0 +1,1 @@
+"""Privacy requests: the credits service's access contribution and erasure."""

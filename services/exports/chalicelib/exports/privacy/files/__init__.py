@@ -1,0 +1,1 @@
+"""The access file in JSON, XML (with its schema, access.xsd) and HTML."""

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from chalicelib.credits.extracts.rules import wallet_rows
-from chalicelib.credits.ledger.rules import Lot
+from chalicelib.credits.ledger.rules import Lot, LotKind
 from chalicelib.credits.ledger.usecases import WalletLots, WalletRowView
 from chalicelib.customers.extracts.rules import customer_row, email_row, order_row, report_row
 from chalicelib.customers.orders.reports.rules import Row
@@ -61,7 +61,17 @@ def test_order_and_report_rows_have_their_columns() -> None:
 
 def test_wallet_rows_one_per_live_lot_or_one_without() -> None:
     wallet = WalletRowView("c1", "BRL", Decimal("30"), Decimal("10"), Decimal("0"), WHEN)
-    lot = Lot("lot-1", "bonus", Decimal("10"), Decimal("10"), "BRL", WHEN, WHEN, {}, None)
+    lot = Lot(
+        lot_id="lot-1",
+        kind=LotKind.BONUS,
+        amount=Decimal("10"),
+        remaining=Decimal("10"),
+        currency="BRL",
+        created_at=WHEN,
+        expires_at=WHEN,
+        origin={},
+        note=None,
+    )
     rows = wallet_rows(WalletLots(wallet, [lot, lot]))
     assert len(rows) == 2 and all(set(r) == _names("wallets") for r in rows)
     assert rows[0]["balance"] == "30.00" and rows[0]["lot_expires_at"] == WHEN.isoformat()

@@ -123,7 +123,7 @@ def _assemble_in_child(
     from clientela_local.apps import load_apps  # noqa: PLC0415
 
     load_apps(services=("exports",))
-    from chalicelib.exports.exports import usecases  # type: ignore[import-not-found]  # noqa: PLC0415
+    from chalicelib.exports.exports import usecases  # noqa: PLC0415
 
     job = replace(usecases.get_export(STORE, job_id), format=file_format)
     baseline = _status_mb("VmRSS")
@@ -171,7 +171,7 @@ def _verify(result: dict[str, Any], file_format: str, rows: int) -> bool:
     for key, _, _, _ in result["files"]:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
         if file_format == "csv":
-            text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
+            text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
             reader = csv.reader(text)
             next(reader)
             for values in reader:
@@ -179,7 +179,7 @@ def _verify(result: dict[str, Any], file_format: str, rows: int) -> bool:
                     found[seen] = values
                 seen += 1
         else:
-            import openpyxl  # noqa: PLC0415
+            import openpyxl  # type: ignore[import-untyped]  # noqa: PLC0415
 
             with tempfile.NamedTemporaryFile(suffix=".xlsx") as local:
                 while chunk := body.read(8 * 1024 * 1024):

@@ -7,7 +7,7 @@ import io
 import time
 from typing import Any
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import requests
 
 from clientela_local.seed import demo_customers, seed

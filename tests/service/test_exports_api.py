@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 from chalice.test import Client
 

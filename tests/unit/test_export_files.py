@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -46,6 +47,30 @@ FILTER_PARAMETERS = frozenset(
 )
 MAX_IDS = 1000
 FilterValue = str | int | float | bool | list[str]
+_PARAMETER = re.compile(r"^[a-z_]{1,40}$")
+
+
+def _checked_parameters(given: dict[str, FilterValue]) -> dict[str, FilterValue]:
+    """Query parameters travel on the bus and into DynamoDB: names as the APIs spell theirs,
+    values short printable text (a lone surrogate could not even be encoded)."""
+    for name, value in given.items():
+        if not _PARAMETER.match(name):
+            raise ValueError("parameter names are lower-case letters and _")
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (
+                len(text) > 200 or not text.isprintable() or not _encodes(text)
+            ):
+                raise ValueError(f"{name}: values are up to 200 printable characters")
+    return given
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 _FIELDS_DOC = "; ".join(
     f"{kind}: {', '.join(c.name for c in cols)}" for kind, cols in COLUMNS.items()
@@ -65,7 +90,7 @@ class ExportTarget(BaseModel):
         description='The filters of GET /customers by name (`{"country": "BR", "tag":'
         ' ["vip"]}`), matched as each part is written.',
     )
-    segment_id: str | None = Field(default=None, min_length=1, max_length=128)
+    segment_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,128}$")
 
     @model_validator(mode="after")
     def _one(self) -> ExportTarget:
@@ -79,7 +104,7 @@ class ExportTarget(BaseModel):
     def _ids(cls, ids: list[str] | None) -> list[str] | None:
         if ids is not None:
             for value in ids:
-                if not 1 <= len(value) <= 128 or not value.isprintable():
+                if not 1 <= len(value) <= 128 or not value.isprintable() or not _encodes(value):
                     raise ValueError("ids are 1-128 printable characters")
             return list(dict.fromkeys(ids))
         return ids
@@ -88,6 +113,7 @@ class ExportTarget(BaseModel):
     @classmethod
     def _filter(cls, given: dict[str, FilterValue] | None) -> dict[str, FilterValue] | None:
         if given is not None:
+            _checked_parameters(given)
             unknown = sorted(set(given) - FILTER_PARAMETERS)
             if unknown:
                 raise ValueError(f"unknown filter {unknown[0]!r}: use those of GET /customers")
@@ -121,6 +147,11 @@ class ExportReport(BaseModel):
         description="The report's query parameters (`from` and `to` at least), as in GET"
         " /reports/<name>.",
     )
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, given: dict[str, FilterValue]) -> dict[str, FilterValue]:
+        return _checked_parameters(given)
 
     def event_form(self) -> dict[str, Any]:
         return {"name": self.name, "query": {k: _text(v) for k, v in self.query.items()}}
@@ -171,8 +202,9 @@ class NewExport(BaseModel):
         try:
             columns_of(self.kind, self.fields)
         except UnknownField as error:
+            named = repr(error.name) if _PARAMETER.match(error.name) else "given"
             raise ValueError(
-                f"unknown field {error.name!r} for kind {self.kind}: one of"
+                f"unknown field {named} for kind {self.kind}: one of"
                 f" {', '.join(c.name for c in COLUMNS[self.kind])}"
             ) from None
         return self

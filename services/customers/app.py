@@ -15,6 +15,7 @@ from chalice.app import Chalice, DynamoDBEvent, SQSEvent
 from chalicelib.customers import inbox
 from chalicelib.customers.bulk import routes as bulk_routes
 from chalicelib.customers.bulk import usecases as bulk
+from chalicelib.customers.imports import handlers as import_handlers
 from chalicelib.customers.merge import routes as merge_routes
 from chalicelib.customers.orders import handlers as order_handlers
 from chalicelib.customers.orders import routes as order_routes
@@ -48,7 +49,7 @@ for area in (
 ):
     area.register(service)
 # Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
-INBOX_MODULES = (timeline_handlers, order_handlers)
+INBOX_MODULES = (timeline_handlers, order_handlers, import_handlers)
 
 
 @app.on_dynamodb_record(

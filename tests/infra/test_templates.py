@@ -467,6 +467,8 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         _arn("CustomersTable"): table,
         indexes: {"dynamodb:Query"},
         _arn("InboxQueue"): consume,
+        # Import chunks answer the exports service (chalicelib.customers.imports.handlers).
+        json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
     }
     assert _grants("customers", "RunBulkJobRole") == {
         _arn("CustomersTable"): table,

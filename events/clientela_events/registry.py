@@ -15,6 +15,7 @@ from clientela_events import (
     coupons,
     credits,
     customers,
+    exports,
     imports,
     referrals,
     storefront,
@@ -544,6 +545,54 @@ CONTRACTS: tuple[Contract, ...] = (
             "counts": {"create": 1, "update": 0, "unchanged": 0, "refused": 0, "repeated": 0},
             "moved": [],
         },
+    ),
+)
+
+_EXPORT_KEY = "exports/demo-store/exp-01JD46B2C3/parts/00000.jsonl"
+CONTRACTS += (
+    Contract(
+        exports.SOURCE,
+        "export.requested",
+        1,
+        exports.ExportRequestedV1,
+        {
+            "job_id": "exp-01JD46B2C3",
+            "kind": "customers",
+            "target": {"kind": "filter", "filter": {"country": "BR", "tag": ["vip"]}},
+            "seq": 0,
+            "rows_per_part": 1000,
+            "bucket": "clientela-exports-123456789012-us-east-1",
+            "key": _EXPORT_KEY,
+        },
+    ),
+    Contract(
+        exports.CUSTOMERS_SOURCE,
+        "export.part_written",
+        1,
+        exports.ExportPartWrittenV1,
+        {
+            "job_id": "exp-01JD46B2C3",
+            "seq": 0,
+            "key": _EXPORT_KEY,
+            "rows": 1000,
+            "last": False,
+            "cursor": '{"after": "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"}',
+            "total": 5230,
+        },
+        also_from=(exports.CREDITS_SOURCE,),
+    ),
+    Contract(
+        exports.CUSTOMERS_SOURCE,
+        "export.part_failed",
+        1,
+        exports.ExportPartFailedV1,
+        {
+            "job_id": "exp-01JD46B2C3",
+            "seq": 0,
+            "reason": "No segment with this id",
+            "field": "target.segment_id",
+        },
+        also_from=(exports.CREDITS_SOURCE,),
     ),
 )
 

@@ -1,6 +1,7 @@
 """Prints a bearer token for the local stack (signed with the local development key).
 
     python -m clientela_local.token --store demo-store [--scopes customers:read ...] [--ttl 3600]
+        [--subject ana@store]
 
 Only the token goes to stdout, so `TOKEN=$(python -m clientela_local.token --store s1)` works.
 """
@@ -27,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="scopes to grant, space or comma separated (default: every scope)",
     )
     parser.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    parser.add_argument("--subject", default=None, help="who holds it (the `sub` claim)")
     args = parser.parse_args(argv)
 
     store = args.store.strip()
@@ -39,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ttl <= 0:
         parser.error("--ttl must be a positive number of seconds")
     try:
-        token = auth.issue_token(store, scopes, auth.LOCAL_DEVELOPMENT_KEY, ttl_seconds=args.ttl)
+        token = auth.issue_token(
+            store, scopes, auth.LOCAL_DEVELOPMENT_KEY, ttl_seconds=args.ttl, subject=args.subject
+        )
     except ValueError as exc:
         parser.error(str(exc))
     print(token)

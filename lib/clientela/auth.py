@@ -43,9 +43,19 @@ class InvalidToken(Exception):
 class Principal:
     store_id: str
     scopes: frozenset[str]
+    # Who holds the token (its `sub` claim: a user of the console, an integration), when the
+    # token names one: what audit records say did something.
+    subject: str | None = None
 
 
-def issue_token(store_id: str, scopes: Iterable[str], key: str, ttl_seconds: int = 3600) -> str:
+def issue_token(
+    store_id: str,
+    scopes: Iterable[str],
+    key: str,
+    ttl_seconds: int = 3600,
+    *,
+    subject: str | None = None,
+) -> str:
     if not STORE_ID_PATTERN.match(store_id):
         raise ValueError("store id must be 2-63 lowercase letters, digits or dashes")
     now = int(time.time())
@@ -57,6 +67,8 @@ def issue_token(store_id: str, scopes: Iterable[str], key: str, ttl_seconds: int
         "store_id": store_id,
         "scope": " ".join(sorted(set(scopes))),
     }
+    if subject is not None:
+        claims["sub"] = subject
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
@@ -79,7 +91,10 @@ def verify_token(token: str, key: str) -> Principal:
         raise InvalidToken("store_id")
     if not isinstance(scope, str):
         raise InvalidToken("scope")
-    return Principal(store_id=store_id, scopes=frozenset(scope.split()))
+    subject = claims.get("sub")
+    if subject is not None and not isinstance(subject, str):
+        raise InvalidToken("sub")
+    return Principal(store_id=store_id, scopes=frozenset(scope.split()), subject=subject)
 
 
 def bearer_token(header: str | None) -> str:
@@ -121,6 +136,8 @@ def authorize(request: AuthRequest, service: str) -> AuthResponse | dict[str, An
     except InvalidToken:
         raise Exception("Unauthorized") from None
     context = {"store_id": principal.store_id, "scopes": " ".join(sorted(principal.scopes))}
+    if principal.subject is not None:
+        context["subject"] = principal.subject
     routes = allowed_routes(service, principal.scopes)
     if not routes:
         return {
@@ -159,4 +176,9 @@ def principal_from_context(context: dict[str, Any] | None) -> Principal:
     if not isinstance(store_id, str) or not STORE_ID_PATTERN.match(store_id):
         # Only reachable if a route was registered without the authorizer: fail closed.
         raise PermissionError("request carries no verified store")
-    return Principal(store_id=store_id, scopes=frozenset(str(authorizer.get("scopes", "")).split()))
+    subject = authorizer.get("subject")
+    return Principal(
+        store_id=store_id,
+        scopes=frozenset(str(authorizer.get("scopes", "")).split()),
+        subject=subject if isinstance(subject, str) else None,
+    )

@@ -247,6 +247,7 @@ def test_provisioning_again_changes_nothing(endpoint: str) -> None:
         "clientela-platform",
         "clientela-customers",
         "clientela-credits",
+        "clientela-exports",
     }
 
 
@@ -265,3 +266,19 @@ def test_the_photos_bucket_is_private_and_expires_abandoned_uploads(endpoint: st
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     [cors] = s3.get_bucket_cors(Bucket=name)["CORSRules"]
     assert cors["AllowedMethods"] == ["POST"]
+
+
+def test_the_exports_bucket_is_private_and_expires_exports_after_seven_days(endpoint: str) -> None:
+    s3 = client(endpoint, "s3")
+    name = f"clientela-exports-123456789012-{REGION}"
+    block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rules = {
+        rule["ID"]: rule for rule in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    }
+    rule = rules["expire-exports"]
+    assert (rule["Filter"], rule["Expiration"], rule["Status"]) == (
+        {"Prefix": "exports/"},
+        {"Days": 7},
+        "Enabled",
+    )

@@ -18,6 +18,19 @@ def test_a_token_round_trips_store_and_scopes() -> None:
     assert principal == auth.Principal("shop-1", frozenset({"customers:read", "credits:write"}))
 
 
+def test_a_token_names_who_holds_it_when_it_has_a_subject(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "signing_key", lambda: KEY)
+    token = auth.issue_token("shop-1", ["exports:write"], KEY, subject="ana@shop-1")
+    assert auth.verify_token(token, KEY).subject == "ana@shop-1"
+    assert auth.verify_token(auth.issue_token("shop-1", [], KEY), KEY).subject is None
+    request = AuthRequest("TOKEN", f"Bearer {token}", "arn:aws:execute-api:r:1:a/api/GET/x")
+    result = auth.authorize(request, "exports")
+    assert isinstance(result, auth.AuthResponse)
+    context = result.context
+    principal = auth.principal_from_context({"authorizer": context})
+    assert (principal.store_id, principal.subject) == ("shop-1", "ana@shop-1")
+
+
 @pytest.mark.parametrize(
     "token",
     [

@@ -1,9 +1,18 @@
-"""Exports service: HTTP routes and event handlers (only its health check so far)."""
+"""Exports service: HTTP routes and event handlers.
+
+Each area of the product is a package of `chalicelib/exports/` with the same roles as in every
+service; event handlers stay here, where Chalice finds them, and hand over at once.
+"""
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from typing import Any
 
+from chalice.app import Chalice, SQSEvent
+
+from chalicelib.exports.imports import handlers as import_handlers
+from chalicelib.exports.imports import routes as import_routes
+from chalicelib.exports.settings import settings
 from clientela.api import Service
 from clientela.observability import install, observability
 
@@ -11,3 +20,13 @@ app = Chalice(app_name="clientela-exports")
 obs = observability("exports")
 install(app, obs)
 service = Service(app, "exports", obs)
+for area in (import_routes,):
+    area.register(service)
+
+
+# One message per invocation: reading a 50 MB file takes minutes (its own timeout, 900 s).
+@app.on_sqs_message(queue=settings().imports_queue, batch_size=1)
+@obs.tracer.capture_method
+def run_imports(event: SQSEvent) -> dict[str, Any]:
+    """Imports: read the file, publish the commit, and the customers service's answers."""
+    return import_handlers.handle_batch(event.to_dict(), event.context)

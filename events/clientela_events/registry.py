@@ -17,6 +17,7 @@ from clientela_events import (
     customers,
     exports,
     imports,
+    privacy,
     referrals,
     storefront,
 )
@@ -593,6 +594,66 @@ CONTRACTS += (
             "field": "target.segment_id",
         },
         also_from=(exports.CREDITS_SOURCE,),
+    ),
+)
+
+# Privacy requests (clientela.exports runs them; every service answers under its own source).
+_PRIVACY_REQUEST = {"request_id": "01JD46P1R2Q3S4T5V6W7X8Y9Z0", "customer_id": _CUSTOMER["id"]}
+_ANSWERING = (customers.SOURCE, credits.SOURCE, automation.SOURCE, privacy.SOURCE)
+CONTRACTS += (
+    Contract(
+        privacy.SOURCE,
+        "privacy.requested",
+        1,
+        privacy.PrivacyRequestedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "kind": "access",
+            "requested_at": _WHEN,
+            "parts_bucket": "clientela-exports-123456789012-us-east-1",
+            "parts_prefix": "privacy/demo-store/01JD46P1R2Q3S4T5V6W7X8Y9Z0/",
+        },
+    ),
+    Contract(
+        _ANSWERING[0],
+        "privacy.contributed",
+        1,
+        privacy.PrivacyContributedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "service": "customers",
+            "part_key": "privacy/demo-store/01JD46P1R2Q3S4T5V6W7X8Y9Z0/customers.json",
+            "records": 42,
+            "contributed_at": _WHEN,
+        },
+        also_from=_ANSWERING[1:],
+    ),
+    Contract(
+        _ANSWERING[0],
+        "privacy.erased",
+        1,
+        privacy.PrivacyErasedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "service": "customers",
+            "erased": {"profile": 1, "orders_anonymised": 3, "timeline": 17, "tombstones": 2},
+            "erased_at": _WHEN,
+        },
+        also_from=_ANSWERING[1:],
+    ),
+    Contract(
+        _ANSWERING[0],
+        "privacy.failed",
+        1,
+        privacy.PrivacyFailedV1,
+        {
+            **_PRIVACY_REQUEST,
+            "service": "customers",
+            "reason": "customer-not-found",
+            "detail": "The store has no customer with this id",
+            "failed_at": _WHEN,
+        },
+        also_from=_ANSWERING[1:],
     ),
 )
 

@@ -43,6 +43,7 @@ LOCAL_SECRET_VALUES = {
     "clientela/auth/signing-key": LOCAL_DEVELOPMENT_KEY,
     "clientela/customers/cursor-key": LOCAL_CURSOR_KEY,
     "clientela/credits/cursor-key": LOCAL_CURSOR_KEY + "-credits",
+    "clientela/customers/tombstone-key": "clientela-local-tombstone-key-0001",
 }
 _TIMEOUT_SECONDS = 30.0
 

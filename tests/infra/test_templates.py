@@ -433,6 +433,11 @@ def test_only_the_authorizers_read_the_signing_key() -> None:
                 assert SIGNING_KEY not in _grants(stack, role), (stack, role)
 
 
+PRIVACY_PARTS = (
+    "arn:${AWS::Partition}:s3:::clientela-exports-${AWS::AccountId}-${AWS::Region}/privacy/*"
+)
+
+
 def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
     # chalicelib.customers: the stores read and write the one table (TransactWriteItems is
     # authorised per action inside it); the indexes are only ever queried.
@@ -457,6 +462,7 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         indexes: {"dynamodb:Query"},
         _arn("CustomersIdempotencyTable"): POWERTOOLS_IDEMPOTENCY,
         json.dumps({"Ref": "CursorKeySecret"}): {"secretsmanager:GetSecretValue"},
+        json.dumps({"Ref": "TombstoneKeySecret"}): {"secretsmanager:GetSecretValue"},
         _arn("JobsQueue"): jobs,
         uploads: objects,
         photos: objects,
@@ -467,8 +473,12 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
         _arn("CustomersTable"): table,
         indexes: {"dynamodb:Query"},
         _arn("InboxQueue"): consume,
-        # Import chunks answer the exports service (chalicelib.customers.imports.handlers).
+        json.dumps({"Ref": "TombstoneKeySecret"}): {"secretsmanager:GetSecretValue"},
+        # Privacy requests (chalicelib.customers.privacy): parts under privacy/ of the exports
+        # bucket only, answers on the bus, the erased customer's photo.
+        json.dumps({"Fn::Sub": PRIVACY_PARTS}): {"s3:PutObject"},
         json.dumps({"Fn::ImportValue": "clientela-event-bus-arn"}): {"events:PutEvents"},
+        photos: {"s3:DeleteObject"},
     }
     assert _grants("customers", "RunBulkJobRole") == {
         _arn("CustomersTable"): table,

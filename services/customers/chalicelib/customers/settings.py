@@ -14,6 +14,8 @@ class CustomersSettings(BaseSettings):
     idempotency_table: str = "clientela-customers-idempotency"
     # Signs list cursors (infra/customers.yaml, CursorKeySecret).
     cursor_key_secret: str = "clientela/customers/cursor-key"  # noqa: S105 - a name
+    # Keys the hashed tombstones of erased people (infra/customers.yaml, TombstoneKeySecret).
+    tombstone_key_secret: str = "clientela/customers/tombstone-key"  # noqa: S105 - a name
     # Subscription queue of the events the service follows (bus rule -> this queue).
     inbox_queue: str = "clientela-customers-inbox"
     # Chunks of bulk jobs (chalicelib.customers.jobs).

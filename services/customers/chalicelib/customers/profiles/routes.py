@@ -15,6 +15,7 @@ from chalicelib.customers.http import (
     problem_for,
 )
 from chalicelib.customers.orders import usecases as order_usecases
+from chalicelib.customers.privacy import usecases as privacy
 from chalicelib.customers.profiles import rules as domain
 from chalicelib.customers.profiles import usecases
 from chalicelib.customers.profiles.models import (
@@ -94,6 +95,8 @@ def create_customer(call: Call) -> Reply:
     """
     body: CustomerCreate = call.body
     key = idempotency_key(call.header("Idempotency-Key"))
+    if privacy.profile_is_erased(call.store_id, body.profile()):
+        raise privacy.erased_problem()
     try:
         if key is None:
             customer = usecases.create_customer(

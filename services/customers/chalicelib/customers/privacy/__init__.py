@@ -1,0 +1,1 @@
+"""Privacy requests: the access contribution, erasure and the hashed tombstones of erased people."""

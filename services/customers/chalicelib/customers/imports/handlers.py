@@ -40,7 +40,7 @@ def on_rows_submitted(event: IncomingEvent) -> None:
         data.import_id,
         data.chunk,
         data.options.model_dump(),
-        [(r.row, dict(r.fields)) for r in data.rows],
+        [(r.row, {str(k): v for k, v in r.fields.items()}) for r in data.rows],
     )
     _publish(
         OutgoingEvent(

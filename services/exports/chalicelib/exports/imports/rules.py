@@ -182,9 +182,9 @@ def recognise(
     """The field of each column; the user's mapping (header -> field, or "" to skip) first."""
     keys = [header_key(h) for h in header]
     source: Format = "generic"
-    for name, signature in _SIGNATURES.items():
+    for origin, signature in _SIGNATURES.items():
         if signature & set(keys):
-            source = name
+            source = origin
             break
     if consent_list is not None:
         source = "mailchimp"

@@ -107,9 +107,13 @@ class ImportStore:
         expression: str,
         values: dict[str, Any],
         condition: str,
+        *,
+        names: dict[str, str] | None = None,
     ) -> dict[str, Any] | None:
         """The job after the update, or None when the condition does not hold."""
-        names = {f"#{w}": w for w in ("status",) if f"#{w}" in expression + condition}
+        names = dict(names or {})
+        if "#status" in expression + condition:
+            names["#status"] = "status"
         try:
             response = self._db.update_item(
                 TableName=self._table,
@@ -128,7 +132,7 @@ class ImportStore:
 
     def read(self, store_id: str, import_id: str, reading: dict[str, Any]) -> dict[str, Any] | None:
         """The file was read: what was learnt, how many rows and chunks; the preview starts."""
-        sets = ", ".join(f"{k} = :{k}" for k in reading)
+        sets = ", ".join(f"#{k} = :{k}" for k in reading)
         return self._update(
             store_id,
             import_id,
@@ -139,15 +143,17 @@ class ImportStore:
                 **{f":{k}": v for k, v in reading.items()},
             },
             "#status = :reading",
+            names={f"#{k}": k for k in reading},
         )
 
     def fail(self, store_id: str, import_id: str, reason: str) -> None:
         self._update(
             store_id,
             import_id,
-            "SET #status = :failed, error = :reason",
+            "SET #status = :failed, #error = :reason",
             {":failed": "failed", ":reason": reason, ":reading": "reading"},
             "#status = :reading",
+            names={"#error": "error"},
         )
 
     def record_preview(
@@ -292,11 +298,11 @@ class ImportStore:
                 if part:
                     text.write(part)
             text.flush()
+            text.detach()  # the spool stays open for the upload
             spool.seek(0)
             self._s3.upload_fileobj(
                 spool, self._bucket, key, ExtraArgs={"ContentType": "text/csv; charset=utf-8"}
             )
-            text.detach()
 
     def download_link(self, key: str, filename: str, ttl: int) -> Link:
         url = self._s3.generate_presigned_url(

@@ -381,8 +381,9 @@ def _csv_rows(  # noqa: PLR0917 - a private step of read_rows
                 continue
             values: dict[str, str] = {}
             for name, cell in zip(columns.fields, cells, strict=False):
-                if name is not None and cell.strip():
-                    values[name] = restore(cell)[:MAX_FIELD_CHARS]
+                value = restore(cell) if name is not None else ""
+                if name is not None and value.strip():
+                    values[name] = value[:MAX_FIELD_CHARS]
             if columns.consent is not None:
                 values["email_consent"] = columns.consent
                 if columns.consent_at_column is not None and columns.consent_at_column < len(cells):

@@ -1,6 +1,6 @@
 """Imports through the exports API, planned and applied by the customers service (issue 10).
 
-Each test pumps the two queues an import runs through (imports_support.Pump) until the store's
+Each test pumps the two queues an import runs through (clientela_local.drain.Drain) until the store's
 import settles, then reads the job and the customers back through the APIs.
 """
 
@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from clientela_local.drain import Drain
 from tests.service.conftest import Api
-from tests.service.imports_support import Pump, download, upload
+from tests.service.imports_support import download, pump_for, upload
 from tests.service.privacy_support import request as privacy_request
 from tests.service.privacy_support import requested, sqs_record
 
@@ -30,8 +31,8 @@ def exports(apps: dict[str, Any], headers: dict[str, str]) -> Any:
 
 
 @pytest.fixture
-def pump(apps: dict[str, Any], store_id: str) -> Pump:
-    return Pump(apps, store_id)
+def pump(apps: dict[str, Any], store_id: str) -> Drain:
+    return pump_for(apps, store_id)
 
 
 def start(exports: Api, content: str, **options: Any) -> dict[str, Any]:
@@ -41,14 +42,14 @@ def start(exports: Api, content: str, **options: Any) -> dict[str, Any]:
     return answer.body  # type: ignore[no-any-return]
 
 
-def settle(exports: Api, pump: Pump, import_id: str, **run: Any) -> dict[str, Any]:
+def settle(exports: Api, pump: Drain, import_id: str, **run: Any) -> dict[str, Any]:
     pump.run(**run)
     answer = exports.call("GET", f"/imports/{import_id}")
     assert answer.status == 200
     return answer.body  # type: ignore[no-any-return]
 
 
-def commit(exports: Api, pump: Pump, import_id: str, **run: Any) -> dict[str, Any]:
+def commit(exports: Api, pump: Drain, import_id: str, **run: Any) -> dict[str, Any]:
     answer = exports.call("POST", f"/imports/{import_id}/commit")
     assert answer.status == 202, answer.body
     return settle(exports, pump, import_id, **run)
@@ -65,7 +66,9 @@ def find(api: Api, email: str) -> list[dict[str, Any]]:
     return [c for c in answer.body["items"] if c["email"] == email]
 
 
-def test_a_preview_counts_every_row_and_changes_nothing(api: Api, exports: Api, pump: Pump) -> None:
+def test_a_preview_counts_every_row_and_changes_nothing(
+    api: Api, exports: Api, pump: Drain
+) -> None:
     known = api.call("POST", "/customers", {"email": "ana@example.com", "first_name": "Ana"})
     by_phone = api.call("POST", "/customers", {"phone": "+5511987654321", "first_name": "Rui"})
     assert known.status == by_phone.status == 201
@@ -97,7 +100,7 @@ def test_a_preview_counts_every_row_and_changes_nothing(api: Api, exports: Api, 
 
 
 def test_a_commit_applies_the_plan_and_a_rerun_changes_nothing(
-    api: Api, exports: Api, pump: Pump
+    api: Api, exports: Api, pump: Drain
 ) -> None:
     known = api.call("POST", "/customers", {"email": "bia@example.com", "first_name": "Bia"})
     content = HEADER + (
@@ -136,7 +139,7 @@ def test_a_commit_applies_the_plan_and_a_rerun_changes_nothing(
 
 
 def test_every_message_delivered_twice_creates_each_customer_once(
-    api: Api, exports: Api, pump: Pump, monkeypatch: pytest.MonkeyPatch
+    api: Api, exports: Api, pump: Drain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The app's own module (the apps fixture loads the services afresh).
     usecases = sys.modules["chalicelib.exports.imports.usecases"]
@@ -160,7 +163,7 @@ def test_every_message_delivered_twice_creates_each_customer_once(
 
 
 def test_rows_whose_customer_changed_since_the_preview_are_rechecked(
-    api: Api, exports: Api, pump: Pump
+    api: Api, exports: Api, pump: Drain
 ) -> None:
     job = start(exports, HEADER + "late@example.com,Late,,,,,\r\ngone@example.com,Gone,,,,,\r\n")
     job = settle(exports, pump, job["id"])
@@ -178,7 +181,7 @@ def test_rows_whose_customer_changed_since_the_preview_are_rechecked(
 
 
 def test_unsubscribed_always_wins_and_subscribing_needs_an_explicit_column(
-    api: Api, exports: Api, pump: Pump
+    api: Api, exports: Api, pump: Drain
 ) -> None:
     subscribed = {"state": "subscribed", "source": "signup"}
     out = api.call("POST", "/customers", {"email": "out@example.com", "email_consent": subscribed})
@@ -226,7 +229,7 @@ def test_unsubscribed_always_wins_and_subscribing_needs_an_explicit_column(
 
 
 def test_an_erased_person_is_not_brought_back(
-    apps: dict[str, Any], api: Api, exports: Api, pump: Pump, store_id: str
+    apps: dict[str, Any], api: Api, exports: Api, pump: Drain, store_id: str
 ) -> None:
     created = api.call("POST", "/customers", {"email": "erased@example.com"})
     erasure = requested(store_id, privacy_request(store_id, created.body["id"], "erasure"))
@@ -252,7 +255,7 @@ def test_an_erased_person_is_not_brought_back(
     ids=["empty", "binary-renamed-csv", "no-contact-column", "header-only"],
 )
 def test_a_file_that_is_not_customers_fails_with_its_reason(
-    api: Api, exports: Api, pump: Pump, content: bytes, reason: str
+    api: Api, exports: Api, pump: Drain, content: bytes, reason: str
 ) -> None:
     link = exports.call("POST", "/imports/uploads", {"size": max(len(content), 1)}).body
     body = content or b" "
@@ -265,7 +268,7 @@ def test_a_file_that_is_not_customers_fails_with_its_reason(
     assert api.call("GET", "/customers/count").body["count"] == 0
 
 
-def test_a_zip_bomb_among_mailchimp_files_is_refused(api: Api, exports: Api, pump: Pump) -> None:
+def test_a_zip_bomb_among_mailchimp_files_is_refused(api: Api, exports: Api, pump: Drain) -> None:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("subscribed_members_export_1.csv", "Email Address\r\na@example.com\r\n")
@@ -281,7 +284,7 @@ def test_a_zip_bomb_among_mailchimp_files_is_refused(api: Api, exports: Api, pum
 
 
 def test_hostile_but_readable_files_are_read_and_reported(
-    api: Api, exports: Api, pump: Pump
+    api: Api, exports: Api, pump: Drain
 ) -> None:
     # Semicolons, a BOM, Windows-1252 lines appended to a UTF-8 file, formula cells, and
     # 10,000 rows with a bad e-mail: every bad row reported, the good ones planned.

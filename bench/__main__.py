@@ -5,7 +5,8 @@ module import time and memory beside `import boto3`), stream (events per PutEven
 reports (the customer reports over a store of 100 000 orders; only with `--only reports`),
 search (requests and items read per page of each customer filter and sort, for stores of
 10 000 and 100 000 customers), credits (requests, capacity per partition key and our code's time
-per credits operation; only with `--only credits`).
+per credits operation; only with `--only credits`), imports (reading a 1,000,000-row file
+beside a bare csv.reader, and a preview end to end: rows/s; only with `--only imports`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search", "credits")
+SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "imports")
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
-ON_REQUEST = ("reports", "credits")
+# A 1,000,000-row file read twice, then a preview on moto (a few minutes): with --only only.
+ON_REQUEST = ("reports", "credits", "imports")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search", "credits"} & set(chosen):
+    if {"api", "stream", "reports", "search", "credits", "imports"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -82,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                 searched = customer_search.run(stack, customer_search.parse_sizes(args.customers))
                 document["search"] = customer_search.as_json(searched)
                 text["search"] = customer_search.render(searched)
-            if "credits" in chosen:
-                _credits(stack, args, document, text)
+            for name, section in (("credits", _credits), ("imports", _imports)):
+                if name in chosen:
+                    section(stack, args, document, text)
     document["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)
@@ -94,7 +97,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _imports(
+    stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
+) -> None:
+    from bench import imports  # noqa: PLC0415
+
+    imported = imports.run(stack, args.import_rows, args.import_preview_rows)
+    document["imports"] = imports.as_json(imported)
+    text["imports"] = imports.render(imported)
+
+
 def _credit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--import-rows", type=int, default=1_000_000, help="rows of the file imports reads"
+    )
+    parser.add_argument(
+        "--import-preview-rows", type=int, default=2_000, help="rows imports previews on moto"
+    )
     parser.add_argument(
         "--credit-samples", type=int, default=5, help="requests per credits operation (default 5)"
     )

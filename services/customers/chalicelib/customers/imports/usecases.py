@@ -27,7 +27,8 @@ from chalicelib.customers.errors import (
 from chalicelib.customers.imports import rules
 from chalicelib.customers.imports.rules import Issue, RowInput
 from chalicelib.customers.imports.store import ImportStore, Plan, PlannedRow
-from chalicelib.customers.privacy.usecases import is_erased
+from chalicelib.customers.privacy import rules as privacy
+from chalicelib.customers.privacy.usecases import is_erased, tombstone_key, tombstone_store
 from chalicelib.customers.profiles.rules import Customer
 from chalicelib.customers.profiles.usecases import Precondition, change_customer, customer_store
 from chalicelib.customers.settings import settings
@@ -63,6 +64,25 @@ def imported_customer_id(import_id: str, row: int) -> str:
 
 def _issue(issue: Issue) -> dict[str, Any]:
     return {k: v for k, v in asdict(issue).items() if v is not None}
+
+
+def _erased(store_id: str, rows: list[RowInput]) -> set[int]:
+    """The rows of people erased from the store. One batched look-up for the whole chunk (its
+    tombstones are almost always absent); row by row only when one of them is there."""
+    key = tombstone_key()
+    digests = [
+        d
+        for r in rows
+        for d in privacy.tombstone_digests(key, store_id, email=r.email, phone=r.phone)
+    ]
+    unique = sorted(set(digests))
+    tombstones = tombstone_store()
+    # BatchGetItem takes 100 keys a request.
+    if not any(
+        tombstones.any_present(store_id, unique[n : n + 100]) for n in range(0, len(unique), 100)
+    ):
+        return set()
+    return {r.row for r in rows if is_erased(store_id, email=r.email, phone=r.phone)}
 
 
 def _match(store_id: str, rows: list[RowInput]) -> dict[int, Customer]:
@@ -111,7 +131,7 @@ def preview_chunk(
             valid.append(read)
     # Repeats: the file's first row of each person wins (chunks are planned in order).
     claimed = store.claims(store_id, import_id, (r.identity for r in valid))
-    winners: list[RowInput] = []
+    firsts: list[RowInput] = []
     new_claims: dict[str, int] = {}
     for r in valid:
         first = claimed.get(r.identity) or new_claims.get(r.identity)
@@ -122,11 +142,15 @@ def preview_chunk(
             planned[r.row] = PlannedRow(r.row, "repeated", {})
             continue
         new_claims[r.identity] = r.row
-        if is_erased(store_id, email=r.email, phone=r.phone):
+        firsts.append(r)
+    erased = _erased(store_id, firsts)
+    winners: list[RowInput] = []
+    for r in firsts:
+        if r.row in erased:
             issues.append(Issue(r.row, "refused", "email" if r.email else "phone", ERASED))
             planned[r.row] = PlannedRow(r.row, "refused", {})
-            continue
-        winners.append(r)
+        else:
+            winners.append(r)
     store.claim(store_id, import_id, {k: v for k, v in new_claims.items() if k not in claimed})
     matched = _match(store_id, winners)
     for r in winners:
@@ -191,13 +215,9 @@ def _update(
 
 
 def _apply_row(
-    store_id: str, import_id: str, p: PlannedRow, options: dict[str, Any]
+    store_id: str, import_id: str, p: PlannedRow, read: RowInput, options: dict[str, Any]
 ) -> tuple[str, str | None]:
     tags, update_existing = list(options.get("tags", [])), bool(options["update_existing"])
-    read = rules.read_row(p.row, p.fields)
-    assert isinstance(read, RowInput)  # the same rules passed it at the preview
-    if is_erased(store_id, email=read.email, phone=read.phone):
-        return "refused", ERASED
     if p.action == "create":
         return _create(store_id, import_id, read, tags, update_existing)
     assert p.customer_id is not None
@@ -226,12 +246,23 @@ def apply_chunk(store_id: str, import_id: str, chunk: int) -> Applied:
         return Applied(plan.applied["counts"], plan.applied["moved"])
     counts = dict.fromkeys(COUNTED, 0)
     moved: list[dict[str, Any]] = []
+    reads: dict[int, RowInput] = {}
+    for p in plan.rows:
+        if p.action not in ("refused", "repeated"):
+            read = rules.read_row(p.row, p.fields)
+            assert isinstance(read, RowInput)  # the same rules passed it at the preview
+            reads[p.row] = read
+    erased = _erased(store_id, list(reads.values()))  # since the preview, perhaps
     for p in plan.rows:
         if p.action in ("refused", "repeated"):
             counts[p.action] += 1
             continue
+        why: str | None
         try:
-            done, why = _apply_row(store_id, import_id, p, plan.options)
+            if p.row in erased:
+                done, why = "refused", ERASED
+            else:
+                done, why = _apply_row(store_id, import_id, p, reads[p.row], plan.options)
         except InvalidField as exc:
             done, why = "refused", f"{exc.field}: {exc.reason}"
         counts[done] += 1

@@ -344,7 +344,7 @@ class Reading:
     last_row: int = 0
 
 
-def _csv_rows(  # noqa: PLR0917 - a private step of read_rows
+def _csv_rows(  # noqa: PLR0912, PLR0917 - one pass over the file, kept in one place
     stream: IO[bytes],
     reading: Reading,
     mapping: dict[str, str] | None,
@@ -373,6 +373,7 @@ def _csv_rows(  # noqa: PLR0917 - a private step of read_rows
         for n, c in enumerate(header)
         if c in columns.ignored and n not in consumed and c not in reading.ignored
     )
+    wanted = [(index, name) for index, name in enumerate(columns.fields) if name is not None]
     number = first_row + 1  # the header's row, as a spreadsheet numbers it
     try:
         for cells in reader:
@@ -380,10 +381,12 @@ def _csv_rows(  # noqa: PLR0917 - a private step of read_rows
             if not any(c.strip() for c in cells):
                 continue
             values: dict[str, str] = {}
-            for name, cell in zip(columns.fields, cells, strict=False):
-                value = restore(cell) if name is not None else ""
-                if name is not None and value.strip():
-                    values[name] = value[:MAX_FIELD_CHARS]
+            width = len(cells)
+            for index, name in wanted:
+                if index < width:
+                    value = restore(cells[index])
+                    if value.strip():
+                        values[name] = value[:MAX_FIELD_CHARS]
             if columns.consent is not None:
                 values["email_consent"] = columns.consent
                 if columns.consent_at_column is not None and columns.consent_at_column < len(cells):

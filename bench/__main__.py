@@ -5,8 +5,10 @@ module import time and memory beside `import boto3`), stream (events per PutEven
 reports (the customer reports over a store of 100 000 orders; only with `--only reports`),
 search (requests and items read per page of each customer filter and sort, for stores of
 10 000 and 100 000 customers), credits (requests, capacity per partition key and our code's time
-per credits operation; only with `--only credits`), imports (reading a 1,000,000-row file
-beside a bare csv.reader, and a preview end to end: rows/s; only with `--only imports`).
+per credits operation; only with `--only credits`), exports (rows/s and peak memory assembling
+100 000 and 1 000 000 customers to CSV and XLSX, beside bare writers; only with `--only exports`),
+imports (reading a 1,000,000-row file beside a bare csv.reader, and a preview end to end:
+rows/s; only with `--only imports`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "imports")
+SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "exports", "imports")
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
+# Several minutes (a million rows to CSV and to XLSX, each read back): with --only only.
 # A 1,000,000-row file read twice, then a preview on moto (a few minutes): with --only only.
-ON_REQUEST = ("reports", "credits", "imports")
+ON_REQUEST = ("reports", "credits", "exports", "imports")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
     _credit_options(parser)
+    _export_options(parser)
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search", "credits", "imports"} & set(chosen):
+    if {"api", "stream", "reports", "search", "credits", "exports", "imports"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -84,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 searched = customer_search.run(stack, customer_search.parse_sizes(args.customers))
                 document["search"] = customer_search.as_json(searched)
                 text["search"] = customer_search.render(searched)
-            for name, section in (("credits", _credits), ("imports", _imports)):
-                if name in chosen:
-                    section(stack, args, document, text)
+            _on_request(stack, chosen, args, document, text)
     document["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)
@@ -134,6 +136,41 @@ def _credits(
     credited = credits.run(stack, sizes)
     document["credits"] = credits.as_json(credited)
     text["credits"] = credits.render(credited)
+
+
+def _on_request(
+    stack: Any,
+    chosen: list[str],
+    args: argparse.Namespace,
+    document: dict[str, Any],
+    text: dict[str, str],
+) -> None:
+    """The long sections that run only when named (credits, exports, imports)."""
+    if "credits" in chosen:
+        _credits(stack, args, document, text)
+    if "exports" in chosen:
+        _exports(stack, args, document, text)
+    if "imports" in chosen:
+        _imports(stack, args, document, text)
+
+
+def _export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--export-rows",
+        default="100000,1000000",
+        help="export sizes the exports section assembles, comma-separated",
+    )
+
+
+def _exports(
+    stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
+) -> None:
+    from bench import exports  # noqa: PLC0415
+
+    sizes = tuple(int(n) for n in args.export_rows.split(",") if n)
+    exported = exports.run(stack, sizes)
+    document["exports"] = exports.as_json(exported)
+    text["exports"] = exports.render(exported)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ Time is injectable (`now=`): tests pass an `AdjustableTime` and call `tick()` af
 it.
 A clock that falls behind (laptop asleep, time advanced by hours) fires each rule once, not
 once per missed period, with the time of the latest period missed.
+
+It also applies the buckets' lifecycle expiration rules, which moto stores but never runs
+(`sweep_buckets`): at most once a minute of its time, objects older than a rule's days go.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from clientela_local import schedules
 
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Now = Callable[[], datetime]
+# How often (in the clock's time) expired objects are looked for.
+SWEEP_EVERY = timedelta(minutes=1)
 
 
 def utc_now() -> datetime:
@@ -95,6 +101,8 @@ class Clock:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
+        self._swept_at: datetime | None = None
+        self._s3 = boto3.client("s3", config=config)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="clock", daemon=True)
@@ -131,7 +139,42 @@ class Clock:
                 fired.append(arn)
             for arn in set(self._due) - seen:  # deleted or disabled rules start afresh
                 del self._due[arn]
+            if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
+                self._swept_at = now
+                try:
+                    self.sweep_buckets(now)
+                except Exception:
+                    log.exception("lifecycle sweep failed")
             return fired
+
+    def sweep_buckets(self, now: datetime) -> int:
+        """Deletes what the buckets' lifecycle rules expire by `now`; how many objects went."""
+        deleted = 0
+        for bucket in self._s3.list_buckets().get("Buckets", []):
+            name = bucket["Name"]
+            try:
+                rules = self._s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+            except ClientError:
+                continue  # no lifecycle configuration
+            for rule in rules:
+                days = rule.get("Expiration", {}).get("Days")
+                if rule.get("Status") != "Enabled" or not days:
+                    continue
+                prefix = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", ""))
+                cutoff = now - timedelta(days=days)
+                pages = self._s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=name, Prefix=prefix
+                )
+                for page in pages:
+                    old = [
+                        {"Key": item["Key"]}
+                        for item in page.get("Contents", [])
+                        if item["LastModified"] <= cutoff
+                    ]
+                    if old:
+                        self._s3.delete_objects(Bucket=name, Delete={"Objects": old})  # type: ignore[typeddict-item]
+                        deleted += len(old)
+        return deleted
 
     def _take_due(self, arn: str, expression: str, now: datetime) -> datetime | None:
         """The firing time that is due now, if any, and moves the rule to its next one."""

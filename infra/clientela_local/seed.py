@@ -820,7 +820,19 @@ def seed(
     if credits and len([c for c in customers if "email" in c]) >= REFERRERS + WALLETS:
         now = today or datetime.now(UTC)  # a store too small for them has no credits
         seed_credits(api, customers, [ids[i] for i in range(len(customers))], store, now)
+        seed_exports(api)
     return len(customers)
+
+
+def seed_exports(api: _Api) -> None:
+    """Two exports on the store's record (GET /exports): its customers to Excel with headers in
+    Portuguese, its wallets with their lots; the pollers make the files in the background."""
+    for body, language in (
+        ({"kind": "customers", "format": "xlsx"}, "pt-BR"),
+        ({"kind": "wallets", "format": "xlsx"}, "en"),
+    ):
+        response = api.post("/exports", body, what="export", headers={"Accept-Language": language})
+        api.answer(response, what="export", status=202)
 
 
 def _numbered(batches: list[list[dict[str, Any]]]) -> list[tuple[int, list[dict[str, Any]]]]:

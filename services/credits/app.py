@@ -13,6 +13,7 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.credits import inbox
 from chalicelib.credits.coupons import routes as coupon_routes
+from chalicelib.credits.extracts import handlers as extract_handlers
 from chalicelib.credits.ledger import routes as ledger_routes
 from chalicelib.credits.ledger.handlers import expire_due
 from chalicelib.credits.programmes import handlers as cashback_handlers
@@ -65,3 +66,11 @@ def reward_due_referrals(event: CloudWatchEvent) -> dict[str, Any]:
 def grant_due_cashback(event: CloudWatchEvent) -> dict[str, Any]:
     """Pending cashbacks past their hold window are granted (through the ledger)."""
     return cashback_handlers.grant_due(event.to_dict())
+
+
+# One part per invocation: at most `rows_per_part` wallets, well within the 15 s timeout.
+@app.on_sqs_message(queue=settings().extracts_queue, batch_size=1)
+@obs.tracer.capture_method
+def on_export_request(event: SQSEvent) -> dict[str, Any]:
+    """Wallets exports (export.requested): writes the rows into the exports bucket, answers."""
+    return extract_handlers.handle_batch(event.to_dict(), event.context)

@@ -15,6 +15,7 @@ from chalice.app import Chalice, DynamoDBEvent, SQSEvent
 from chalicelib.customers import inbox
 from chalicelib.customers.bulk import routes as bulk_routes
 from chalicelib.customers.bulk import usecases as bulk
+from chalicelib.customers.extracts import handlers as extract_handlers
 from chalicelib.customers.imports import handlers as import_handlers
 from chalicelib.customers.merge import routes as merge_routes
 from chalicelib.customers.orders import handlers as order_handlers
@@ -84,3 +85,11 @@ def on_inbound_event(event: SQSEvent) -> dict[str, Any]:
 def run_bulk_job(event: SQSEvent) -> dict[str, Any]:
     """Bulk jobs, a chunk per message; each chunk queues the next (POST /customers/bulk)."""
     return bulk.handle_job_batch(event.to_dict(), event.context)
+
+
+# One part per invocation: at most `rows_per_part` rows, well within the 15 s timeout.
+@app.on_sqs_message(queue=settings().extracts_queue, batch_size=1)
+@obs.tracer.capture_method
+def on_export_request(event: SQSEvent) -> dict[str, Any]:
+    """Export parts (export.requested): writes the rows into the exports bucket and answers."""
+    return extract_handlers.handle_batch(event.to_dict(), event.context)

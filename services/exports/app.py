@@ -1,7 +1,7 @@
-"""Exports service: HTTP routes and event handlers.
+"""Exports service: where its routes and event handlers are wired.
 
 Each area of the product is a package of `chalicelib/exports/` with the same roles as in every
-service; event handlers stay here, where Chalice finds them, and hand over at once.
+service. Event handlers stay here, where Chalice finds them, and hand over at once.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from typing import Any
 
 from chalice.app import Chalice, SQSEvent
 
+from chalicelib.exports.exports import handlers as export_handlers
+from chalicelib.exports.exports import routes as export_routes
 from chalicelib.exports.imports import handlers as import_handlers
 from chalicelib.exports.imports import routes as import_routes
 from chalicelib.exports.settings import settings
@@ -20,8 +22,16 @@ app = Chalice(app_name="clientela-exports")
 obs = observability("exports")
 install(app, obs)
 service = Service(app, "exports", obs)
-for area in (import_routes,):
-    area.register(service)
+export_routes.register(service)
+import_routes.register(service)
+
+
+@app.on_sqs_message(queue=settings().parts_queue, batch_size=1)
+@obs.tracer.capture_method
+def on_export_part(event: SQSEvent) -> dict[str, Any]:
+    """Owners' export parts: count each once, ask for the next, assemble the file after the
+    last (one message per invocation: an assembly may take minutes)."""
+    return export_handlers.handle_batch(event.to_dict(), event.context)
 
 
 # One message per invocation: reading a 50 MB file takes minutes (its own timeout, 900 s).

@@ -168,6 +168,12 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-credits-customer-events-delivery-dlq",
         "clientela-credits-offer-events-dlq",
         "clientela-credits-offer-events-delivery-dlq",
+        "clientela-customers-extracts-dlq",
+        "clientela-customers-extracts-delivery-dlq",
+        "clientela-credits-extracts-dlq",
+        "clientela-credits-extracts-delivery-dlq",
+        "clientela-exports-parts-dlq",
+        "clientela-exports-parts-delivery-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]

@@ -261,6 +261,10 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "OfferEventsDlq",
         "OfferEventsDeliveryDlq",
         "OfferEventsRule",
+        "ExtractsQueue",
+        "ExtractsDlq",
+        "ExtractsDeliveryDlq",
+        "ExtractsRule",
     }
     assert "Globals" not in template
     applied = {
@@ -279,6 +283,10 @@ def test_the_moto_template_keeps_what_moto_creates_and_describes_the_rest() -> N
         "LocalApplyOfferEventsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
         "LocalApplyOfferEventsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
         "LocalApplyCursorKeySecret": "AWS::SecretsManager::Secret",
+        "LocalApplyExtractsDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyExtractsQueuePolicy": "AWS::SQS::QueuePolicy",
+        "LocalApplyExtractsDeliveryDlqAlarm": "AWS::CloudWatch::Alarm",
+        "LocalApplyExtractsDeliveryDlqPolicy": "AWS::SQS::QueuePolicy",
     }
 
 

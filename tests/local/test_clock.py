@@ -146,3 +146,36 @@ def test_the_clock_thread_stops_promptly(aws):
     clock.stop(timeout=5)
     assert clock._thread is not None
     assert not clock._thread.is_alive()
+
+
+def test_the_clock_applies_lifecycle_expiration_which_moto_only_stores(aws):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="files")
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="files",
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "week",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "exports/"},
+                    "Expiration": {"Days": 7},
+                },
+            ]
+        },
+    )
+    for key in ("exports/a.csv", "imports/b.csv"):
+        s3.put_object(Bucket="files", Key=key, Body=b"x")
+    time = AdjustableTime()  # objects are stamped with real time
+    clock = _clock(time)
+
+    clock.tick()
+    time.advance(timedelta(days=6, hours=23))
+    clock.tick()
+    assert {o["Key"] for o in s3.list_objects_v2(Bucket="files")["Contents"]} == {
+        "exports/a.csv",
+        "imports/b.csv",
+    }
+    time.advance(timedelta(hours=1, minutes=1))
+    clock.tick()
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="files")["Contents"]] == ["imports/b.csv"]

@@ -417,6 +417,7 @@ def _credits_api(mock: responses.RequestsMock) -> None:
     mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/wallets/.+"), json=entry, status=201)
     mock.add(responses.POST, f"{BASE}/coupons", json={}, status=201)
     mock.add(responses.POST, re.compile(rf"{re.escape(BASE)}/coupons/.+/redemptions"), json={})
+    mock.add(responses.POST, f"{BASE}/exports", json={"id": "exp-1"}, status=202)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from chalice.app import AuthRequest
+from chalice.app import AuthRequest, AuthResponse
 
 from clientela import auth
 from clientela.cursor import decode_cursor, encode_cursor
@@ -25,7 +25,7 @@ def test_a_token_names_who_holds_it_when_it_has_a_subject(monkeypatch: pytest.Mo
     assert auth.verify_token(auth.issue_token("shop-1", [], KEY), KEY).subject is None
     request = AuthRequest("TOKEN", f"Bearer {token}", "arn:aws:execute-api:r:1:a/api/GET/x")
     result = auth.authorize(request, "exports")
-    assert isinstance(result, auth.AuthResponse)
+    assert isinstance(result, AuthResponse)
     context = result.context
     principal = auth.principal_from_context({"authorizer": context})
     assert (principal.store_id, principal.subject) == ("shop-1", "ana@shop-1")

@@ -18,6 +18,8 @@ class CreditsSettings(BaseSettings):
     # Order and customer events for coupons and referrals (infra/credits.yaml, OfferEventsRule
     # -> this queue).
     offer_events_queue: str = "clientela-credits-offer-events"
+    # Export requests for wallets (infra/credits.yaml, ExtractsRule -> this queue; issue 10).
+    extracts_queue: str = "clientela-credits-extracts"
     # Signs the cursors of GET /wallets, a wallet's ledger and GET /referrals
     # (infra/credits.yaml CursorKeySecret).
     cursor_key_secret: str = "clientela/credits/cursor-key"  # noqa: S105 - a name, not a key

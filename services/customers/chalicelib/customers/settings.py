@@ -20,6 +20,8 @@ class CustomersSettings(BaseSettings):
     inbox_queue: str = "clientela-customers-inbox"
     # Chunks of bulk jobs (chalicelib.customers.jobs).
     jobs_queue: str = "clientela-customers-jobs"
+    # Export requests for the rows this service owns (bus rule -> this queue; issue 10).
+    extracts_queue: str = "clientela-customers-extracts"
     # Customer photos (infra/customers.yaml, PhotosBucket). The default is the name the template
     # gives it in moto's default account and the local stack's region.
     photos_bucket: str = "clientela-customers-photos-123456789012-us-east-1"

@@ -16,6 +16,19 @@ class ExportsSettings(BaseSettings):
     # (infra/exports.yaml, ExportsBucket). The default is the name the template gives it in
     # moto's default account and the local stack's region.
     bucket: str = "clientela-exports-123456789012-us-east-1"
+    # Export parts owners answer with (bus rule -> this queue -> on_export_part).
+    parts_queue: str = "clientela-exports-parts"
+    # Rows an owner writes per part: one bounded invocation of the owner's function each.
+    rows_per_part: int = 2000
+    # How long a presigned link to an export stays valid: GET /exports/{id} gives a fresh one.
+    link_ttl: int = 300
+    # The link e-mailed when a file is ready (capped by the function's credentials' lifetime).
+    email_link_ttl: int = 6 * 3600
+    sender: str = "exports@clientela.dev"
+    # Rows per XLSX sheet / CSV file (Excel's limit, less the header); tests lower it.
+    max_rows_per_sheet: int = 1_048_575
+    # Where XLSX files are built before they go up (the Lambda's /tmp).
+    work_dir: str | None = None
     # Imports: the queue of their own steps and of the customers service's answers
     # (infra/exports.yaml, ImportsQueue); how long an upload link and a report link live.
     imports_queue: str = "clientela-exports-imports"

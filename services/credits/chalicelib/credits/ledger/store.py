@@ -423,6 +423,35 @@ class LedgerStore:
                 },
             )
 
+    def store_balances_page(
+        self, store_id: str, currency: str, *, limit: int, position: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to `limit` balance items of the store in `currency`, from `position` (shard and
+        the index key to continue after), and where the next page starts (None at the end)."""
+        shard = int((position or {}).get("shard", 0))
+        start = (position or {}).get("key")
+        items: list[dict[str, Any]] = []
+        while shard < SHARDS and len(items) < limit:
+            more: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+            page = self._db.query(
+                TableName=self._table,
+                IndexName="by-store",
+                KeyConditionExpression="gpk = :pk AND begins_with(gsk, :cur)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"STORE#{store_id}#{shard}"},
+                    ":cur": {"S": currency + "#"},
+                },
+                Limit=limit - len(items),
+                **more,
+            )
+            items.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                shard += 1
+        if shard >= SHARDS:
+            return items, None
+        return items, {"shard": shard, "key": start}
+
     def due(self, until: datetime) -> Iterator[tuple[str, str, str]]:
         """(store, customer, currency) of the wallets with a lot expiring by `until`."""
         for number in range(SHARDS):

@@ -616,6 +616,38 @@ def store_wallets(store_id: str, currency: str) -> list[WalletRowView]:
     return rows
 
 
+@dataclass(frozen=True)
+class WalletLots:
+    wallet: WalletRowView
+    lots: list[Lot]  # live ones (unspent, unexpired), soonest expiry first
+
+
+def store_wallets_page(
+    store_id: str, currency: str, *, limit: int, position: dict[str, Any] | None
+) -> tuple[list[WalletLots], dict[str, Any] | None]:
+    """A page of the store's wallets in `currency` with their live lots (for exports), and
+    where the next page starts: bounded work whatever the number of wallets."""
+    items, following = ledger_store().store_balances_page(
+        store_id, currency, limit=limit, position=position
+    )
+    at = now()
+    found = []
+    for item in items:
+        customer_id = item["customer_id"]["S"]
+        lots = [
+            lot
+            for lot in ledger_store().lots(store_id, customer_id)
+            if lot.currency == currency and lot.spendable_at(at)
+        ]
+        lots.sort(key=lambda lot: (lot.expires_at is None, lot.expires_at or at, lot.lot_id))
+        view = _balance_view(item, lots, at)
+        row = WalletRowView(
+            customer_id, currency, view.balance, view.bonus, view.cashback, view.next_expiry
+        )
+        found.append(WalletLots(row, lots))
+    return found, following
+
+
 # Order events credits acts on; their subscription rule (infra/credits.yaml) takes these.
 FOLLOWED_ORDER_EVENTS = ("order.cancelled", "order.refunded")
 

@@ -11,7 +11,7 @@ before the delete).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -38,7 +38,7 @@ class Drain:
         self.urls = {q: self.sqs.get_queue_url(QueueName=q)["QueueUrl"] for q in handlers}
         self.delivered = 0
 
-    def _deliver(self, queue: str, message: dict[str, Any], *, delete: bool) -> bool:
+    def _deliver(self, queue: str, message: Mapping[str, Any], *, delete: bool) -> bool:
         app_name, handler = self.handlers[queue]
         record = {
             "messageId": message["MessageId"],

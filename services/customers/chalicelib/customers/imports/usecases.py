@@ -174,14 +174,35 @@ def preview_chunk(
     return Preview(plan.counts, plan.issues)
 
 
-def _create(
-    store_id: str, import_id: str, r: RowInput, tags: list[str], update_existing: bool
+@dataclass(frozen=True)
+class _Known:
+    """What a commit looks up for its chunk's `create` rows at once (batched), not row by row:
+    the customers earlier attempts created, and who holds each row's e-mail or phone now."""
+
+    created: frozenset[str]
+    matched: dict[int, Customer]
+
+    @classmethod
+    def of(cls, store_id: str, import_id: str, rows: list[RowInput]) -> _Known:
+        ids = [imported_customer_id(import_id, r.row) for r in rows]
+        created = frozenset(customer_store().get_many(store_id, ids))
+        left = [r for r, cid in zip(rows, ids, strict=True) if cid not in created]
+        return cls(created, _match(store_id, left) if left else {})
+
+
+def _create(  # noqa: PLR0917 - one row's inputs
+    store_id: str,
+    import_id: str,
+    r: RowInput,
+    tags: list[str],
+    update_existing: bool,
+    known: _Known,
 ) -> tuple[str, str | None]:
     """Creates the row's customer under its derived id; (what was done, why it moved)."""
     cid = imported_customer_id(import_id, r.row)
-    if customer_store().get(store_id, cid) is not None:
+    if cid in known.created:
         return "create", None  # an earlier attempt of this chunk created it
-    current = _match(store_id, [r]).get(r.row)
+    current = known.matched.get(r.row)
     if current is not None:
         done = _update(store_id, current.id, r, tags, update_existing)
         return done, "a customer with this e-mail or phone was added since the preview"
@@ -214,17 +235,23 @@ def _update(
     return "update" if changed[-1] else "unchanged"
 
 
-def _apply_row(
-    store_id: str, import_id: str, p: PlannedRow, read: RowInput, options: dict[str, Any]
+def _apply_row(  # noqa: PLR0917 - one row's inputs
+    store_id: str,
+    import_id: str,
+    p: PlannedRow,
+    read: RowInput,
+    options: dict[str, Any],
+    known: _Known,
 ) -> tuple[str, str | None]:
     tags, update_existing = list(options.get("tags", [])), bool(options["update_existing"])
     if p.action == "create":
-        return _create(store_id, import_id, read, tags, update_existing)
+        return _create(store_id, import_id, read, tags, update_existing, known)
     assert p.customer_id is not None
     try:
         done = _update(store_id, p.customer_id, read, tags, update_existing)
     except CustomerNotFound:
-        done, _ = _create(store_id, import_id, read, tags, update_existing)
+        again = _Known.of(store_id, import_id, [read])
+        done, _ = _create(store_id, import_id, read, tags, update_existing, again)
         return done, "the customer was deleted since the preview"
     if done == p.action:
         return done, None
@@ -253,6 +280,8 @@ def apply_chunk(store_id: str, import_id: str, chunk: int) -> Applied:
             assert isinstance(read, RowInput)  # the same rules passed it at the preview
             reads[p.row] = read
     erased = _erased(store_id, list(reads.values()))  # since the preview, perhaps
+    creates = [reads[p.row] for p in plan.rows if p.action == "create" and p.row not in erased]
+    known = _Known.of(store_id, import_id, creates)
     for p in plan.rows:
         if p.action in ("refused", "repeated"):
             counts[p.action] += 1
@@ -262,7 +291,7 @@ def apply_chunk(store_id: str, import_id: str, chunk: int) -> Applied:
             if p.row in erased:
                 done, why = "refused", ERASED
             else:
-                done, why = _apply_row(store_id, import_id, p, reads[p.row], plan.options)
+                done, why = _apply_row(store_id, import_id, p, reads[p.row], plan.options, known)
         except InvalidField as exc:
             done, why = "refused", f"{exc.field}: {exc.reason}"
         counts[done] += 1

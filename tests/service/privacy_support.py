@@ -25,7 +25,7 @@ def request(
     return PrivacyRequestedV1(
         request_id=request_id,
         customer_id=customer_id,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         requested_at=WHEN,
         parts_bucket=BUCKET,
         parts_prefix=f"privacy/{store_id}/{request_id}/",

@@ -174,6 +174,8 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-credits-extracts-delivery-dlq",
         "clientela-exports-parts-dlq",
         "clientela-exports-parts-delivery-dlq",
+        "clientela-exports-imports-dlq",
+        "clientela-exports-imports-delivery-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]

@@ -135,8 +135,12 @@ def _chunks(rows: Iterator[rules.Row]) -> Iterator[list[dict[str, Any]]]:
     size = 0
     for row in rows:
         chunk.append({"row": row.row, "fields": row.fields})
-        # What the row weighs in the event's JSON, about: quotes, separators, UTF-8 bytes.
-        size += 24 + sum(len(k) + len(v.encode()) + 6 for k, v in row.fields.items())
+        # What the row weighs in the event's JSON: UTF-8 bytes, quotes and separators, and the
+        # escapes JSON adds (control characters, rare, are bounded by the margin to 256 KB).
+        size += 24 + sum(
+            len(k) + len(v.encode()) + v.count('"') + v.count("\\") + 6
+            for k, v in row.fields.items()
+        )
         if len(chunk) >= CHUNK_ROWS or size >= CHUNK_BYTES:
             yield chunk
             chunk, size = [], 0

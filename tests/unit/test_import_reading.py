@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from chalicelib.exports.imports import rules
 from chalicelib.exports.imports.rules import Reading, Unreadable, read_rows
+from chalicelib.exports.imports.usecases import CHUNK_ROWS, _chunks
 from clientela import csvsafe
+from clientela_events.imports import ImportOptions, ImportRowsSubmittedV1
 
 
 def read(data: bytes, **options: object) -> tuple[Reading, list[rules.Row]]:
@@ -217,3 +219,21 @@ def test_any_text_cell_of_our_export_comes_back_as_it_was(cells: list[str]) -> N
     assert len(rows) == len(cells)
     for row, cell in zip(rows, cells, strict=True):
         assert row.fields.get("notes", "") == (cell if cell.strip() else "")
+
+
+@pytest.mark.parametrize("cell", ["a", '"\\' * 3000, "ção" * 3000])
+def test_every_chunk_fits_in_one_event(cell: str) -> None:
+    rows = (rules.Row(n, {"email": "a@example.com", "notes": cell}) for n in range(2, 1200))
+    chunks = list(_chunks(rows))
+    assert sum(len(c) for c in chunks) == 1198
+    for chunk in chunks:
+        assert len(chunk) <= CHUNK_ROWS
+        event = ImportRowsSubmittedV1.model_validate(
+            {
+                "import_id": "x",
+                "chunk": 0,
+                "options": ImportOptions(update_existing=True),
+                "rows": chunk,
+            }
+        )
+        assert len(event.model_dump_json().encode()) < 200_000  # EventBridge takes 256 KB

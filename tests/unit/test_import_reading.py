@@ -106,6 +106,12 @@ def test_header_aliases_of_each_origin(header: str, source: str, fields: set[str
     assert fields <= {f for f in columns.fields if f}
 
 
+def test_mailchimps_yearless_birthday_column_is_left_out() -> None:
+    columns = rules.recognise(["Email Address", "Birthday", "OPTIN_TIME"])
+    assert columns.fields == ("email", None, None)
+    assert "Birthday" in columns.ignored
+
+
 def test_a_mapping_overrides_the_aliases_and_skips_columns() -> None:
     columns = rules.recognise(["Correo", "Email", "Nombre"], {"Correo": "email", "Email": ""})
     assert columns.fields == ("email", None, "first_name")

@@ -149,7 +149,9 @@ _SIGNATURES: dict[Format, frozenset[str]] = {
     ),
 }
 _TABLES: dict[Format, dict[str, str]] = {
-    "mailchimp": {**_OURS, **_MAILCHIMP},
+    # Mailchimp's birthday is `MM/DD`, with no year: not a date, so the column is left out
+    # (rather than refusing every row that has one).
+    "mailchimp": {**_OURS, **_MAILCHIMP, header_key("Birthday"): ""},
     "shopify": {**_OURS, **_SHOPIFY},
     "klaviyo": {**_OURS, **_KLAVIYO},
     "clientela": _OURS,

@@ -6,7 +6,9 @@ reports (the customer reports over a store of 100 000 orders; only with `--only 
 search (requests and items read per page of each customer filter and sort, for stores of
 10 000 and 100 000 customers), credits (requests, capacity per partition key and our code's time
 per credits operation; only with `--only credits`), exports (rows/s and peak memory assembling
-100 000 and 1 000 000 customers to CSV and XLSX, beside bare writers; only with `--only exports`).
+100 000 and 1 000 000 customers to CSV and XLSX, beside bare writers; only with `--only exports`),
+imports (reading a 1,000,000-row file beside a bare csv.reader, and a preview end to end:
+rows/s; only with `--only imports`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "exports")
+SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "exports", "imports")
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
 # Several minutes (a million rows to CSV and to XLSX, each read back): with --only only.
-ON_REQUEST = ("reports", "credits", "exports")
+# A 1,000,000-row file read twice, then a preview on moto (a few minutes): with --only only.
+ON_REQUEST = ("reports", "credits", "exports", "imports")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search", "credits", "exports"} & set(chosen):
+    if {"api", "stream", "reports", "search", "credits", "exports", "imports"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -96,7 +99,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _imports(
+    stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
+) -> None:
+    from bench import imports  # noqa: PLC0415
+
+    imported = imports.run(stack, args.import_rows, args.import_preview_rows)
+    document["imports"] = imports.as_json(imported)
+    text["imports"] = imports.render(imported)
+
+
 def _credit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--import-rows", type=int, default=1_000_000, help="rows of the file imports reads"
+    )
+    parser.add_argument(
+        "--import-preview-rows", type=int, default=2_000, help="rows imports previews on moto"
+    )
     parser.add_argument(
         "--credit-samples", type=int, default=5, help="requests per credits operation (default 5)"
     )
@@ -126,11 +145,13 @@ def _on_request(
     document: dict[str, Any],
     text: dict[str, str],
 ) -> None:
-    """The long sections that run only when named (credits, exports)."""
+    """The long sections that run only when named (credits, exports, imports)."""
     if "credits" in chosen:
         _credits(stack, args, document, text)
     if "exports" in chosen:
         _exports(stack, args, document, text)
+    if "imports" in chosen:
+        _imports(stack, args, document, text)
 
 
 def _export_options(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from clientela_events import (
     credits,
     customers,
     exports,
+    imports,
     privacy,
     referrals,
     storefront,
@@ -488,6 +489,69 @@ CONTRACTS: tuple[Contract, ...] = (
             "reason": "order-cancelled",
             "due_at": datetime(2026, 12, 7, 12, 0, tzinfo=UTC),
             "at": _WHEN,
+        },
+    ),
+    # Imports (exports service reads the file, customers service plans and applies it).
+    Contract(
+        imports.SOURCE,
+        "import.rows.submitted",
+        1,
+        imports.ImportRowsSubmittedV1,
+        {
+            "import_id": "01JD40A1B2C3D4E5F6G7H8J9KM",
+            "chunk": 0,
+            "options": {"update_existing": True, "tags": ["newsletter"]},
+            "rows": [
+                {
+                    "row": 2,
+                    "fields": {
+                        "email": "joao.silva@example.com.br",
+                        "first_name": "João",
+                        "email_consent": "subscribed",
+                        "email_consent_at": "2026-11-20 10:31:00",
+                    },
+                }
+            ],
+        },
+    ),
+    Contract(
+        imports.CUSTOMERS_SOURCE,
+        "import.rows.previewed",
+        1,
+        imports.ImportRowsPreviewedV1,
+        {
+            "import_id": "01JD40A1B2C3D4E5F6G7H8J9KM",
+            "chunk": 0,
+            "counts": {"create": 1, "update": 0, "unchanged": 0, "refused": 1, "repeated": 1},
+            "issues": [
+                {"row": 3, "kind": "refused", "column": "email", "reason": "not an e-mail"},
+                {
+                    "row": 4,
+                    "kind": "repeated",
+                    "column": "email",
+                    "reason": "same e-mail",
+                    "repeats_row": 2,
+                },
+            ],
+        },
+    ),
+    Contract(
+        imports.SOURCE,
+        "import.commit.requested",
+        1,
+        imports.ImportCommitRequestedV1,
+        {"import_id": "01JD40A1B2C3D4E5F6G7H8J9KM", "chunk": 0},
+    ),
+    Contract(
+        imports.CUSTOMERS_SOURCE,
+        "import.rows.applied",
+        1,
+        imports.ImportRowsAppliedV1,
+        {
+            "import_id": "01JD40A1B2C3D4E5F6G7H8J9KM",
+            "chunk": 0,
+            "counts": {"create": 1, "update": 0, "unchanged": 0, "refused": 0, "repeated": 0},
+            "moved": [],
         },
     ),
 )

@@ -16,6 +16,7 @@ from chalicelib.customers import inbox
 from chalicelib.customers.bulk import routes as bulk_routes
 from chalicelib.customers.bulk import usecases as bulk
 from chalicelib.customers.extracts import handlers as extract_handlers
+from chalicelib.customers.imports import handlers as import_handlers
 from chalicelib.customers.merge import routes as merge_routes
 from chalicelib.customers.orders import handlers as order_handlers
 from chalicelib.customers.orders import routes as order_routes
@@ -51,7 +52,13 @@ for area in (
 ):
     area.register(service)
 # Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
-INBOX_MODULES = (timeline_handlers, order_handlers, profile_handlers, privacy_handlers)
+INBOX_MODULES = (
+    timeline_handlers,
+    order_handlers,
+    profile_handlers,
+    privacy_handlers,
+    import_handlers,
+)
 
 
 @app.on_dynamodb_record(

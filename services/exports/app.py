@@ -12,6 +12,8 @@ from chalice.app import Chalice, SQSEvent
 
 from chalicelib.exports.exports import handlers as export_handlers
 from chalicelib.exports.exports import routes as export_routes
+from chalicelib.exports.imports import handlers as import_handlers
+from chalicelib.exports.imports import routes as import_routes
 from chalicelib.exports.privacy import handlers as privacy_handlers
 from chalicelib.exports.privacy import routes as privacy_routes
 from chalicelib.exports.settings import settings
@@ -24,6 +26,7 @@ install(app, obs)
 service = Service(app, "exports", obs)
 export_routes.register(service)
 privacy_routes.register(service)
+import_routes.register(service)
 
 
 @app.on_sqs_message(queue=settings().parts_queue, batch_size=1)
@@ -39,3 +42,11 @@ def on_export_part(event: SQSEvent) -> dict[str, Any]:
 def on_privacy_event(event: SQSEvent) -> dict[str, Any]:
     """Privacy requests: this service's own part, and every service's answer (bus -> queue)."""
     return privacy_handlers.handle_batch(event.to_dict(), event.context)
+
+
+# One message per invocation: reading a 50 MB file takes minutes (its own timeout, 900 s).
+@app.on_sqs_message(queue=settings().imports_queue, batch_size=1)
+@obs.tracer.capture_method
+def run_imports(event: SQSEvent) -> dict[str, Any]:
+    """Imports: read the file, publish the commit, and the customers service's answers."""
+    return import_handlers.handle_batch(event.to_dict(), event.context)

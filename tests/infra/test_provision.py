@@ -181,6 +181,8 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-automation-contact-events-delivery-dlq",
         "clientela-automation-ses-events-dlq",
         "clientela-automation-inbound-dlq",
+        "clientela-exports-imports-dlq",
+        "clientela-exports-imports-delivery-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]

@@ -31,6 +31,11 @@ class ExportsSettings(BaseSettings):
     max_rows_per_sheet: int = 1_048_575
     # Where XLSX files are built before they go up (the Lambda's /tmp).
     work_dir: str | None = None
+    # Imports: the queue of their own steps and of the customers service's answers
+    # (infra/exports.yaml, ImportsQueue); how long an upload link and a report link live.
+    imports_queue: str = "clientela-exports-imports"
+    import_upload_ttl: int = 900
+    import_link_ttl: int = 900
 
 
 @functools.cache

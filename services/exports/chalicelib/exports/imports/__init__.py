@@ -1,0 +1,1 @@
+"""Imports: reading customer files (CSV, Mailchimp zip) into chunks for the customers service."""

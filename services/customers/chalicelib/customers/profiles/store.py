@@ -1,22 +1,32 @@
-"""Where customers live: one DynamoDB table, one item collection per store.
+"""Where customers live: one DynamoDB table, no partition key that a whole store writes to.
 
-Keys (chalicelib.customers.keys): a customer is `pk=STORE#<store>`, `sk=CUSTOMER#<ulid>`, so a
-store's customers are one query away, newest first, and no request can reach another store's
-partition. The one transaction that writes a customer also writes what must agree with it:
-- the e-mail reservation `sk=EMAIL#<address>` (e-mails unique per store, no scan, no index);
-- search entries `STORE#<store>#SEARCH / <token>\t<id>` (the name from each of its words,
-  initials, e-mail, the phone's international digits and national forms);
-- tag memberships `STORE#<store>#TAG#<tag> / CUSTOMER#<id>` and each tag's count.
-The customer item also carries the key attributes of the list indexes (`*_key`, see
-infra/customers.yaml). Profile writes set and remove profile attributes only: the order
-aggregates and activity other writers keep on the same item are never overwritten.
+Keys (chalicelib.customers.keys, README "Data model"): a customer is
+`pk=STORE#<store>#CUSTOMER#<ulid>`, `sk=CUSTOMER#<ulid>` (the partition its timeline shares),
+and carries its store shard (`shard`, chosen once from the store's shard count) and the hash
+keys of the list indexes built from it (`list_key`, `*_key`: `STORE#<store>#<shard>...`, see
+infra/customers.yaml). The one transaction that writes a customer also writes what must agree
+with it, each under keys that spread a store's writes:
+- the e-mail reservation `STORE#<store>#EMAIL#<address>` (e-mails unique per store, no scan,
+  no index);
+- search entries `STORE#<store>#SEARCH#<shard> / <token>\t<id>` (the name from each of its
+  words, initials, e-mail, the phone's international digits and national forms);
+- tag memberships `STORE#<store>#TAG#<shard>#<tag> / CUSTOMER#<id>` and each tag's count in
+  the shard's counters `STORE#<store>#COUNT#<shard> / TAG#<tag>`.
+Profile writes set and remove profile attributes only: the order aggregates and activity other
+writers keep on the same item are never overwritten.
+
+A store's shard count (`STORE#<store> / SHARDS`, 1 when absent) only grows (`grow_shards`):
+readers read every shard at once, writers move to the new shards only after every reader's
+cached count has expired, so no reader misses an entry.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 import uuid
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -75,31 +85,47 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+# How long a process trusts the shard count it read; writers wait twice as long before
+# writing to new shards (grow_shards), so every reader reads them first.
+SHARDS_TTL = timedelta(seconds=60)
+_shard_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+
 def store_key(store_id: str) -> str:
     return keys.store_pk(store_id)
 
 
 def customer_key(store_id: str, customer_id: str) -> dict[str, Any]:
-    return {"pk": {"S": store_key(store_id)}, "sk": {"S": CUSTOMER_PREFIX + customer_id}}
+    return keys.entity_key(store_id, CUSTOMER_PREFIX + customer_id)
 
 
 def email_key(store_id: str, email: str) -> dict[str, Any]:
-    return {"pk": {"S": store_key(store_id)}, "sk": {"S": EMAIL_PREFIX + email}}
+    return keys.entity_key(store_id, EMAIL_PREFIX + email)
 
 
-def token_key(store_id: str, token: str, customer_id: str) -> dict[str, Any]:
+def token_key(store_id: str, token: str, customer_id: str, shard: int = 0) -> dict[str, Any]:
     return {
-        "pk": {"S": keys.search_pk(store_id)},
+        "pk": {"S": keys.search_pk(store_id, shard)},
         "sk": {"S": f"{token}{TOKEN_SEPARATOR}{customer_id}"},
     }
 
 
-def member_key(store_id: str, tag: str, customer_id: str) -> dict[str, Any]:
-    return {"pk": {"S": keys.tag_pk(store_id, tag)}, "sk": {"S": keys.customer_sk(customer_id)}}
+def member_key(store_id: str, tag: str, customer_id: str, shard: int = 0) -> dict[str, Any]:
+    return {
+        "pk": {"S": keys.tag_pk(store_id, tag, shard)},
+        "sk": {"S": keys.customer_sk(customer_id)},
+    }
 
 
-def tag_count_key(store_id: str, tag: str) -> dict[str, Any]:
-    return {"pk": {"S": store_key(store_id)}, "sk": {"S": keys.TAG_PREFIX + tag}}
+def tag_count_key(store_id: str, tag: str, shard: int = 0) -> dict[str, Any]:
+    return {"pk": {"S": keys.counts_pk(store_id, shard)}, "sk": {"S": keys.TAG_PREFIX + tag}}
+
+
+def shards_key(store_id: str) -> dict[str, Any]:
+    return {"pk": {"S": store_key(store_id)}, "sk": {"S": keys.SHARDS_SK}}
+
+
+FAVORITE = "FAVORITE"  # the one value of the favorite index
 
 
 _stamp = keys.stamp
@@ -157,25 +183,25 @@ def _photo_of(record: dict[str, Any] | None) -> Photo | None:
 
 def profile_attributes(customer: Customer) -> dict[str, Any]:
     """The attributes a profile write owns, as plain values (absent ones are removed)."""
-    store = store_key(customer.store_id)
+    store_id, shard = customer.store_id, customer.shard
     values: dict[str, Any] = {
         **{k: v for k, v in customer.profile().items() if v not in (None, [], {}, False)},
         "email_consent": _consent_map(customer.email_consent),
         "sms_consent": _consent_map(customer.sms_consent),
         "name_key": name_key(customer),
-        "email_consent_key": f"{store}#{customer.email_consent.state}",
-        "sms_consent_key": f"{store}#{customer.sms_consent.state}",
+        "email_consent_key": keys.facet_pk(store_id, shard, customer.email_consent.state),
+        "sms_consent_key": keys.facet_pk(store_id, shard, customer.sms_consent.state),
         "updated_at": _stamp(customer.updated_at),
         "version": customer.version,
     }
     if isinstance(values.get("birthday"), date):
         values["birthday"] = values["birthday"].isoformat()
     if customer.country:
-        values["country_key"] = f"{store}#{customer.country}"
+        values["country_key"] = keys.facet_pk(store_id, shard, customer.country)
     if customer.city:
-        values["city_key"] = f"{store}#{fold(customer.city)}"
+        values["city_key"] = keys.facet_pk(store_id, shard, fold(customer.city))
     if customer.favorite:
-        values["favorite_key"] = store
+        values["favorite_key"] = keys.facet_pk(store_id, shard, FAVORITE)
     return values
 
 
@@ -186,6 +212,8 @@ def to_item(customer: Customer, *, correlation_id: str | None = None) -> dict[st
         "id": customer.id,
         "store_id": customer.store_id,
         "created_at": _stamp(customer.created_at),
+        "shard": customer.shard,
+        "list_key": keys.list_pk(customer.store_id, customer.shard),
         "orders_count": customer.orders_count,
         "total_spent": customer.total_spent,
         **({"currency": customer.currency} if customer.currency else {}),
@@ -263,6 +291,7 @@ def from_item(item: dict[str, Any]) -> Customer:
         last_order_at=_when(data.get("last_order_at")),
         rating_count=int(data.get("rating_count", 0)),
         rating_sum=Decimal(data.get("rating_sum", 0)),
+        shard=int(data.get("shard", 0)),
     )
 
 
@@ -329,7 +358,10 @@ class CustomerStore:
         }
 
     def _entries(
-        self, old: Customer | None, new: Customer | None, counts: Counter[str] | None = None
+        self,
+        old: Customer | None,
+        new: Customer | None,
+        counts: Counter[tuple[str, int]] | None = None,
     ) -> list[dict[str, Any]]:
         """Search entries and tag memberships (with tag counts) that change from old to new.
 
@@ -337,44 +369,48 @@ class CustomerStore:
         transaction changes several customers)."""
         subject = new or old
         assert subject is not None
-        store_id, customer_id = subject.store_id, subject.id
+        store_id, customer_id, shard = subject.store_id, subject.id, subject.shard
         actions: list[dict[str, Any]] = []
         old_tokens = search_tokens(old) if old else set()
         new_tokens = search_tokens(new) if new else set()
         for token in sorted(old_tokens - new_tokens):
-            key = token_key(store_id, token, customer_id)
+            key = token_key(store_id, token, customer_id, shard)
             actions.append({"Delete": {"TableName": self._table, "Key": key}})
         for token in sorted(new_tokens - old_tokens):
-            item = {**token_key(store_id, token, customer_id), "customer_id": {"S": customer_id}}
+            item = {
+                **token_key(store_id, token, customer_id, shard),
+                "customer_id": {"S": customer_id},
+            }
             actions.append({"Put": {"TableName": self._table, "Item": item}})
         added, removed = tag_changes(old.tags if old else [], new.tags if new else [])
         deltas: Counter[str] = Counter()
         for tag in sorted(added):
-            actions.append(
-                {"Put": {"TableName": self._table, "Item": member_key(store_id, tag, customer_id)}}
-            )
+            member = member_key(store_id, tag, customer_id, shard)
+            actions.append({"Put": {"TableName": self._table, "Item": member}})
             deltas[tag] += 1
         for tag in sorted(removed):
             actions.append(
                 {
                     "Delete": {
                         "TableName": self._table,
-                        "Key": member_key(store_id, tag, customer_id),
+                        "Key": member_key(store_id, tag, customer_id, shard),
                     }
                 }
             )
             deltas[tag] -= 1
         if counts is not None:
-            counts.update(deltas)
+            counts.update({(tag, shard): delta for tag, delta in deltas.items()})
             return actions
-        return actions + self._tag_counts(store_id, deltas)
+        return actions + self._tag_counts(
+            store_id, Counter({(tag, shard): delta for tag, delta in deltas.items()})
+        )
 
-    def _tag_counts(self, store_id: str, deltas: Counter[str]) -> list[dict[str, Any]]:
+    def _tag_counts(self, store_id: str, deltas: Counter[tuple[str, int]]) -> list[dict[str, Any]]:
         return [
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": tag_count_key(store_id, tag),
+                    "Key": tag_count_key(store_id, tag, shard),
                     "UpdateExpression": "ADD customers :delta SET tag = :tag",
                     "ExpressionAttributeValues": {
                         ":delta": {"N": str(delta)},
@@ -382,12 +418,14 @@ class CustomerStore:
                     },
                 }
             }
-            for tag, delta in sorted(deltas.items())
+            for (tag, shard), delta in sorted(deltas.items())
             if delta
         ]
 
     def add(self, customer: Customer, *, correlation_id: str | None = None) -> None:
         """Writes a new customer, reserving its e-mail. Raises EmailAlreadyUsed."""
+        shard = keys.shard_of(customer.id, self.write_shards(customer.store_id))
+        customer = dataclasses.replace(customer, shard=shard)
         put = {
             "Put": {
                 "TableName": self._table,
@@ -504,7 +542,7 @@ class CustomerStore:
         is written (its stream record becomes the customer.merged event). Raises
         VersionMismatch if any changed."""
         actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add, sets)]
-        counts: Counter[str] = Counter()
+        counts: Counter[tuple[str, int]] = Counter()
         actions += self._entries(old, new, counts)
         for other in others:
             actions.append(
@@ -602,23 +640,68 @@ class CustomerStore:
     ) -> tuple[list[Customer], bool]:
         """One page of a store's customers, newest first, and whether more follow.
 
-        Reads one item past the page so the last page says so and needs no empty follow-up.
+        Reads one item past the page of every shard (index `by_created`) and merges them.
         """
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": store_key(store_id)},
-                ":prefix": {"S": CUSTOMER_PREFIX},
+        found: list[Customer] = []
+        for shard in range(self.shards(store_id)):
+            values: dict[str, Any] = {":pk": {"S": keys.list_pk(store_id, shard)}}
+            condition = "list_key = :pk"
+            if after_id:
+                condition += " AND sk < :after"
+                values[":after"] = {"S": keys.customer_sk(after_id)}
+            response = self._db.query(
+                TableName=self._table,
+                IndexName="by_created",
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ScanIndexForward=False,
+                Limit=limit + 1,
+            )
+            found += [from_item(item) for item in response.get("Items", [])]
+        found.sort(key=lambda customer: customer.id, reverse=True)
+        return found[:limit], len(found) > limit
+
+    # Shards -----------------------------------------------------------------------------
+
+    def _shard_record(self, store_id: str) -> dict[str, Any]:
+        cached = _shard_cache.get((self._table, store_id))
+        now = time.monotonic()
+        if cached and now - cached[0] < SHARDS_TTL.total_seconds():
+            return cached[1]
+        item = self._db.get_item(TableName=self._table, Key=shards_key(store_id)).get("Item")
+        record = plain(item) if item else {}
+        _shard_cache[(self._table, store_id)] = (now, record)
+        return record
+
+    def shards(self, store_id: str) -> int:
+        """How many shards readers read: every shard any writer may write to."""
+        return int(self._shard_record(store_id).get("shards", 1))
+
+    def write_shards(self, store_id: str) -> int:
+        """How many shards new customers are spread over (the grown count once readers know
+        it)."""
+        record = self._shard_record(store_id)
+        since = record.get("since")
+        if since and datetime.now(UTC) < datetime.fromisoformat(since):
+            return int(record.get("previous", 1))
+        return int(record.get("shards", 1))
+
+    def grow_shards(self, store_id: str, shards: int, *, now: datetime | None = None) -> None:
+        """Spreads the store's new customers over `shards` shards (never fewer than today)."""
+        current = self.shards(store_id)
+        if shards <= current:
+            return
+        since = (now or datetime.now(UTC)) + 2 * SHARDS_TTL
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                **shards_key(store_id),
+                "shards": {"N": str(shards)},
+                "previous": {"N": str(current)},
+                "since": {"S": _stamp(since)},
             },
-            "ScanIndexForward": False,
-            "Limit": limit + 1,
-        }
-        if after_id:
-            request["ExclusiveStartKey"] = customer_key(store_id, after_id)
-        response = self._db.query(**request)
-        customers = [from_item(item) for item in response.get("Items", [])]
-        return customers[:limit], len(customers) > limit
+        )
+        _shard_cache.pop((self._table, store_id), None)
 
     def query(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Query page on the table or an index (the search planner builds the request)."""
@@ -645,21 +728,23 @@ class CustomerStore:
         return found
 
     def tag_counts(self, store_id: str) -> list[tuple[str, int]]:
-        """Every tag of the store with the number of customers carrying it, by tag."""
-        counts: list[tuple[str, int]] = []
-        request: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": store_key(store_id)},
-                ":prefix": {"S": keys.TAG_PREFIX},
-            },
-        }
-        while True:
-            response = self.query(request)
-            for item in response.get("Items", []):
-                count = int(item.get("customers", {}).get("N", "0"))
-                if count > 0:
-                    counts.append((item["sk"]["S"].removeprefix(keys.TAG_PREFIX), count))
-            if "LastEvaluatedKey" not in response:
-                return counts
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """Every tag of the store with the number of customers carrying it, by tag (one Query
+        of each shard's counters)."""
+        counts: Counter[str] = Counter()
+        for shard in range(self.shards(store_id)):
+            request: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": keys.counts_pk(store_id, shard)},
+                    ":prefix": {"S": keys.TAG_PREFIX},
+                },
+            }
+            while True:
+                response = self.query(request)
+                for item in response.get("Items", []):
+                    tag = item["sk"]["S"].removeprefix(keys.TAG_PREFIX)
+                    counts[tag] += int(item.get("customers", {}).get("N", "0"))
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted((tag, count) for tag, count in counts.items() if count > 0)

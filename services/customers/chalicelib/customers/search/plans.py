@@ -92,6 +92,12 @@ class Source:
         names = {"pk", "sk", *(INDEX_KEYS[self.index] if not self.members else ())}
         return {name: item[name] for name in names}
 
+    def moved(self, position: dict[str, Any]) -> dict[str, Any]:
+        """The same place in this source's partition (another shard of the same list)."""
+        hash_name = self.key_condition.split(" ", 1)[0]
+        hash_value = self.values.get(":pk", self.values.get(":h"))
+        return {**position, hash_name: hash_value}
+
     def order_of(self, item: dict[str, Any]) -> Any:
         """The value this source is ordered by (its sort key), comparable across shards."""
         value = item[INDEX_KEYS[None if self.members else self.index][1]]
@@ -473,8 +479,9 @@ def _find_sharded(
     every shard's buffer (ties to the lower shard), so the page is what one partition holding
     every shard would give. The position names where each shard stands."""
     starts = list((position or {}).get("shards") or [])
-    if not starts and position and position.get("key"):  # a cursor from before the store grew
-        starts = [position["key"]]
+    if not starts and position and position.get("key"):
+        # A cursor from before the store grew: every shard goes on from the same place.
+        starts = [source.moved(position["key"]) for source in chosen.sources]
     starts += [None] * (len(chosen.sources) - len(starts))
     lanes = [_Lane(source, start) for source, start in zip(chosen.sources, starts, strict=False)]
     forward = chosen.sources[0].forward

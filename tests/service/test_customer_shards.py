@@ -105,7 +105,9 @@ def _sort_key(customer: Customer, sort: str) -> Any:
     return value
 
 
-def _all(store_id: str, flt: CustomerFilter, sort: str | None, limit: int) -> tuple[list, str]:
+def _all(
+    store_id: str, flt: CustomerFilter, sort: str | None, limit: int
+) -> tuple[list[Customer], str]:
     found: list[Customer] = []
     position = None
     for _ in range(200):

@@ -20,10 +20,10 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search", "credits")
+SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "scale")
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
-ON_REQUEST = ("reports", "credits")
+ON_REQUEST = ("reports", "credits", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         default="10000,100000",
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
-    _credit_options(parser)
+    _on_request_options(parser)
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search", "credits"} & set(chosen):
+    if {"api", "stream", "reports", "search", "credits", "scale"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                 searched = customer_search.run(stack, customer_search.parse_sizes(args.customers))
                 document["search"] = customer_search.as_json(searched)
                 text["search"] = customer_search.render(searched)
-            if "credits" in chosen:
-                _credits(stack, args, document, text)
+            for name, section in (("credits", _credits), ("scale", _scale)):
+                if name in chosen:
+                    section(stack, args, document, text)
     document["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)
@@ -115,6 +116,38 @@ def _credits(
     credited = credits.run(stack, sizes)
     document["credits"] = credits.as_json(credited)
     text["credits"] = credits.render(credited)
+
+
+def _on_request_options(parser: argparse.ArgumentParser) -> None:
+    _credit_options(parser)
+    _scale_options(parser)
+
+
+def _scale_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scale-divisor", type=int, default=50, help="a peak second scaled down by (default 50)"
+    )
+    parser.add_argument(
+        "--scale-shards", default="1,16", help="store shard counts to run, comma-separated"
+    )
+    parser.add_argument(
+        "--scale-stores", type=int, default=20, help="small stores sampled (default 20)"
+    )
+
+
+def _scale(
+    stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
+) -> None:
+    from bench import scale  # noqa: PLC0415
+
+    options = scale.Options(
+        divisor=args.scale_divisor,
+        shards=tuple(int(n) for n in args.scale_shards.split(",")),
+        stores=args.scale_stores,
+    )
+    found = scale.run(stack, options)
+    document["scale"] = scale.as_json(found)
+    text["scale"] = scale.render(found)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,12 @@ def _merged(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | N
     )
 
 
+def moved_by_migration(record: dict[str, Any]) -> bool:
+    """An item the re-keying job wrote under its new key: nothing happened to it."""
+    change = record.get("dynamodb") or {}
+    return record.get("eventName") == "INSERT" and "migrated" in (change.get("NewImage") or {})
+
+
 def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
     """The domain event a stream record stands for; None for items that are not customers,
     merge records or orders changed through the API (search entries, tags, timelines)."""
@@ -101,6 +107,8 @@ def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
     pk, sk = change["Keys"]["pk"]["S"], change["Keys"]["sk"]["S"]
     store_id = entity_store(pk, sk)
     if store_id is None:  # only entities (customers, orders, merges), not list entries
+        return None
+    if moved_by_migration(record):
         return None
     common = {
         "event_id": uuid.uuid5(EVENT_ID_NAMESPACE, record["eventID"]),

@@ -126,6 +126,45 @@ def shards_key(store_id: str) -> dict[str, Any]:
 
 
 FAVORITE = "FAVORITE"  # the one value of the favorite index
+TOTALS_SK = "TOTALS"
+# Counters on a shard's TOTALS item: every customer, and each value of the equalities whose
+# values are few (a country, favorite, each consent state). Cities are many: not counted.
+COUNTED = ("customers", "country", "favorite", "email_consent", "sms_consent")
+
+
+def totals_key(store_id: str, shard: int) -> dict[str, Any]:
+    return {"pk": {"S": keys.counts_pk(store_id, shard)}, "sk": {"S": TOTALS_SK}}
+
+
+def counter_name(name: str, value: Any = None) -> str:
+    """The TOTALS attribute counting customers with `name` = `value`."""
+    if name in ("customers", "favorite"):
+        return name
+    return f"{name}#{value}"
+
+
+def counted(customer: Customer | None) -> Counter[str]:
+    """What the customer adds to its shard's counters."""
+    if customer is None:
+        return Counter()
+    found = Counter(
+        {
+            counter_name("customers"): 1,
+            counter_name("email_consent", customer.email_consent.state): 1,
+            counter_name("sms_consent", customer.sms_consent.state): 1,
+        }
+    )
+    if customer.country:
+        found[counter_name("country", customer.country)] += 1
+    if customer.favorite:
+        found[counter_name("favorite")] += 1
+    return found
+
+
+def count_changes(old: Customer | None, new: Customer | None) -> dict[str, int]:
+    deltas = Counter(counted(new))
+    deltas.subtract(counted(old))
+    return {name: delta for name, delta in sorted(deltas.items()) if delta}
 
 
 _stamp = keys.stamp
@@ -401,11 +440,13 @@ class CustomerStore:
         if counts is not None:
             counts.update({(tag, shard): delta for tag, delta in deltas.items()})
             return actions
-        return actions + self._tag_counts(
+        return actions + self.tag_count_updates(
             store_id, Counter({(tag, shard): delta for tag, delta in deltas.items()})
         )
 
-    def _tag_counts(self, store_id: str, deltas: Counter[tuple[str, int]]) -> list[dict[str, Any]]:
+    def tag_count_updates(
+        self, store_id: str, deltas: Counter[tuple[str, int]]
+    ) -> list[dict[str, Any]]:
         return [
             {
                 "Update": {
@@ -422,6 +463,30 @@ class CustomerStore:
             if delta
         ]
 
+    def totals_updates(
+        self, store_id: str, deltas: dict[int, dict[str, int]]
+    ) -> list[dict[str, Any]]:
+        """Per shard, one update of its TOTALS item adding the deltas (none when all are 0)."""
+        actions = []
+        for shard, changes in sorted(deltas.items()):
+            if not changes:
+                continue
+            refs = {f"#c{i}": name for i, name in enumerate(changes)}
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": totals_key(store_id, shard),
+                        "UpdateExpression": "ADD " + ", ".join(f"{r} :{r[1:]}" for r in refs),
+                        "ExpressionAttributeNames": refs,
+                        "ExpressionAttributeValues": {
+                            f":{ref[1:]}": {"N": str(changes[name])} for ref, name in refs.items()
+                        },
+                    }
+                }
+            )
+        return actions
+
     def add(self, customer: Customer, *, correlation_id: str | None = None) -> None:
         """Writes a new customer, reserving its e-mail. Raises EmailAlreadyUsed."""
         shard = keys.shard_of(customer.id, self.write_shards(customer.store_id))
@@ -436,6 +501,7 @@ class CustomerStore:
         actions = [put] + ([self._reserve_email(customer)] if customer.email else [])
         email_index = 1 if customer.email else None
         actions += self._entries(None, customer)
+        actions += self.totals_updates(customer.store_id, {shard: count_changes(None, customer)})
         self._transact(actions, customer, email_index=email_index, operation="add")
 
     def _profile_update(
@@ -503,6 +569,7 @@ class CustomerStore:
                 email_index = len(actions)
                 actions.append(self._reserve_email(new))
         actions += self._entries(old, new)
+        actions += self.totals_updates(new.store_id, {new.shard: count_changes(old, new)})
         if len(actions) > MAX_TRANSACTION_ACTIONS:
             # Only a change of many tags together with a new name, e-mail and phone gets here.
             raise InvalidField(
@@ -524,6 +591,9 @@ class CustomerStore:
         }
         actions = [delete] + ([self._release_email(customer)] if customer.email else [])
         actions += self._entries(customer, None)
+        actions += self.totals_updates(
+            customer.store_id, {customer.shard: count_changes(customer, None)}
+        )
         self._transact(actions, customer, email_index=None, operation="remove")
 
     def merge(
@@ -543,6 +613,8 @@ class CustomerStore:
         VersionMismatch if any changed."""
         actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add, sets)]
         counts: Counter[tuple[str, int]] = Counter()
+        totals: dict[int, Counter[str]] = {}
+        totals.setdefault(new.shard, Counter()).update(count_changes(old, new))
         actions += self._entries(old, new, counts)
         for other in others:
             actions.append(
@@ -558,7 +630,12 @@ class CustomerStore:
             if other.email:
                 actions.append(self._release_email(other))
             actions += self._entries(other, None, counts)
-        actions += self._tag_counts(new.store_id, counts)
+            totals.setdefault(other.shard, Counter()).update(count_changes(other, None))
+        actions += self.tag_count_updates(new.store_id, counts)
+        actions += self.totals_updates(
+            new.store_id,
+            {shard: {k: v for k, v in sorted(c.items()) if v} for shard, c in totals.items()},
+        )
         item = {name: _serializer.serialize(value) for name, value in record.items()}
         actions.append(
             {
@@ -726,6 +803,43 @@ class CustomerStore:
                     found[customer.id] = customer
                 pending = response.get("UnprocessedKeys") or {}
         return found
+
+    def count(
+        self,
+        store_id: str,
+        counters: list[str],
+        *,
+        minus: tuple[str, ...] = (),
+        tag: str | None = None,
+    ) -> int:
+        """The sum over every shard of the TOTALS counters named (less those in `minus`), or
+        of a tag's count: one BatchGetItem of one small item per shard, whatever the store's
+        size (eventually consistent: a write of the last second may not show yet)."""
+        shards = range(self.shards(store_id))
+        if tag is not None:
+            wanted = [tag_count_key(store_id, tag, shard) for shard in shards]
+            names = ["customers"]
+        else:
+            wanted = [totals_key(store_id, shard) for shard in shards]
+            names = [*counters, *minus]
+        refs = {f"#n{i}": name for i, name in enumerate(names)}
+        total = 0
+        for start in range(0, len(wanted), 100):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": wanted[start : start + 100],
+                    "ProjectionExpression": ", ".join(refs),
+                    "ExpressionAttributeNames": refs,
+                }
+            }
+            while pending:
+                response = self._db.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    for name in names:
+                        value = int(item.get(name, {}).get("N", "0"))
+                        total += -value if name in minus else value
+                pending = response.get("UnprocessedKeys") or {}
+        return total
 
     def tag_counts(self, store_id: str) -> list[tuple[str, int]]:
         """Every tag of the store with the number of customers carrying it, by tag (one Query

@@ -27,6 +27,7 @@ from chalicelib.customers.profiles.store import (
     FAVORITE,
     TOKEN_SEPARATOR,
     CustomerStore,
+    counter_name,
     from_item,
 )
 from chalicelib.customers.search.rules import (
@@ -590,9 +591,48 @@ def iterate(store: CustomerStore, store_id: str, flt: CustomerFilter) -> Iterato
         position = page.position
 
 
-def count(store: CustomerStore, store_id: str, flt: CustomerFilter) -> int:
-    """How many customers match. Reads what the plan reads for every page, without the items
-    when the index serves every filter (Select COUNT)."""
+COUNTERS = "counters"  # read from the counters the writes keep: one small read per shard
+QUERY = "query"  # read as a listing reads: every matching customer, a page at a time
+
+
+def counted_by(flt: CustomerFilter) -> tuple[list[str], tuple[str, ...], str | None] | None:
+    """The counters that give this filter's count exactly, (counters, minus, tag), or None.
+
+    The whole store, one tag, and one equality whose values are counted (country, favorite,
+    email and SMS consent state). Anything else (a city, a range, `status`, which moves with
+    time, two filters together) is counted by reading."""
+    given = flt.given()
+    if not given:
+        return ["customers"], (), None
+    if set(given) <= {"tags", "tag_mode"} and len(flt.tags) == 1:
+        return [], (), flt.tags[0]
+    if len(given) != 1:
+        return None
+    ((name, value),) = given.items()
+    if name == "favorite":
+        return (["favorite"], (), None) if value else (["customers"], ("favorite",), None)
+    if name in ("country", "email_consent", "sms_consent"):
+        return [counter_name(name, value)], (), None
+    return None
+
+
+def count_with_source(store: CustomerStore, store_id: str, flt: CustomerFilter) -> tuple[int, str]:
+    """How many customers match, and how it was counted (COUNTERS or QUERY)."""
+    counters = counted_by(flt)
+    if counters is not None:
+        names, minus, tag = counters
+        return store.count(store_id, names, minus=minus, tag=tag), COUNTERS
+    return count(store, store_id, flt, counters=False), QUERY
+
+
+def count(
+    store: CustomerStore, store_id: str, flt: CustomerFilter, *, counters: bool = True
+) -> int:
+    """How many customers match: from the counters when they serve the filter, otherwise it
+    reads what the plan reads for every page, without the items when the index serves every
+    filter (Select COUNT)."""
+    if counters and counted_by(flt) is not None:
+        return count_with_source(store, store_id, flt)[0]
     chosen = plan(store, store_id, flt, None)
     if (
         not chosen.by_id

@@ -107,6 +107,8 @@ def _change_of(record: dict[str, Any]) -> tuple[str, str, list[TimelineEntry]] |
         return None
     if not is_id(customer_id) or record.get("eventName") not in ("INSERT", "MODIFY"):
         return None
+    if record.get("eventName") == "INSERT" and "migrated" in change.get("NewImage", {}):
+        return None  # the re-keying job moved it: nothing happened to the customer
     new = plain(change["NewImage"]) if "NewImage" in change else None
     old = plain(change["OldImage"]) if "OldImage" in change else None
     if record.get("eventName") == "INSERT":

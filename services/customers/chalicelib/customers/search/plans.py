@@ -90,7 +90,7 @@ class Source:
 
     def position_of(self, item: dict[str, Any]) -> dict[str, Any]:
         """The key to continue after `item` (ExclusiveStartKey)."""
-        names = {"pk", "sk", *(INDEX_KEYS[self.index] if not self.members else ())}
+        names = {"pk", "sk", *INDEX_KEYS[self.index]}
         return {name: item[name] for name in names}
 
     def moved(self, position: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ class Source:
 
     def order_of(self, item: dict[str, Any]) -> Any:
         """The value this source is ordered by (its sort key), comparable across shards."""
-        value = item[INDEX_KEYS[None if self.members else self.index][1]]
+        value = item[INDEX_KEYS[self.index][1]]
         return Decimal(value["N"]) if "N" in value else value["S"]
 
 
@@ -333,6 +333,7 @@ def plan(store: CustomerStore, store_id: str, flt: CustomerFilter, sort: str | N
             flt,
             forward=not descending,
             index="by_created",
+            members=True,  # keys only: the customers are read from the table
         )
         for shard in range(shards)
     )
@@ -636,7 +637,8 @@ def count(
     chosen = plan(store, store_id, flt, None)
     if (
         not chosen.by_id
-        and not any(source.members for source in chosen.sources)
+        # Table memberships (tags, search entries) may name a customer twice; an index never.
+        and not any(source.members and source.index is None for source in chosen.sources)
         and not _residual(flt, chosen)
     ):
         total = 0

@@ -82,6 +82,7 @@ class Scenario:
     costs: dict[str, OpCost] = field(default_factory=dict)
     counts: dict[str, tuple[int, float, str]] = field(default_factory=dict)
     shared_across_stores: int = 0
+    total: list[float] = field(default_factory=lambda: [0.0, 0.0])  # the store's RCU/s, WCU/s
 
     def hottest(self, column: int) -> tuple[str, float]:
         if not self.keys:
@@ -321,6 +322,9 @@ def _black_friday(stack: LocalStack, options: Options, shards: int) -> Scenario:
             peak.metered(scenario.costs.setdefault("edit profile", OpCost()), units,
                          lambda e=edited: peak.edit(store, e))  # fmt: skip
     peak.consume_stream(scenario.costs, units)
+    for rcu, wcu in units.values():
+        scenario.total[0] += rcu * k
+        scenario.total[1] += wcu * k
     for key, (rcu, wcu) in units.items():
         factor = 1 if _entity(key, store) else k
         # A store shard's key at full rate: the shards' mean (customers spread evenly over
@@ -429,6 +433,11 @@ def render(scenarios: list[Scenario]) -> str:
             requests, rcu, wcu = cost.mean()
             cost_rows.append([name, f"{requests:.2f}", f"{rcu:.2f}", f"{wcu:.2f}"])
         lines.append(table(["operation", "requests", "RCU", "WCU"], cost_rows))
+        if not s.name.startswith("10,000"):
+            lines.append(
+                f"the store at peak: {number(s.total[0])} RCU/s, {number(s.total[1])} WCU/s"
+                " (every key, the stream consumers included)"
+            )
         if s.counts:
             count_rows = [
                 [name, str(requests), number(rcu), how]
@@ -454,6 +463,7 @@ def as_json(scenarios: list[Scenario]) -> list[dict[str, Any]]:
                 for n, c in s.costs.items()
             },
             "counts": s.counts,
+            "total": s.total,
             "keys": s.keys,
         }
         for s in scenarios

@@ -16,7 +16,6 @@ orders (no second `customer.created`, no second timeline entry).
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -146,8 +145,6 @@ class MigrationStore:
                 }
             },
         ]
-        tags = Counter({(tag, shard): 1 for tag in moved.tags})
-        actions += self.customers.tag_count_updates(store_id, tags)
         actions += self.customers.totals_updates(store_id, {shard: count_changes(None, moved)})
         if not self._transact(actions):
             return  # moved by an earlier run (or changed meanwhile: the next run reads it again)

@@ -10,8 +10,9 @@ with it, each under keys that spread a store's writes:
   no index);
 - search entries `STORE#<store>#SEARCH#<shard> / <token>\t<id>` (the name from each of its
   words, initials, e-mail, the phone's international digits and national forms);
-- tag memberships `STORE#<store>#TAG#<shard>#<tag> / CUSTOMER#<id>` and each tag's count in
-  the shard's counters `STORE#<store>#COUNT#<shard> / TAG#<tag>`.
+- tag memberships `STORE#<store>#TAG#<shard>#<tag> / CUSTOMER#<id>`;
+- the shard's counters `STORE#<store>#COUNT#<shard> / TOTALS` (the store, each tag, country,
+  favorite, consent state: `counted`), one small update.
 Profile writes set and remove profile attributes only: the order aggregates and activity other
 writers keep on the same item are never overwritten.
 
@@ -117,19 +118,19 @@ def member_key(store_id: str, tag: str, customer_id: str, shard: int = 0) -> dic
     }
 
 
-def tag_count_key(store_id: str, tag: str, shard: int = 0) -> dict[str, Any]:
-    return {"pk": {"S": keys.counts_pk(store_id, shard)}, "sk": {"S": keys.TAG_PREFIX + tag}}
-
-
 def shards_key(store_id: str) -> dict[str, Any]:
     return {"pk": {"S": store_key(store_id)}, "sk": {"S": keys.SHARDS_SK}}
 
 
 FAVORITE = "FAVORITE"  # the one value of the favorite index
 TOTALS_SK = "TOTALS"
-# Counters on a shard's TOTALS item: every customer, and each value of the equalities whose
-# values are few (a country, favorite, each consent state). Cities are many: not counted.
+# Counters on a shard's TOTALS item: every customer, each tag, and each value of the
+# equalities whose values are few (a country, favorite, each consent state). Cities are many:
+# not counted. One item, so a customer's write adds one small update whatever it changes.
 COUNTED = ("customers", "country", "favorite", "email_consent", "sms_consent")
+
+
+TAG_COUNTER = "tag#"
 
 
 def totals_key(store_id: str, shard: int) -> dict[str, Any]:
@@ -158,6 +159,8 @@ def counted(customer: Customer | None) -> Counter[str]:
         found[counter_name("country", customer.country)] += 1
     if customer.favorite:
         found[counter_name("favorite")] += 1
+    for tag in customer.tags:
+        found[counter_name("tag", tag)] += 1
     return found
 
 
@@ -396,16 +399,9 @@ class CustomerStore:
             }
         }
 
-    def _entries(
-        self,
-        old: Customer | None,
-        new: Customer | None,
-        counts: Counter[tuple[str, int]] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Search entries and tag memberships (with tag counts) that change from old to new.
-
-        With `counts`, tag count changes are added there instead (one write per tag when a
-        transaction changes several customers)."""
+    def _entries(self, old: Customer | None, new: Customer | None) -> list[dict[str, Any]]:
+        """Search entries and tag memberships that change from old to new (their counts are
+        in the shard's TOTALS, `totals_updates`)."""
         subject = new or old
         assert subject is not None
         store_id, customer_id, shard = subject.store_id, subject.id, subject.shard
@@ -422,46 +418,13 @@ class CustomerStore:
             }
             actions.append({"Put": {"TableName": self._table, "Item": item}})
         added, removed = tag_changes(old.tags if old else [], new.tags if new else [])
-        deltas: Counter[str] = Counter()
         for tag in sorted(added):
             member = member_key(store_id, tag, customer_id, shard)
             actions.append({"Put": {"TableName": self._table, "Item": member}})
-            deltas[tag] += 1
         for tag in sorted(removed):
-            actions.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": member_key(store_id, tag, customer_id, shard),
-                    }
-                }
-            )
-            deltas[tag] -= 1
-        if counts is not None:
-            counts.update({(tag, shard): delta for tag, delta in deltas.items()})
-            return actions
-        return actions + self.tag_count_updates(
-            store_id, Counter({(tag, shard): delta for tag, delta in deltas.items()})
-        )
-
-    def tag_count_updates(
-        self, store_id: str, deltas: Counter[tuple[str, int]]
-    ) -> list[dict[str, Any]]:
-        return [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": tag_count_key(store_id, tag, shard),
-                    "UpdateExpression": "ADD customers :delta SET tag = :tag",
-                    "ExpressionAttributeValues": {
-                        ":delta": {"N": str(delta)},
-                        ":tag": {"S": tag},
-                    },
-                }
-            }
-            for (tag, shard), delta in sorted(deltas.items())
-            if delta
-        ]
+            key = member_key(store_id, tag, customer_id, shard)
+            actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        return actions
 
     def totals_updates(
         self, store_id: str, deltas: dict[int, dict[str, int]]
@@ -612,10 +575,9 @@ class CustomerStore:
         is written (its stream record becomes the customer.merged event). Raises
         VersionMismatch if any changed."""
         actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add, sets)]
-        counts: Counter[tuple[str, int]] = Counter()
         totals: dict[int, Counter[str]] = {}
         totals.setdefault(new.shard, Counter()).update(count_changes(old, new))
-        actions += self._entries(old, new, counts)
+        actions += self._entries(old, new)
         for other in others:
             actions.append(
                 {
@@ -629,9 +591,8 @@ class CustomerStore:
             )
             if other.email:
                 actions.append(self._release_email(other))
-            actions += self._entries(other, None, counts)
+            actions += self._entries(other, None)
             totals.setdefault(other.shard, Counter()).update(count_changes(other, None))
-        actions += self.tag_count_updates(new.store_id, counts)
         actions += self.totals_updates(
             new.store_id,
             {shard: {k: v for k, v in sorted(c.items()) if v} for shard, c in totals.items()},
@@ -816,12 +777,8 @@ class CustomerStore:
         of a tag's count: one BatchGetItem of one small item per shard, whatever the store's
         size (eventually consistent: a write of the last second may not show yet)."""
         shards = range(self.shards(store_id))
-        if tag is not None:
-            wanted = [tag_count_key(store_id, tag, shard) for shard in shards]
-            names = ["customers"]
-        else:
-            wanted = [totals_key(store_id, shard) for shard in shards]
-            names = [*counters, *minus]
+        wanted = [totals_key(store_id, shard) for shard in shards]
+        names = [counter_name("tag", tag)] if tag is not None else [*counters, *minus]
         refs = {f"#n{i}": name for i, name in enumerate(names)}
         total = 0
         for start in range(0, len(wanted), 100):
@@ -842,23 +799,17 @@ class CustomerStore:
         return total
 
     def tag_counts(self, store_id: str) -> list[tuple[str, int]]:
-        """Every tag of the store with the number of customers carrying it, by tag (one Query
-        of each shard's counters)."""
+        """Every tag of the store with the number of customers carrying it, by tag (one
+        BatchGetItem of the shards' TOTALS)."""
         counts: Counter[str] = Counter()
-        for shard in range(self.shards(store_id)):
-            request: dict[str, Any] = {
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-                "ExpressionAttributeValues": {
-                    ":pk": {"S": keys.counts_pk(store_id, shard)},
-                    ":prefix": {"S": keys.TAG_PREFIX},
-                },
-            }
-            while True:
-                response = self.query(request)
-                for item in response.get("Items", []):
-                    tag = item["sk"]["S"].removeprefix(keys.TAG_PREFIX)
-                    counts[tag] += int(item.get("customers", {}).get("N", "0"))
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        wanted = [totals_key(store_id, shard) for shard in range(self.shards(store_id))]
+        for start in range(0, len(wanted), 100):
+            pending: dict[str, Any] = {self._table: {"Keys": wanted[start : start + 100]}}
+            while pending:
+                response = self._db.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    for name, value in item.items():
+                        if name.startswith(TAG_COUNTER):
+                            counts[name.removeprefix(TAG_COUNTER)] += int(value["N"])
+                pending = response.get("UnprocessedKeys") or {}
         return sorted((tag, count) for tag, count in counts.items() if count > 0)

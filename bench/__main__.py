@@ -23,12 +23,23 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "exports", "imports")
+SECTIONS = (
+    "api",
+    "startup",
+    "stream",
+    "reports",
+    "search",
+    "credits",
+    "exports",
+    "imports",
+    "scale",
+)
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
 # Several minutes (a million rows to CSV and to XLSX, each read back): with --only only.
 # A 1,000,000-row file read twice, then a preview on moto (a few minutes): with --only only.
-ON_REQUEST = ("reports", "credits", "exports", "imports")
+# A Black-Friday hour replayed at several shard counts (minutes on moto): with --only only.
+ON_REQUEST = ("reports", "credits", "exports", "imports", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         default="10000,100000",
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
-    _credit_options(parser)
-    _export_options(parser)
+    _on_request_options(parser)
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -61,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search", "credits", "exports", "imports"} & set(chosen):
+    if {"api", "stream", "reports", "search", *ON_REQUEST} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -145,13 +155,15 @@ def _on_request(
     document: dict[str, Any],
     text: dict[str, str],
 ) -> None:
-    """The long sections that run only when named (credits, exports, imports)."""
+    """The long sections that run only when named (ON_REQUEST)."""
     if "credits" in chosen:
         _credits(stack, args, document, text)
     if "exports" in chosen:
         _exports(stack, args, document, text)
     if "imports" in chosen:
         _imports(stack, args, document, text)
+    if "scale" in chosen:
+        _scale(stack, args, document, text)
 
 
 def _export_options(parser: argparse.ArgumentParser) -> None:
@@ -171,6 +183,39 @@ def _exports(
     exported = exports.run(stack, sizes)
     document["exports"] = exports.as_json(exported)
     text["exports"] = exports.render(exported)
+
+
+def _on_request_options(parser: argparse.ArgumentParser) -> None:
+    _credit_options(parser)
+    _export_options(parser)
+    _scale_options(parser)
+
+
+def _scale_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scale-divisor", type=int, default=50, help="a peak second scaled down by (default 50)"
+    )
+    parser.add_argument(
+        "--scale-shards", default="1,16", help="store shard counts to run, comma-separated"
+    )
+    parser.add_argument(
+        "--scale-stores", type=int, default=20, help="small stores sampled (default 20)"
+    )
+
+
+def _scale(
+    stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
+) -> None:
+    from bench import scale  # noqa: PLC0415
+
+    options = scale.Options(
+        divisor=args.scale_divisor,
+        shards=tuple(int(n) for n in args.scale_shards.split(",")),
+        stores=args.scale_stores,
+    )
+    found = scale.run(stack, options)
+    document["scale"] = scale.as_json(found)
+    text["scale"] = scale.render(found)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,12 @@ def stream_records(store_id: str) -> list[dict[str, Any]]:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
             records += [dict(r) for r in page["Records"]]
             iterator = page.get("NextShardIterator", "") if page["Records"] else ""
-    mine = [r for r in records if r["dynamodb"]["Keys"]["pk"]["S"] == f"STORE#{store_id}"]
+    mine = [
+        r
+        for r in records
+        if r["dynamodb"]["Keys"]["pk"]["S"]
+        == f"STORE#{store_id}#{r['dynamodb']['Keys']['sk']['S']}"
+    ]
     for record in mine:  # Lambda hands the handler JSON, not datetimes
         when = record["dynamodb"].get("ApproximateCreationDateTime")
         if when is not None and not isinstance(when, int | float):

@@ -59,7 +59,8 @@ def _set_aggregates(store_id: str, customer_id: str, rng: random.Random) -> None
     serializer = TypeSerializer()
     aws.dynamodb().update_item(
         TableName=settings().table,
-        Key={"pk": {"S": keys.store_pk(store_id)}, "sk": {"S": keys.customer_sk(customer_id)}},
+        Key=keys.entity_key(store_id, keys.customer_sk(customer_id)),
+        ConditionExpression="attribute_exists(pk)",
         UpdateExpression=expression,
         ExpressionAttributeValues={k: serializer.serialize(v) for k, v in names.items()},
     )

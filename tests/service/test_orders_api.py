@@ -92,7 +92,7 @@ def item(pk: str, sk: str) -> dict[str, Any] | None:
 
 
 def customer(store_id: str, customer_id: str) -> dict[str, Any]:
-    found = item(f"STORE#{store_id}", f"CUSTOMER#{customer_id}")
+    found = item(f"STORE#{store_id}#CUSTOMER#{customer_id}", f"CUSTOMER#{customer_id}")
     assert found is not None
     return found
 
@@ -170,7 +170,7 @@ def test_a_guest_order_creates_the_customer_and_counts_for_it(api: Api, store_id
     assert api.call("GET", f"/customers/{customer_id}").body["email"] == "lucia.perez@example.es"
     assert aggregates(store_id, customer_id) == (1, Decimal("84.85"), stamp(0), stamp(0))
     assert customer(store_id, customer_id)["last_order_key"] == stamp(0)
-    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    stored = item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1")
     assert stored is not None
     assert stored["owner"] == f"STORE#{store_id}#CUSTOMER#{customer_id}"
     assert stored["status"] == "placed"
@@ -232,7 +232,7 @@ def test_an_order_naming_a_customer_the_store_lacks_refuses_the_batch(
         ("/orders/2/customer_id", "No customer with this id in this store"),
     ]
     for order_id in ("ES-1", "ES-2", "ES-3"):  # nothing recorded, not even the good one
-        assert item(f"STORE#{store_id}", f"ORDER#{order_id}") is None
+        assert item(f"STORE#{store_id}#ORDER#{order_id}", f"ORDER#{order_id}") is None
     assert api.call("GET", "/customers/count").body["count"] == 0  # nor the guest's profile
 
 
@@ -281,7 +281,7 @@ def test_a_malformed_batch_is_422_naming_the_field_and_records_nothing(
     assert answer.status == 422
     assert answer.headers["content-type"] == "application/problem+json"
     assert field in [e["field"] for e in answer.body["errors"]]
-    assert item(f"STORE#{store_id}", "ORDER#ES-0") is None
+    assert item(f"STORE#{store_id}#ORDER#ES-0", "ORDER#ES-0") is None
     assert api.call("GET", "/customers").body["items"] == []
 
 
@@ -312,7 +312,7 @@ def test_an_order_too_large_to_store_is_refused_alone(api: Api, store_id: str) -
     results = record(api, order("ES-1", items=lines), order("ES-2"))
 
     assert [(r["result"], r["field"]) for r in results] == [("refused", "items"), ("created", None)]
-    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+    assert item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1") is None
 
 
 def test_money_stays_exact(api: Api, store_id: str) -> None:
@@ -402,7 +402,7 @@ def test_a_placed_event_records_the_order_once(api: Api, store_id: str, deliver:
     deliver("order.placed", placed("ES-1", total="12.34"), event_id=event_id)
     deliver("order.placed", placed("ES-1", total="12.34"))
 
-    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    stored = item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1")
     assert stored is not None
     assert aggregates(store_id, stored["customer_id"])[:2] == (1, Decimal("12.34"))
 
@@ -441,7 +441,7 @@ def test_a_cancellation_before_the_order_makes_it_arrive_cancelled(
     api: Api, store_id: str, deliver: Any
 ) -> None:
     deliver("order.cancelled", OrderCancelledV1(order_id="ES-1", cancelled_at=T0 + timedelta(1)))
-    assert item(f"STORE#{store_id}", "ORDER#ES-1") is not None  # waiting for its order
+    assert item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1") is not None  # waiting for its order
 
     (result,) = record(api, order("ES-1"))
     deliver("order.placed", placed("ES-1"))
@@ -493,7 +493,7 @@ def test_a_refund_before_the_order_is_taken_off_when_it_arrives(
 
     deliver("order.placed", placed("ES-1"))
 
-    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    stored = item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1")
     assert stored is not None
     assert (stored["status"], stored["refunded_total"]) == ("refunded", Decimal("9.95"))
     assert aggregates(store_id, stored["customer_id"])[:2] == (1, Decimal("60.00"))
@@ -506,7 +506,7 @@ def test_an_event_with_a_bad_email_is_dropped_without_logging_it(
     with captured_logs() as log:
         deliver("order.placed", bad)
 
-    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+    assert item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1") is None
     assert "event refused" in log.getvalue()
     assert "giulia" not in log.getvalue()
 
@@ -605,7 +605,7 @@ def test_a_bad_review_is_422_naming_the_field(
 
     assert answer.status == 422
     assert field in [e["field"] for e in answer.body["errors"]]
-    assert item(f"STORE#{store_id}", "REVIEW#RV-1") is None
+    assert item(f"STORE#{store_id}#REVIEW#RV-1", "REVIEW#RV-1") is None
 
 
 # Logs
@@ -804,7 +804,7 @@ def test_partial_refunds_over_http_never_exceed_the_total(api: Api, store_id: st
     more = api.call("POST", "/orders/ES-1/refunds", {"refund_id": "R-3", "amount": "0.01"})
     assert more.status == 422
     assert timeline_kinds(store_id, customer_id).count("order_refunded") == 2
-    stored = item(f"STORE#{store_id}", "ORDER#ES-1")
+    stored = item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1")
     assert stored is not None and stored["status"] == "refunded"
     assert stored["refunded_total"] == Decimal("100")
 
@@ -1050,7 +1050,7 @@ def test_an_order_with_details_of_another_kind_is_422_naming_them(
 
     assert answer.status == 422, answer.body
     assert field in [e["field"] for e in answer.body["errors"]]
-    assert item(f"STORE#{store_id}", "ORDER#ES-1") is None
+    assert item(f"STORE#{store_id}#ORDER#ES-1", "ORDER#ES-1") is None
 
 
 @pytest.mark.parametrize(
@@ -1076,12 +1076,14 @@ def test_a_booking_event_is_recorded_and_a_malformed_one_dropped(
     with captured_logs() as logs:
         deliver("order.placed", OrderPlacedV1.model_validate(no_details))
 
-    stored = item(f"STORE#{store_id}", "ORDER#B-1")
+    stored = item(f"STORE#{store_id}#ORDER#B-1", "ORDER#B-1")
     assert stored is not None
     assert stored["kind"] == "booking"
     assert stored["booking"]["service_id"] == "svc-corte"
-    assert item(f"STORE#{store_id}", "ORDER#T-1")["ticket"]["event_name"] == "Noche de jazz"  # type: ignore[index]
-    assert item(f"STORE#{store_id}", "ORDER#B-2") is None
+    stored_ticket = item(f"STORE#{store_id}#ORDER#T-1", "ORDER#T-1")
+    assert stored_ticket is not None
+    assert stored_ticket["ticket"]["event_name"] == "Noche de jazz"
+    assert item(f"STORE#{store_id}#ORDER#B-2", "ORDER#B-2") is None
     assert '"field":"booking"' in logs.getvalue()
     customer_id = stored["customer_id"]
     assert api.call("GET", f"/customers/{customer_id}").body["bookings"]["upcoming"] == 1

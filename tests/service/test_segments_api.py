@@ -42,7 +42,7 @@ def orders(
     serializer = TypeSerializer()
     aws.dynamodb().update_item(
         TableName=settings().table,
-        Key={"pk": {"S": keys.store_pk(store_id)}, "sk": {"S": keys.customer_sk(customer_id)}},
+        Key=keys.entity_key(store_id, keys.customer_sk(customer_id)),
         UpdateExpression=expression,
         ExpressionAttributeValues={k: serializer.serialize(v) for k, v in values.items()},
     )

@@ -87,8 +87,11 @@ def stored_entries(store_id: str, customer_id: str) -> list[dict[str, Any]]:
     """Every timeline item in the customer's partition, as DynamoDB holds it."""
     response = boto3.client("dynamodb").query(
         TableName=TABLE,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"STORE#{store_id}#CUSTOMER#{customer_id}"}},
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :timeline)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"STORE#{store_id}#CUSTOMER#{customer_id}"},
+            ":timeline": {"S": "T#"},
+        },
         ConsistentRead=True,
     )
     return list(response["Items"])
@@ -98,7 +101,10 @@ def customer_item(store_id: str, customer_id: str) -> dict[str, Any]:
     return dict(
         boto3.client("dynamodb").get_item(
             TableName=TABLE,
-            Key={"pk": {"S": f"STORE#{store_id}"}, "sk": {"S": f"CUSTOMER#{customer_id}"}},
+            Key={
+                "pk": {"S": f"STORE#{store_id}#CUSTOMER#{customer_id}"},
+                "sk": {"S": f"CUSTOMER#{customer_id}"},
+            },
             ConsistentRead=True,
         )["Item"]
     )
@@ -621,7 +627,7 @@ def test_activity_needs_the_write_scope(customers_client, store_id: str) -> None
 
 def _image(store_id: str, customer_id: str, **attributes: Any) -> dict[str, Any]:
     plain = {
-        "pk": f"STORE#{store_id}",
+        "pk": f"STORE#{store_id}#CUSTOMER#{customer_id}",
         "sk": f"CUSTOMER#{customer_id}",
         "entity": "customer",
         "id": customer_id,
@@ -748,8 +754,12 @@ def test_records_of_other_items_and_unknown_customers_are_skipped(
     ghost = "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"
     before = _image(store_id, ghost)
     after = _image(store_id, ghost, city="Natal", version=2)
-    tag_member = {"pk": {"S": f"STORE#{store_id}#TAG#vip"}, "sk": {"S": f"CUSTOMER#{ghost}"}}
-    order = {"pk": {"S": f"STORE#{store_id}"}, "sk": {"S": "ORDER#ES-1"}, "total": {"N": "10"}}
+    tag_member = {"pk": {"S": f"STORE#{store_id}#TAG#0#vip"}, "sk": {"S": f"CUSTOMER#{ghost}"}}
+    order = {
+        "pk": {"S": f"STORE#{store_id}#ORDER#ES-1"},
+        "sk": {"S": "ORDER#ES-1"},
+        "total": {"N": "10"},
+    }
 
     result = record_history(
         stream_record("MODIFY", after, before),

@@ -61,7 +61,7 @@ def _record(
     name: str, sk: str, new: dict[str, Any] | None, old: dict[str, Any] | None
 ) -> dict[str, Any]:
     change: dict[str, Any] = {
-        "Keys": {"pk": {"S": "STORE#s1"}, "sk": {"S": sk}},
+        "Keys": {"pk": {"S": f"STORE#s1#{sk}"}, "sk": {"S": sk}},
         "SequenceNumber": "1",
         "ApproximateCreationDateTime": 1_795_000_000,
     }

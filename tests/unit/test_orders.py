@@ -142,7 +142,7 @@ def test_an_order_reads_back_as_it_was_stored() -> None:
     item = order_item("s1", order)
 
     assert read_order(item) == order
-    assert item["pk"] == {"S": "STORE#s1"}
+    assert item["pk"] == {"S": "STORE#s1#ORDER#ES-1"}
     assert item["sk"] == {"S": "ORDER#ES-1"}
     assert item["owner"] == {"S": "STORE#s1#CUSTOMER#01JD3Z6Q4W0W8Y5J3K2M1N0PQR"}
     assert item["owner_sk"] == {"S": "2026-03-01T10:00:00.000000Z#ES-1"}

@@ -128,7 +128,8 @@ def _customer_image(version: int, **extra: Any) -> dict[str, Any]:
 
 
 def _modified(new: dict[str, Any], old: dict[str, Any]) -> Any:
-    keys = {"pk": {"S": "STORE#s1"}, "sk": {"S": "CUSTOMER#01JD3Z6Q4W0W8Y5J3K2M1N0PQR"}}
+    sk = "CUSTOMER#01JD3Z6Q4W0W8Y5J3K2M1N0PQR"
+    keys = {"pk": {"S": f"STORE#s1#{sk}"}, "sk": {"S": sk}}
     change = {"Keys": keys, "SequenceNumber": "1", "NewImage": new, "OldImage": old}
     return event_for({"eventID": "e1", "eventName": "MODIFY", "dynamodb": change})
 

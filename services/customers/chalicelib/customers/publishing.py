@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.customers.keys import MERGE_PREFIX, ORDER_PREFIX
+from chalicelib.customers.keys import MERGE_PREFIX, ORDER_PREFIX, entity_store
 from chalicelib.customers.orders.rules import Order
 from chalicelib.customers.orders.store import read_order
 from chalicelib.customers.profiles.rules import EVENT_FIELDS, PROFILE_FIELDS, Consent, Customer
@@ -94,16 +94,25 @@ def _merged(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | N
     )
 
 
+def moved_by_migration(record: dict[str, Any]) -> bool:
+    """An item the re-keying job wrote under its new key: nothing happened to it."""
+    change = record.get("dynamodb") or {}
+    return record.get("eventName") == "INSERT" and "migrated" in (change.get("NewImage") or {})
+
+
 def event_for(record: dict[str, Any]) -> OutgoingEvent | None:
     """The domain event a stream record stands for; None for items that are not customers,
     merge records or orders changed through the API (search entries, tags, timelines)."""
     change = record["dynamodb"]
-    store_pk, sk = change["Keys"]["pk"]["S"], change["Keys"]["sk"]["S"]
-    if store_pk.count("#") != 1:  # only the store's own partition: STORE#<store>
+    pk, sk = change["Keys"]["pk"]["S"], change["Keys"]["sk"]["S"]
+    store_id = entity_store(pk, sk)
+    if store_id is None:  # only entities (customers, orders, merges), not list entries
+        return None
+    if moved_by_migration(record):
         return None
     common = {
         "event_id": uuid.uuid5(EVENT_ID_NAMESPACE, record["eventID"]),
-        "store_id": store_pk.removeprefix("STORE#"),
+        "store_id": store_id,
         "version": 1,
         "correlation_id": (change.get("NewImage") or {}).get("correlation_id", {}).get("S"),
     }

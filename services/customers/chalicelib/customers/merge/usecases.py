@@ -115,7 +115,7 @@ def merge_customers(
     outcome = merge_rules.merge_profiles(current, others)
     merge_id = new_id()
     record = {
-        "pk": keys.store_pk(store_id),
+        "pk": keys.entity_pk(store_id, keys.MERGE_PREFIX + merge_id),
         "sk": keys.MERGE_PREFIX + merge_id,
         "entity": "merge",
         "merge_id": merge_id,

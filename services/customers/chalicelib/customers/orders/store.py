@@ -1,10 +1,11 @@
 """Where orders, reviews and the customer aggregates they feed live in the customers table.
 
-Items (see keys.py): an order is `pk=STORE#<s>`, `sk=ORDER#<order id>`; it carries `owner` and
-`owner_sk` (index `by_owner`: a customer's orders, newest first) and `placed_at` (index
-`orders_by_date`: a store's orders by date, for reports). An order heard of only through an
+Items (see keys.py): an order is `pk=STORE#<s>#ORDER#<order id>`, `sk=ORDER#<order id>`; it
+carries `owner` and `owner_sk` (index `by_owner`: a customer's orders, newest first) and
+`orders_key` (the store shard `STORE#<s>#<shard>`) with `placed_at` (index `orders_by_date`: a
+store's orders by date, for reports, one Query per shard). An order heard of only through an
 early cancellation or refund is a placeholder without `placed_at` or `owner`, so no index
-holds it. A review leaves a marker `sk=REVIEW#<review id>` so it counts once.
+holds it. A review leaves a marker `STORE#<s>#REVIEW#<review id>` so it counts once.
 
 Every change writes the order (or review marker), the customer's aggregates (UpdateItem: ADD
 for counts and money, SET for first and last order dates, never a Put of the customer) and a
@@ -16,6 +17,7 @@ use cases re-read and try again.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import time
 import uuid
@@ -44,6 +46,7 @@ from chalicelib.customers.orders.rules import (
     bounds_with,
     entry_id,
 )
+from chalicelib.customers.profiles.store import CustomerStore
 from clientela import money
 
 if TYPE_CHECKING:
@@ -107,19 +110,19 @@ def _key(pk: str, sk: str) -> Item:
 
 
 def order_key(store_id: str, order_id: str) -> Item:
-    return _key(keys.store_pk(store_id), keys.ORDER_PREFIX + order_id)
+    return keys.entity_key(store_id, keys.ORDER_PREFIX + order_id)
 
 
 def customer_key(store_id: str, customer_id: str) -> Item:
-    return _key(keys.store_pk(store_id), keys.customer_sk(customer_id))
+    return keys.entity_key(store_id, keys.customer_sk(customer_id))
 
 
 def email_key(store_id: str, email: str) -> Item:
-    return _key(keys.store_pk(store_id), keys.EMAIL_PREFIX + email)
+    return keys.entity_key(store_id, keys.EMAIL_PREFIX + email)
 
 
 def review_key(store_id: str, review_id: str) -> Item:
-    return _key(keys.store_pk(store_id), keys.REVIEW_PREFIX + review_id)
+    return keys.entity_key(store_id, keys.REVIEW_PREFIX + review_id)
 
 
 # A purchase or a review is activity: `last_seen_at` (and the index `by_last_seen` that the
@@ -205,8 +208,9 @@ def _refunds(refunds: Iterable[Refund]) -> Item:
     return {"M": {r.refund_id: _refund(r) for r in refunds}}
 
 
-def order_item(store_id: str, order: Order) -> Item:
-    """The stored form of a placed order (also what the bench seeds the table with)."""
+def order_item(store_id: str, order: Order, *, shards: int = 1) -> Item:
+    """The stored form of a placed order (also what the bench seeds the table with), in one of
+    the store's `shards` for the date index."""
     assert order.customer_id is not None
     placed_at = keys.stamp(order.placed_at)
     item: Item = {
@@ -216,6 +220,7 @@ def order_item(store_id: str, order: Order) -> Item:
         "email": _s(order.email),
         "customer_id": _s(order.customer_id),
         "placed_at": _s(placed_at),
+        "orders_key": _s(keys.list_pk(store_id, keys.shard_of(order.order_id, shards))),
         "currency": _s(order.currency),
         "total": _n(order.total),
         "items": {"L": [_line_item(line) for line in order.items]},
@@ -525,6 +530,7 @@ class OrderStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table
+        self._shards = CustomerStore(client, table)  # the store's shard count, cached
 
     # Reads -----------------------------------------------------------------------------
 
@@ -724,15 +730,25 @@ class OrderStore:
         The projection trims what travels and what botocore parses, not what is billed: the
         index projects every attribute, and a query is billed on the items it reads.
         """
+        shards = [
+            self._facts_of_shard(store_id, shard, start, end, with_items=with_items)
+            for shard in range(self._shards.shards(store_id))
+        ]
+        # Each shard's orders come by date: merged, the store's are too.
+        yield from heapq.merge(*shards, key=lambda fact: fact.placed_at)
+
+    def _facts_of_shard(
+        self, store_id: str, shard: int, start: str, end: str, *, with_items: bool
+    ) -> Iterator[OrderFact]:
         request: Item = {
             "TableName": self._table,
             "IndexName": ORDERS_BY_DATE,
-            "KeyConditionExpression": "pk = :pk AND placed_at BETWEEN :start AND :end",
+            "KeyConditionExpression": "orders_key = :pk AND placed_at BETWEEN :start AND :end",
             "FilterExpression": "#entity = :order AND #status <> :cancelled",
             "ProjectionExpression": "report",
             "ExpressionAttributeNames": {"#status": "status", "#entity": "entity"},
             "ExpressionAttributeValues": {
-                ":pk": _s(keys.store_pk(store_id)),
+                ":pk": _s(keys.list_pk(store_id, shard)),
                 ":start": _s(start),
                 ":end": _s(end),
                 ":order": _s("order"),
@@ -766,7 +782,10 @@ class OrderStore:
         customer changed or is gone (or was seen later meanwhile), Contended.
         """
         assert order.customer_id is not None
-        put: Item = {"TableName": self._table, "Item": order_item(store_id, order)}
+        put: Item = {
+            "TableName": self._table,
+            "Item": order_item(store_id, order, shards=self._shards.write_shards(store_id)),
+        }
         if before is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -820,7 +839,7 @@ class OrderStore:
         assert after.customer_id is not None
         put = {
             "TableName": self._table,
-            "Item": order_item(store_id, after),
+            "Item": order_item(store_id, after, shards=self._shards.write_shards(store_id)),
             "ConditionExpression": "#status = :status AND refunded_total = :refunded",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
@@ -1027,7 +1046,7 @@ class OrderStore:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=order_item(store_id, moved),
+                Item=order_item(store_id, moved, shards=self._shards.write_shards(store_id)),
                 # As read: a cancellation or refund landing meanwhile is never overwritten.
                 ConditionExpression=(
                     "customer_id = :from AND #status = :status AND refunded_total = :refunded"

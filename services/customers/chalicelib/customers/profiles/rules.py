@@ -266,6 +266,9 @@ class Customer:
     last_order_at: datetime | None = None
     rating_count: int = 0
     rating_sum: Decimal = Decimal(0)
+    # The store shard its list entries are written to (keys.shard_of): chosen by the store when
+    # the customer is first written, then kept.
+    shard: int = 0
 
     def profile(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in PROFILE_FIELDS}

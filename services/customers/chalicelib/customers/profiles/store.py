@@ -1,22 +1,33 @@
-"""Where customers live: one DynamoDB table, one item collection per store.
+"""Where customers live: one DynamoDB table, no partition key that a whole store writes to.
 
-Keys (chalicelib.customers.keys): a customer is `pk=STORE#<store>`, `sk=CUSTOMER#<ulid>`, so a
-store's customers are one query away, newest first, and no request can reach another store's
-partition. The one transaction that writes a customer also writes what must agree with it:
-- the e-mail reservation `sk=EMAIL#<address>` (e-mails unique per store, no scan, no index);
-- search entries `STORE#<store>#SEARCH / <token>\t<id>` (the name from each of its words,
-  initials, e-mail, the phone's international digits and national forms);
-- tag memberships `STORE#<store>#TAG#<tag> / CUSTOMER#<id>` and each tag's count.
-The customer item also carries the key attributes of the list indexes (`*_key`, see
-infra/customers.yaml). Profile writes set and remove profile attributes only: the order
-aggregates and activity other writers keep on the same item are never overwritten.
+Keys (chalicelib.customers.keys, README "Data model"): a customer is
+`pk=STORE#<store>#CUSTOMER#<ulid>`, `sk=CUSTOMER#<ulid>` (the partition its timeline shares),
+and carries its store shard (`shard`, chosen once from the store's shard count) and the hash
+keys of the list indexes built from it (`list_key`, `*_key`: `STORE#<store>#<shard>...`, see
+infra/customers.yaml). The one transaction that writes a customer also writes what must agree
+with it, each under keys that spread a store's writes:
+- the e-mail reservation `STORE#<store>#EMAIL#<address>` (e-mails unique per store, no scan,
+  no index);
+- search entries `STORE#<store>#SEARCH#<shard> / <token>\t<id>` (the name from each of its
+  words, initials, e-mail, the phone's international digits and national forms);
+- tag memberships `STORE#<store>#TAG#<shard>#<tag> / CUSTOMER#<id>`;
+- the shard's counters `STORE#<store>#COUNT#<shard> / TOTALS` (the store, each tag, country,
+  favorite, consent state: `counted`), one small update.
+Profile writes set and remove profile attributes only: the order aggregates and activity other
+writers keep on the same item are never overwritten.
+
+A store's shard count (`STORE#<store> / SHARDS`, 1 when absent) only grows (`grow_shards`):
+readers read every shard at once, writers move to the new shards only after every reader's
+cached count has expired, so no reader misses an entry.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 import uuid
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -75,31 +86,88 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+# How long a process trusts the shard count it read; writers wait twice as long before
+# writing to new shards (grow_shards), so every reader reads them first.
+SHARDS_TTL = timedelta(seconds=60)
+_shard_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+
 def store_key(store_id: str) -> str:
     return keys.store_pk(store_id)
 
 
 def customer_key(store_id: str, customer_id: str) -> dict[str, Any]:
-    return {"pk": {"S": store_key(store_id)}, "sk": {"S": CUSTOMER_PREFIX + customer_id}}
+    return keys.entity_key(store_id, CUSTOMER_PREFIX + customer_id)
 
 
 def email_key(store_id: str, email: str) -> dict[str, Any]:
-    return {"pk": {"S": store_key(store_id)}, "sk": {"S": EMAIL_PREFIX + email}}
+    return keys.entity_key(store_id, EMAIL_PREFIX + email)
 
 
-def token_key(store_id: str, token: str, customer_id: str) -> dict[str, Any]:
+def token_key(store_id: str, token: str, customer_id: str, shard: int = 0) -> dict[str, Any]:
     return {
-        "pk": {"S": keys.search_pk(store_id)},
+        "pk": {"S": keys.search_pk(store_id, shard)},
         "sk": {"S": f"{token}{TOKEN_SEPARATOR}{customer_id}"},
     }
 
 
-def member_key(store_id: str, tag: str, customer_id: str) -> dict[str, Any]:
-    return {"pk": {"S": keys.tag_pk(store_id, tag)}, "sk": {"S": keys.customer_sk(customer_id)}}
+def member_key(store_id: str, tag: str, customer_id: str, shard: int = 0) -> dict[str, Any]:
+    return {
+        "pk": {"S": keys.tag_pk(store_id, tag, shard)},
+        "sk": {"S": keys.customer_sk(customer_id)},
+    }
 
 
-def tag_count_key(store_id: str, tag: str) -> dict[str, Any]:
-    return {"pk": {"S": store_key(store_id)}, "sk": {"S": keys.TAG_PREFIX + tag}}
+def shards_key(store_id: str) -> dict[str, Any]:
+    return {"pk": {"S": store_key(store_id)}, "sk": {"S": keys.SHARDS_SK}}
+
+
+FAVORITE = "FAVORITE"  # the one value of the favorite index
+TOTALS_SK = "TOTALS"
+# Counters on a shard's TOTALS item: every customer, each tag, and each value of the
+# equalities whose values are few (a country, favorite, each consent state). Cities are many:
+# not counted. One item, so a customer's write adds one small update whatever it changes.
+COUNTED = ("customers", "country", "favorite", "email_consent", "sms_consent")
+
+
+TAG_COUNTER = "tag#"
+
+
+def totals_key(store_id: str, shard: int) -> dict[str, Any]:
+    return {"pk": {"S": keys.counts_pk(store_id, shard)}, "sk": {"S": TOTALS_SK}}
+
+
+def counter_name(name: str, value: Any = None) -> str:
+    """The TOTALS attribute counting customers with `name` = `value`."""
+    if name in ("customers", "favorite"):
+        return name
+    return f"{name}#{value}"
+
+
+def counted(customer: Customer | None) -> Counter[str]:
+    """What the customer adds to its shard's counters."""
+    if customer is None:
+        return Counter()
+    found = Counter(
+        {
+            counter_name("customers"): 1,
+            counter_name("email_consent", customer.email_consent.state): 1,
+            counter_name("sms_consent", customer.sms_consent.state): 1,
+        }
+    )
+    if customer.country:
+        found[counter_name("country", customer.country)] += 1
+    if customer.favorite:
+        found[counter_name("favorite")] += 1
+    for tag in customer.tags:
+        found[counter_name("tag", tag)] += 1
+    return found
+
+
+def count_changes(old: Customer | None, new: Customer | None) -> dict[str, int]:
+    deltas = Counter(counted(new))
+    deltas.subtract(counted(old))
+    return {name: delta for name, delta in sorted(deltas.items()) if delta}
 
 
 _stamp = keys.stamp
@@ -157,25 +225,25 @@ def _photo_of(record: dict[str, Any] | None) -> Photo | None:
 
 def profile_attributes(customer: Customer) -> dict[str, Any]:
     """The attributes a profile write owns, as plain values (absent ones are removed)."""
-    store = store_key(customer.store_id)
+    store_id, shard = customer.store_id, customer.shard
     values: dict[str, Any] = {
         **{k: v for k, v in customer.profile().items() if v not in (None, [], {}, False)},
         "email_consent": _consent_map(customer.email_consent),
         "sms_consent": _consent_map(customer.sms_consent),
         "name_key": name_key(customer),
-        "email_consent_key": f"{store}#{customer.email_consent.state}",
-        "sms_consent_key": f"{store}#{customer.sms_consent.state}",
+        "email_consent_key": keys.facet_pk(store_id, shard, customer.email_consent.state),
+        "sms_consent_key": keys.facet_pk(store_id, shard, customer.sms_consent.state),
         "updated_at": _stamp(customer.updated_at),
         "version": customer.version,
     }
     if isinstance(values.get("birthday"), date):
         values["birthday"] = values["birthday"].isoformat()
     if customer.country:
-        values["country_key"] = f"{store}#{customer.country}"
+        values["country_key"] = keys.facet_pk(store_id, shard, customer.country)
     if customer.city:
-        values["city_key"] = f"{store}#{fold(customer.city)}"
+        values["city_key"] = keys.facet_pk(store_id, shard, fold(customer.city))
     if customer.favorite:
-        values["favorite_key"] = store
+        values["favorite_key"] = keys.facet_pk(store_id, shard, FAVORITE)
     return values
 
 
@@ -186,6 +254,8 @@ def to_item(customer: Customer, *, correlation_id: str | None = None) -> dict[st
         "id": customer.id,
         "store_id": customer.store_id,
         "created_at": _stamp(customer.created_at),
+        "shard": customer.shard,
+        "list_key": keys.list_pk(customer.store_id, customer.shard),
         "orders_count": customer.orders_count,
         "total_spent": customer.total_spent,
         **({"currency": customer.currency} if customer.currency else {}),
@@ -263,6 +333,7 @@ def from_item(item: dict[str, Any]) -> Customer:
         last_order_at=_when(data.get("last_order_at")),
         rating_count=int(data.get("rating_count", 0)),
         rating_sum=Decimal(data.get("rating_sum", 0)),
+        shard=int(data.get("shard", 0)),
     )
 
 
@@ -328,66 +399,61 @@ class CustomerStore:
             }
         }
 
-    def _entries(
-        self, old: Customer | None, new: Customer | None, counts: Counter[str] | None = None
-    ) -> list[dict[str, Any]]:
-        """Search entries and tag memberships (with tag counts) that change from old to new.
-
-        With `counts`, tag count changes are added there instead (one write per tag when a
-        transaction changes several customers)."""
+    def _entries(self, old: Customer | None, new: Customer | None) -> list[dict[str, Any]]:
+        """Search entries and tag memberships that change from old to new (their counts are
+        in the shard's TOTALS, `totals_updates`)."""
         subject = new or old
         assert subject is not None
-        store_id, customer_id = subject.store_id, subject.id
+        store_id, customer_id, shard = subject.store_id, subject.id, subject.shard
         actions: list[dict[str, Any]] = []
         old_tokens = search_tokens(old) if old else set()
         new_tokens = search_tokens(new) if new else set()
         for token in sorted(old_tokens - new_tokens):
-            key = token_key(store_id, token, customer_id)
+            key = token_key(store_id, token, customer_id, shard)
             actions.append({"Delete": {"TableName": self._table, "Key": key}})
         for token in sorted(new_tokens - old_tokens):
-            item = {**token_key(store_id, token, customer_id), "customer_id": {"S": customer_id}}
+            item = {
+                **token_key(store_id, token, customer_id, shard),
+                "customer_id": {"S": customer_id},
+            }
             actions.append({"Put": {"TableName": self._table, "Item": item}})
         added, removed = tag_changes(old.tags if old else [], new.tags if new else [])
-        deltas: Counter[str] = Counter()
         for tag in sorted(added):
-            actions.append(
-                {"Put": {"TableName": self._table, "Item": member_key(store_id, tag, customer_id)}}
-            )
-            deltas[tag] += 1
+            member = member_key(store_id, tag, customer_id, shard)
+            actions.append({"Put": {"TableName": self._table, "Item": member}})
         for tag in sorted(removed):
+            key = member_key(store_id, tag, customer_id, shard)
+            actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        return actions
+
+    def totals_updates(
+        self, store_id: str, deltas: dict[int, dict[str, int]]
+    ) -> list[dict[str, Any]]:
+        """Per shard, one update of its TOTALS item adding the deltas (none when all are 0)."""
+        actions = []
+        for shard, changes in sorted(deltas.items()):
+            if not changes:
+                continue
+            refs = {f"#c{i}": name for i, name in enumerate(changes)}
             actions.append(
                 {
-                    "Delete": {
+                    "Update": {
                         "TableName": self._table,
-                        "Key": member_key(store_id, tag, customer_id),
+                        "Key": totals_key(store_id, shard),
+                        "UpdateExpression": "ADD " + ", ".join(f"{r} :{r[1:]}" for r in refs),
+                        "ExpressionAttributeNames": refs,
+                        "ExpressionAttributeValues": {
+                            f":{ref[1:]}": {"N": str(changes[name])} for ref, name in refs.items()
+                        },
                     }
                 }
             )
-            deltas[tag] -= 1
-        if counts is not None:
-            counts.update(deltas)
-            return actions
-        return actions + self._tag_counts(store_id, deltas)
-
-    def _tag_counts(self, store_id: str, deltas: Counter[str]) -> list[dict[str, Any]]:
-        return [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": tag_count_key(store_id, tag),
-                    "UpdateExpression": "ADD customers :delta SET tag = :tag",
-                    "ExpressionAttributeValues": {
-                        ":delta": {"N": str(delta)},
-                        ":tag": {"S": tag},
-                    },
-                }
-            }
-            for tag, delta in sorted(deltas.items())
-            if delta
-        ]
+        return actions
 
     def add(self, customer: Customer, *, correlation_id: str | None = None) -> None:
         """Writes a new customer, reserving its e-mail. Raises EmailAlreadyUsed."""
+        shard = keys.shard_of(customer.id, self.write_shards(customer.store_id))
+        customer = dataclasses.replace(customer, shard=shard)
         put = {
             "Put": {
                 "TableName": self._table,
@@ -398,6 +464,7 @@ class CustomerStore:
         actions = [put] + ([self._reserve_email(customer)] if customer.email else [])
         email_index = 1 if customer.email else None
         actions += self._entries(None, customer)
+        actions += self.totals_updates(customer.store_id, {shard: count_changes(None, customer)})
         self._transact(actions, customer, email_index=email_index, operation="add")
 
     def _profile_update(
@@ -465,6 +532,7 @@ class CustomerStore:
                 email_index = len(actions)
                 actions.append(self._reserve_email(new))
         actions += self._entries(old, new)
+        actions += self.totals_updates(new.store_id, {new.shard: count_changes(old, new)})
         if len(actions) > MAX_TRANSACTION_ACTIONS:
             # Only a change of many tags together with a new name, e-mail and phone gets here.
             raise InvalidField(
@@ -486,6 +554,9 @@ class CustomerStore:
         }
         actions = [delete] + ([self._release_email(customer)] if customer.email else [])
         actions += self._entries(customer, None)
+        actions += self.totals_updates(
+            customer.store_id, {customer.shard: count_changes(customer, None)}
+        )
         self._transact(actions, customer, email_index=None, operation="remove")
 
     def merge(
@@ -504,8 +575,9 @@ class CustomerStore:
         is written (its stream record becomes the customer.merged event). Raises
         VersionMismatch if any changed."""
         actions: list[dict[str, Any]] = [self._profile_update(old, new, correlation_id, add, sets)]
-        counts: Counter[str] = Counter()
-        actions += self._entries(old, new, counts)
+        totals: dict[int, Counter[str]] = {}
+        totals.setdefault(new.shard, Counter()).update(count_changes(old, new))
+        actions += self._entries(old, new)
         for other in others:
             actions.append(
                 {
@@ -519,8 +591,12 @@ class CustomerStore:
             )
             if other.email:
                 actions.append(self._release_email(other))
-            actions += self._entries(other, None, counts)
-        actions += self._tag_counts(new.store_id, counts)
+            actions += self._entries(other, None)
+            totals.setdefault(other.shard, Counter()).update(count_changes(other, None))
+        actions += self.totals_updates(
+            new.store_id,
+            {shard: {k: v for k, v in sorted(c.items()) if v} for shard, c in totals.items()},
+        )
         item = {name: _serializer.serialize(value) for name, value in record.items()}
         actions.append(
             {
@@ -602,23 +678,68 @@ class CustomerStore:
     ) -> tuple[list[Customer], bool]:
         """One page of a store's customers, newest first, and whether more follow.
 
-        Reads one item past the page so the last page says so and needs no empty follow-up.
+        Reads one item past the page of every shard (index `by_created`) and merges them.
         """
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": store_key(store_id)},
-                ":prefix": {"S": CUSTOMER_PREFIX},
+        found: list[Customer] = []
+        for shard in range(self.shards(store_id)):
+            values: dict[str, Any] = {":pk": {"S": keys.list_pk(store_id, shard)}}
+            condition = "list_key = :pk"
+            if after_id:
+                condition += " AND sk < :after"
+                values[":after"] = {"S": keys.customer_sk(after_id)}
+            response = self._db.query(
+                TableName=self._table,
+                IndexName="by_created",
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ScanIndexForward=False,
+                Limit=limit + 1,
+            )
+            found += [from_item(item) for item in response.get("Items", [])]
+        found.sort(key=lambda customer: customer.id, reverse=True)
+        return found[:limit], len(found) > limit
+
+    # Shards -----------------------------------------------------------------------------
+
+    def _shard_record(self, store_id: str) -> dict[str, Any]:
+        cached = _shard_cache.get((self._table, store_id))
+        now = time.monotonic()
+        if cached and now - cached[0] < SHARDS_TTL.total_seconds():
+            return cached[1]
+        item = self._db.get_item(TableName=self._table, Key=shards_key(store_id)).get("Item")
+        record = plain(item) if item else {}
+        _shard_cache[(self._table, store_id)] = (now, record)
+        return record
+
+    def shards(self, store_id: str) -> int:
+        """How many shards readers read: every shard any writer may write to."""
+        return int(self._shard_record(store_id).get("shards", 1))
+
+    def write_shards(self, store_id: str) -> int:
+        """How many shards new customers are spread over (the grown count once readers know
+        it)."""
+        record = self._shard_record(store_id)
+        since = record.get("since")
+        if since and datetime.now(UTC) < datetime.fromisoformat(since):
+            return int(record.get("previous", 1))
+        return int(record.get("shards", 1))
+
+    def grow_shards(self, store_id: str, shards: int, *, now: datetime | None = None) -> None:
+        """Spreads the store's new customers over `shards` shards (never fewer than today)."""
+        current = self.shards(store_id)
+        if shards <= current:
+            return
+        since = (now or datetime.now(UTC)) + 2 * SHARDS_TTL
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                **shards_key(store_id),
+                "shards": {"N": str(shards)},
+                "previous": {"N": str(current)},
+                "since": {"S": _stamp(since)},
             },
-            "ScanIndexForward": False,
-            "Limit": limit + 1,
-        }
-        if after_id:
-            request["ExclusiveStartKey"] = customer_key(store_id, after_id)
-        response = self._db.query(**request)
-        customers = [from_item(item) for item in response.get("Items", [])]
-        return customers[:limit], len(customers) > limit
+        )
+        _shard_cache.pop((self._table, store_id), None)
 
     def query(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Query page on the table or an index (the search planner builds the request)."""
@@ -644,22 +765,51 @@ class CustomerStore:
                 pending = response.get("UnprocessedKeys") or {}
         return found
 
+    def count(
+        self,
+        store_id: str,
+        counters: list[str],
+        *,
+        minus: tuple[str, ...] = (),
+        tag: str | None = None,
+    ) -> int:
+        """The sum over every shard of the TOTALS counters named (less those in `minus`), or
+        of a tag's count: one BatchGetItem of one small item per shard, whatever the store's
+        size (eventually consistent: a write of the last second may not show yet)."""
+        shards = range(self.shards(store_id))
+        wanted = [totals_key(store_id, shard) for shard in shards]
+        names = [counter_name("tag", tag)] if tag is not None else [*counters, *minus]
+        refs = {f"#n{i}": name for i, name in enumerate(names)}
+        total = 0
+        for start in range(0, len(wanted), 100):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": wanted[start : start + 100],
+                    "ProjectionExpression": ", ".join(refs),
+                    "ExpressionAttributeNames": refs,
+                }
+            }
+            while pending:
+                response = self._db.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    for name in names:
+                        value = int(item.get(name, {}).get("N", "0"))
+                        total += -value if name in minus else value
+                pending = response.get("UnprocessedKeys") or {}
+        return total
+
     def tag_counts(self, store_id: str) -> list[tuple[str, int]]:
-        """Every tag of the store with the number of customers carrying it, by tag."""
-        counts: list[tuple[str, int]] = []
-        request: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": store_key(store_id)},
-                ":prefix": {"S": keys.TAG_PREFIX},
-            },
-        }
-        while True:
-            response = self.query(request)
-            for item in response.get("Items", []):
-                count = int(item.get("customers", {}).get("N", "0"))
-                if count > 0:
-                    counts.append((item["sk"]["S"].removeprefix(keys.TAG_PREFIX), count))
-            if "LastEvaluatedKey" not in response:
-                return counts
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """Every tag of the store with the number of customers carrying it, by tag (one
+        BatchGetItem of the shards' TOTALS)."""
+        counts: Counter[str] = Counter()
+        wanted = [totals_key(store_id, shard) for shard in range(self.shards(store_id))]
+        for start in range(0, len(wanted), 100):
+            pending: dict[str, Any] = {self._table: {"Keys": wanted[start : start + 100]}}
+            while pending:
+                response = self._db.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    for name, value in item.items():
+                        if name.startswith(TAG_COUNTER):
+                            counts[name.removeprefix(TAG_COUNTER)] += int(value["N"])
+                pending = response.get("UnprocessedKeys") or {}
+        return sorted((tag, count) for tag, count in counts.items() if count > 0)

@@ -216,3 +216,12 @@ class CustomerPage(BaseModel):
 
 class CustomerCount(BaseModel):
     count: int
+    counted_by: Literal["counters", "query"] = Field(
+        default="query",
+        description=(
+            "`counters`: kept by every write that changes a customer, read in one small read per"
+            " store shard whatever the store's size (no filter, one `tag`, or one of `country`,"
+            " `favorite`, `email_consent`, `sms_consent`); `query`: read as the listing reads"
+            " (every other filter). Both are exact."
+        ),
+    )

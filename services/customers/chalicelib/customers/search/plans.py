@@ -1,8 +1,11 @@
 """Finding customers: which index serves a filter and sort, and reading it a page at a time.
 
-`plan` picks one way to read (the table, one of the list indexes, tag memberships or search
-entries) from the filters and the sort; `find` reads it until the page is full, checking every
-customer read with `CustomerFilter.matches`. What the chosen index serves costs about one page;
+`plan` picks one way to read (one of the list indexes, tag memberships or search entries) from
+the filters and the sort; `find` reads it until the page is full, checking every customer read
+with `CustomerFilter.matches`. Every way to read is one Query per store shard (keys.py): a
+store of one shard reads exactly as one partition; a store of several merges the shards' pages
+in the exact sort order (a k-way merge on the index's sort key), and its cursor holds where
+each shard stands. What the chosen index serves costs about one page;
 filters it does not serve are checked on what it reads, up to READ_BUDGET items per request,
 after which the page ends early with a cursor. README "Search and filters" lists the plans.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from ulid import ULID
@@ -19,7 +23,13 @@ from ulid import ULID
 from chalicelib.customers import keys
 from chalicelib.customers.errors import InvalidField
 from chalicelib.customers.profiles.rules import Customer, fold
-from chalicelib.customers.profiles.store import TOKEN_SEPARATOR, CustomerStore, from_item
+from chalicelib.customers.profiles.store import (
+    FAVORITE,
+    TOKEN_SEPARATOR,
+    CustomerStore,
+    counter_name,
+    from_item,
+)
 from chalicelib.customers.search.rules import (
     CustomerFilter,
     SearchQuery,
@@ -34,11 +44,12 @@ PAGE_OF_READS = 200  # DynamoDB Limit when filters not served by the index are c
 # Each index's key attributes (infra/customers.yaml): a page's last position is built from them.
 INDEX_KEYS: dict[str | None, tuple[str, str]] = {
     None: ("pk", "sk"),
-    "by_name": ("pk", "name_key"),
-    "by_total_spent": ("pk", "total_spent"),
-    "by_orders_count": ("pk", "orders_count"),
-    "by_last_order": ("pk", "last_order_key"),
-    "by_last_seen": ("pk", "last_seen_key"),
+    "by_created": ("list_key", "sk"),
+    "by_name": ("list_key", "name_key"),
+    "by_total_spent": ("list_key", "total_spent"),
+    "by_orders_count": ("list_key", "orders_count"),
+    "by_last_order": ("list_key", "last_order_key"),
+    "by_last_seen": ("list_key", "last_seen_key"),
     "by_country": ("country_key", "sk"),
     "by_city": ("city_key", "sk"),
     "by_favorite": ("favorite_key", "sk"),
@@ -79,14 +90,28 @@ class Source:
 
     def position_of(self, item: dict[str, Any]) -> dict[str, Any]:
         """The key to continue after `item` (ExclusiveStartKey)."""
-        names = {"pk", "sk", *(INDEX_KEYS[self.index] if not self.members else ())}
+        names = {"pk", "sk", *INDEX_KEYS[self.index]}
         return {name: item[name] for name in names}
+
+    def moved(self, position: dict[str, Any]) -> dict[str, Any]:
+        """The same place in this source's partition (another shard of the same list)."""
+        hash_name = self.key_condition.split(" ", 1)[0]
+        hash_value = self.values.get(":pk", self.values.get(":h"))
+        return {**position, hash_name: hash_value}
+
+    def order_of(self, item: dict[str, Any]) -> Any:
+        """The value this source is ordered by (its sort key), comparable across shards."""
+        value = item[INDEX_KEYS[self.index][1]]
+        return Decimal(value["N"]) if "N" in value else value["S"]
 
 
 @dataclass(frozen=True)
 class Plan:
     sources: tuple[Source, ...]
     sort: str
+    # Several lists of customers merged on customer id, each customer once (any of several
+    # tags); otherwise several sources are the shards of one list, merged on its sort key.
+    by_id: bool = False
 
     @property
     def served(self) -> frozenset[str]:
@@ -139,19 +164,19 @@ def _newest_first(
 def _range(
     attribute: str, low: Any, high: Any, *, kind: str, low_exclusive: bool = False
 ) -> tuple[str, dict[str, Any]]:
-    """`pk = :pk` and the sort key between low and high (either may be None)."""
+    """`list_key = :pk` and the sort key between low and high (either may be None)."""
     values: dict[str, Any] = {}
     if low is not None:
         values[":lo"] = {kind: str(low)}
     if high is not None:
         values[":hi"] = {kind: str(high)}
     if low is not None and high is not None:
-        return f"pk = :pk AND {attribute} BETWEEN :lo AND :hi", values
+        return f"list_key = :pk AND {attribute} BETWEEN :lo AND :hi", values
     if low is not None:
-        return f"pk = :pk AND {attribute} {'>' if low_exclusive else '>='} :lo", values
+        return f"list_key = :pk AND {attribute} {'>' if low_exclusive else '>='} :lo", values
     if high is not None:
-        return f"pk = :pk AND {attribute} <= :hi", values
-    return "pk = :pk", values
+        return f"list_key = :pk AND {attribute} <= :hi", values
+    return "list_key = :pk", values
 
 
 def _before(value: Any) -> str:
@@ -159,7 +184,9 @@ def _before(value: Any) -> str:
     return keys.stamp(value)[:-1] + "\x00"
 
 
-def _sorted_source(store_id: str, flt: CustomerFilter, attribute: str, forward: bool) -> Source:
+def _sorted_sources(
+    store_id: str, shards: int, flt: CustomerFilter, attribute: str, forward: bool
+) -> tuple[Source, ...]:
     """An order index, with the filters on its own attribute as the key range."""
     index = SORT_INDEXES[attribute]
     low: Any = None
@@ -193,12 +220,20 @@ def _sorted_source(store_id: str, flt: CustomerFilter, attribute: str, forward: 
         )
         served = {"last_seen_from", "last_seen_to", "status"}
     condition, values = _range(INDEX_KEYS[index][1], low, high, kind=kind)
-    values[":pk"] = {"S": keys.store_pk(store_id)}
-    return Source(condition, values, index=index, forward=forward, served=frozenset(served))
+    return tuple(
+        Source(
+            condition,
+            {**values, ":pk": {"S": keys.list_pk(store_id, shard)}},
+            index=index,
+            forward=forward,
+            served=frozenset(served),
+        )
+        for shard in range(shards)
+    )
 
 
 def _tag_sources(
-    store: CustomerStore, store_id: str, flt: CustomerFilter, *, forward: bool
+    store: CustomerStore, store_id: str, shards: int, flt: CustomerFilter, *, forward: bool
 ) -> list[Source]:
     """Tag memberships: any of several tags reads each; all of them reads the rarest."""
     tags = list(flt.tags)
@@ -208,9 +243,15 @@ def _tag_sources(
     served = {"tags", "tag_mode"} if len(flt.tags) == 1 or flt.tag_mode == "any" else set()
     return [
         _newest_first(
-            "pk", keys.tag_pk(store_id, tag), flt, forward=forward, members=True, served=served
+            "pk",
+            keys.tag_pk(store_id, tag, shard),
+            flt,
+            forward=forward,
+            members=True,
+            served=served,
         )
         for tag in tags
+        for shard in range(shards)
     ]
 
 
@@ -229,13 +270,13 @@ _RANGE_FILTERS = (
 )
 
 
-def _facet_value(store_id: str, name: str, value: Any) -> str | None:
-    store = keys.store_pk(store_id)
+def _facet_value(name: str, value: Any) -> str | None:
+    """The value part of an equality index's hash key (keys.facet_pk)."""
     if name == "favorite":
-        return store if value is True else None
+        return FAVORITE if value is True else None
     if name == "city":
-        return f"{store}#{fold(value)}"
-    return f"{store}#{value}"
+        return fold(value)
+    return str(value)
 
 
 def plan(store: CustomerStore, store_id: str, flt: CustomerFilter, sort: str | None) -> Plan:
@@ -243,36 +284,60 @@ def plan(store: CustomerStore, store_id: str, flt: CustomerFilter, sort: str | N
     given = flt.given()
     order = (sort or "").lstrip("-")
     descending = (sort or "-").startswith("-")
+    shards = store.shards(store_id)
     if flt.q:
         if sort:
             raise InvalidField("sort", "a search (q) is ordered by how the customers match")
-        source = Source(
-            "pk = :pk AND begins_with(sk, :prefix)",
-            {":pk": {"S": keys.search_pk(store_id)}, ":prefix": {"S": _search(flt.q).prefix}},
-            forward=True,
-            members=True,
-            served=frozenset({"q"}),
+        prefix = _search(flt.q).prefix
+        sources = tuple(
+            Source(
+                "pk = :pk AND begins_with(sk, :prefix)",
+                {":pk": {"S": keys.search_pk(store_id, shard)}, ":prefix": {"S": prefix}},
+                forward=True,
+                members=True,
+                served=frozenset({"q"}),
+            )
+            for shard in range(shards)
         )
-        return Plan((source,), "match")
+        return Plan(sources, "match")
     if order and order != "created_at":
-        return Plan((_sorted_source(store_id, flt, order, not descending),), sort or order)
+        return Plan(_sorted_sources(store_id, shards, flt, order, not descending), sort or order)
     if flt.tags and (descending or len(flt.tags) == 1 or flt.tag_mode == "all"):
-        sources = _tag_sources(store, store_id, flt, forward=not descending)
-        return Plan(tuple(sources), sort or "-created_at")
+        tag_sources = _tag_sources(store, store_id, shards, flt, forward=not descending)
+        by_id = len(tag_sources) > shards  # any of several tags
+        return Plan(tuple(tag_sources), sort or "-created_at", by_id=by_id)
     for name, index, attribute in _FACETS:
         value = given.get(name)
-        hash_value = _facet_value(store_id, name, value) if value is not None else None
-        if hash_value is not None:
-            source = _newest_first(
-                attribute, hash_value, flt, forward=not descending, index=index, served={name}
+        facet = _facet_value(name, value) if value is not None else None
+        if facet is not None:
+            sources = tuple(
+                _newest_first(
+                    attribute,
+                    keys.facet_pk(store_id, shard, facet),
+                    flt,
+                    forward=not descending,
+                    index=index,
+                    served={name},
+                )
+                for shard in range(shards)
             )
-            return Plan((source,), sort or "-created_at")
+            return Plan(sources, sort or "-created_at")
     if not sort:
         for names, attribute in _RANGE_FILTERS:
             if any(name in given for name in names):
-                return Plan((_sorted_source(store_id, flt, attribute, True),), attribute)
-    source = _newest_first("pk", keys.store_pk(store_id), flt, forward=not descending)
-    return Plan((source,), sort or "-created_at")
+                return Plan(_sorted_sources(store_id, shards, flt, attribute, True), attribute)
+    sources = tuple(
+        _newest_first(
+            "list_key",
+            keys.list_pk(store_id, shard),
+            flt,
+            forward=not descending,
+            index="by_created",
+            members=True,  # keys only: the customers are read from the table
+        )
+        for shard in range(shards)
+    )
+    return Plan(sources, sort or "-created_at")
 
 
 def _residual(flt: CustomerFilter, plan: Plan) -> bool:
@@ -331,8 +396,10 @@ def find(
 ) -> SearchPage:
     """One page of the customers matching `flt`, and the position to continue from."""
     chosen = plan(store, store_id, flt, sort)
-    if len(chosen.sources) > 1:
+    if chosen.by_id:
         return _find_merged(store, store_id, flt, chosen=chosen, limit=limit, position=position)
+    if len(chosen.sources) > 1:
+        return _find_sharded(store, store_id, flt, chosen=chosen, limit=limit, position=position)
     source = chosen.sources[0]
     exact = not _residual(flt, chosen)
     start = (position or {}).get("key")
@@ -365,6 +432,95 @@ def find(
             return page
         if page.examined >= READ_BUDGET:
             page.position = {"key": start}
+            return page
+
+
+@dataclass
+class _Lane:
+    """One shard's source in a k-way merge: what was read and not yet taken, and where the
+    shard stands (`start`: before any read; "end": nothing more)."""
+
+    source: Source
+    start: Any
+    buffer: list[tuple[dict[str, Any], Customer | None]] = field(default_factory=list)
+    taken: dict[str, Any] | None = None
+    more: bool = True
+
+    def __post_init__(self) -> None:
+        self.more = self.start != "end"
+        self.next = None if self.start == "end" else self.start
+
+    def fill(self, store: CustomerStore, store_id: str, batch: int, page: SearchPage) -> None:
+        while not self.buffer and self.more:
+            request = self.source.request(batch)
+            if self.next:
+                request["ExclusiveStartKey"] = self.next
+            response = store.query(request)
+            page.reads += 1
+            items = response.get("Items", [])
+            self.buffer = list(_resolved(store, store_id, self.source, items, len(items) or 1))
+            self.next = response.get("LastEvaluatedKey")
+            self.more = bool(self.next)
+
+    def position(self) -> Any:
+        if not self.buffer and not self.more:
+            return "end"
+        return self.taken if self.taken is not None else self.start
+
+
+def _find_sharded(
+    store: CustomerStore,
+    store_id: str,
+    flt: CustomerFilter,
+    *,
+    chosen: Plan,
+    limit: int,
+    position: dict[str, Any] | None,
+) -> SearchPage:
+    """The shards of one list merged in its exact order: each round takes the first item of
+    every shard's buffer (ties to the lower shard), so the page is what one partition holding
+    every shard would give. The position names where each shard stands."""
+    starts = list((position or {}).get("shards") or [])
+    if not starts and position and position.get("key"):
+        # A cursor from before the store grew: every shard goes on from the same place.
+        starts = [source.moved(position["key"]) for source in chosen.sources]
+    starts += [None] * (len(chosen.sources) - len(starts))
+    lanes = [_Lane(source, start) for source, start in zip(chosen.sources, starts, strict=False)]
+    forward = chosen.sources[0].forward
+    batch = limit + 1 if not _residual(flt, chosen) else PAGE_OF_READS
+    page = SearchPage([], None, chosen.sort)
+    seen: set[str] = set()
+    searching = _search(flt.q) if flt.q else None
+
+    def rank(number: int) -> tuple[Any, int]:
+        order = lanes[number].source.order_of(lanes[number].buffer[0][0])
+        return (order, -number) if not forward else (order, number)
+
+    while True:
+        for lane in lanes:
+            lane.fill(store, store_id, batch, page)
+        live = [number for number, lane in enumerate(lanes) if lane.buffer]
+        if not live:
+            return page
+        number = min(live, key=rank) if forward else max(live, key=rank)
+        lane = lanes[number]
+        item, customer = lane.buffer.pop(0)
+        lane.taken = lane.source.position_of(item)
+        page.examined += 1
+        taken = (
+            customer is not None
+            and customer.id not in seen
+            and flt.matches(customer)
+            and (searching is None or _first_match(item, customer, searching))
+        )
+        if taken:
+            assert customer is not None
+            seen.add(customer.id)
+            page.customers.append(customer)
+        full = len(page.customers) == limit
+        if full or page.examined >= READ_BUDGET:
+            if any(lane.buffer or lane.more for lane in lanes):
+                page.position = {"shards": [lane.position() for lane in lanes]}
             return page
 
 
@@ -436,18 +592,64 @@ def iterate(store: CustomerStore, store_id: str, flt: CustomerFilter) -> Iterato
         position = page.position
 
 
-def count(store: CustomerStore, store_id: str, flt: CustomerFilter) -> int:
-    """How many customers match. Reads what the plan reads for every page, without the items
-    when the index serves every filter (Select COUNT)."""
+COUNTERS = "counters"  # read from the counters the writes keep: one small read per shard
+QUERY = "query"  # read as a listing reads: every matching customer, a page at a time
+
+
+def counted_by(flt: CustomerFilter) -> tuple[list[str], tuple[str, ...], str | None] | None:
+    """The counters that give this filter's count exactly, (counters, minus, tag), or None.
+
+    The whole store, one tag, and one equality whose values are counted (country, favorite,
+    email and SMS consent state). Anything else (a city, a range, `status`, which moves with
+    time, two filters together) is counted by reading."""
+    given = flt.given()
+    if not given:
+        return ["customers"], (), None
+    if set(given) <= {"tags", "tag_mode"} and len(flt.tags) == 1:
+        return [], (), flt.tags[0]
+    if len(given) != 1:
+        return None
+    ((name, value),) = given.items()
+    if name == "favorite":
+        return (["favorite"], (), None) if value else (["customers"], ("favorite",), None)
+    if name in ("country", "email_consent", "sms_consent"):
+        return [counter_name(name, value)], (), None
+    return None
+
+
+def count_with_source(store: CustomerStore, store_id: str, flt: CustomerFilter) -> tuple[int, str]:
+    """How many customers match, and how it was counted (COUNTERS or QUERY)."""
+    counters = counted_by(flt)
+    if counters is not None:
+        names, minus, tag = counters
+        return store.count(store_id, names, minus=minus, tag=tag), COUNTERS
+    return count(store, store_id, flt, counters=False), QUERY
+
+
+def count(
+    store: CustomerStore, store_id: str, flt: CustomerFilter, *, counters: bool = True
+) -> int:
+    """How many customers match: from the counters when they serve the filter, otherwise it
+    reads what the plan reads for every page, without the items when the index serves every
+    filter (Select COUNT)."""
+    if counters and counted_by(flt) is not None:
+        return count_with_source(store, store_id, flt)[0]
     chosen = plan(store, store_id, flt, None)
-    if len(chosen.sources) == 1 and not chosen.sources[0].members and not _residual(flt, chosen):
+    if (
+        not chosen.by_id
+        # Table memberships (tags, search entries) may name a customer twice; an index never.
+        and not any(source.members and source.index is None for source in chosen.sources)
+        and not _residual(flt, chosen)
+    ):
         total = 0
-        request = chosen.sources[0].request(10_000)
-        request["Select"] = "COUNT"
-        while True:
-            response = store.query(request)
-            total += int(response.get("Count", 0))
-            if "LastEvaluatedKey" not in response:
-                return total
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for source in chosen.sources:
+            request = source.request(10_000)
+            request["Select"] = "COUNT"
+            while True:
+                response = store.query(request)
+                total += int(response.get("Count", 0))
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return total
     return sum(1 for _ in iterate(store, store_id, flt))

@@ -86,9 +86,13 @@ def list_customers(call: Call) -> Reply:
     errors=(422,),
 )
 def count_customers(call: Call) -> Reply:
-    """Takes the filters of GET /customers. Reads what a full listing would read."""
+    """Takes the filters of GET /customers. The whole store, one tag or one counted equality
+    is read from counters; anything else reads what a full listing would read."""
     try:
-        total = search_usecases.count_customers(call.store_id, _filter_of(call.query))
+        total, source = search_usecases.count_customers_with_source(
+            call.store_id, _filter_of(call.query)
+        )
     except CustomerError as error:
         raise problem_for(error) from None
-    return Reply(200, CustomerCount(count=total))
+    counted_by = "counters" if source == "counters" else "query"
+    return Reply(200, CustomerCount(count=total, counted_by=counted_by))

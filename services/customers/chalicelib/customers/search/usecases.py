@@ -27,5 +27,11 @@ def count_customers(store_id: str, flt: CustomerFilter) -> int:
     return search.count(customer_store(), store_id, flt)
 
 
+def count_customers_with_source(store_id: str, flt: CustomerFilter) -> tuple[int, str]:
+    """The count and how it was had: `counters` (kept by every write, one read per shard) or
+    `query` (read as the listing reads)."""
+    return search.count_with_source(customer_store(), store_id, flt)
+
+
 def iterate_customers(store_id: str, flt: CustomerFilter) -> Iterator[Customer]:
     return search.iterate(customer_store(), store_id, flt)

@@ -20,8 +20,8 @@ from chalicelib.customers.keys import (
     TIMELINE_PREFIX,
     customer_pk,
     customer_sk,
+    entity_key,
     stamp,
-    store_pk,
 )
 from chalicelib.customers.timeline.rules import Kind, Seen, TimelineEntry, with_money_text
 from clientela.retry import back_off
@@ -134,7 +134,7 @@ class TimelineStore:
         self._table = table
 
     def _customer_key(self, store_id: str, customer_id: str) -> dict[str, Any]:
-        return {"pk": {"S": store_pk(store_id)}, "sk": {"S": customer_sk(customer_id)}}
+        return entity_key(store_id, customer_sk(customer_id))
 
     # Writing
 
@@ -253,8 +253,7 @@ class TimelineStore:
         owners: dict[str, str] = {}
         for chunk in _chunks(sorted(set(emails)), 100):
             keys: list[dict[str, Any]] = [
-                {"pk": {"S": store_pk(store_id)}, "sk": {"S": EMAIL_PREFIX + email}}
-                for email in chunk
+                entity_key(store_id, EMAIL_PREFIX + email) for email in chunk
             ]
             for attempt in range(_RETRIES):
                 response: Any = self._db.batch_get_item(

@@ -17,7 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.customers.keys import CUSTOMER_PREFIX
+from chalicelib.customers.keys import CUSTOMER_PREFIX, entity_store
 from chalicelib.customers.profiles import usecases
 from chalicelib.customers.profiles.rules import normalise_email
 from chalicelib.customers.profiles.store import plain
@@ -100,13 +100,15 @@ def _change_of(record: dict[str, Any]) -> tuple[str, str, list[TimelineEntry]] |
     keys = change.get("Keys") or {}
     pk = str(keys.get("pk", {}).get("S", ""))
     sk = str(keys.get("sk", {}).get("S", ""))
-    store_id = pk.removeprefix("STORE#")
+    store_id = entity_store(pk, sk)
     customer_id = sk.removeprefix(CUSTOMER_PREFIX)
-    # Only `STORE#<s>` / `CUSTOMER#<id>`: tag members share the sort key shape, not the pk.
-    if not pk.startswith("STORE#") or "#" in store_id or not sk.startswith(CUSTOMER_PREFIX):
+    # Only customer items: tag members share the sort key shape, not the pk.
+    if store_id is None or not sk.startswith(CUSTOMER_PREFIX):
         return None
     if not is_id(customer_id) or record.get("eventName") not in ("INSERT", "MODIFY"):
         return None
+    if record.get("eventName") == "INSERT" and "migrated" in change.get("NewImage", {}):
+        return None  # the re-keying job moved it: nothing happened to the customer
     new = plain(change["NewImage"]) if "NewImage" in change else None
     old = plain(change["OldImage"]) if "OldImage" in change else None
     if record.get("eventName") == "INSERT":
@@ -124,8 +126,8 @@ def _removed_customer(record: dict[str, Any]) -> tuple[str, str] | None:
     keys = (record.get("dynamodb") or {}).get("Keys") or {}
     pk = str(keys.get("pk", {}).get("S", ""))
     sk = str(keys.get("sk", {}).get("S", ""))
-    store_id, customer_id = pk.removeprefix("STORE#"), sk.removeprefix(CUSTOMER_PREFIX)
-    if not pk.startswith("STORE#") or "#" in store_id or not sk.startswith(CUSTOMER_PREFIX):
+    store_id, customer_id = entity_store(pk, sk), sk.removeprefix(CUSTOMER_PREFIX)
+    if store_id is None or not sk.startswith(CUSTOMER_PREFIX):
         return None
     return (store_id, customer_id) if is_id(customer_id) else None
 

@@ -63,29 +63,41 @@ class Drain:
         return not failed
 
     def run(self, *, redeliver: bool = False, rounds: int = 100_000) -> int:
-        """Handles accepted messages until none is left; how many deliveries were made."""
-        for _ in range(rounds):
-            busy = False
-            for queue, url in self.urls.items():
-                messages = self.sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
-                ).get("Messages", [])
-                for message in messages:
-                    if not self.accept(json.loads(message["Body"])):
-                        self.sqs.change_message_visibility(
-                            QueueUrl=url,
-                            ReceiptHandle=message["ReceiptHandle"],
-                            VisibilityTimeout=0,
-                        )
-                        continue
-                    busy = True
-                    if redeliver:
-                        self._deliver(queue, message, delete=False)
-                    if not self._deliver(queue, message, delete=True):
-                        raise RuntimeError(f"{queue}: a handler failed")
-            if not busy:
-                return self.delivered
-        raise RuntimeError("the queues never ran dry")
+        """Handles accepted messages until none is left; how many deliveries were made.
+
+        Messages of other work (another test's store on a shared queue) are set aside, hidden
+        until the drain ends, then given back: left visible, ten of them could hide this
+        work's messages from every receive, and the drain would stop short."""
+        aside: list[tuple[str, str]] = []
+        try:
+            for _ in range(rounds):
+                received = False
+                for queue, url in self.urls.items():
+                    messages = self.sqs.receive_message(
+                        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
+                    ).get("Messages", [])
+                    for message in messages:
+                        received = True
+                        if not self.accept(json.loads(message["Body"])):
+                            self.sqs.change_message_visibility(
+                                QueueUrl=url,
+                                ReceiptHandle=message["ReceiptHandle"],
+                                VisibilityTimeout=600,
+                            )
+                            aside.append((url, message["ReceiptHandle"]))
+                            continue
+                        if redeliver:
+                            self._deliver(queue, message, delete=False)
+                        if not self._deliver(queue, message, delete=True):
+                            raise RuntimeError(f"{queue}: a handler failed")
+                if not received:
+                    return self.delivered
+            raise RuntimeError("the queues never ran dry")
+        finally:
+            for url, receipt in aside:
+                self.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
 
 
 IMPORT_QUEUES = ("clientela-exports-imports", "clientela-customers-inbox")

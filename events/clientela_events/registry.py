@@ -15,6 +15,7 @@ from clientela_events import (
     coupons,
     credits,
     customers,
+    flows,
     referrals,
     storefront,
 )
@@ -479,6 +480,23 @@ CONTRACTS: tuple[Contract, ...] = (
             "reason": "order-cancelled",
             "due_at": datetime(2026, 12, 7, 12, 0, tzinfo=UTC),
             "at": _WHEN,
+        },
+    ),
+)
+
+CONTRACTS = (
+    *CONTRACTS,
+    Contract(
+        flows.SOURCE,
+        "flow.tags_requested",
+        1,
+        flows.FlowTagsRequestedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "flow_id": "01JD3Z8A1B2C3D4E5F6G7H8J9K",
+            "run_id": "run-3f1a",
+            "add": ["cart-abandoner"],
+            "remove": [],
         },
     ),
 )

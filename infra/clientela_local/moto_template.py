@@ -33,6 +33,7 @@ CREATED_BY_MOTO = frozenset(
         "AWS::S3::Bucket",
         "AWS::SNS::Topic",
         "AWS::SQS::Queue",
+        "AWS::StepFunctions::StateMachine",
     }
 )
 

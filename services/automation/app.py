@@ -1,9 +1,19 @@
-"""Automation service: HTTP routes and event handlers (only its health check so far)."""
+"""Automation service: HTTP routes and event handlers.
+
+Each area of the product is a package of `chalicelib/automation/` with the same roles as in
+every service. Event handlers stay here, where Chalice finds them, and hand over at once.
+"""
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from typing import Any
 
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
+
+from chalicelib.automation.flows import routes as flow_routes
+from chalicelib.automation.runs import handlers as run_handlers
+from chalicelib.automation.settings import settings
+from chalicelib.automation.stats import routes as stats_routes
 from clientela.api import Service
 from clientela.observability import install, observability
 
@@ -11,3 +21,27 @@ app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
+for flow_area in (flow_routes, stats_routes):
+    flow_area.register(service)
+
+
+@app.on_sqs_message(queue=settings().flow_events_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_flow_event(event: SQSEvent) -> dict[str, Any]:
+    """Triggers start runs; customer events end or resume them; opens, clicks and orders feed
+    the flows' stats (bus -> queue -> here)."""
+    return run_handlers.handle_event_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=settings().flow_steps_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_flow_step(event: SQSEvent) -> dict[str, Any]:
+    """The runs' state machine asks for a step's decision, or parks a wait (task tokens)."""
+    return run_handlers.handle_task_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+@obs.tracer.capture_method
+def fire_due_timers(event: CloudWatchEvent) -> dict[str, Any]:
+    """Resumes the runs whose wait is due (by the rule's time: the local clock's, locally)."""
+    return run_handlers.fire_due(event.to_dict())

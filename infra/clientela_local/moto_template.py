@@ -33,7 +33,6 @@ CREATED_BY_MOTO = frozenset(
         "AWS::S3::Bucket",
         "AWS::SNS::Topic",
         "AWS::SQS::Queue",
-        "AWS::StepFunctions::StateMachine",
     }
 )
 
@@ -44,6 +43,8 @@ APPLIED_WITH_BOTO3 = frozenset(
         "AWS::S3::BucketPolicy",
         "AWS::SecretsManager::Secret",
         "AWS::SQS::QueuePolicy",
+        # moto's CloudFormation creates state machines where executing ones are not found.
+        "AWS::StepFunctions::StateMachine",
     }
 )
 

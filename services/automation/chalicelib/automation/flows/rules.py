@@ -308,7 +308,6 @@ BUILT_IN: dict[str, tuple[str, dict[str, object]]] = {
         "Abandoned cart",
         {
             "trigger": {"type": "event", "event": "cart.updated"},
-            "filter": {"email_consent": ["subscribed"]},
             "supersede": True,
             "exit_on": ["order.placed"],
             "reentry": {"policy": "after", "days": 1},

@@ -5,7 +5,9 @@ module import time and memory beside `import boto3`), stream (events per PutEven
 reports (the customer reports over a store of 100 000 orders; only with `--only reports`),
 search (requests and items read per page of each customer filter and sort, for stores of
 10 000 and 100 000 customers), credits (requests, capacity per partition key and our code's time
-per credits operation; only with `--only credits`).
+per credits operation; only with `--only credits`), flows (per abandoned-cart run: state
+transitions, invocations, requests, our time per send decision; a burst of cart events: runs
+started and duplicates; only with `--only flows`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import warnings
 from typing import Any
 
 # As printed; start-up runs first, on a quiet process.
-SECTIONS = ("api", "startup", "stream", "reports", "search", "credits")
+SECTIONS = ("api", "startup", "stream", "reports", "search", "credits", "flows")
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
-ON_REQUEST = ("reports", "credits")
+ON_REQUEST = ("reports", "credits", "flows")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
     _credit_options(parser)
+    parser.add_argument("--flow-runs", type=int, default=20, help="abandoned-cart runs measured")
+    parser.add_argument(
+        "--flow-burst", type=int, default=2000, help="cart events of the flows burst (default 2000)"
+    )
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -55,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         found = startup.run(args.repeat, args.cold_repeat)
         document["startup"] = startup.as_json(found)
         text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
+    if "flows" in chosen:
+        _flows(args, document, text)
     if {"api", "stream", "reports", "search", "credits"} & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
@@ -104,6 +112,17 @@ def _credit_options(parser: argparse.ArgumentParser) -> None:
         default=200,
         help="lots of the large credits debit, over 96 for the two-step path (default 200)",
     )
+
+
+def _flows(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    # A moto server of its own, with Step Functions executing: before the shared stack.
+    from bench import flows  # noqa: PLC0415
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with contextlib.redirect_stdout(io.StringIO()):
+        flowed = flows.run(args.flow_runs, args.flow_burst)
+    document["flows"] = flows.as_json(flowed)
+    text["flows"] = flows.render(flowed)
 
 
 def _credits(

@@ -1,4 +1,4 @@
-"""Drives flows against the per-worker moto server with Step Functions executing: events go on
+"""Drives flows against a moto server with Step Functions executing: events go on
 the bus (its rule delivers to the flows queue), the queues are drained into the app's handlers
 as Lambda would, and time moves only when a test fires the timers with a chosen time."""
 
@@ -75,6 +75,9 @@ class FlowsDriver:
             for m in messages:
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             handled += len(messages)
+
+    def drain_events(self) -> int:
+        return self._drain("clientela-automation-flow-events", "on_flow_event")
 
     def settle(self, rounds: int = 2000) -> None:
         """Until no queue holds anything and every execution waits on a token (or ended)."""

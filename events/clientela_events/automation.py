@@ -6,6 +6,8 @@ personal data, so consumers that need more ask the automation service.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 SOURCE = "clientela.automation"
@@ -45,6 +47,17 @@ class EmailClickedV1(BaseModel):
     url: AnyHttpUrl = Field(description="The link followed.")
     flow_id: str | None = Field(default=None, max_length=128)
     campaign_id: str | None = Field(default=None, max_length=128)
+
+
+class EmailUnsubscribedV1(BaseModel):
+    """A customer used an e-mail's unsubscribe link (RFC 8058 one-click or the page). The
+    customers service follows it and sets the e-mail consent to `unsubscribed`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    message_id: str = Field(min_length=1, max_length=128, description="The e-mail's message id.")
+    at: datetime = Field(description="When the customer unsubscribed.")
 
 
 class MessageSentV1(BaseModel):

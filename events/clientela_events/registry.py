@@ -233,6 +233,13 @@ CONTRACTS: tuple[Contract, ...] = (
     ),
     Contract(
         automation.SOURCE,
+        "email.unsubscribed",
+        1,
+        automation.EmailUnsubscribedV1,
+        {"customer_id": _CUSTOMER["id"], "message_id": "3f1c9a7e0b2d4c6e8a1f3b5d7c", "at": _WHEN},
+    ),
+    Contract(
+        automation.SOURCE,
         "message.sent",
         1,
         automation.MessageSentV1,

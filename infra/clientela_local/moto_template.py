@@ -41,6 +41,7 @@ APPLIED_WITH_BOTO3 = frozenset(
     {
         "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy",
+        "AWS::SES::EmailIdentity",
         "AWS::SecretsManager::Secret",
         "AWS::SQS::QueuePolicy",
         # moto's CloudFormation creates state machines where executing ones are not found.
@@ -50,7 +51,17 @@ APPLIED_WITH_BOTO3 = frozenset(
 
 # Not created locally on purpose: the local stack runs handlers in-process and checks no IAM.
 # Resources without a Type (a merge template completing what Chalice generates) are skipped too.
-NOT_LOCAL_PREFIXES = ("AWS::Serverless::", "AWS::IAM::", "AWS::Lambda::", "AWS::ApiGateway::")
+NOT_LOCAL_PREFIXES = (
+    "AWS::Serverless::",
+    "AWS::IAM::",
+    "AWS::Lambda::",
+    "AWS::ApiGateway::",
+    # moto's SES neither publishes sending events nor receives mail: locally, SES's
+    # notifications and replies are put on the queue and in the bucket by tests and curl.
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::Receipt",
+    "AWS::SNS::Subscription",
+)
 
 # Outputs named with this prefix carry a resource for provision.py to apply.
 APPLY_OUTPUT_PREFIX = "LocalApply"
@@ -64,6 +75,7 @@ _DROPPED_PROPERTIES = {
         "OwnershipControls",
         "LifecycleConfiguration",
         "CorsConfiguration",
+        "NotificationConfiguration",
     ),
 }
 

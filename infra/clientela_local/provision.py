@@ -44,6 +44,7 @@ LOCAL_SECRET_VALUES = {
     "clientela/auth/signing-key": LOCAL_DEVELOPMENT_KEY,
     "clientela/customers/cursor-key": LOCAL_CURSOR_KEY,
     "clientela/credits/cursor-key": LOCAL_CURSOR_KEY + "-credits",
+    "clientela/automation/link-key": "clientela-local-automation-link-key-0001",
 }
 _TIMEOUT_SECONDS = 30.0
 
@@ -81,6 +82,7 @@ class _Clients:
         self.stepfunctions = session.client(
             "stepfunctions", endpoint_url=endpoint_url, config=config
         )
+        self.ses = session.client("ses", endpoint_url=endpoint_url, config=config)
         # No boto3 stubs for CloudWatch are installed, hence Any.
         self.cloudwatch: Any = session.client(
             "cloudwatch", endpoint_url=endpoint_url, config=config
@@ -133,6 +135,8 @@ def _apply(clients: _Clients, applied: Applied) -> None:
         _configure_bucket(clients, properties["PhysicalId"], properties)
     elif applied.type == "AWS::StepFunctions::StateMachine":
         _create_state_machine(clients, properties)
+    elif applied.type == "AWS::SES::EmailIdentity":
+        _verify_identity(clients, properties["EmailIdentity"])
     else:
         raise ValueError(f"no local applier for {applied.type} ({applied.logical_id})")
 
@@ -215,6 +219,24 @@ def _configure_bucket(clients: _Clients, bucket: str, properties: dict[str, Any]
     if "CorsConfiguration" in properties:
         rules = [_cors_rule(rule) for rule in properties["CorsConfiguration"]["CorsRules"]]
         s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})  # type: ignore[typeddict-item]
+    if "NotificationConfiguration" in properties:
+        queues = properties["NotificationConfiguration"].get("QueueConfigurations", [])
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {"QueueArn": queue["Queue"], "Events": [queue["Event"]]} for queue in queues
+                ]
+            },
+        )
+
+
+def _verify_identity(clients: _Clients, identity: str) -> None:
+    """The sender identity, verified at once (moto needs no DNS): mail from it can go out."""
+    if "@" in identity:
+        clients.ses.verify_email_identity(EmailAddress=identity)
+    else:
+        clients.ses.verify_domain_identity(Domain=identity)
 
 
 _LIFECYCLE_NAMES = {"Id", "Status", "Prefix", "ExpirationInDays", "AbortIncompleteMultipartUpload"}

@@ -66,13 +66,17 @@ class RouteDoc:
 @dataclass
 class Reply:
     status: int = 200
-    body: BaseModel | dict[str, Any] | None = None
+    # Text or bytes go out as they are, with the Content-Type the route sets in `headers`
+    # (the public pages and images of e-mail links); models and dicts as JSON.
+    body: BaseModel | dict[str, Any] | str | bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
     def to_response(self) -> Response:
         headers: dict[str, str | list[str]] = dict(self.headers)
         if self.body is None:
             return Response(body="", status_code=self.status, headers=headers)
+        if isinstance(self.body, str | bytes):
+            return Response(body=self.body, status_code=self.status, headers=headers)
         if isinstance(self.body, BaseModel):
             text = self.body.model_dump_json(exclude_none=False)
         else:
@@ -240,7 +244,10 @@ class Service:
         max_body: int = DEFAULT_MAX_BODY,
         also: dict[int, type[BaseModel]] | None = None,
         creates: str | None = None,
+        content_types: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
+        """`content_types`: request bodies a route accepts besides JSON (the form mailbox
+        providers post, RFC 8058), for a route that declares no `body` (it reads none)."""
         is_write = method not in ("GET", "HEAD") if write is None else write
         if creates is not None and not (
             response is not None and {"id", creates} & set(response.model_fields)
@@ -268,7 +275,7 @@ class Service:
                 path,
                 methods=[method],
                 authorizer=self.authorizer if auth else None,
-                content_types=JSON_TYPES,
+                content_types=[*JSON_TYPES, *content_types],
             )(view)
             self.docs.append(
                 RouteDoc(

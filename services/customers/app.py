@@ -20,6 +20,7 @@ from chalicelib.customers.orders import handlers as order_handlers
 from chalicelib.customers.orders import routes as order_routes
 from chalicelib.customers.orders.reports import routes as report_routes
 from chalicelib.customers.photos import routes as photo_routes
+from chalicelib.customers.profiles import handlers as profile_handlers
 from chalicelib.customers.profiles import routes as profile_routes
 from chalicelib.customers.publishing import publish_changes
 from chalicelib.customers.search import routes as search_routes
@@ -48,7 +49,7 @@ for area in (
 ):
     area.register(service)
 # Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
-INBOX_MODULES = (timeline_handlers, order_handlers)
+INBOX_MODULES = (timeline_handlers, order_handlers, profile_handlers)
 
 
 @app.on_dynamodb_record(

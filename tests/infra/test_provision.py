@@ -168,6 +168,10 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-credits-customer-events-delivery-dlq",
         "clientela-credits-offer-events-dlq",
         "clientela-credits-offer-events-delivery-dlq",
+        "clientela-automation-contact-events-dlq",
+        "clientela-automation-contact-events-delivery-dlq",
+        "clientela-automation-ses-events-dlq",
+        "clientela-automation-inbound-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]
@@ -247,6 +251,7 @@ def test_provisioning_again_changes_nothing(endpoint: str) -> None:
         "clientela-platform",
         "clientela-customers",
         "clientela-credits",
+        "clientela-automation",
     }
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 
-from chalicelib.automation.flows.rules import BUILT_IN, Definition, Fault, problems_of
+from chalicelib.automation.flows.rules import (
+    BUILT_IN,
+    Definition,
+    Fault,
+    problems_of,
+    template_ids,
+)
 from chalicelib.automation.flows.store import (
     Flow,
     FlowNotFound,
@@ -14,6 +20,7 @@ from chalicelib.automation.flows.store import (
     StaleVersion,
 )
 from chalicelib.automation.settings import settings
+from chalicelib.automation.templates import usecases as templates
 from clientela import aws
 from clientela.ids import new_id
 
@@ -40,14 +47,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def known_templates(store_id: str) -> set[str] | None:
-    """The e-mail templates the store can send (its own and the built-in ones); None until the
-    templates area answers."""
-    return None
+def known_templates(store_id: str, definition: Definition) -> set[str]:
+    """The templates the definition names that the store can send (its own or built-in)."""
+    return {
+        template_id
+        for template_id in template_ids(definition)
+        if templates.get_template(store_id, template_id) is not None
+    }
 
 
 def check_live(store_id: str, definition: Definition) -> None:
-    faults = problems_of(definition, known_templates=known_templates(store_id))
+    faults = problems_of(definition, known_templates=known_templates(store_id, definition))
     if faults:
         raise NotLive(faults)
 

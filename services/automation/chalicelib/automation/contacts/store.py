@@ -1,0 +1,172 @@
+"""Contacts in DynamoDB (table `clientela-automation-mail`), one partition per customer.
+
+- contact: `pk=CONTACT#<store>#<customer>`, `sk=CONTACT`. `version` is the profile version the
+  item holds; `deleted` marks a tombstone. `last_order_at` is kept apart from the profile (it
+  comes from order events, which carry no version) and may arrive before the profile does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.automation.contacts.rules import Contact
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_PROFILE_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "language",
+    "country",
+    "tags",
+    "email_consent",
+    "created_at",
+    "birthday",
+)
+
+
+def contact_key(store_id: str, customer_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CONTACT#{store_id}#{customer_id}"}, "sk": {"S": "CONTACT"}}
+
+
+def stamp(value: datetime) -> str:
+    """UTC, fixed width: stamps compare as text in condition expressions."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _value(value: Any) -> dict[str, Any]:
+    if isinstance(value, datetime):
+        return {"S": stamp(value)}
+    if isinstance(value, date):
+        return {"S": value.isoformat()}
+    if isinstance(value, tuple | list):
+        return {"L": [{"S": str(v)} for v in value]}
+    return {"S": str(value)}
+
+
+def _text(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value["S"] if value is not None and "S" in value else None
+
+
+def _instant(item: dict[str, Any], name: str) -> datetime | None:
+    text = _text(item, name)
+    return datetime.fromisoformat(text) if text else None
+
+
+class ContactStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def get(self, store_id: str, customer_id: str) -> Contact | None:
+        item = self.client.get_item(
+            TableName=self.table, Key=contact_key(store_id, customer_id), ConsistentRead=True
+        ).get("Item")
+        if item is None or "version" not in item or "deleted" in item:
+            return None
+        birthday = _text(item, "birthday")
+        return Contact(
+            store_id=store_id,
+            customer_id=customer_id,
+            email=_text(item, "email"),
+            first_name=_text(item, "first_name"),
+            last_name=_text(item, "last_name"),
+            language=_text(item, "language"),
+            country=_text(item, "country"),
+            tags=tuple(v["S"] for v in item.get("tags", {}).get("L", [])),
+            email_consent=_text(item, "email_consent") or "never_asked",
+            created_at=_instant(item, "created_at"),
+            birthday=date.fromisoformat(birthday) if birthday else None,
+            last_order_at=_instant(item, "last_order_at"),
+            version=int(item["version"]["N"]),
+        )
+
+    def put_profile(self, contact: Contact) -> bool:
+        """Writes the profile if it is newer than what the item holds. False when it is not."""
+        fields = {name: getattr(contact, name) for name in _PROFILE_FIELDS}
+        present = {name: value for name, value in fields.items() if value not in (None, ())}
+        absent = [name for name in fields if name not in present]
+        names = {f"#{name}": name for name in (*present, *absent, "version", "deleted")}
+        values = {f":{name}": _value(value) for name, value in present.items()}
+        values[":v"] = {"N": str(contact.version)}
+        sets = ", ".join(f"#{name} = :{name}" for name in present)
+        expression = f"SET {sets + ', ' if sets else ''}#version = :v REMOVE #deleted"
+        if absent:
+            expression += ", " + ", ".join(f"#{name}" for name in absent)
+        return self._conditional(
+            store_id=contact.store_id,
+            customer_id=contact.customer_id,
+            expression=expression,
+            condition="attribute_not_exists(#version) OR #version < :v",
+            names=names,
+            values=values,
+        )
+
+    def put_tombstone(self, store_id: str, customer_id: str, version: int) -> bool:
+        """Forgets the profile, keeping the version it was deleted at (late updates lose)."""
+        names = {f"#{name}": name for name in (*_PROFILE_FIELDS, "version", "deleted")}
+        removed = ", ".join(f"#{name}" for name in _PROFILE_FIELDS)
+        return self._conditional(
+            store_id=store_id,
+            customer_id=customer_id,
+            expression=f"SET #version = :v, #deleted = :t REMOVE {removed}",
+            condition="attribute_not_exists(#version) OR #version <= :v",
+            names=names,
+            values={":v": {"N": str(version)}, ":t": {"BOOL": True}},
+        )
+
+    def note_order(self, store_id: str, customer_id: str, placed_at: datetime) -> bool:
+        """Moves `last_order_at` forward only: orders arrive in any order."""
+        return self._conditional(
+            store_id=store_id,
+            customer_id=customer_id,
+            expression="SET #at = :at",
+            condition="attribute_not_exists(#at) OR #at < :at",
+            names={"#at": "last_order_at"},
+            values={":at": {"S": stamp(placed_at)}},
+        )
+
+    def _conditional(
+        self,
+        *,
+        store_id: str,
+        customer_id: str,
+        expression: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=contact_key(store_id, customer_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def set_consent(self, store_id: str, customer_id: str, state: str) -> None:
+        """The consent state alone, version unchanged (the profile's next version confirms it)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=contact_key(store_id, customer_id),
+                UpdateExpression="SET email_consent = :s",
+                ConditionExpression="attribute_exists(version) AND attribute_not_exists(deleted)",
+                ExpressionAttributeValues={":s": {"S": state}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

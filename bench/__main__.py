@@ -45,10 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         help="store sizes the search section seeds, comma-separated (default 10000,100000)",
     )
     _credit_options(parser)
-    parser.add_argument("--flow-runs", type=int, default=20, help="abandoned-cart runs measured")
-    parser.add_argument(
-        "--flow-burst", type=int, default=2000, help="cart events of the flows burst (default 2000)"
-    )
+    _flow_options(parser)
     args = parser.parse_args(argv)
     chosen = args.only or [section for section in SECTIONS if section not in ON_REQUEST]
     started = time.perf_counter()
@@ -56,11 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     text: dict[str, str] = {}
 
     if "startup" in chosen:
-        from bench import startup  # noqa: PLC0415
-
-        found = startup.run(args.repeat, args.cold_repeat)
-        document["startup"] = startup.as_json(found)
-        text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
+        _startup(args, document, text)
     if "flows" in chosen:
         _flows(args, document, text)
     if {"api", "stream", "reports", "search", "credits"} & set(chosen):
@@ -111,6 +104,21 @@ def _credit_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=200,
         help="lots of the large credits debit, over 96 for the two-step path (default 200)",
+    )
+
+
+def _startup(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    from bench import startup  # noqa: PLC0415
+
+    found = startup.run(args.repeat, args.cold_repeat)
+    document["startup"] = startup.as_json(found)
+    text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
+
+
+def _flow_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--flow-runs", type=int, default=20, help="abandoned-cart runs measured")
+    parser.add_argument(
+        "--flow-burst", type=int, default=2000, help="cart events of the flows burst (default 2000)"
     )
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from bench.flowsdriver import FlowsDriver, sent_mail_to
 from clientela_events.automation import EmailClickedV1
 from clientela_events.customers import ConsentV1, CustomerV1
 from clientela_events.storefront import CartUpdatedV1, LineItemV1, OrderPlacedV1
 from tests.service.conftest import Api
-from bench.flowsdriver import FlowsDriver, sent_mail_to
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday, 09:00 in São Paulo
 

@@ -250,8 +250,9 @@ def _transitions() -> int:
 
 
 def _sent_mail_count() -> int:
-    from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415
     from moto.ses.models import ses_backends  # noqa: PLC0415
+
+    from bench.flowsdriver import DEFAULT_ACCOUNT_ID  # noqa: PLC0415
 
     return len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
 

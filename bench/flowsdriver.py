@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from pydantic import BaseModel
 
@@ -20,6 +19,7 @@ from clientela_local.executions import Executions
 from clientela_local.lambda_context import new_context
 
 REGION = "us-east-1"
+DEFAULT_ACCOUNT_ID = "123456789012"  # moto's
 
 
 class FlowsDriver:

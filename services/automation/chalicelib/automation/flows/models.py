@@ -51,7 +51,7 @@ class Flow(BaseModel):
         return cls(
             id=flow.flow_id,
             name=flow.name,
-            state=flow.state,  # type: ignore[arg-type]
+            state=flow.state,
             version=flow.version,
             definition=flow.definition,
             created_at=flow.created_at,

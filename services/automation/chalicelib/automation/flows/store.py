@@ -141,7 +141,7 @@ class FlowStore:
         return None if item is None else _flow(store_id, item)  # type: ignore[arg-type]
 
     def list(self, store_id: str) -> list[Flow]:
-        flows = []
+        flows: list[Flow] = []
         kwargs: dict[str, object] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :flow)",

@@ -12,10 +12,8 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
+from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import tzdata
 
 from chalicelib.automation.flows.rules import CustomerFilter, TimeOfDay
 
@@ -42,8 +40,8 @@ _MAIN_ZONE = {
 def _zone_table() -> dict[str, str]:
     """The first zone tzdata lists for each country (zone.tab)."""
     table: dict[str, str] = {}
-    path = Path(tzdata.__file__).parent / "zoneinfo" / "zone.tab"
-    for line in path.read_text().splitlines():
+    text = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text()
+    for line in text.splitlines():
         if line.startswith("#") or not line.strip():
             continue
         country, _coordinates, zone = line.split("\t")[:3]

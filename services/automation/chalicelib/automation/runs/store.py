@@ -149,10 +149,11 @@ class RunStore:
             "trigger_object": {"S": trigger_object},
             "status": {"S": "active"},
         }
+        put_membership: Any = {"TableName": self._table, "Item": membership, **condition}
         try:
             self._db.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self._table, "Item": membership, **condition}},
+                    {"Put": put_membership},
                     {
                         "Put": {
                             "TableName": self._table,
@@ -219,7 +220,7 @@ class RunStore:
             Key={"pk": run_pk(store_id, run_id), "sk": {"S": f"STEP#{seq:05d}"}},
             ConsistentRead=True,
         ).get("Item")
-        return None if item is None else json.loads(item["output"]["S"])  # type: ignore[no-any-return]
+        return None if item is None else json.loads(item["output"]["S"])
 
     def record_decision(
         self, store_id: str, run_id: str, seq: int, output: dict[str, Any], outcome: str
@@ -435,7 +436,7 @@ class RunStore:
         ).get("Item")
         lines = []
         for product_id, value in (item or {}).get("lines", {}).get("M", {}).items():
-            line = value["M"]  # type: ignore[index]
+            line = value["M"]
             quantity = int(line["quantity"]["N"])
             if quantity <= 0:
                 continue

@@ -88,7 +88,7 @@ class StatsStore:
                 for name, value in item.items():
                     if name in ("pk", "sk"):
                         continue
-                    number = Decimal(value["N"])  # type: ignore[typeddict-item]
+                    number = Decimal(value["N"])
                     if name.startswith("revenue#"):
                         currency = name.removeprefix("revenue#")
                         counts.revenue[currency] = counts.revenue.get(currency, Decimal(0)) + number

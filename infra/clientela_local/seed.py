@@ -823,6 +823,20 @@ def seed(
     return len(customers)
 
 
+def seed_flows(base_url: str, token: str, shop_url: str = "https://shop.example.com") -> str:
+    """The demo store's abandoned-cart flow, live (once: an existing one is kept), and the shop
+    URL its e-mails link back to. Returns the flow's id."""
+    api = _Api(base_url, token)
+    listed = api.answer(api.send("GET", "/flows", None, what="flows"), what="flows")
+    for flow in listed["items"]:
+        if flow["name"] == "Abandoned cart" and flow["state"] == "live":
+            return str(flow["id"])
+    settings = {"shop_url": shop_url, "time_zone": "America/Sao_Paulo"}
+    api.answer(api.send("PUT", "/flows/settings", settings, what="flow settings"), what="flows")
+    response = api.post("/flows/templates/abandoned_cart", None, what="abandoned-cart flow")
+    return str(api.answer(response, what="abandoned-cart flow", status=201)["id"])
+
+
 def _numbered(batches: list[list[dict[str, Any]]]) -> list[tuple[int, list[dict[str, Any]]]]:
     return list(enumerate(batches, start=1))
 

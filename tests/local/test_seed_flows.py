@@ -1,0 +1,31 @@
+"""The demo store's abandoned-cart flow: activated once, with the shop URL its mails link to."""
+
+from __future__ import annotations
+
+import json
+
+import responses
+
+from clientela_local.seed import seed_flows
+
+BASE = "http://127.0.0.1:9"
+
+
+def test_the_abandoned_cart_flow_goes_live_once() -> None:
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{BASE}/flows", json={"items": []})
+        mock.add(responses.PUT, f"{BASE}/flows/settings", json={})
+        mock.add(
+            responses.POST,
+            f"{BASE}/flows/templates/abandoned_cart",
+            json={"id": "F1", "name": "Abandoned cart", "state": "live"},
+            status=201,
+        )
+        assert seed_flows(BASE, "token") == "F1"
+        settings = json.loads(mock.calls[1].request.body)
+        assert settings["shop_url"].startswith("https://")
+    live = {"items": [{"id": "F1", "name": "Abandoned cart", "state": "live"}]}
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{BASE}/flows", json=live)
+        assert seed_flows(BASE, "token") == "F1"  # no second flow
+        assert len(mock.calls) == 1

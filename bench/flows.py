@@ -49,15 +49,27 @@ METERED = ("dynamodb", "stepfunctions", "ses", "sesv2", "sqs", "events")
 
 @dataclass
 class Calls:
-    """AWS calls by `service:Operation`, and the time spent inside them."""
+    """AWS calls by `service:Operation`, DynamoDB requests by table, and the time spent inside
+    the calls."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    tables: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     _started: dict[int, float] = field(default_factory=dict)
 
     def attach(self, client: Any) -> None:
         service = client.meta.service_model.service_name
         events = client.meta.events
+
+        def table(params: dict[str, Any], **_: Any) -> None:
+            names = {params.get("TableName")}
+            for item in params.get("TransactItems", []):
+                names |= {op.get("TableName") for op in item.values()}
+            for name in names - {None}:
+                self.tables[str(name)] += 1
+
+        if service == "dynamodb":
+            events.register("before-parameter-build.dynamodb.*", table)
 
         def before(context: dict[str, Any], **_: Any) -> None:
             self._started[id(context)] = time.perf_counter()
@@ -80,10 +92,11 @@ class RunCost:
     runs: int
     transitions: float
     invocations: dict[str, float]
+    messages: dict[str, float]
     dynamodb: float
+    dynamodb_tables: dict[str, float]
     ses: float
     stepfunctions: float
-    sqs: float
     decision_ms: list[float]
     mails: int
 
@@ -217,10 +230,11 @@ def measure_runs(endpoint: str, runs: int) -> RunCost:
         runs=runs,
         transitions=transitions / runs,
         invocations={name: n / runs for name, n in sorted(driver.invocations.items())},
+        messages={name: n / runs for name, n in sorted(driver.records.items())},
         dynamodb=calls.of("dynamodb") / runs,
+        dynamodb_tables={name: n / runs for name, n in sorted(calls.tables.items())},
         ses=(calls.of("ses") + calls.of("sesv2")) / runs,
         stepfunctions=calls.of("stepfunctions") / runs,
-        sqs=calls.of("sqs") / runs,
         decision_ms=decision_ms,
         mails=mails,
     )
@@ -350,11 +364,12 @@ def render(found: tuple[RunCost, Burst]) -> str:
     worst = decisions[-1] if decisions else 0.0
     rows = [
         ["state transitions (states entered)", number(cost.transitions, 1)],
-        *[[f"invocations: {name}", number(n, 2)] for name, n in cost.invocations.items()],
+        *[[f"invocations (batches): {name}", number(n, 2)] for name, n in cost.invocations.items()],
+        *[[f"messages handled: {name}", number(n, 2)] for name, n in cost.messages.items()],
         ["DynamoDB requests", number(cost.dynamodb, 1)],
+        *[[f"  on {name}", number(n, 1)] for name, n in cost.dynamodb_tables.items()],
         ["SES calls", number(cost.ses, 1)],
         ["Step Functions API calls", number(cost.stepfunctions, 1)],
-        ["SQS calls (the bench's own polling included)", number(cost.sqs, 1)],
         ["our code per send decision, median ms", number(median, 1)],
         ["our code per send decision, slowest ms", number(worst, 1)],
         ["mails in SES (all runs)", str(cost.mails)],

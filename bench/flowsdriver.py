@@ -28,7 +28,8 @@ class FlowsDriver:
         self.store_id = store_id
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.executions = Executions()
-        self.invocations: dict[str, int] = {}
+        self.invocations: dict[str, int] = {}  # handler -> Lambda invocations (batches)
+        self.records: dict[str, int] = {}  # handler -> messages handled
 
     def publish(
         self, event_type: str, data: BaseModel, at: datetime, event_id: uuid.UUID | None = None
@@ -70,6 +71,7 @@ class FlowsDriver:
             )
             result = getattr(self.module, handler)({"Records": records}, context)
             self.invocations[handler] = self.invocations.get(handler, 0) + 1
+            self.records[handler] = self.records.get(handler, 0) + len(records)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             assert not failed, f"{handler} failed on {len(failed)} messages"
             for m in messages:

@@ -172,6 +172,9 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-automation-contact-events-delivery-dlq",
         "clientela-automation-ses-events-dlq",
         "clientela-automation-inbound-dlq",
+        "clientela-automation-flow-events-dlq",
+        "clientela-automation-flow-events-delivery-dlq",
+        "clientela-automation-flow-steps-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]

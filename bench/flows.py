@@ -211,8 +211,10 @@ def measure_runs(endpoint: str, runs: int) -> RunCost:
         began = time.perf_counter()
         result = original(event, context)
         wall = time.perf_counter() - began
-        if calls.of("ses") + calls.of("sesv2") > ses_before:  # this batch held a send
-            decision_ms.append((wall - (calls.seconds - aws_before)) * 1000)
+        sends = calls.of("ses") + calls.of("sesv2") - ses_before
+        if sends:  # the batch's own time, shared by the sends it held
+            per_send = (wall - (calls.seconds - aws_before)) * 1000 / sends
+            decision_ms.extend([per_send] * sends)
         return result
 
     module.on_flow_step = timed_step

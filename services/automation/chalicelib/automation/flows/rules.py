@@ -109,7 +109,10 @@ class Step(_Model):
     # add_tag / remove_tag
     tags: list[Tag] | None = Field(default=None, max_length=20)
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # `else` is a Python keyword: the field is `else_`, written and read as `else`.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True
+    )
 
     def targets(self) -> list[str]:
         """The steps this one can lead to."""

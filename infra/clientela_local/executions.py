@@ -9,6 +9,7 @@ is `TaskSubmitted`), or has ended.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -23,8 +24,9 @@ class Executions:
             "stepfunctions", config=Config(retries={"total_max_attempts": 1})
         )
 
-    def moving(self) -> list[str]:
-        """The names of running executions that do not wait on a task token."""
+    def moving(self, since: datetime | None = None) -> list[str]:
+        """The names of running executions (started at `since` or later) that do not wait on a
+        task token."""
         found = []
         for machines in self._sfn.get_paginator("list_state_machines").paginate():
             for machine in machines["stateMachines"]:
@@ -33,6 +35,8 @@ class Executions:
                 )
                 for page in pages:
                     for execution in page["executions"]:
+                        if since is not None and execution["startDate"] < since:
+                            continue
                         if not self._waits_on_a_token(execution["executionArn"]):
                             found.append(execution["name"])
         return found

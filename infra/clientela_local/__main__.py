@@ -27,6 +27,7 @@ Clientela is running locally ({services}).
   API     {url}
   Docs    {url}/docs
   Health  {url}/health
+  AWS     {aws}  (moto: sent mail at {aws}/moto-api/data.json, key "ses")
 
   Bearer token for the demo store ({store}, every scope, valid 12 hours):
 
@@ -68,7 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         services = ", ".join(loaded.service for loaded in stack.apps)
         print(
             BANNER.format(
-                services=services, url=stack.base_url, store=seed.DEMO_STORE, token=token
+                services=services,
+                url=stack.base_url,
+                aws=stack.endpoint_url,
+                store=seed.DEMO_STORE,
+                token=token,
             ),
             flush=True,
         )

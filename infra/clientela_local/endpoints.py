@@ -1,6 +1,7 @@
 """What the local gateway answers itself, outside any service's paths.
 
-- `GET /health`: the stack is up, and which services it serves.
+- `GET /health`: the stack is up, which services it serves, and moto's address (`aws`: read
+  what moto holds, e.g. the mail SES sent, at `<aws>/moto-api/data.json`).
 - `GET /openapi.json` and `GET /docs`: the merged API document and a page that renders it (on
   AWS both are files in S3 behind the same CloudFront distribution).
 - `POST /_local/wait-idle`, `POST /_local/clock/advance?seconds=N`: controls for tests that
@@ -56,7 +57,7 @@ def local_routes(
     openapi_cache: list[bytes] = []
 
     def health(_query: dict[str, list[str]]) -> Answer:
-        return json_answer(200, {"status": "ok", "services": services})
+        return json_answer(200, {"status": "ok", "services": services, "aws": aws_endpoint})
 
     def openapi(_query: dict[str, list[str]]) -> Answer:
         if not openapi_cache:

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import boto3
 import phonenumbers
 import requests
 
@@ -820,6 +821,7 @@ def seed(
     if credits and len([c for c in customers if "email" in c]) >= REFERRERS + WALLETS:
         now = today or datetime.now(UTC)  # a store too small for them has no credits
         seed_credits(api, customers, [ids[i] for i in range(len(customers))], store, now)
+        seed_mail(api, customers, [ids[i] for i in range(len(customers))], store)
     return len(customers)
 
 
@@ -1187,6 +1189,72 @@ def _coupons(api: _Api, customer: str, today: datetime) -> None:
     body = {"order_id": "DS-CPN-1", "customer_id": customer, "subtotal": "189.90"}
     body["currency"] = CREDIT_CURRENCY
     _ok(api, api.post(f"/coupons/{code}/redemptions", body, what="redemption"), "redemption")
+
+
+MAIL_THREADS = (
+    ("Sua encomenda", "Olá! Sua encomenda saiu hoje. Precisa de algo mais?"),
+    ("Troca de tamanho", "Olá! Recebemos seu pedido de troca. Qual tamanho prefere?"),
+)
+INBOUND_BUCKET = "clientela-automation-inbound-123456789012-us-east-1"
+
+
+def seed_mail(
+    api: _Api, customers: Sequence[dict[str, Any]], ids: Sequence[str], store: str
+) -> None:
+    """The demo store's mail through the automation API: a copy of the abandoned-cart template
+    to edit, two conversations with customers, and a reply to the first one put into the
+    inbound bucket the way SES stores it (the local stack's moto; the bucket notifies the
+    queue, the poller threads it). Safe to repeat: messages have idempotency keys, the
+    template is made once, the reply has a fixed Message-ID (threaded once)."""
+    templates = _ok(api, api.send("GET", "/templates", None, what="templates"), "templates")
+    if not any(t["name"] == "Carrinho abandonado" for t in templates["items"]):
+        body = {"from_builtin": "builtin-abandoned-cart", "name": "Carrinho abandonado"}
+        _ok(api, api.post("/templates", body, what="template"), "template")
+    _settle(api)  # automation's contacts know the customers
+    with_email = [i for i, c in enumerate(customers) if "email" in c][: len(MAIL_THREADS)]
+    threads = []
+    for n, (index, (subject, text)) in enumerate(zip(with_email, MAIL_THREADS, strict=False)):
+        what = f"message {n}"
+        key = {"Idempotency-Key": f"seed-{store}-message-{n}"}
+        path = f"/customers/{ids[index]}/messages"
+        answer = api.post(path, {"subject": subject, "body": text}, what=what, headers=key)
+        threads.append((customers[index]["email"], _ok(api, answer, what)))
+    if threads:
+        _reply(api, *threads[0])
+
+
+def _reply(api: _Api, address: str, thread: dict[str, Any]) -> None:
+    aws = _ok(api, api.send("GET", "/health", None, what="health"), "health").get("aws")
+    if not aws:
+        return
+    sent = requests.get(f"{aws}/moto-api/data.json", timeout=60).json()["ses"]["RawMessage"]
+    reply_to = next(
+        (
+            line.split(":", 1)[1].strip()
+            for message in sent
+            if address in message["destinations"]
+            for line in message["raw_data"].splitlines()
+            if line.lower().startswith("reply-to:")
+        ),
+        None,
+    )
+    if reply_to is None:
+        return
+    raw = (
+        f"From: {address}\r\nTo: {reply_to}\r\nSubject: Re: {thread['subject']}\r\n"
+        f"Message-ID: <seed-reply-{thread['id']}@example.com>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Chegou sim, muito obrigada!\r\n\r\nEm seg., Loja escreveu:\r\n> Olá!\r\n"
+    ).encode()
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=aws,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto takes any key
+    )
+    s3.put_object(Bucket=INBOUND_BUCKET, Key=f"replies/seed-{thread['id']}", Body=raw)
+    _settle(api)
 
 
 def _ok(api: _Api, response: requests.Response, what: str) -> Any:

@@ -12,6 +12,8 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.automation import inbox
 from chalicelib.automation.flows import routes as flow_routes
+from chalicelib.automation.messages import handlers as message_handlers
+from chalicelib.automation.messages import routes as message_routes
 from chalicelib.automation.runs import handlers as run_handlers
 from chalicelib.automation.sending import handlers as sending_handlers
 from chalicelib.automation.sending import routes as sending_routes
@@ -25,7 +27,7 @@ app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
-for area in (template_routes, sending_routes):
+for area in (template_routes, message_routes, sending_routes):
     area.register(service)
 for flow_area in (flow_routes, stats_routes):
     flow_area.register(service)
@@ -65,3 +67,10 @@ def on_flow_step(event: SQSEvent) -> dict[str, Any]:
 def fire_due_timers(event: CloudWatchEvent) -> dict[str, Any]:
     """Resumes the runs whose wait is due (by the rule's time: the local clock's, locally)."""
     return run_handlers.fire_due(event.to_dict())
+
+
+@app.on_sqs_message(queue=settings().inbound_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_inbound_mail(event: SQSEvent) -> dict[str, Any]:
+    """Replies SES stored in the inbound bucket are threaded (S3 notification -> queue)."""
+    return message_handlers.handle_batch(event.to_dict(), event.context)

@@ -306,9 +306,14 @@ def test_any_input_gets_an_answer_or_a_problem(
             try:
                 if mode == TEXT:
                     targets = text_targets(operation, api_document.raw_schema)
-                    sent += fuzz_text(operation, targets, gateway, auth) if targets else 0
+                    customers = gateways["customers"]
+                    sent += (
+                        fuzz_text(operation, targets, gateway, auth, customers) if targets else 0
+                    )
                 else:
-                    sent += fuzz(operation, GenerationMode(mode), gateway, auth)
+                    sent += fuzz(
+                        operation, GenerationMode(mode), gateway, auth, gateways["customers"]
+                    )
             except Unsatisfiable:
                 if mode is GenerationMode.POSITIVE:
                     raise
@@ -339,8 +344,16 @@ def deal(
     return hands
 
 
-def fuzz(operation: Any, mode: GenerationMode, gateway: ChaliceWSGI, auth: dict[str, str]) -> int:
-    """Sends the operation's generated cases; the number sent."""
+def fuzz(
+    operation: Any,
+    mode: GenerationMode,
+    gateway: ChaliceWSGI,
+    auth: dict[str, str],
+    customers: ChaliceWSGI,
+) -> int:
+    """Sends the operation's generated cases; the number sent. Customers are created through
+    the customers service, whichever service owns the operation (`/customers/{id}/messages`
+    belongs to automation)."""
     sent = []
 
     @settings(
@@ -353,7 +366,7 @@ def fuzz(operation: Any, mode: GenerationMode, gateway: ChaliceWSGI, auth: dict[
     def send(case: Any, existing: bool) -> None:
         if existing and operation.path.startswith("/customers/{customer_id}"):
             # Half the time aim at a customer that exists, so changes get past the lookup.
-            case.path_parameters["customer_id"] = create_customer(gateway, auth)
+            case.path_parameters["customer_id"] = create_customer(customers, auth)
 
         response = case.call(app=gateway, headers=auth)
         sent.append(1)
@@ -372,7 +385,11 @@ def sweep(low: int, high: int | None) -> list[str]:
 
 
 def fuzz_text(
-    operation: Any, targets: list[Target], gateway: ChaliceWSGI, auth: dict[str, str]
+    operation: Any,
+    targets: list[Target],
+    gateway: ChaliceWSGI,
+    auth: dict[str, str],
+    customers: ChaliceWSGI,
 ) -> int:
     """Every free-text field of the operation, one at a time, set to each text of `sweep` in
     the smallest valid request: optional parameters are otherwise rarely sent, and blank ones
@@ -384,7 +401,7 @@ def fuzz_text(
     )
     path_parameters = dict(base.path_parameters or {})
     if operation.path.startswith("/customers/{customer_id}"):
-        path_parameters["customer_id"] = create_customer(gateway, auth)
+        path_parameters["customer_id"] = create_customer(customers, auth)
     raw = operation.definition.raw
     sent = 0
     for target in targets:

@@ -15,6 +15,7 @@ EDGE = Path(__file__).resolve().parents[2] / "infra" / "edge.yaml"
 # The path ownership table of the spec, in the order CloudFront evaluates it.
 OWNED = [
     ("/customers", "customers"),
+    ("/customers/*/messages*", "automation"),
     ("/customers/*", "customers"),
     ("/orders*", "customers"),
     ("/segments*", "customers"),
@@ -32,6 +33,9 @@ OWNED = [
     ("/health/credits", "credits"),
     ("/flows*", "automation"),
     ("/messages*", "automation"),
+    ("/templates*", "automation"),
+    ("/unsubscribe/*", "automation"),
+    ("/track/*", "automation"),
     ("/health/automation", "automation"),
     ("/exports*", "exports"),
     ("/imports*", "exports"),
@@ -66,6 +70,10 @@ def test_the_edge_template_routes_every_owned_path_to_its_service() -> None:
         ("/referrals/programme", "credits"),
         ("/referrers/c-1", "credits"),
         ("/flows", "automation"),
+        ("/customers/c-1/messages", "automation"),
+        ("/messages/t-1/replies", "automation"),
+        ("/unsubscribe/abc", "automation"),
+        ("/track/click/abc", "automation"),
         ("/imports/i-1/rows", "exports"),
         ("/health/credits", "credits"),
         ("/openapi.json", None),

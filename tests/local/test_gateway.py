@@ -138,7 +138,7 @@ def test_pattern_wildcards():
 def test_health_lists_the_services(base_url):
     response = requests.get(f"{base_url}/health", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "services": ["svc"]}
+    assert response.json() == {"status": "ok", "services": ["svc"], "aws": None}
 
 
 def test_docs_page_renders_the_merged_document(base_url):

@@ -49,7 +49,8 @@ def subscribed_customer(customers: Api) -> dict[str, Any]:
     }
     answer = customers.call("POST", "/customers", body)
     assert answer.status == 201, answer.body
-    return answer.body
+    created: dict[str, Any] = answer.body
+    return created
 
 
 def mailed(apps: dict[str, Any], store_id: str, profile: dict[str, Any]) -> Any:
@@ -151,8 +152,12 @@ def test_opens_and_clicks_become_events_the_timeline_shows(
 ) -> None:
     profile = subscribed_customer(customers)
     body = html_part(mailed(apps, store_id, profile))
-    pixel = path_of(html.unescape(re.search(r'<img src="([^"]+)"', body).group(1)))
-    click = path_of(html.unescape(re.search(r'href="([^"]*/track/click/[^"]+)"', body).group(1)))
+    pixel_match = re.search(r'<img src="([^"]+)"', body)
+    click_match = re.search(r'href="([^"]*/track/click/[^"]+)"', body)
+    assert pixel_match is not None
+    assert click_match is not None
+    pixel = path_of(html.unescape(pixel_match.group(1)))
+    click = path_of(html.unescape(click_match.group(1)))
 
     with bus_listener(store_id) as published:
         image = public.http.get(pixel)
@@ -168,3 +173,33 @@ def test_opens_and_clicks_become_events_the_timeline_shows(
     timeline = customers.call("GET", f"/customers/{profile['id']}/timeline").body
     kinds = {entry["kind"] for entry in timeline["items"]}
     assert {"email_opened", "email_clicked"} <= kinds
+
+
+def test_a_consent_given_after_the_click_is_not_undone_by_a_late_event(
+    apps, customers, store_id
+) -> None:
+    import json
+
+    from clientela.events import OutgoingEvent
+    from clientela_events.automation import EmailUnsubscribedV1
+
+    profile = subscribed_customer(customers)  # consent recorded now, after WHEN
+    late = OutgoingEvent(
+        "email.unsubscribed",
+        1,
+        uuid.uuid4(),
+        store_id,
+        WHEN,
+        EmailUnsubscribedV1(customer_id=profile["id"], message_id="m" * 26, at=WHEN),
+    )
+    entry = late.entry("clientela")
+    event = {
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "detail": json.loads(entry["Detail"]),
+    }
+
+    to_customers(apps, [event])
+
+    consent = customers.call("GET", f"/customers/{profile['id']}").body["email_consent"]
+    assert consent["state"] == "subscribed"

@@ -17,6 +17,8 @@ from chalicelib.automation.contacts.rules import Contact
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+MAX_ID_CHARS = 128
+
 _PROFILE_FIELDS = (
     "email",
     "first_name",
@@ -65,6 +67,8 @@ class ContactStore:
         self.table = table
 
     def get(self, store_id: str, customer_id: str) -> Contact | None:
+        if len(customer_id) > MAX_ID_CHARS:  # no such id, and too long for a key
+            return None
         item = self.client.get_item(
             TableName=self.table, Key=contact_key(store_id, customer_id), ConsistentRead=True
         ).get("Item")

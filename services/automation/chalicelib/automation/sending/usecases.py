@@ -347,3 +347,33 @@ def follow_feedback(body: str) -> str:
     for address in feedback.addresses:
         suppressions().suppress(sent["store_id"], address, feedback.kind, now())
     return feedback.kind
+
+
+def open_direct_send(
+    store_id: str, customer_id: str, *, origin: Origin, key: str, marketing: bool
+) -> Links:
+    """A send record for a mail composed elsewhere (a message to one customer): its links
+    (unsubscribe, tracking) verify like a template send's, and stats see it."""
+    message_id = rules.message_id(store_id, key)
+    at = now()
+    send_store().create(
+        SendRecord(
+            message_id=message_id,
+            store_id=store_id,
+            customer_id=customer_id,
+            template_id=None,
+            marketing=marketing,
+            origin=origin,
+            status="sending",
+            created_at=at,
+            claimed_at=at,
+        )
+    )
+    return links(message_id, store_id, customer_id)
+
+
+def close_direct_send(message_id: str, ses_message_id: str | None) -> None:
+    if ses_message_id is None:
+        send_store().mark(message_id, "failed")
+    else:
+        send_store().mark(message_id, "sent", ses_message_id=ses_message_id, sent_at=now())

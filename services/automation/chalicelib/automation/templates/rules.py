@@ -15,6 +15,7 @@ A template is the store's code, rendered with its customers' data, so both sides
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import Template as JinjaTemplate
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -165,6 +167,13 @@ _PLAIN = _environment(autoescape=False)
 
 
 def _check_shape(source: str, env: _Sandbox, part: str) -> None:
+    _compiled(source, env is _HTML, part)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, html: bool, part: str) -> JinjaTemplate:
+    """The checked, compiled template (cached: flows render the same few many times)."""
+    env = _HTML if html else _PLAIN
     if len(source) > MAX_SOURCE_CHARS:
         raise TemplateError("template_too_large", f"at most {MAX_SOURCE_CHARS} characters", part)
     try:
@@ -182,6 +191,12 @@ def _check_shape(source: str, env: _Sandbox, part: str) -> None:
             raise TemplateError(
                 "template_refused", f"loops nest at most {MAX_LOOP_DEPTH} deep", part
             )
+    try:
+        return env.from_string(source)
+    except TemplateSyntaxError as error:  # an unknown filter or test is found when compiling
+        raise TemplateError(
+            "template_syntax", f"line {error.lineno}: {error.message}", part
+        ) from None
 
 
 def _loop_depth(node: nodes.Node) -> int:
@@ -198,11 +213,11 @@ def check_content(content: Content) -> None:
 
 
 def _render(source: str, env: _Sandbox, context: Mapping[str, Any], part: str, limit: int) -> str:
-    _check_shape(source, env, part)
+    compiled = _compiled(source, env is _HTML, part)
     try:
         chunks: list[str] = []
         size = 0
-        stream: Iterator[str] = env.from_string(source).generate(dict(context))
+        stream: Iterator[str] = compiled.generate(dict(context))
         for chunk in stream:
             size += len(chunk)
             if size > limit:
@@ -261,7 +276,6 @@ class _TextParser(HTMLParser):
             "div",
             "br",
             "tr",
-            "li",
             "h1",
             "h2",
             "h3",
@@ -290,8 +304,8 @@ class _TextParser(HTMLParser):
             self.skipping += 1
         elif tag in self._BLOCKS:
             self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("- ")
+        if tag == "li":  # one line per item, no blank line between them
+            self.parts.append("\n- ")
         if tag == "a":
             self.links.append(dict(attrs).get("href") or "")
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 BY_STORE_INDEX = "templates-by-store"
 MAX_TEMPLATES = 500
+MAX_ID_CHARS = 64
 
 
 class VersionConflict(Exception):
@@ -68,6 +69,8 @@ class TemplateStore:
         self.table = table
 
     def get(self, store_id: str, template_id: str) -> Template | None:
+        if len(template_id) > MAX_ID_CHARS:  # no such id, and too long for a key
+            return None
         item = self.client.get_item(
             TableName=self.table, Key=template_key(store_id, template_id), ConsistentRead=True
         ).get("Item")

@@ -22,7 +22,7 @@ def test_the_abandoned_cart_flow_goes_live_once() -> None:
             status=201,
         )
         assert seed_flows(BASE, "token") == "F1"
-        settings = json.loads(mock.calls[1].request.body)
+        settings = json.loads(mock.calls[1].request.body or b"{}")
         assert settings["shop_url"].startswith("https://")
     live = {"items": [{"id": "F1", "name": "Abandoned cart", "state": "live"}]}
     with responses.RequestsMock() as mock:

@@ -99,6 +99,13 @@ class FlowsDriver:
 
     def fire_timers(self, at: datetime) -> Any:
         """What the every-minute rule does at `at` (the clock's time, not the machine's)."""
+        return self._fire("fire_due_timers", at)
+
+    def fire_dates(self, at: datetime) -> Any:
+        """What the hourly date-trigger rule does at `at`."""
+        return self._fire("fire_date_triggers", at)
+
+    def _fire(self, handler: str, at: datetime) -> Any:
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -111,10 +118,10 @@ class FlowsDriver:
             "detail": {},
         }
         context = new_context(
-            "clientela-automation", "fire_due_timers", region=REGION, account=DEFAULT_ACCOUNT_ID
+            "clientela-automation", handler, region=REGION, account=DEFAULT_ACCOUNT_ID
         )
-        result = self.module.fire_due_timers(event, context)
-        self.invocations["fire_due_timers"] = self.invocations.get("fire_due_timers", 0) + 1
+        result = getattr(self.module, handler)(event, context)
+        self.invocations[handler] = self.invocations.get(handler, 0) + 1
         self.settle()
         return result
 

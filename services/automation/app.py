@@ -69,6 +69,14 @@ def fire_due_timers(event: CloudWatchEvent) -> dict[str, Any]:
     return run_handlers.fire_due(event.to_dict())
 
 
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def fire_date_triggers(event: CloudWatchEvent) -> dict[str, Any]:
+    """Starts the runs of date triggers due today (each store's day; hourly, so every time
+    zone's midnight is met within the hour, and a missed tick is caught up by the next)."""
+    return run_handlers.fire_dates(event.to_dict())
+
+
 @app.on_sqs_message(queue=settings().inbound_queue, batch_size=10)
 @obs.tracer.capture_method
 def on_inbound_mail(event: SQSEvent) -> dict[str, Any]:

@@ -194,6 +194,7 @@ def test_built_in_flows_go_live_in_one_call(flows_api: Api) -> None:
         "win_back",
         "post_purchase_review",
         "credit_expiring",
+        "birthday",
     ):
         answer = flows_api.call("POST", f"/flows/templates/{name}")
         assert answer.status == 201, (name, answer.body)

@@ -125,16 +125,22 @@ def test_a_loop_is_refused() -> None:
 def test_triggers_not_runnable_yet_are_refused_going_live() -> None:
     found = problems_of(
         Definition.model_validate(
-            {
-                "trigger": {"type": "date", "date_property": "birthday"},
-                "steps": [{"id": "s", "type": "exit"}],
-            }
+            {"trigger": {"type": "schedule"}, "steps": [{"id": "s", "type": "exit"}]}
         )
     )
     assert [f.field for f in found] == ["trigger.type"]
 
 
-@pytest.mark.parametrize("name", sorted(set(BUILT_IN) - {"birthday"}))
+def test_a_date_trigger_names_its_date() -> None:
+    found = problems_of(
+        Definition.model_validate(
+            {"trigger": {"type": "date"}, "steps": [{"id": "s", "type": "exit"}]}
+        )
+    )
+    assert [f.field for f in found] == ["trigger.date_property"]
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN))
 def test_built_in_flows_are_valid(name: str) -> None:
     flow = Definition.model_validate(BUILT_IN[name][1])
     assert problems_of(flow) == []
@@ -244,3 +250,34 @@ def test_run_names_are_deterministic_and_valid_execution_names() -> None:
     assert a != run_id("s", "f", "c", "event:2")
     assert len(a) <= 80
     assert all(ch.isalnum() or ch in "-_" for ch in a)
+
+
+# Date triggers ------------------------------------------------------------------------------
+
+
+def test_birthdays_are_due_by_month_day_every_year() -> None:
+    from datetime import date
+
+    from chalicelib.automation.runs.rules import date_key, due_date_keys, occasion
+
+    assert date_key("birthday", date(1990, 11, 26)) == "11-26"
+    assert due_date_keys("birthday", date(2026, 11, 26), 0) == ["11-26"]
+    assert due_date_keys("birthday", date(2026, 11, 29), 3) == ["11-26"]
+    assert occasion("birthday", date(2026, 11, 26), 0) == "birthday:2026"
+    assert occasion("birthday", date(2027, 1, 2), 3) == "birthday:2026"  # the 30 December's
+    # 29 February: kept on the 28th in a year without one, on the 29th in a leap year.
+    assert due_date_keys("birthday", date(2027, 2, 28), 0) == ["02-28", "02-29"]
+    assert due_date_keys("birthday", date(2028, 2, 28), 0) == ["02-28"]
+    assert due_date_keys("birthday", date(2028, 2, 29), 0) == ["02-29"]
+
+
+def test_anniversaries_are_due_n_days_after_their_day() -> None:
+    from datetime import date
+
+    from chalicelib.automation.runs.rules import due_date_keys, occasion
+
+    today = date(2026, 11, 26)
+    assert due_date_keys("last_order_at", today, 90) == ["2026-08-28"]
+    assert occasion("last_order_at", today, 90) == "last_order:2026-08-28"
+    assert due_date_keys("signed_up_at", today, 7) == ["2026-11-19"]
+    assert occasion("signed_up_at", today, 7) == occasion("signed_up_at", date(2027, 1, 1), 7)

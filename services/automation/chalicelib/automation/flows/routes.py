@@ -163,7 +163,7 @@ def set_state(call: Call, flow_id: str) -> Reply:
 )
 def activate_template(call: Call, template: str) -> Reply:
     """One call, live at once: abandoned_cart, welcome, win_back, post_purchase_review,
-    credit_expiring (birthday waits for date triggers)."""
+    credit_expiring, birthday."""
     try:
         flow = usecases.activate_template(call.store_id, template)
     except usecases.UnknownTemplate:

@@ -164,7 +164,7 @@ class Fault:
 
 # Triggers whose runs the service can start today; the others are refused going live rather than
 # accepted and never fired.
-RUNNABLE_TRIGGERS = ("event",)
+RUNNABLE_TRIGGERS = ("event", "date")
 
 
 def problems_of(definition: Definition, *, known_templates: set[str] | None = None) -> list[Fault]:
@@ -176,8 +176,10 @@ def problems_of(definition: Definition, *, known_templates: set[str] | None = No
     trigger = definition.trigger
     if trigger.type not in RUNNABLE_TRIGGERS:
         faults.append(Fault("trigger.type", f"{trigger.type} triggers are not supported yet"))
-    elif trigger.event is None:
+    elif trigger.type == "event" and trigger.event is None:
         faults.append(Fault("trigger.event", "An event trigger needs an event type"))
+    elif trigger.type == "date" and trigger.date_property is None:
+        faults.append(Fault("trigger.date_property", "A date trigger needs a date property"))
     if definition.reentry.policy == "after" and definition.reentry.days is None:
         faults.append(Fault("reentry.days", "Re-entry after N days needs days"))
     ids: dict[str, int] = {}
@@ -340,20 +342,11 @@ BUILT_IN: dict[str, tuple[str, dict[str, object]]] = {
     "win_back": (
         "Win-back",
         {
-            # Entered after each order; ends by itself if the customer orders again.
-            "trigger": {"type": "event", "event": "order.placed"},
-            "supersede": True,
+            # Entered 90 days after the customer's last order (a date trigger: no run waits
+            # 90 days); a newer order moves the date, so a customer who orders again is not due.
+            "trigger": {"type": "date", "date_property": "last_order_at", "days_after": 90},
             "reentry": {"policy": "after", "days": 1},
-            "steps": [
-                {"id": "wait-90d", "type": "wait", "duration": {"days": 90}, "next": "ordered"},
-                {
-                    "id": "ordered",
-                    "type": "condition",
-                    "condition": {"event_since_entry": "order.placed"},
-                    "else": "win-back",
-                },
-                {"id": "win-back", "type": "send_email", "template_id": "builtin-win-back"},
-            ],
+            "steps": [{"id": "win-back", "type": "send_email", "template_id": "builtin-win-back"}],
         },
     ),
     "post_purchase_review": (

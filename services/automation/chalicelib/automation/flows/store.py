@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,6 +125,11 @@ class FlowStore:
         ]
         if expected_version is None or flow.version != expected_version:
             writes.append({"Put": self._version_item(flow)})
+        if flow.state == "live" and flow.definition.trigger.type == "date":
+            # The daily date job's list of stores to look at: written when a date flow goes
+            # live (admin rate), read once per tick; never per customer.
+            dated = {"pk": {"S": "DATED_STORES"}, "sk": {"S": flow.store_id}}
+            writes.append({"Put": {"TableName": self._table, "Item": dated}})
         try:
             self._db.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -156,6 +162,15 @@ class FlowStore:
             if "LastEvaluatedKey" not in page:
                 return flows
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def dated_stores(self) -> builtins.list[str]:
+        """Stores that have had a live date flow."""
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "DATED_STORES"}},
+        )
+        return [item["sk"]["S"] for page in pages for item in page.get("Items", [])]
 
     def version(self, store_id: str, flow_id: str, version: int) -> Definition | None:
         item = self._db.get_item(

@@ -168,5 +168,15 @@ def live_flows_for(store_id: str, event_type: str) -> list[Flow]:
     ]
 
 
+def live_date_flows() -> list[Flow]:
+    """Every live flow with a date trigger, of every store that has one."""
+    return [
+        flow
+        for store_id in store().dated_stores()
+        for flow in store().list(store_id)
+        if flow.state == "live" and flow.definition.trigger.type == "date"
+    ]
+
+
 def definition_of(store_id: str, flow_id: str, version: int) -> Definition | None:
     return store().version(store_id, flow_id, version)

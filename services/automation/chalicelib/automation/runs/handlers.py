@@ -5,11 +5,13 @@
   cart is kept line by line, opens, clicks and orders feed the stats.
 - `handle_task_batch`: the state machine's tasks (decide a step, park a wait).
 - `fire_due`: the every-minute schedule that resumes the runs whose wait is due.
+- `fire_dates`: the hourly schedule that starts the runs of date triggers (birthdays, N days
+  after sign-up or the last order).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -25,7 +27,7 @@ from chalicelib.automation.runs import usecases
 from chalicelib.automation.runs.store import CartLine
 from chalicelib.automation.stats import usecases as stats
 from clientela.events import IncomingEvent, parse_eventbridge
-from clientela_events import automation, credits, storefront
+from clientela_events import automation, credits, customers, storefront
 
 logger = Logger(service="automation")
 
@@ -61,14 +63,39 @@ def _when(event: IncomingEvent) -> datetime:
     return event.metadata.occurred_at
 
 
+def _file_dates(store_id: str, data: BaseModel) -> dict[str, Any]:
+    """The date index the date triggers read: birthday and sign-up from the profile, the last
+    order's day from the orders."""
+    profile = None
+    if isinstance(data, customers.CustomerCreatedV1):
+        profile = data.customer
+    elif isinstance(data, customers.CustomerUpdatedV1):
+        profile = data.new
+    if profile is not None:
+        filed = usecases.note_profile_dates(
+            store_id,
+            profile.id,
+            profile.version,
+            birthday=profile.birthday,
+            signed_up_at=profile.created_at.astimezone(UTC).date(),
+        )
+        return {"dates_filed": filed}
+    if isinstance(data, customers.CustomerDeletedV1):
+        usecases.forget_dates(store_id, data.customer_id)
+        return {"dates_filed": True}
+    if isinstance(data, storefront.OrderPlacedV1) and data.customer_id is not None:
+        return {"dates_filed": usecases.note_order_date(store_id, data.customer_id, data.placed_at)}
+    return {}
+
+
 def follow(event: IncomingEvent) -> dict[str, Any]:
     store_id = event.metadata.store_id
     data = event.data
+    outcome: dict[str, Any] = _file_dates(store_id, data)
     customer_id = _customer_id(data)
     if customer_id is None:  # a guest (e-mail only): flows follow customers
-        return {"skipped": "no_customer"}
+        return {**outcome, "skipped": "no_customer"}
     at = _when(event)
-    outcome: dict[str, Any] = {}
     if isinstance(data, storefront.CartUpdatedV1):
         usecases.note_cart(
             store_id,
@@ -137,3 +164,9 @@ def fire_due(event: dict[str, Any]) -> dict[str, Any]:
     """The scheduled event's time is the clock's: what is due by then resumes."""
     now = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
     return {"resumed": usecases.fire_due_timers(now)}
+
+
+def fire_dates(event: dict[str, Any]) -> dict[str, Any]:
+    """The hourly schedule of date triggers: who is due today (the stores' day) enters."""
+    now = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    return {"started": usecases.fire_date_triggers(now)}

@@ -8,10 +8,11 @@ stack's clock drives every wait.
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -166,3 +167,35 @@ def reentry_allows(
     if policy == "never":
         return False
     return now - entered_at >= timedelta(days=days or 0)
+
+
+# Date triggers -----------------------------------------------------------------------------
+
+DATE_SHARDS = 16
+
+
+def date_key(date_property: str, value: date) -> str:
+    """Where a customer's date files them: a birthday by month-day (every year), sign-up and
+    last order by their day."""
+    return value.strftime("%m-%d") if date_property == "birthday" else value.isoformat()
+
+
+def due_date_keys(date_property: str, today: date, days_after: int) -> list[str]:
+    """The index keys whose customers are due today, N days after their date. A 29 February
+    birthday is kept on the 28th in a year without one."""
+    target = today - timedelta(days=days_after)
+    keys = [date_key(date_property, target)]
+    if keys == ["02-28"] and date_property == "birthday" and not calendar.isleap(target.year):
+        keys.append("02-29")
+    return keys
+
+
+def occasion(date_property: str, today: date, days_after: int) -> str:
+    """The trigger object of a date run: one run per flow, customer and occasion (a birthday
+    each year, the sign-up once, each last order)."""
+    target = today - timedelta(days=days_after)
+    if date_property == "birthday":
+        return f"birthday:{target.year}"
+    if date_property == "signed_up_at":
+        return "signed_up"
+    return f"last_order:{target.isoformat()}"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.automation.runs.rules import shard_of
+from chalicelib.automation.runs.rules import DATE_SHARDS, shard_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -512,3 +512,128 @@ class RunStore:
         except ClientError as exc:
             if not _failed(exc):
                 raise
+
+    # Date triggers: a sharded index of customers by date ---------------------------------
+
+    def _dates_key(self, store_id: str, customer_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"DATES#{store_id}#{customer_id}"}, "sk": {"S": "DATES"}}
+
+    def dates(self, store_id: str, customer_id: str) -> dict[str, str]:
+        """The customer's filed dates (`birthday`, `signed_up_at`, `last_order_at`: index keys)
+        and `version`, the profile version they come from."""
+        item = self._db.get_item(
+            TableName=self._table, Key=self._dates_key(store_id, customer_id), ConsistentRead=True
+        ).get("Item", {})
+        return {
+            name: str(value.get("S", value.get("N")))
+            for name, value in item.items()
+            if name not in ("pk", "sk")
+        }
+
+    def _entry_key(
+        self, store_id: str, date_property: str, key: str, customer_id: str
+    ) -> dict[str, Any]:
+        shard = shard_of(customer_id, DATE_SHARDS)
+        return {
+            "pk": {"S": f"DATE#{store_id}#{date_property}#{key}#{shard}"},
+            "sk": {"S": customer_id},
+        }
+
+    def file_dates(
+        self,
+        store_id: str,
+        customer_id: str,
+        current: dict[str, str],
+        wanted: dict[str, str | None],
+        version: int | None,
+    ) -> None:
+        """Moves the customer's index entries from `current` to `wanted` in one transaction,
+        only if their dates are still `current` (a concurrent change fails it: the event is
+        retried and re-read). None removes the date."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, removes, conditions = [], [], []
+        writes: list[dict[str, Any]] = []
+        for index, (name, key) in enumerate(wanted.items()):
+            old = current.get(name)
+            names[f"#d{index}"] = name
+            if old is None:
+                conditions.append(f"attribute_not_exists(#d{index})")
+            else:
+                values[f":o{index}"] = {"S": old}
+                conditions.append(f"#d{index} = :o{index}")
+            if old == key:
+                continue
+            if key is None:
+                removes.append(f"#d{index}")
+            else:
+                values[f":n{index}"] = {"S": key}
+                sets.append(f"#d{index} = :n{index}")
+            if old is not None:
+                key_of_old = self._entry_key(store_id, name, old, customer_id)
+                writes.append({"Delete": {"TableName": self._table, "Key": key_of_old}})
+            if key is not None:
+                item = self._entry_key(store_id, name, key, customer_id)
+                writes.append({"Put": {"TableName": self._table, "Item": item}})
+        if version is not None:
+            names["#v"] = "version"
+            values[":v"] = {"N": str(version)}
+            sets.append("#v = :v")
+        if not writes and version is None:
+            return
+        expression = ("SET " + ", ".join(sets) if sets else "") + (
+            " REMOVE " + ", ".join(removes) if removes else ""
+        )
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._dates_key(store_id, customer_id),
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            update["ExpressionAttributeValues"] = values
+        self._db.transact_write_items(TransactItems=[{"Update": update}, *writes])  # type: ignore[typeddict-item,list-item]
+
+    def forget_dates(self, store_id: str, customer_id: str) -> None:
+        current = self.dates(store_id, customer_id)
+        writes: list[dict[str, Any]] = [
+            {"Delete": {"TableName": self._table, "Key": self._dates_key(store_id, customer_id)}}
+        ]
+        for name in ("birthday", "signed_up_at", "last_order_at"):
+            if name in current:
+                key = self._entry_key(store_id, name, current[name], customer_id)
+                writes.append({"Delete": {"TableName": self._table, "Key": key}})
+        self._db.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+
+    def filed(self, store_id: str, date_property: str, key: str, shard: int) -> list[str]:
+        """The customers filed under one date key, one shard (every page)."""
+        found: list[str] = []
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"DATE#{store_id}#{date_property}#{key}#{shard}"}
+            },
+            ProjectionExpression="sk",
+        )
+        for page in pages:
+            found.extend(item["sk"]["S"] for item in page.get("Items", []))
+        return found
+
+    def _tick_key(self, store_id: str, flow_id: str, day: str) -> dict[str, Any]:
+        return {"pk": {"S": f"DATETICK#{store_id}#{flow_id}"}, "sk": {"S": day}}
+
+    def done_shards(self, store_id: str, flow_id: str, day: str) -> set[int]:
+        item = self._db.get_item(
+            TableName=self._table, Key=self._tick_key(store_id, flow_id, day)
+        ).get("Item", {})
+        return {int(n) for n in item.get("done", {}).get("NS", [])}
+
+    def shard_done(self, store_id: str, flow_id: str, day: str, shard: int) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=self._tick_key(store_id, flow_id, day),
+            UpdateExpression="ADD done :s",
+            ExpressionAttributeValues={":s": {"NS": [str(shard)]}},
+        )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -497,3 +497,63 @@ def note_cart(store_id: str, customer_id: str, line: CartLine) -> None:
 def run_steps(store_id: str, run_id: str) -> list[tuple[str, str]]:
     """(step, outcome) of each decision of a run, in order (tests and support)."""
     return store().decisions(store_id, run_id)
+
+
+# Date triggers -----------------------------------------------------------------------------
+
+
+def note_profile_dates(store_id: str, customer_id: str, version: int, **dates: date | None) -> bool:
+    """Files the customer's birthday and sign-up date in the date index (an older profile
+    version changes nothing)."""
+    current = store().dates(store_id, customer_id)
+    if int(current.get("version", "0")) >= version:
+        return False
+    wanted = {
+        name: rules.date_key(name, value) if value is not None else None
+        for name, value in dates.items()
+    }
+    store().file_dates(store_id, customer_id, current, wanted, version)
+    return True
+
+
+def note_order_date(store_id: str, customer_id: str, placed_at: datetime) -> bool:
+    """Files the customer's last order day; an older order (late, redelivered) moves nothing."""
+    current = store().dates(store_id, customer_id)
+    day = rules.date_key("last_order_at", placed_at.astimezone(UTC).date())
+    if current.get("last_order_at", "") >= day:
+        return False
+    store().file_dates(store_id, customer_id, current, {"last_order_at": day}, None)
+    return True
+
+
+def forget_dates(store_id: str, customer_id: str) -> None:
+    store().forget_dates(store_id, customer_id)
+
+
+def fire_date_triggers(now: datetime, limit: int = 1000) -> int:
+    """Starts the runs of every live date flow whose customers are due today (the store's day).
+
+    Reads only today's index partitions, shard by shard; a shard done is recorded per flow and
+    day, so later ticks of the same day skip it; a tick that stops at `limit` leaves the rest to
+    the next (a run already started is a duplicate by its name, never a second run)."""
+    started = 0
+    for flow in flows.live_date_flows():
+        trigger = flow.definition.trigger
+        assert trigger.date_property is not None
+        days_after = trigger.days_after or 0
+        zone = rules.zone_for(None, flows.flow_settings(flow.store_id).time_zone)
+        today = now.astimezone(zone).date()
+        day = today.isoformat()
+        done = store().done_shards(flow.store_id, flow.flow_id, day)
+        occasion = rules.occasion(trigger.date_property, today, days_after)
+        for shard in range(rules.DATE_SHARDS):
+            if shard in done:
+                continue
+            for key in rules.due_date_keys(trigger.date_property, today, days_after):
+                for customer_id in store().filed(flow.store_id, trigger.date_property, key, shard):
+                    if start_run(flow, customer_id, occasion, now) == "started":
+                        started += 1
+            store().shard_done(flow.store_id, flow.flow_id, day, shard)
+            if started >= limit:
+                return started
+    return started

@@ -574,6 +574,16 @@ def test_the_credits_offer_rule_takes_what_coupons_and_referrals_follow() -> Non
     assert sorted(rule["EventPattern"]["detail-type"]) == sorted(OFFER_EVENTS)
 
 
+def test_the_flows_rule_takes_the_events_a_flow_can_name() -> None:
+    from chalicelib.automation.flows.rules import FLOW_EVENTS
+    from clientela_events.registry import CONTRACTS
+
+    rule = cfn.load(INFRA / "automation.yaml")["Resources"]["FlowEventsRule"]["Properties"]
+    assert sorted(rule["EventPattern"]["detail-type"]) == sorted(FLOW_EVENTS)
+    sources = {c.event_type: c.source for c in CONTRACTS}
+    assert {sources[event] for event in FLOW_EVENTS} == set(rule["EventPattern"]["source"])
+
+
 def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:
     # An erasure request must not be undone by replaying an old customer event.
     archive = cfn.load(INFRA / "platform.yaml")["Resources"]["EventBusArchive"]["Properties"]

@@ -281,3 +281,36 @@ def test_anniversaries_are_due_n_days_after_their_day() -> None:
     assert occasion("last_order_at", today, 90) == "last_order:2026-08-28"
     assert due_date_keys("signed_up_at", today, 7) == ["2026-11-19"]
     assert occasion("signed_up_at", today, 7) == occasion("signed_up_at", date(2027, 1, 1), 7)
+
+
+def test_events_flows_do_not_follow_are_named_going_live() -> None:
+    definition = Definition.model_validate(
+        {
+            "trigger": {"type": "event", "event": "email.sent"},
+            "exit_on": ["order.placed", "message.sent"],
+            "steps": [
+                {
+                    "id": "w",
+                    "type": "wait_for_event",
+                    "event": "flow.tags_requested",
+                    "timeout": {"hours": 1},
+                    "on_event": "c",
+                    "on_timeout": "c",
+                },
+                {
+                    "id": "c",
+                    "type": "condition",
+                    "condition": {"event_since_entry": "nope.x"},
+                    "then": "e",
+                },
+                {"id": "e", "type": "exit"},
+            ],
+        }
+    )
+    faults = [f for f in problems_of(definition) if "do not follow" in f.reason]
+    assert [f.field for f in faults] == [
+        "trigger.event",
+        "exit_on.1",
+        "steps.0.event",
+        "steps.1.condition.event_since_entry",
+    ]

@@ -162,6 +162,59 @@ class Fault:
     reason: str
 
 
+# The event types a flow can name (trigger, exits, waits, "did X since entering"): the bus rule
+# of the flow-events queue takes exactly these (tests/infra checks it). Automation's own
+# bookkeeping (email.sent, message.sent, flow.tags_requested) is left out: each run's sends
+# would come back as events that cost a flow listing, a write and a query, for nothing.
+FLOW_EVENTS = (
+    "cart.updated",
+    "order.placed",
+    "order.cancelled",
+    "order.refunded",
+    "product.viewed",
+    "review.created",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "email.opened",
+    "email.clicked",
+    "email.unsubscribed",
+    "message.replied",
+    "credit.granted",
+    "credit.spent",
+    "credit.reverted",
+    "credit.expiring",
+    "credit.expired",
+    "coupon.created",
+    "coupon.redeemed",
+    "coupon.reverted",
+    "referral.created",
+    "referral.qualified",
+    "referral.flagged",
+    "referral.rewarded",
+    "referral.voided",
+    "cashback.pending",
+    "cashback.voided",
+)
+
+
+def _event_faults(definition: Definition) -> list[Fault]:
+    """Events the flows queue never receives: a flow naming one would wait or check forever."""
+    named = [("trigger.event", definition.trigger.event)]
+    named += [(f"exit_on.{i}", event) for i, event in enumerate(definition.exit_on)]
+    for index, step in enumerate(definition.steps):
+        named.append((f"steps.{index}.event", step.event))
+        if step.condition is not None:
+            named.append(
+                (f"steps.{index}.condition.event_since_entry", step.condition.event_since_entry)
+            )
+    return [
+        Fault(field, f"Flows do not follow {event} events")
+        for field, event in named
+        if event is not None and event not in FLOW_EVENTS
+    ]
+
+
 # Triggers whose runs the service can start today; the others are refused going live rather than
 # accepted and never fired.
 RUNNABLE_TRIGGERS = ("event", "date")
@@ -180,6 +233,7 @@ def problems_of(definition: Definition, *, known_templates: set[str] | None = No
         faults.append(Fault("trigger.event", "An event trigger needs an event type"))
     elif trigger.type == "date" and trigger.date_property is None:
         faults.append(Fault("trigger.date_property", "A date trigger needs a date property"))
+    faults.extend(_event_faults(definition))
     if definition.reentry.policy == "after" and definition.reentry.days is None:
         faults.append(Fault("reentry.days", "Re-entry after N days needs days"))
     ids: dict[str, int] = {}

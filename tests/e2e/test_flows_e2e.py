@@ -226,3 +226,41 @@ def test_quiet_hours_defer_the_reminder_to_the_next_allowed_time(stack: Any, sto
     stack.advance_clock(2 * 3600 + 60)
     stack.wait_idle()
     assert len(shop.mail_to(email)) == 1
+
+
+def test_a_tag_step_ends_on_the_customer_in_the_customers_api(stack: Any, store_id: str) -> None:
+    shop = Shop(stack, store_id)
+    definition = {
+        "trigger": {"type": "event", "event": "cart.updated"},
+        "steps": [{"id": "tag", "type": "add_tag", "tags": ["Cart-Abandoner"]}],
+    }
+    flow = shop.ok("POST", "/flows", {"name": "Tag", "definition": definition, "state": "live"})
+    assert flow["state"] == "live"
+    customer_id, _ = shop.customer("Caio")
+    stack.wait_idle()
+    shop.cart(customer_id, stack.clock_now())
+    stack.wait_idle()  # the step's flow.tags_requested, through the bus, the customers inbox
+    assert shop.ok("GET", f"/customers/{customer_id}")["tags"] == ["cart-abandoner"]
+
+
+def test_a_birthday_mail_goes_out_at_the_next_hourly_tick(stack: Any, store_id: str) -> None:
+    shop = Shop(stack, store_id)
+    shop.ok("POST", "/flows/templates/birthday")
+    now = stack.clock_now()
+    if (now + timedelta(hours=2)).date() != now.date():  # the tick must fall on the same day
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+        stack.advance_clock(int((midnight - now).total_seconds()) + 60)
+        now = stack.clock_now()
+    email = f"bia-{uuid.uuid4().hex[:8]}@example.com"
+    body = {
+        "first_name": "Bia",
+        "email": email,
+        "birthday": f"1990-{now:%m-%d}" if f"{now:%m-%d}" != "02-29" else "1992-02-29",
+        "email_consent": {"state": "subscribed", "opt_in_level": "single", "source": "signup"},
+    }
+    shop.ok("POST", "/customers", body)
+    stack.wait_idle()  # customer.created filed in the flows' date index
+    assert shop.mail_to(email) == []
+    stack.advance_clock(3600 + 60)
+    stack.wait_idle()
+    assert len(shop.mail_to(email)) == 1  # later ticks of the day: tests/service/test_flow_dates.py

@@ -579,6 +579,7 @@ class RunStore:
             names["#v"] = "version"
             values[":v"] = {"N": str(version)}
             sets.append("#v = :v")
+            conditions.append("(attribute_not_exists(#v) OR #v < :v)")
         if not writes and version is None:
             return
         expression = ("SET " + ", ".join(sets) if sets else "") + (

@@ -8,7 +8,9 @@ search (requests and items read per page of each customer filter and sort, for s
 per credits operation; only with `--only credits`), exports (rows/s and peak memory assembling
 100 000 and 1 000 000 customers to CSV and XLSX, beside bare writers; only with `--only exports`),
 imports (reading a 1,000,000-row file beside a bare csv.reader, and a preview end to end:
-rows/s; only with `--only imports`).
+rows/s; only with `--only imports`), flows (per abandoned-cart run: state
+transitions, invocations, requests, our time per send decision; a burst of cart events: runs
+started and duplicates; only with `--only flows`).
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ SECTIONS = (
     "exports",
     "imports",
     "scale",
+    "flows",
 )
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
 # Several minutes (a million rows to CSV and to XLSX, each read back): with --only only.
 # A 1,000,000-row file read twice, then a preview on moto (a few minutes): with --only only.
 # A Black-Friday hour replayed at several shard counts (minutes on moto): with --only only.
-ON_REQUEST = ("reports", "credits", "exports", "imports", "scale")
+# Per-run costs and a burst of cart events on a moto of its own (minutes): with --only only.
+ON_REQUEST = ("reports", "credits", "exports", "imports", "scale", "flows")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,12 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     text: dict[str, str] = {}
 
     if "startup" in chosen:
-        from bench import startup  # noqa: PLC0415
-
-        found = startup.run(args.repeat, args.cold_repeat)
-        document["startup"] = startup.as_json(found)
-        text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-    if {"api", "stream", "reports", "search", *ON_REQUEST} & set(chosen):
+        _startup(args, document, text)
+    if "flows" in chosen:
+        _flows(args, document, text)
+    if ({"api", "stream", "reports", "search", *ON_REQUEST} - {"flows"}) & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -137,6 +139,32 @@ def _credit_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _startup(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    from bench import startup  # noqa: PLC0415
+
+    found = startup.run(args.repeat, args.cold_repeat)
+    document["startup"] = startup.as_json(found)
+    text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
+
+
+def _flow_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--flow-runs", type=int, default=20, help="abandoned-cart runs measured")
+    parser.add_argument(
+        "--flow-burst", type=int, default=2000, help="cart events of the flows burst (default 2000)"
+    )
+
+
+def _flows(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    # A moto server of its own, with Step Functions executing: before the shared stack.
+    from bench import flows  # noqa: PLC0415
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with contextlib.redirect_stdout(io.StringIO()):
+        flowed = flows.run(args.flow_runs, args.flow_burst)
+    document["flows"] = flows.as_json(flowed)
+    text["flows"] = flows.render(flowed)
+
+
 def _credits(
     stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
 ) -> None:
@@ -189,6 +217,7 @@ def _on_request_options(parser: argparse.ArgumentParser) -> None:
     _credit_options(parser)
     _export_options(parser)
     _scale_options(parser)
+    _flow_options(parser)
 
 
 def _scale_options(parser: argparse.ArgumentParser) -> None:
@@ -216,6 +245,32 @@ def _scale(
     found = scale.run(stack, options)
     document["scale"] = scale.as_json(found)
     text["scale"] = scale.render(found)
+
+
+def _startup(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    from bench import startup  # noqa: PLC0415
+
+    found = startup.run(args.repeat, args.cold_repeat)
+    document["startup"] = startup.as_json(found)
+    text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
+
+
+def _flow_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--flow-runs", type=int, default=20, help="abandoned-cart runs measured")
+    parser.add_argument(
+        "--flow-burst", type=int, default=2000, help="cart events of the flows burst (default 2000)"
+    )
+
+
+def _flows(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    # A moto server of its own, with Step Functions executing: before the shared stack.
+    from bench import flows  # noqa: PLC0415
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with contextlib.redirect_stdout(io.StringIO()):
+        flowed = flows.run(args.flow_runs, args.flow_burst)
+    document["flows"] = flows.as_json(flowed)
+    text["flows"] = flows.render(flowed)
 
 
 if __name__ == "__main__":

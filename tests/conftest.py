@@ -58,6 +58,9 @@ def moto_endpoint() -> Iterator[str]:
         from clientela import aws
 
         aws.reset()
+        # Step Functions executes state machines (as in the local stack); moto keeps those made
+        # after the switch apart, so it comes before provisioning.
+        _moto_config(endpoint, {"stepfunctions": {"execute_state_machine": True}})
         provision(endpoint)
         yield endpoint
     for name, value in saved.items():
@@ -65,6 +68,19 @@ def moto_endpoint() -> Iterator[str]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+def _moto_config(endpoint: str, config: dict[str, Any]) -> None:
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 - moto on this machine
+        f"{endpoint}/moto-api/config",
+        data=json.dumps(config).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
 
 
 @pytest.fixture(scope="session")

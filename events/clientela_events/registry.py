@@ -16,6 +16,7 @@ from clientela_events import (
     credits,
     customers,
     exports,
+    flows,
     imports,
     privacy,
     referrals,
@@ -661,6 +662,23 @@ CONTRACTS += (
             "failed_at": _WHEN,
         },
         also_from=_ANSWERING[1:],
+    ),
+)
+
+CONTRACTS = (
+    *CONTRACTS,
+    Contract(
+        flows.SOURCE,
+        "flow.tags_requested",
+        1,
+        flows.FlowTagsRequestedV1,
+        {
+            "customer_id": _CUSTOMER["id"],
+            "flow_id": "01JD3Z8A1B2C3D4E5F6G7H8J9K",
+            "run_id": "run-3f1a",
+            "add": ["cart-abandoner"],
+            "remove": [],
+        },
     ),
 )
 

@@ -6,6 +6,9 @@
   AWS both are files in S3 behind the same CloudFront distribution).
 - `POST /_local/wait-idle`, `POST /_local/clock/advance?seconds=N`: controls for tests that
   drive the stack from another process (e2e); they exist only locally.
+- `POST /_local/events` (a PutEvents body, `{"Entries": [...]}`): puts events on the bus as the
+  store platform would (a storefront `cart.updated`, say); `GET /_local/aws`: moto's endpoint,
+  to read what local AWS holds (`/moto-api/data.json`: the mail SES sent, ...).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+
+import boto3
+from botocore.config import Config
 
 from clientela.openapi import DOCS_PAGE, build_document
 from clientela_local.apps import LoadedApp
@@ -83,7 +89,22 @@ def local_routes(
         now = clock_now() if clock_now is not None else None
         return json_answer(200, {"fired": fired, "now": now.isoformat() if now else None})
 
+    def aws(_query: dict[str, list[str]]) -> Answer:
+        return json_answer(200, {"endpoint_url": aws_endpoint})
+
+    def put_events(_query: dict[str, list[str]], body: bytes) -> Answer:
+        try:
+            entries = json.loads(body or b"{}").get("Entries")
+        except (ValueError, AttributeError):
+            entries = None
+        if not isinstance(entries, list) or not entries:
+            return problem(400, "bad-request", "Bad Request", 'send {"Entries": [...]}')
+        events = boto3.client("events", config=Config(retries={"total_max_attempts": 1}))
+        return json_answer(200, events.put_events(Entries=entries)["Entries"])
+
     return {
+        ("GET", "/_local/aws"): LocalRoute(aws),
+        ("POST", "/_local/events"): LocalRoute(aws, body_handler=put_events),
         ("GET", "/health"): LocalRoute(health),
         ("GET", "/openapi.json"): LocalRoute(openapi),
         ("GET", "/docs"): LocalRoute(docs),

@@ -59,6 +59,9 @@ class LocalRoute:
     """An endpoint the local gateway answers itself (health, docs, local controls)."""
 
     handler: Callable[[dict[str, list[str]]], Answer]
+    # A control that reads the request body too (POST /_local/events) gets it as a second
+    # argument.
+    body_handler: Callable[[dict[str, list[str]], bytes], Answer] | None = None
 
 
 def match_service(path: str, routes: Iterable[tuple[str, str]]) -> str | None:
@@ -226,7 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
         local = self.server.local_routes.get((self.command, path))
         if local is not None:
             try:
-                answer = local.handler(parse_qs(self.path.partition("?")[2]))
+                query = parse_qs(self.path.partition("?")[2])
+                if local.body_handler is not None:
+                    answer = local.body_handler(query, body)
+                else:
+                    answer = local.handler(query)
             except Exception:
                 log.exception("%s %s failed", self.command, path)
                 answer = self.server.responses.render("DEFAULT_5XX")

@@ -44,6 +44,8 @@ APPLIED_WITH_BOTO3 = frozenset(
         "AWS::SES::EmailIdentity",
         "AWS::SecretsManager::Secret",
         "AWS::SQS::QueuePolicy",
+        # moto's CloudFormation creates state machines where executing ones are not found.
+        "AWS::StepFunctions::StateMachine",
     }
 )
 

@@ -11,6 +11,7 @@ edge.yaml is not provisioned: locally the gateway plays CloudFront (clientela_lo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -82,6 +83,9 @@ class _Clients:
         )
         self.sqs = session.client("sqs", endpoint_url=endpoint_url, config=config)
         self.s3 = session.client("s3", endpoint_url=endpoint_url, config=config)
+        self.stepfunctions = session.client(
+            "stepfunctions", endpoint_url=endpoint_url, config=config
+        )
         self.ses = session.client("ses", endpoint_url=endpoint_url, config=config)
         # No boto3 stubs for CloudWatch are installed, hence Any.
         self.cloudwatch: Any = session.client(
@@ -133,10 +137,24 @@ def _apply(clients: _Clients, applied: Applied) -> None:
         _put_bucket_policy(clients, properties)
     elif applied.type == "AWS::S3::Bucket":
         _configure_bucket(clients, properties["PhysicalId"], properties)
+    elif applied.type == "AWS::StepFunctions::StateMachine":
+        _create_state_machine(clients, properties)
     elif applied.type == "AWS::SES::EmailIdentity":
         _verify_identity(clients, properties["EmailIdentity"])
     else:
         raise ValueError(f"no local applier for {applied.type} ({applied.logical_id})")
+
+
+def _create_state_machine(clients: _Clients, properties: dict[str, Any]) -> None:
+    """Through the Step Functions API: moto keeps the machines it executes apart from those its
+    CloudFormation makes (the local stack switches execution on before provisioning)."""
+    with contextlib.suppress(clients.stepfunctions.exceptions.StateMachineAlreadyExists):
+        clients.stepfunctions.create_state_machine(
+            name=properties["StateMachineName"],
+            definition=properties["DefinitionString"],
+            roleArn=properties["RoleArn"],
+            type=properties.get("StateMachineType", "STANDARD"),
+        )
 
 
 def _put_local_secret(clients: _Clients, properties: dict[str, Any]) -> None:

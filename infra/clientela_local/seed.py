@@ -847,6 +847,25 @@ def seed_privacy(api: _Api, customer_id: str) -> None:
     api.answer(response, what="privacy request", status=202)
 
 
+def seed_flows(base_url: str, token: str, shop_url: str = "https://shop.example.com") -> str:
+    """The demo store's abandoned-cart and birthday flows, live (once: existing ones are kept),
+    and the shop URL their e-mails link back to. Returns the abandoned-cart flow's id."""
+    api = _Api(base_url, token)
+    listed = api.answer(api.send("GET", "/flows", None, what="flows"), what="flows")
+    live = {flow["name"]: str(flow["id"]) for flow in listed["items"] if flow["state"] == "live"}
+    if "Abandoned cart" not in live:
+        settings = {"shop_url": shop_url, "time_zone": "America/Sao_Paulo"}
+        api.answer(api.send("PUT", "/flows/settings", settings, what="flow settings"), what="flows")
+        response = api.post("/flows/templates/abandoned_cart", None, what="abandoned-cart flow")
+        created = api.answer(response, what="abandoned-cart flow", status=201)
+        live["Abandoned cart"] = str(created["id"])
+    if "Birthday" not in live:
+        # Customers whose birthday is today get the birthday e-mail at the next hourly tick.
+        response = api.post("/flows/templates/birthday", None, what="birthday flow")
+        api.answer(response, what="birthday flow", status=201)
+    return live["Abandoned cart"]
+
+
 def _numbered(batches: list[list[dict[str, Any]]]) -> list[tuple[int, list[dict[str, Any]]]]:
     return list(enumerate(batches, start=1))
 

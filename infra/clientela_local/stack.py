@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from clientela_local import environment
 from clientela_local.apps import REPO_ROOT, LoadedApp, forget_aws_clients, load_apps
 from clientela_local.clock import AdjustableTime, AppSchedule, Clock
 from clientela_local.endpoints import local_routes
+from clientela_local.executions import Executions
 from clientela_local.gateway import GatewayServer
 from clientela_local.gateway_responses import GatewayResponses
 from clientela_local.lambda_context import function_name
@@ -164,9 +166,19 @@ class LocalStack:
         forget_aws_clients()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
-        """Waits until queues and streams are drained and no handler runs (see Pollers)."""
+        """Waits until queues and streams are drained, no handler runs (see Pollers) and every
+        Step Functions execution waits on a task token or has ended (see Executions)."""
         assert self._pollers is not None, "the stack is not running"
-        self._pollers.wait_idle(timeout)
+        deadline = time.monotonic() + timeout
+        executions = Executions()
+        while True:
+            self._pollers.wait_idle(max(deadline - time.monotonic(), 0.1))
+            moving = executions.moving()
+            if not moving:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"executions still moving after {timeout}s: {moving[:5]}")
+            time.sleep(0.05)  # an execution's thread is between two tasks
 
     def advance_clock(self, delta: timedelta) -> list[str]:
         """Moves the stack's time forward and fires whatever schedules came due."""

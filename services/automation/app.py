@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.automation import inbox
+from chalicelib.automation.flows import routes as flow_routes
 from chalicelib.automation.messages import handlers as message_handlers
 from chalicelib.automation.messages import routes as message_routes
+from chalicelib.automation.runs import handlers as run_handlers
 from chalicelib.automation.sending import handlers as sending_handlers
 from chalicelib.automation.sending import routes as sending_routes
 from chalicelib.automation.settings import settings
+from chalicelib.automation.stats import routes as stats_routes
 from chalicelib.automation.templates import routes as template_routes
 from clientela.api import Service
 from clientela.observability import install, observability
@@ -26,6 +29,8 @@ install(app, obs)
 service = Service(app, "automation", obs)
 for area in (template_routes, message_routes, sending_routes):
     area.register(service)
+for flow_area in (flow_routes, stats_routes):
+    flow_area.register(service)
 
 
 @app.on_sqs_message(queue=settings().contact_events_queue, batch_size=10)
@@ -40,6 +45,36 @@ def on_contact_event(event: SQSEvent) -> dict[str, Any]:
 def on_ses_feedback(event: SQSEvent) -> dict[str, Any]:
     """SES bounces and complaints suppress the address for the store (SES -> SNS -> queue)."""
     return sending_handlers.handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=settings().flow_events_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_flow_event(event: SQSEvent) -> dict[str, Any]:
+    """Triggers start runs; customer events end or resume them; opens, clicks and orders feed
+    the flows' stats (bus -> queue -> here)."""
+    return run_handlers.handle_event_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=settings().flow_steps_queue, batch_size=10)
+@obs.tracer.capture_method
+def on_flow_step(event: SQSEvent) -> dict[str, Any]:
+    """The runs' state machine asks for a step's decision, or parks a wait (task tokens)."""
+    return run_handlers.handle_task_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+@obs.tracer.capture_method
+def fire_due_timers(event: CloudWatchEvent) -> dict[str, Any]:
+    """Resumes the runs whose wait is due (by the rule's time: the local clock's, locally)."""
+    return run_handlers.fire_due(event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@obs.tracer.capture_method
+def fire_date_triggers(event: CloudWatchEvent) -> dict[str, Any]:
+    """Starts the runs of date triggers due today (each store's day; hourly, so every time
+    zone's midnight is met within the hour, and a missed tick is caught up by the next)."""
+    return run_handlers.fire_dates(event.to_dict())
 
 
 @app.on_sqs_message(queue=settings().inbound_queue, batch_size=10)

@@ -183,6 +183,9 @@ def test_every_dead_letter_queue_alarms_to_the_alarm_topic(endpoint: str) -> Non
         "clientela-automation-inbound-dlq",
         "clientela-exports-imports-dlq",
         "clientela-exports-imports-delivery-dlq",
+        "clientela-automation-flow-events-dlq",
+        "clientela-automation-flow-events-delivery-dlq",
+        "clientela-automation-flow-steps-dlq",
     }
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [topic]

@@ -615,6 +615,32 @@ def test_the_credits_offer_rule_takes_what_coupons_and_referrals_follow() -> Non
     assert sorted(rule["EventPattern"]["detail-type"]) == sorted(OFFER_EVENTS)
 
 
+def test_the_flows_rule_takes_the_events_a_flow_can_name() -> None:
+    from chalicelib.automation.flows.rules import FLOW_EVENTS
+    from clientela_events.registry import CONTRACTS
+
+    rule = cfn.load(INFRA / "automation.yaml")["Resources"]["FlowEventsRule"]["Properties"]
+    assert sorted(rule["EventPattern"]["detail-type"]) == sorted(FLOW_EVENTS)
+    sources = {c.event_type: c.source for c in CONTRACTS}
+    assert {sources[event] for event in FLOW_EVENTS} == set(rule["EventPattern"]["source"])
+
+
+def test_the_customers_inbox_rule_takes_every_event_the_inbox_follows() -> None:
+    # The rule matches by source: a followed type (flow.tags_requested) needs only its source.
+    from chalicelib.customers.inbox import HANDLERS
+    from chalicelib.customers.orders import handlers as orders
+    from chalicelib.customers.profiles import handlers as profiles
+    from chalicelib.customers.timeline import handlers as timeline
+    from clientela_events.registry import CONTRACTS
+
+    assert orders and profiles and timeline  # imported for the handlers they register
+    rule = cfn.load(INFRA / "customers.yaml")["Resources"]["InboxRule"]["Properties"]
+    assert "detail-type" not in rule["EventPattern"]
+    sources = {c.event_type: c.source for c in CONTRACTS}
+    assert "flow.tags_requested" in HANDLERS
+    assert {sources[event] for event in HANDLERS} <= set(rule["EventPattern"]["source"])
+
+
 def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:
     # An erasure request must not be undone by replaying an old customer event.
     archive = cfn.load(INFRA / "platform.yaml")["Resources"]["EventBusArchive"]["Properties"]

@@ -384,6 +384,15 @@ def tag_changes(old: list[str], new: list[str]) -> tuple[set[str], set[str]]:
     return set(new) - set(old), set(old) - set(new)
 
 
+def tags_changed(tags: list[str], add: list[str], remove: list[str]) -> list[str]:
+    """The tags after adding and removing some (normalised; a tag both added and removed ends
+    removed). Raises ValueError for a tag that is not one or a result over MAX_TAGS."""
+    result = (set(tags) | set(normalise_tags(add))) - set(normalise_tags(remove))
+    if len(result) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    return sorted(result)
+
+
 def _check_tag_changes(old: list[str], new: list[str]) -> None:
     added, removed = tag_changes(old, new)
     if len(added) + len(removed) > MAX_TAG_CHANGES:

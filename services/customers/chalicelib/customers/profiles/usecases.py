@@ -9,7 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.customers.errors import CustomerNotFound, VersionMismatch, WriteConflict
+from chalicelib.customers.errors import (
+    CustomerNotFound,
+    InvalidField,
+    VersionMismatch,
+    WriteConflict,
+)
 from chalicelib.customers.photos import store as photo_store
 from chalicelib.customers.profiles import rules as domain
 from chalicelib.customers.profiles.models import CustomerCreate
@@ -150,6 +155,35 @@ def set_consent(
 
     def write(current: Customer) -> Customer:
         updated = domain.set_consent(current, channel, consent)
+        if updated is not current:
+            store.replace(current, updated, correlation_id=correlation_id)
+        return updated
+
+    return _change(store_id, customer_id, Precondition(), write)
+
+
+def change_tags(
+    store_id: str,
+    customer_id: str,
+    *,
+    add: list[str],
+    remove: list[str],
+    correlation_id: str | None = None,
+) -> Customer:
+    """Adds and removes tags on top of the customer as it is now (a concurrent change is re-read,
+    never overwritten); tags already so write nothing, so a repeated request is a no-op.
+
+    Raises InvalidField (`tags`) for a tag that is not one or a result over the limits."""
+    store = customer_store()
+
+    def write(current: Customer) -> Customer:
+        try:
+            tags = domain.tags_changed(current.tags, add, remove)
+        except ValueError as exc:
+            raise InvalidField("tags", str(exc)) from None
+        if tags == sorted(current.tags):
+            return current
+        updated = domain.apply_changes(current, {"tags": tags})
         if updated is not current:
             store.replace(current, updated, correlation_id=correlation_id)
         return updated

@@ -986,7 +986,8 @@ COUPONS: tuple[dict[str, Any], ...] = (
 
 def credit_plan(today: datetime) -> list[tuple[int, str, dict[str, Any]]]:
     """What each demo wallet gets, in order: (wallet number, `credit`/`debit`/`reversal`/
-    `adjustment`, body). Same `today`, same plan; every kind of lot, some expiring soon, some later."""
+    `adjustment`, body). Same `today`, same plan; every kind of lot, some expiring soon, some
+    later."""
     soon = (today + EXPIRING_SOON).replace(microsecond=0).isoformat()
     later = (today + timedelta(days=60)).replace(microsecond=0).isoformat()
     kinds = ("referral", "bonus", "cashback", "refund", "manual")

@@ -667,3 +667,20 @@ def test_a_merged_friend_s_referral_follows_unless_the_kept_one_was_referred_fir
         "customer-merged",
     )
     assert sign_up(credits, other, BEA).status == 409  # Bea is referred: the first one wins
+
+
+def test_two_merged_referrers_the_kept_one_takes_the_first_code_and_keeps_both_working(
+    credits: Api, code: str, deliver: Any, store_id: str
+) -> None:
+    """Maria (enrolled first) and Ana merge into João, who referred nobody: João takes Maria's
+    code; Ana's code refers for João too. Ana had referred João: voided `self-referral`."""
+    other = credits.call("POST", "/referrers", {"customer_id": ANA}).body["code"]
+    by_ana = sign_up(credits, other, JOAO).body
+
+    assert deliver(merge_event(store_id, JOAO, ANA, MARIA)) == {"batchItemFailures": []}
+
+    assert credits.call("GET", f"/referrers/{JOAO}").body["code"] == code
+    assert credits.call("GET", f"/referrers/{ANA}").status == 404
+    voided = credits.call("GET", f"/referrals/{by_ana['id']}").body
+    assert (voided["status"], voided["reason"]) == ("voided", "self-referral")
+    assert sign_up(credits, other, BEA).body["referrer_id"] == JOAO

@@ -12,12 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from chalice.test import Client
 
+from chalicelib.credits.publishing import event_for
 from chalicelib.credits.referrals.rules import Reason, Status, month_of
 from clientela.events import OutgoingEvent
 from clientela_events.customers import CustomerCreatedV1, CustomerUpdatedV1, CustomerV1
 from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
 from tests.service.conftest import Api
-from tests.service.test_credits_consumer import WHEN, created, deleted, sqs_record
+from tests.service.test_credits_consumer import WHEN, created, deleted, sqs_record, stream_records
 from tests.service.test_credits_coupons_api import JOAO, MARIA
 
 ANA = "01JD50000000000000000000AN"
@@ -658,8 +659,13 @@ def test_a_merged_friend_s_referral_follows_unless_the_kept_one_was_referred_fir
     lost = credits.call("GET", f"/referrals/{second['id']}").body
     assert (lost["status"], lost["reason"]) == ("voided", "already-referred")
 
+    stream_records(store_id)  # what came before
     deliver(merge_event(store_id, BEA, carla, merge_id="m-3"))
     deliver(merge_event(store_id, BEA, carla, merge_id="m-3"))
+    events = [e for r in stream_records(store_id) if (e := event_for(r)) is not None]
+    assert [(e.event_type, e.data.model_dump()["friend_id"]) for e in events] == [
+        ("referral.pending", BEA)  # the move, published once
+    ]
     followed = credits.call("GET", f"/referrals/{carlas['id']}").body
     assert (followed["friend_id"], followed["status"], followed["reason"]) == (
         BEA,

@@ -171,13 +171,13 @@ def referral_event(referral: Referral) -> OutgoingEvent:
     event_type = f"referral.{referral.status.value}"
     if referral.status is Status.PENDING and referral.reason is Reason.SIGNED_UP:
         event_type = "referral.created"
+    step = f"{referral.store_id}|{referral.id}|{referral.status}|{referral.reason}"
+    if referral.reason is Reason.CUSTOMER_MERGED:  # one referral can be moved more than once
+        step += f"|{referral.referrer_id}|{referral.friend_id}"
     return OutgoingEvent(
         event_type,
         1,
-        uuid.uuid5(
-            EVENT_ID_NAMESPACE,
-            f"{referral.store_id}|{referral.id}|{referral.status}|{referral.reason}",
-        ),
+        uuid.uuid5(EVENT_ID_NAMESPACE, step),
         referral.store_id,
         referral.updated_at,
         ReferralV1(

@@ -85,3 +85,28 @@ class CreditExpiringV1(InCurrency):
     remaining: Amount = Field(gt=0, description="What will lapse unless spent.")
     currency: Currency
     expires_at: datetime
+
+
+AdjustmentReason = Literal["admin", "merge", "clawback"]
+# Amounts are never negative (`clientela.money`): the direction says which way it went.
+
+
+class CreditAdjustedV1(InCurrency):
+    """A correction of a wallet outside spending and expiry: an admin's adjustment (either
+    sign), a lot moved out to the kept customer of a merge (the kept side is a
+    `credit.granted`), or a granted cashback taken back after a late cancellation or refund."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    entry_id: str = Field(min_length=1, max_length=128, description="The wallet's ledger entry.")
+    reason: AdjustmentReason
+    direction: Literal["added", "taken"]
+    amount: Amount = Field(gt=0)
+    currency: Currency
+    lot_id: str | None = Field(
+        default=None, max_length=128, description="The lot made (added) or taken from."
+    )
+    kind: CreditKind | None = Field(default=None, description="That lot's kind.")
+    note: str | None = Field(default=None, max_length=500)
+    balance_after: Amount

@@ -1026,8 +1026,9 @@ COUPONS: tuple[dict[str, Any], ...] = (
 
 
 def credit_plan(today: datetime) -> list[tuple[int, str, dict[str, Any]]]:
-    """What each demo wallet gets, in order: (wallet number, `credit`/`debit`/`reversal`,
-    body). Same `today`, same plan; every kind of lot, some expiring soon, some later."""
+    """What each demo wallet gets, in order: (wallet number, `credit`/`debit`/`reversal`/
+    `adjustment`, body). Same `today`, same plan; every kind of lot, some expiring soon, some
+    later."""
     soon = (today + EXPIRING_SOON).replace(microsecond=0).isoformat()
     later = (today + timedelta(days=60)).replace(microsecond=0).isoformat()
     kinds = ("referral", "bonus", "cashback", "refund", "manual")
@@ -1047,6 +1048,9 @@ def credit_plan(today: datetime) -> list[tuple[int, str, dict[str, Any]]]:
         body = {"amount": "12.50", "currency": CREDIT_CURRENCY, "order_id": f"DS-W{wallet + 1}"}
         plan.append((wallet, "debit", body))
     plan.append((1, "reversal", {"amount": "5.00"}))  # part of wallet 1's debit put back
+    # An admin's correction (credit.adjusted, on the customer's timeline).
+    note = "demo correction: goodwill credit given twice"
+    plan.append((2, "adjustment", {"amount": "-2.00", "currency": CREDIT_CURRENCY, "note": note}))
     return plan
 
 

@@ -22,7 +22,7 @@ from email_validator import validate_email
 from pydantic import BaseModel
 
 from chalicelib.credits.coupons.models import NewCoupon
-from chalicelib.credits.ledger.models import DebitBody, GrantBody, ReversalBody
+from chalicelib.credits.ledger.models import AdjustmentBody, DebitBody, GrantBody, ReversalBody
 from chalicelib.credits.programmes.models import CreditsSettings
 from chalicelib.credits.referrals.models import ProgrammeSettings
 from chalicelib.customers.orders import rules as order_rules
@@ -602,6 +602,7 @@ def test_the_credit_plan_is_valid_for_the_credits_api_and_the_same_each_time():
             "credit": GrantBody,
             "debit": DebitBody,
             "reversal": ReversalBody,
+            "adjustment": AdjustmentBody,
         }
         model = models[kind]
         model.model_validate_json(_wire(body))
@@ -614,6 +615,7 @@ def test_the_credit_plan_is_valid_for_the_credits_api_and_the_same_each_time():
     assert {w for w, _, _ in plan} == set(range(WALLETS))
     assert [kind for _, kind, _ in plan].count("debit") == 3
     assert [kind for _, kind, _ in plan].count("reversal") == 1
+    assert [kind for _, kind, _ in plan].count("adjustment") == 1
     ProgrammeSettings.model_validate_json(_wire({**PROGRAMME, "hold_window_days": 0}))
 
 

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from chalicelib.credits.programmes import usecases
+from chalicelib.credits.publishing import event_for
 from clientela.events import OutgoingEvent
+from clientela_events.credits import CreditAdjustedV1
 from clientela_events.storefront import OrderCancelledV1, OrderRefundedV1
 from tests.service.conftest import Api
-from tests.service.test_credits_consumer import WHEN
+from tests.service.test_credits_consumer import WHEN, stream_records
 from tests.service.test_credits_coupons_api import JOAO, MARIA
 from tests.service.test_credits_referrals_api import credits, deliver, offer, placed  # noqa: F401
 
@@ -230,6 +232,17 @@ def test_a_late_refund_takes_back_what_is_left_of_the_granted_lot_never_overdraw
     assert shown["balance"] == "5.00"  # the other lot untouched, never below zero
     adjustments = [e for e in shown["entries"] if e["type"] == "adjustment"]
     assert sorted(e["amount"] for e in adjustments) == ["-0.30", "-1.00"]
+    # Announced as credit.adjusted (clawback) from the table's stream, for the timeline.
+    events = [event_for(record) for record in stream_records(store_id)]
+    announced = {
+        (e.data.reason, e.data.direction, str(e.data.amount), e.data.kind)
+        for e in events
+        if e is not None and isinstance(e.data, CreditAdjustedV1) and e.data.customer_id == MARIA
+    }
+    assert announced == {
+        ("clawback", "taken", "1.00", "cashback"),
+        ("clawback", "taken", "0.30", "cashback"),
+    }
 
 
 def test_a_merge_moves_pending_cashbacks_and_unused_coupons_to_the_kept_customer(

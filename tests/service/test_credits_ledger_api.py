@@ -532,3 +532,62 @@ def test_a_debit_racing_its_own_orders_cancellation_is_refused_in_its_transactio
     shown = wallet(wallets, customer)
     assert shown["balance"] == "10.00"
     assert [e["type"] for e in shown["entries"]] == ["credit"]
+
+
+def test_adjustments_and_merge_outflows_reach_the_customer_timeline(
+    wallets: Api, api: Api, store_id: str, deliver: Any, apps: dict[str, Any]
+) -> None:
+    """credit.adjusted v1 from the table's stream, through the customers inbox, onto the
+    timeline: an admin's correction of either sign, and a lot moved out by a merge (the kept
+    side is a credit.granted)."""
+    from clientela.events import OutgoingEvent
+    from clientela_events.customers import CustomerMergedV1
+
+    def customer() -> str:
+        made = api.call("POST", "/customers", {"email": f"c{uuid.uuid4().hex[:8]}@ex.com"})
+        deliver(sqs_record(created(store_id, made.body["id"])))
+        return str(made.body["id"])
+
+    kept, merged = customer(), customer()
+    _inbox_events(store_id)
+    path = f"/wallets/{merged}/adjustments"
+    up = {"amount": "8.00", "currency": "BRL", "note": "goodwill"}
+    down = {"amount": "-3.00", "currency": "BRL", "note": "given twice"}
+    assert wallets.call("POST", path, up, headers={"Idempotency-Key": "a1"}).status == 201
+    assert wallets.call("POST", path, up, headers={"Idempotency-Key": "a1"}).status == 200
+    assert wallets.call("POST", path, down, headers={"Idempotency-Key": "a2"}).status == 201
+    data = CustomerMergedV1(
+        merge_id=f"m-{uuid.uuid4().hex[:6]}",
+        kept_id=kept,
+        merged_ids=[merged],
+        merged_at=datetime.now(UTC),
+    )
+    merge = OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, datetime.now(UTC), data)
+    assert deliver(sqs_record(merge)) == {"batchItemFailures": []}
+    publish_changes(apps, store_id)
+    publish_changes(apps, store_id)  # a stream batch read again: the same event ids
+    delivered = _inbox_events(store_id)
+    adjusted = [e["detail"] for e in delivered if e["detail-type"] == "credit.adjusted"]
+    shown = sorted(
+        (d["data"]["customer_id"], d["data"]["reason"], d["data"]["direction"], d["data"]["amount"])
+        for d in adjusted
+    )
+    assert sorted(set(shown)) == sorted(
+        [
+            (merged, "admin", "added", "8.00"),
+            (merged, "admin", "taken", "3.00"),
+            (merged, "merge", "taken", "5.00"),
+        ]
+    )
+    granted = [e["detail"]["data"] for e in delivered if e["detail-type"] == "credit.granted"]
+    assert [(g["customer_id"], g["amount"]) for g in granted] == [(kept, "5.00")]
+    inbox = sys.modules["chalicelib.customers.inbox"]
+    for event in delivered:
+        inbox.handle_event(event)
+    answer = api.call("GET", f"/customers/{merged}/timeline?kind=credit_adjusted")
+    items = {(i["data"]["reason"], i["data"]["direction"]): i["data"] for i in answer.body["items"]}
+    assert len(answer.body["items"]) == 3  # each adjustment once, though published twice
+    assert items[("admin", "added")]["amount"] == "8.00"
+    assert items[("admin", "taken")]["note"] == "given twice"
+    assert items[("merge", "taken")]["amount"] == "5.00"
+    assert items[("merge", "taken")]["balance_after"] == "0.00"

@@ -12,12 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from chalice.test import Client
 
+from chalicelib.credits.publishing import event_for
 from chalicelib.credits.referrals.rules import Reason, Status, month_of
 from clientela.events import OutgoingEvent
 from clientela_events.customers import CustomerCreatedV1, CustomerUpdatedV1, CustomerV1
 from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
 from tests.service.conftest import Api
-from tests.service.test_credits_consumer import WHEN, created, deleted, sqs_record
+from tests.service.test_credits_consumer import WHEN, created, deleted, sqs_record, stream_records
 from tests.service.test_credits_coupons_api import JOAO, MARIA
 
 ANA = "01JD50000000000000000000AN"
@@ -592,3 +593,100 @@ def test_the_store_s_review_queue_pages_over_every_shard(
     neither = credits.call("GET", "/referrals")
     assert neither.status == 422
     assert {e["field"] for e in neither.body["errors"]} == {"referrer_id", "status"}
+
+
+def merge_event(store_id: str, kept: str, *merged: str, merge_id: str = "m-1") -> dict[str, Any]:
+    from clientela_events.customers import CustomerMergedV1
+
+    data = CustomerMergedV1(
+        merge_id=merge_id, kept_id=kept, merged_ids=list(merged), merged_at=WHEN
+    )
+    return sqs_record(OutgoingEvent("customer.merged", 1, uuid.uuid4(), store_id, WHEN, data))
+
+
+def test_a_merge_hands_the_referrer_s_code_and_open_referrals_to_the_kept_customer(
+    credits: Api, code: str, deliver: Any, offer: Any, store_id: str
+) -> None:
+    """Maria (a referrer) is merged into Ana: Maria's code now refers for Ana, Ana's own
+    referrer record; João's pending referral and Bea's qualified one follow; a rewarded one
+    would stay. Ana was referred by Maria: after the merge that is a self-referral, voided."""
+    offer(customer_event(store_id, BEA, "bea@example.net", version=2))  # no longer a look-alike
+    joao = sign_up(credits, code, JOAO).body
+    bea = sign_up(credits, code, BEA).body
+    ana = sign_up(credits, code, ANA).body
+    offer(placed(store_id, BEA, "BR-9"))  # Bea's first order: qualified
+    event = merge_event(store_id, ANA, MARIA)
+    again = merge_event(store_id, ANA, MARIA)  # redelivered, another event id: nothing twice
+
+    assert deliver(event, again) == {"batchItemFailures": []}
+
+    referrer = credits.call("GET", f"/referrers/{ANA}").body
+    assert referrer["code"] == code  # Ana had none: Maria's is hers now
+    assert credits.call("GET", f"/referrers/{MARIA}").status == 404
+    shown = {r["id"]: r for r in credits.call("GET", f"/referrals?referrer_id={ANA}").body["items"]}
+    assert (shown[joao["id"]]["status"], shown[joao["id"]]["reason"]) == (
+        "pending",
+        "customer-merged",
+    )
+    assert shown[bea["id"]]["status"] == "qualified"
+    assert shown[bea["id"]]["order_id"] == "BR-9"
+    self_referral = credits.call("GET", f"/referrals/{ana['id']}").body
+    assert (self_referral["status"], self_referral["reason"]) == ("voided", "self-referral")
+    assert self_referral["referrer_id"] == MARIA  # history as it was
+    assert credits.call("GET", f"/referrals?referrer_id={MARIA}").body["items"] == [self_referral]
+    # The code keeps working for the kept customer, and the first referrer still wins.
+    new_friend = "01JD50000000000000000000NF"
+    deliver(sqs_record(created(store_id, new_friend)))
+    assert sign_up(credits, code, new_friend).body["referrer_id"] == ANA
+    assert sign_up(credits, code, JOAO).status == 200  # João's referral, as it is
+
+
+def test_a_merged_friend_s_referral_follows_unless_the_kept_one_was_referred_first(
+    credits: Api, code: str, deliver: Any, store_id: str
+) -> None:
+    """João and Bea (both referred) merge into João: one customer keeps one referral, the
+    first made; Bea's is voided `already-referred`. Then Carla merges into Bea, whose only
+    referral is voided: Carla's open referral follows her, taking over Bea's friend lock."""
+    other = credits.call("POST", "/referrers", {"customer_id": ANA}).body["code"]
+    carla = "01JD50000000000000000000CA"
+    deliver(sqs_record(created(store_id, carla)))
+    first = sign_up(credits, code, JOAO).body
+    second = sign_up(credits, other, BEA).body
+    carlas = sign_up(credits, code, carla).body
+
+    deliver(merge_event(store_id, JOAO, BEA, merge_id="m-2"))
+    assert credits.call("GET", f"/referrals/{first['id']}").body["status"] == "pending"
+    lost = credits.call("GET", f"/referrals/{second['id']}").body
+    assert (lost["status"], lost["reason"]) == ("voided", "already-referred")
+
+    stream_records(store_id)  # what came before
+    deliver(merge_event(store_id, BEA, carla, merge_id="m-3"))
+    deliver(merge_event(store_id, BEA, carla, merge_id="m-3"))
+    events = [e for r in stream_records(store_id) if (e := event_for(r)) is not None]
+    assert [(e.event_type, e.data.model_dump()["friend_id"]) for e in events] == [
+        ("referral.pending", BEA)  # the move, published once
+    ]
+    followed = credits.call("GET", f"/referrals/{carlas['id']}").body
+    assert (followed["friend_id"], followed["status"], followed["reason"]) == (
+        BEA,
+        "pending",
+        "customer-merged",
+    )
+    assert sign_up(credits, other, BEA).status == 409  # Bea is referred: the first one wins
+
+
+def test_two_merged_referrers_the_kept_one_takes_the_first_code_and_keeps_both_working(
+    credits: Api, code: str, deliver: Any, store_id: str
+) -> None:
+    """Maria (enrolled first) and Ana merge into João, who referred nobody: João takes Maria's
+    code; Ana's code refers for João too. Ana had referred João: voided `self-referral`."""
+    other = credits.call("POST", "/referrers", {"customer_id": ANA}).body["code"]
+    by_ana = sign_up(credits, other, JOAO).body
+
+    assert deliver(merge_event(store_id, JOAO, ANA, MARIA)) == {"batchItemFailures": []}
+
+    assert credits.call("GET", f"/referrers/{JOAO}").body["code"] == code
+    assert credits.call("GET", f"/referrers/{ANA}").status == 404
+    voided = credits.call("GET", f"/referrals/{by_ana['id']}").body
+    assert (voided["status"], voided["reason"]) == ("voided", "self-referral")
+    assert sign_up(credits, other, BEA).body["referrer_id"] == JOAO

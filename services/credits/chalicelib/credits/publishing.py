@@ -11,7 +11,7 @@ What each item stands for:
 - `ENTRY#…` inserted: `credit.granted` / `credit.spent` / `credit.reverted` / `credit.expired`;
 - `LOT#…` whose `warned` turns true (the expiry job): `credit.expiring`;
 - `CASHBACK#…` inserted pending, or whose status or amount changed: `cashback.<status>`;
-- a referral inserted, or whose status or reason changed: `referral.<status>`;
+- a referral inserted, or whose status, reason, referrer or friend changed: `referral.<status>`;
 - a coupon inserted: `coupon.created`; a redemption (re)made: `coupon.redeemed`, reverted:
   `coupon.reverted`.
 """
@@ -75,7 +75,8 @@ def _cashback(record: dict[str, Any], new: dict[str, Any], old: dict[str, Any]) 
 
 
 def _referral(record: dict[str, Any], new: dict[str, Any], old: dict[str, Any]) -> Event:
-    if record["eventName"] == "INSERT" or _changed(old, new, "status", "reason"):
+    moved = ("referrer_id", "friend_id")  # a merge re-pointed it
+    if record["eventName"] == "INSERT" or _changed(old, new, "status", "reason", *moved):
         return referral_event(referral_of(new))
     return None
 

@@ -162,6 +162,17 @@ def fingerprint(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def adjustment_reason(key: str) -> str:
+    """Why an `adjustment` entry was posted, read from its key's prefix (each poster keys its
+    own namespace: `merge:` the merge's outflow, `cashback-claw:` a clawback; the API's and
+    any other's are the admin's)."""
+    if key.startswith("merge:"):
+        return "merge"
+    if key.startswith("cashback-claw:"):
+        return "clawback"
+    return "admin"
+
+
 def spend_order(lots: Iterable[Lot], at: datetime) -> list[Lot]:
     """Soonest-expiring first, then oldest; lots without expiry last. Spendable lots only."""
     usable = [lot for lot in lots if lot.spendable_at(at)]

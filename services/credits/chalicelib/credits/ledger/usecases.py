@@ -22,6 +22,7 @@ from chalicelib.credits.ledger.rules import (
     LotKind,
     OrderClosed,
     ReversalTooLarge,
+    adjustment_reason,
     check_amount,
     fingerprint,
     spendable,
@@ -48,6 +49,7 @@ from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 from clientela.retry import back_off
 from clientela_events.credits import (
+    CreditAdjustedV1,
     CreditExpiredV1,
     CreditExpiringV1,
     CreditGrantedV1,
@@ -71,11 +73,29 @@ def event_id(store_id: str, customer_id: str, entry_id: str) -> UUID:
 def entry_event(
     store_id: str, customer_id: str, entry: Entry, expires_at: datetime | None
 ) -> OutgoingEvent | None:
-    """The event an entry stands for (`publishing`, from the table's stream); adjustments have
-    none."""
-    if entry.type is EntryType.ADJUSTMENT:
-        return None
+    """The event an entry stands for (`publishing`, from the table's stream)."""
     data: Any
+    if entry.type is EntryType.ADJUSTMENT:
+        data = CreditAdjustedV1(
+            customer_id=customer_id,
+            entry_id=entry.entry_id,
+            reason=adjustment_reason(entry.key),
+            direction="added" if entry.amount > 0 else "taken",
+            amount=abs(entry.amount),
+            currency=entry.currency,
+            lot_id=entry.lot_id,
+            kind=entry.kind.value if entry.kind else None,
+            note=entry.note,
+            balance_after=entry.balance_after,
+        )
+        return OutgoingEvent(
+            "credit.adjusted",
+            1,
+            event_id(store_id, customer_id, entry.entry_id),
+            store_id,
+            entry.at,
+            data,
+        )
     kind = {
         EntryType.CREDIT: "credit.granted",
         EntryType.DEBIT: "credit.spent",

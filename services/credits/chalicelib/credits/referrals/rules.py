@@ -68,6 +68,11 @@ class Reason(StrEnum):
     APPROVED = "approved-by-admin"
     VOIDED_BY_ADMIN = "voided-by-admin"
     FRIEND_DELETED = "friend-deleted"
+    # customer.merged: moved to the kept customer, or voided by the merge.
+    CUSTOMER_MERGED = "customer-merged"
+    SELF_REFERRAL = "self-referral"
+    ALREADY_REFERRED = "already-referred"
+    EXISTING_CUSTOMER = "existing-customer"
 
 
 class Refused(StrEnum):
@@ -311,3 +316,20 @@ class Known:
     phone: str | None
     ordered: bool
     deleted: bool
+
+
+def merged_parties(referral: Referral, merged: frozenset[str], kept_id: str) -> tuple[str, str]:
+    """The referrer and friend of a referral once the merged customers are the kept one."""
+    referrer = kept_id if referral.referrer_id in merged else referral.referrer_id
+    friend = kept_id if referral.friend_id in merged else referral.friend_id
+    return referrer, friend
+
+
+def first_referral_wins(held: Referral, incoming: Referral) -> bool:
+    """Whether the referral holding a friend keeps them against one arriving by a merge: a
+    rewarded one always, a voided one never, else the one made first."""
+    if held.status is Status.REWARDED:
+        return True
+    if held.status is Status.VOIDED:
+        return False
+    return (held.created_at, held.id) <= (incoming.created_at, incoming.id)

@@ -9,6 +9,7 @@ per referrer and per code, never one per store for what grows with customers:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,22 @@ def _referrer(store_id: str, item: dict[str, Any]) -> Referrer:
         enrolled_at=datetime.fromisoformat(item["enrolled_at"]["S"]),
         ip=item["ip"]["S"] if "ip" in item else None,
     )
+
+
+def _referrer_item(referrer: Referrer) -> dict[str, Any]:
+    store_id = referrer.store_id
+    return {
+        **referrer_key(store_id, referrer.customer_id),
+        "entity": {"S": "referrer"},
+        "customer_id": {"S": referrer.customer_id},
+        "code": {"S": referrer.code},
+        "share_link": {"S": referrer.share_link},
+        "enrolled_at": {"S": _stamp(referrer.enrolled_at)},
+        **({"ip": {"S": referrer.ip}} if referrer.ip else {}),
+        # Listed on the by-store index, write-sharded like balances.
+        "gpk": {"S": _referrers_pk(store_id, ledger_store.shard(referrer.customer_id))},
+        "gsk": {"S": referrer.customer_id},
+    }
 
 
 class ReferralStore:
@@ -141,22 +158,7 @@ class ReferralStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": {
-                                **referrer_key(store_id, referrer.customer_id),
-                                "entity": {"S": "referrer"},
-                                "customer_id": {"S": referrer.customer_id},
-                                "code": {"S": referrer.code},
-                                "share_link": {"S": referrer.share_link},
-                                "enrolled_at": {"S": _stamp(referrer.enrolled_at)},
-                                **({"ip": {"S": referrer.ip}} if referrer.ip else {}),
-                                # Listed on the by-store index, write-sharded like balances.
-                                "gpk": {
-                                    "S": _referrers_pk(
-                                        store_id, ledger_store.shard(referrer.customer_id)
-                                    )
-                                },
-                                "gsk": {"S": referrer.customer_id},
-                            },
+                            "Item": _referrer_item(referrer),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -206,6 +208,52 @@ class ReferralStore:
             TableName=self._table, Key=referrer_key(store_id, customer_id), ConsistentRead=True
         ).get("Item")
         return _referrer(store_id, item) if item else None
+
+    def hand_over(self, merged: Referrer, kept: Referrer | None, kept_id: str) -> None:
+        """A merge: the merged referrer's code resolves to the kept customer from now on, who
+        takes it as their own when they had none (`kept` None); the merged referrer goes. One
+        transaction, conditional on the merged referrer still being there and the code still
+        theirs, so a redelivery or a race changes nothing twice. Raises StaleStatus when a
+        condition failed (read again)."""
+        store_id = merged.store_id
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": code_key(store_id, merged.code),
+                    "UpdateExpression": "SET customer_id = :kept",
+                    "ConditionExpression": "customer_id = :merged",
+                    "ExpressionAttributeValues": {
+                        ":kept": {"S": kept_id},
+                        ":merged": {"S": merged.customer_id},
+                    },
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": referrer_key(store_id, merged.customer_id),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        ]
+        if kept is None:
+            taken = replace(merged, customer_id=kept_id)
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _referrer_item(taken),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        try:
+            self._db.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            if "ConditionalCheckFailed" in _cancelled(error):
+                raise StaleStatus from None
+            raise
 
     def referrer_of_code(self, store_id: str, code: str) -> str | None:
         item = self._db.get_item(
@@ -502,6 +550,64 @@ class ReferralRecords(ReferralStore):
                 raise StaleStatus from None
             if "ConditionalCheckFailed" in reasons[1:]:
                 raise CapReached from None
+            raise
+
+    def move(self, moved: Referral, read: Referral, *, lock_from: str | None) -> None:
+        """A merge re-points the referral to `moved`'s referrer and friend (and reason), if it
+        is still as `read`. A new friend takes the friend lock with it: a fresh one, or, with
+        `lock_from`, the lock the friend holds for that (voided) referral. Raises StaleStatus
+        (the referral changed) or FriendTaken (the new friend's lock is another's)."""
+        store_id = moved.store_id
+        update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": referral_key(store_id, moved.id),
+                "UpdateExpression": "SET referrer_id = :referrer, friend_id = :friend, "
+                "referral_referrer = :by, reason = :reason, updated_at = :updated",
+                "ConditionExpression": "#status = :status AND referrer_id = :was_referrer "
+                "AND friend_id = :was_friend",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":referrer": {"S": moved.referrer_id},
+                    ":friend": {"S": moved.friend_id},
+                    ":by": {"S": f"REFERRAL_REFERRER#{store_id}#{moved.referrer_id}"},
+                    ":reason": {"S": moved.reason.value},
+                    ":updated": {"S": _stamp(moved.updated_at)},
+                    ":status": {"S": read.status.value},
+                    ":was_referrer": {"S": read.referrer_id},
+                    ":was_friend": {"S": read.friend_id},
+                },
+            }
+        }
+        items: list[dict[str, Any]] = [update]
+        if moved.friend_id != read.friend_id:
+            lock = {
+                **friend_key(store_id, moved.friend_id),
+                "entity": {"S": "referral-friend"},
+                "referral_id": {"S": moved.id},
+                "referrer_id": {"S": moved.referrer_id},
+            }
+            condition = "attribute_not_exists(pk)"
+            values: dict[str, Any] = {}
+            if lock_from is not None:
+                condition = "referral_id = :from"
+                values = {":from": {"S": lock_from}}
+            put: dict[str, Any] = {
+                "TableName": self._table,
+                "Item": lock,
+                "ConditionExpression": condition,
+            }
+            if values:
+                put["ExpressionAttributeValues"] = values
+            items.append({"Put": put})
+        try:
+            self._db.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            reasons = _cancelled(error)
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                raise StaleStatus from None
+            if "ConditionalCheckFailed" in reasons[1:]:
+                raise FriendTaken from None
             raise
 
     def order_item(self, store_id: str, order_id: str, referral_id: str) -> dict[str, Any]:

@@ -171,13 +171,13 @@ def referral_event(referral: Referral) -> OutgoingEvent:
     event_type = f"referral.{referral.status.value}"
     if referral.status is Status.PENDING and referral.reason is Reason.SIGNED_UP:
         event_type = "referral.created"
+    step = f"{referral.store_id}|{referral.id}|{referral.status}|{referral.reason}"
+    if referral.reason is Reason.CUSTOMER_MERGED:  # one referral can be moved more than once
+        step += f"|{referral.referrer_id}|{referral.friend_id}"
     return OutgoingEvent(
         event_type,
         1,
-        uuid.uuid5(
-            EVENT_ID_NAMESPACE,
-            f"{referral.store_id}|{referral.id}|{referral.status}|{referral.reason}",
-        ),
+        uuid.uuid5(EVENT_ID_NAMESPACE, step),
         referral.store_id,
         referral.updated_at,
         ReferralV1(
@@ -407,6 +407,110 @@ def follow_event(store_id: str, data: Any) -> str:
     if isinstance(data, OrderRefundedV1):
         return _undo(store_id, data.order_id, Reason.ORDER_REFUNDED)
     return _follow_customer(store_id, data)
+
+
+# Merges ---------------------------------------------------------------------------------------
+
+
+def follow_merge(store_id: str, merged_ids: list[str], kept_id: str) -> dict[str, int]:
+    """customer.merged: the merged customers' codes resolve to the kept customer (who takes the
+    first-enrolled one as theirs if they had none), and their open referrals (pending,
+    qualified, flagged), as referrer or as friend, follow to the kept customer. A referral
+    between the kept and a merged customer (or two merged ones) is voided `self-referral`; a
+    friend the kept customer already is keeps one referral, the first (`already-referred`);
+    a pending referral whose friend becomes a customer who already ordered is voided
+    `existing-customer`. Rewarded and voided referrals stay as they were (history). Every
+    write is conditional on what was read: a redelivery finds nothing left to do."""
+    store = referral_store()
+    merged = [m for m in dict.fromkeys(merged_ids) if m != kept_id]
+    group = frozenset(merged)
+    codes = 0
+    referrers = [r for m in merged if (r := store.get_referrer(store_id, m)) is not None]
+    for referrer in sorted(referrers, key=lambda r: (r.enrolled_at, r.customer_id)):
+        try:
+            store.hand_over(referrer, store.get_referrer(store_id, kept_id), kept_id)
+            codes += 1
+        except StaleStatus:
+            continue  # handed over already (a redelivery), or raced: the next delivery sees
+    open_ = (Status.PENDING, Status.QUALIFIED, Status.FLAGGED)
+    seen: dict[str, Referral] = {}
+    for customer_id in merged:
+        after: str | None = None
+        while True:
+            page, after = store.of_referrer(
+                store_id, customer_id, status=None, limit=100, after=after
+            )
+            seen.update((r.id, r) for r in page if r.status in open_)
+            if after is None:
+                break
+        as_friend = store.of_friend(store_id, customer_id)
+        if as_friend is not None and as_friend.status in open_:
+            seen[as_friend.id] = as_friend
+    outcomes = {"moved": 0, "voided": 0}
+    # Oldest first: of two referrals of one friend, the first made is the one that stays.
+    for referral in sorted(seen.values(), key=lambda r: (r.created_at, r.id)):
+        outcome = _merge_referral(store_id, referral, group, kept_id)
+        if outcome in outcomes:
+            outcomes[outcome] += 1
+    return {"codes": codes, **outcomes}
+
+
+def _void_for_merge(referral: Referral, reason: Reason) -> str:
+    try:
+        _step(referral, Status.VOIDED, reason, due=False)
+    except StaleStatus:
+        return "already-done"
+    return "voided"
+
+
+def _merge_referral(store_id: str, referral: Referral, group: frozenset[str], kept_id: str) -> str:
+    store = referral_store()
+    current = store.get(store_id, referral.id)  # the one read from the index may be stale
+    if current is None or rules.is_final(current.status):
+        return "final"
+    referrer_id, friend_id = rules.merged_parties(current, group, kept_id)
+    if (referrer_id, friend_id) == (current.referrer_id, current.friend_id):
+        return "unchanged"
+    if referrer_id == friend_id:
+        return _void_for_merge(current, Reason.SELF_REFERRAL)
+    lock_from = None
+    if friend_id != current.friend_id:
+        verdict = _new_friend(store_id, current, friend_id)
+        if verdict is not None and verdict[0] != "lock":
+            return verdict[0]
+        lock_from = verdict[1] if verdict else None
+    moved = replace(
+        current,
+        referrer_id=referrer_id,
+        friend_id=friend_id,
+        reason=Reason.CUSTOMER_MERGED,
+        updated_at=now(),
+    )
+    try:
+        store.move(moved, current, lock_from=lock_from)
+    except (StaleStatus, FriendTaken):
+        return "already-done"
+    return "moved"
+
+
+def _new_friend(store_id: str, referral: Referral, friend_id: str) -> tuple[str, str] | None:
+    """Whether the referral may follow its friend to `friend_id`: None (yes, a fresh lock),
+    ("lock", referral id) (yes, taking over the lock of that referral, now voided), or the
+    outcome when it may not (voided: the first referral wins, or the friend already ordered)."""
+    store = referral_store()
+    if referral.order_id is None and store.known(store_id, friend_id).ordered:
+        return (_void_for_merge(referral, Reason.EXISTING_CUSTOMER), "")
+    held = store.of_friend(store_id, friend_id)
+    taken: tuple[str, str] | None = None
+    if held is not None and held.id != referral.id:
+        if rules.first_referral_wins(held, referral):
+            return (_void_for_merge(referral, Reason.ALREADY_REFERRED), "")
+        if not rules.is_final(held.status):
+            outcome = _void_for_merge(held, Reason.ALREADY_REFERRED)
+            if outcome != "voided":
+                return (outcome, "")
+        taken = ("lock", held.id)
+    return taken
 
 
 # Rewards --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalicelib.credits.coupons import usecases as coupons
 from chalicelib.credits.ledger import usecases as ledger
 from chalicelib.credits.programmes import usecases as cashback
+from chalicelib.credits.referrals import usecases as referrals
 from chalicelib.credits.wallets import usecases
 from clientela.events import parse_eventbridge
 
@@ -40,6 +41,7 @@ def handle_record(record: SQSRecord) -> None:
         merged, kept = list(data["merged_ids"]), str(data["kept_id"])
         outcome["cashbacks"] = cashback.follow_merge(store_id, merged, kept)
         outcome["coupons"] = coupons.follow_merge(store_id, merged, kept)
+        outcome.update(referrals.follow_merge(store_id, merged, kept))
     else:
         outcome = usecases.follow_customer_event(request=request)
     # Ids and outcomes only: never the customer's personal data.

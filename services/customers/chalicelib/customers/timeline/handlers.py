@@ -37,6 +37,7 @@ from clientela_events.automation import (
     MessageSentV1,
 )
 from clientela_events.credits import (
+    CreditAdjustedV1,
     CreditExpiredV1,
     CreditGrantedV1,
     CreditRevertedV1,
@@ -221,3 +222,20 @@ def on_credit_reverted(event: IncomingEvent) -> None:
         balance_after=data.balance_after,
     )
     _simple(event, Kind.CREDIT_REVERTED, data.customer_id, fields)
+
+
+@follows("credit.adjusted")
+def on_credit_adjusted(event: IncomingEvent) -> None:
+    """A correction: an admin's adjustment, a lot moved out by a merge, a cashback clawed back."""
+    data = _data(event, CreditAdjustedV1)
+    fields = compact(
+        credit_entry_id=data.entry_id,
+        reason=data.reason,
+        direction=data.direction,
+        amount=data.amount,
+        currency=data.currency,
+        credit_kind=data.kind,
+        note=data.note,
+        balance_after=data.balance_after,
+    )
+    _simple(event, Kind.CREDIT_ADJUSTED, data.customer_id, fields)

@@ -58,6 +58,7 @@ class Kind(StrEnum):
     CREDIT_SPENT = "credit_spent"
     CREDIT_EXPIRED = "credit_expired"
     CREDIT_REVERTED = "credit_reverted"
+    CREDIT_ADJUSTED = "credit_adjusted"
 
 
 @dataclass(frozen=True)

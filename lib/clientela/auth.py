@@ -5,19 +5,24 @@ scopes it grants. The same authorizer code runs on AWS (a Lambda authorizer per 
 locally (Chalice's local gateway runs it), so 401 and 403 come from one place.
 
 The store id of a request comes only from the verified token, through the authorizer context.
+
+PyJWT (and the `cryptography` it loads) is imported by the functions that sign or verify, not
+with this module: every function of an app imports it (routes name the authorizer), only the
+authorizer's own function verifies tokens, and it loads PyJWT while it starts.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from chalice.app import AuthRequest, AuthResponse, AuthRoute, Chalice, ChaliceAuthorizer
 
+from clientela import functions
 from clientela.secrets import secret_value
 from clientela.settings import platform_settings
 
@@ -46,6 +51,8 @@ class Principal:
 
 
 def issue_token(store_id: str, scopes: Iterable[str], key: str, ttl_seconds: int = 3600) -> str:
+    import jwt  # noqa: PLC0415 - see the module's docstring
+
     if not STORE_ID_PATTERN.match(store_id):
         raise ValueError("store id must be 2-63 lowercase letters, digits or dashes")
     now = int(time.time())
@@ -61,6 +68,8 @@ def issue_token(store_id: str, scopes: Iterable[str], key: str, ttl_seconds: int
 
 
 def verify_token(token: str, key: str) -> Principal:
+    import jwt  # noqa: PLC0415 - see the module's docstring
+
     try:
         claims = jwt.decode(
             token,
@@ -146,6 +155,8 @@ def install_authorizer(app: Chalice, service: str) -> ChaliceAuthorizer:
     def token_authorizer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
         return authorize(request, service)
 
+    if functions.current() == functions.AUTHORIZER:
+        importlib.import_module("jwt")  # while the function starts, not in its first request
     # API Gateway caches a decision per token for this long, even past the token's expiry: short,
     # so an expired token stops working within a minute, yet most requests skip the authorizer.
     register = app.authorizer(name="token_authorizer", ttl_seconds=AUTHORIZER_CACHE_SECONDS)

@@ -11,3 +11,4 @@ app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
+token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`

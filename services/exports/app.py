@@ -11,3 +11,4 @@ app = Chalice(app_name="clientela-exports")
 obs = observability("exports")
 install(app, obs)
 service = Service(app, "exports", obs)
+token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`

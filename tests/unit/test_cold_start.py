@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,25 +66,23 @@ def _start(service: str, function: str) -> subprocess.Popen[str]:
     )
 
 
-def _result(child: subprocess.Popen[str]) -> dict[str, object]:
+def _result(child: subprocess.Popen[str]) -> dict[str, Any]:
     stdout, stderr = child.communicate()
     assert child.returncode == 0, stderr[-3000:]
     return dict(json.loads(stdout))
 
 
-def _load(service: str, *functions: str) -> list[dict[str, object]]:
+def _load(service: str, *functions: str) -> list[dict[str, Any]]:
     """Each function imported in an interpreter of its own, side by side."""
     return [_result(child) for child in [_start(service, f) for f in functions]]
 
 
-def _loaded(modules: object, packages: tuple[str, ...]) -> list[str]:
-    assert isinstance(modules, list)
+def _loaded(modules: list[str], packages: tuple[str, ...]) -> list[str]:
     return [m for m in modules if m.split(".")[0] in packages]
 
 
-def _own(modules: object, service: str, role: str) -> list[str]:
+def _own(modules: list[str], service: str, role: str) -> list[str]:
     """The service's modules of one role (`routes`, `handlers`) that were imported."""
-    assert isinstance(modules, list)
     prefix = f"chalicelib.{service}."
     return [m for m in modules if m.startswith(prefix) and m.rpartition(".")[2] == role]
 
@@ -95,7 +94,6 @@ def test_each_function_imports_only_its_own_code(service: str) -> None:
     # every function: everything is there.
     assert _own(everything["modules"], service, "routes") or service in ("automation", "exports")
     functions = api["functions"]
-    assert isinstance(functions, list)
     assert functions[:2] == ["app", AUTHORIZER]
 
     for function, found in zip(functions, [api, *_load(service, *functions[1:])], strict=True):

@@ -38,11 +38,12 @@ print(json.dumps({
     "modules": sorted(sys.modules),
 }))
 """
-# What no function needs at start-up but its own: the token authorizer's JWT library and its
-# cryptography; pydantic-settings (settings derive from clientela.settings.EnvSettings); and
-# what X-Ray's default patching would import (only botocore is traced).
-AUTHORIZER_ONLY = ("jwt", "cryptography")
-NEVER = ("pydantic_settings", "requests", "sqlite3", "sqlalchemy", "httpx", "pymongo")
+# What no function needs at start-up but its own: the token authorizer's JWT library. What none
+# needs: `cryptography` (HS256 tokens need only hmac: clientela.auth), pydantic-settings
+# (settings derive from clientela.settings.EnvSettings), what X-Ray's default patching would
+# import (only botocore is traced).
+AUTHORIZER_ONLY = ("jwt",)
+NEVER = ("cryptography", "pydantic_settings", "requests", "sqlite3", "sqlalchemy", "httpx")
 AUTHORIZER = "token_authorizer"
 
 

@@ -3,7 +3,9 @@
 Every function of a Chalice app loads the same `app.py`, named by Lambda in `_HANDLER`
 (`app.<name>`). Each case imports an app in a fresh interpreter, as one of its functions, and
 reads `sys.modules`: what a function does not use must not be there. Timings are for
-`python -m bench --only startup`, never for a test.
+`python -m bench --only startup`, never for a test. A service's case takes a few seconds: one
+fresh interpreter per function (they run side by side) is the only place a function's imports
+can be seen alone.
 """
 
 from __future__ import annotations

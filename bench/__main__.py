@@ -247,31 +247,5 @@ def _scale(
     text["scale"] = scale.render(found)
 
 
-def _startup(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
-    from bench import startup  # noqa: PLC0415
-
-    found = startup.run(args.repeat, args.cold_repeat)
-    document["startup"] = startup.as_json(found)
-    text["startup"] = startup.render(found, args.repeat, args.cold_repeat)
-
-
-def _flow_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--flow-runs", type=int, default=20, help="abandoned-cart runs measured")
-    parser.add_argument(
-        "--flow-burst", type=int, default=2000, help="cart events of the flows burst (default 2000)"
-    )
-
-
-def _flows(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
-    # A moto server of its own, with Step Functions executing: before the shared stack.
-    from bench import flows  # noqa: PLC0415
-
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    with contextlib.redirect_stdout(io.StringIO()):
-        flowed = flows.run(args.flow_runs, args.flow_burst)
-    document["flows"] = flows.as_json(flowed)
-    text["flows"] = flows.render(flowed)
-
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,9 +1,14 @@
-"""Start-up: importing each service's handler module in a fresh interpreter, beside `import boto3`.
+"""Start-up: each Lambda function's handler module in a fresh interpreter, beside `import boto3`.
 
-Every run is a new child process (`importprobe.py`) with a Lambda-like environment (function
-name, region, the stage's environment variables from `.chalice/config.json`): Powertools then
-behaves as on Lambda, the X-Ray tracer included. Runs interleave the modules so drift in machine
-load spreads evenly; the report gives medians and the ratio to the boto3 median of the same run.
+Every Lambda function of a Chalice app (the API handler `app`, the token authorizer, each
+event, queue and schedule handler) loads the same `app.py`; Lambda names the function in
+`_HANDLER` (`app.<name>`), and `clientela.functions` lets the app import only that function's
+code. Every run is a new child process (`importprobe.py`) with a Lambda-like environment
+(function name, `_HANDLER`, `LAMBDA_TASK_ROOT`, region, the stage's environment variables from
+`.chalice/config.json`): Powertools and the X-Ray SDK then behave as on Lambda. Runs interleave
+the functions so drift in machine load spreads evenly; the report gives medians and the ratio to
+the boto3 median of the same run, in wall time and in the child's CPU time (user + system),
+which a machine busy with other work disturbs far less than the wall time.
 
 "no .pyc" runs compile every module outside the standard library from source, as a Lambda cold
 start would if the deployment package shipped no bytecode (Chalice's alone does not; `make
@@ -33,12 +38,13 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).with_name("importprobe.py")
 SERVICES = ("customers", "automation", "credits", "exports")
 REGION = "us-east-1"
-NO_PYC_SERVICES = 1  # compiling from source is slow: boto3 and the first service (customers)
+NO_PYC_SERVICES = 1  # compiling from source is slow: boto3 and the first function (customers API)
 
 
 @dataclass
 class Runs:
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
 
     @property
@@ -49,13 +55,21 @@ class Runs:
     def median_rss_mib(self) -> float:
         return statistics.median(self.rss_kib) / 1024
 
-    def columns(self, base: Runs) -> list[str]:
-        """Median ms, min-max ms, ratio to `base`'s median, median peak RSS MiB."""
+    @property
+    def median_cpu_ms(self) -> float:
+        return statistics.median(self.cpu_seconds) * 1000
+
+    def columns(self, base: Runs, *, cpu: bool = False) -> list[str]:
+        """Median ms, min-max ms, ratio to `base`'s median, (CPU ms and ratio), peak RSS MiB."""
         if not self.seconds:
-            return ["-"] * 4
+            return ["-"] * (6 if cpu else 4)
         low, high = (number(f(self.seconds) * 1000, 0) for f in (min, max))
         ratio = f"{self.median_ms / base.median_ms:.1f}x"
-        return [number(self.median_ms, 0), f"{low}-{high}", ratio, f"{self.median_rss_mib:.1f}"]
+        used = [number(self.median_cpu_ms, 0), f"{self.median_cpu_ms / base.median_cpu_ms:.2f}x"]
+        return [
+            number(self.median_ms, 0), f"{low}-{high}", ratio, *(used if cpu else []),
+            f"{self.median_rss_mib:.1f}",
+        ]  # fmt: skip
 
 
 @dataclass
@@ -66,9 +80,10 @@ class Module:
     warm: Runs = field(default_factory=Runs)  # with the .pyc files the venv has
     cold: Runs = field(default_factory=Runs)  # no .pyc outside the standard library
     heaviest: list[tuple[str, float]] = field(default_factory=list)  # package, share of time
+    handler_missing: bool = False  # app.py has no such name: Lambda could not start it
 
 
-def lambda_env(service: str | None) -> dict[str, str]:
+def lambda_env(service: str | None, function: str | None = None) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
@@ -79,6 +94,11 @@ def lambda_env(service: str | None) -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_NAME": f"clientela-{service or 'boto3'}",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
     }
+    if service:
+        # The X-Ray SDK takes its Lambda mode (no sampling client) from LAMBDA_TASK_ROOT.
+        env["LAMBDA_TASK_ROOT"] = str(REPO / "services" / service)
+    if function:
+        env["_HANDLER"] = f"app.{function}"
     config = REPO / "services" / str(service) / ".chalice" / "config.json"
     if service and config.is_file():
         stage = json.loads(config.read_text()).get("stages", {}).get("prod", {})
@@ -87,9 +107,13 @@ def lambda_env(service: str | None) -> dict[str, str]:
 
 
 def _child(
-    module: Module, *, extra: dict[str, str] | None = None, flags: tuple[str, ...] = ()
+    module: Module,
+    *,
+    extra: dict[str, str] | None = None,
+    flags: tuple[str, ...] = (),
+    args: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-P", *flags, str(PROBE), module.target]
+    command = [sys.executable, "-P", *flags, str(PROBE), module.target, *args]
     env = {**module.env, **(extra or {})}
     # Our own interpreter on our own probe script: no untrusted input.
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
@@ -100,7 +124,9 @@ def _child(
 
 def _sample(module: Module, runs: Runs, extra: dict[str, str] | None = None) -> list[str]:
     found = json.loads(_child(module, extra=extra).stdout)
+    module.handler_missing = not found["handler_found"]
     runs.seconds.append(found["seconds"])
+    runs.cpu_seconds.append(found["cpu_seconds"])
     runs.rss_kib.append(found["rss_kib"])
     return list(found["stdlib"])
 
@@ -128,12 +154,21 @@ def _heaviest(module: Module, top: int = 5) -> list[tuple[str, float]]:
     return [(name, us / total) for name, us in per_package.most_common(top)]
 
 
+def functions(service: str, path: Path) -> list[str]:
+    """The Lambda functions the app defines, as Chalice names their handlers (`app.<name>`)."""
+    module = Module(service, "--functions", lambda_env(service))
+    return list(json.loads(_child(module, args=(str(path),)).stdout))
+
+
 def modules() -> list[Module]:
     found = [Module("import boto3", "boto3", lambda_env(None))]
     for service in SERVICES:
         path = REPO / "services" / service / "app.py"
         if path.is_file():
-            found.append(Module(f"services/{service}/app.py", str(path), lambda_env(service)))
+            found.extend(
+                Module(f"{service}: {function}", str(path), lambda_env(service, function))
+                for function in functions(service, path)
+            )
     return found
 
 
@@ -156,18 +191,28 @@ def run(repeat: int, cold_repeat: int) -> list[Module]:
 
 def render(measured: list[Module], repeat: int, cold_repeat: int) -> str:
     base = measured[0]
-    rows = [[m.name, *m.warm.columns(base.warm), *m.cold.columns(base.cold)] for m in measured]
+    names = [m.name + " (!)" * m.handler_missing for m in measured]
+    rows = [
+        [name, *m.warm.columns(base.warm, cpu=True), *m.cold.columns(base.cold)]
+        for name, m in zip(names, measured, strict=True)
+    ]
     headers = [
-        "module", "import ms", "min-max", "vs boto3", "peak RSS MiB",
+        "service: function", "import ms", "min-max", "vs boto3", "CPU ms", "vs boto3",
+        "peak RSS MiB",
         "no .pyc: ms", "min-max", "vs boto3", "peak RSS MiB",
     ]  # fmt: skip
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [
-        heading("Start-up: handler module import, fresh interpreter per run"),
+        heading("Start-up: each Lambda function's handler module, fresh interpreter per run"),
         table(headers, rows),
         "",
         f"  Medians of {repeat} runs (no .pyc: {cold_repeat}), interleaved. Python"
         f" {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}.",
+        *(
+            ["  (!): app.py has no such name; Lambda would fail to start that function."]
+            if any(m.handler_missing for m in measured)
+            else []
+        ),
         "  Peak RSS: the whole child process. 'no .pyc': every module outside the standard",
         "  library compiled from source, as a cold start would without the bytecode that",
         "  `make package` adds to each deployment zip:",
@@ -199,10 +244,12 @@ def as_json(measured: list[Module]) -> list[dict[str, Any]]:
         {
             "module": m.name,
             "import_seconds": m.warm.seconds,
+            "import_cpu_seconds": m.warm.cpu_seconds,
             "peak_rss_kib": m.warm.rss_kib,
             "no_pyc_import_seconds": m.cold.seconds,
             "no_pyc_peak_rss_kib": m.cold.rss_kib,
             "heaviest_packages": dict(m.heaviest),
+            "handler_missing": m.handler_missing,
         }
         for m in measured
     ]

@@ -5,19 +5,27 @@ scopes it grants. The same authorizer code runs on AWS (a Lambda authorizer per 
 locally (Chalice's local gateway runs it), so 401 and 403 come from one place.
 
 The store id of a request comes only from the verified token, through the authorizer context.
+
+PyJWT is imported by the functions that sign or verify (`_jwt`), not with this module: every
+function of an app imports it (routes name the authorizer), only the authorizer's own function
+verifies tokens, and it loads PyJWT while it starts. PyJWT also imports `cryptography`, when
+installed, for RSA and EC keys: HS256 needs only `hmac`, so it is loaded without (a quarter of
+the authorizer's start-up).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-import jwt
 from chalice.app import AuthRequest, AuthResponse, AuthRoute, Chalice, ChaliceAuthorizer
 
+from clientela import functions
 from clientela.secrets import secret_value
 from clientela.settings import platform_settings
 
@@ -33,6 +41,19 @@ READ_METHODS = ["GET", "HEAD"]
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 CLOCK_SKEW_SECONDS = 30
 AUTHORIZER_CACHE_SECONDS = 60
+
+
+def _jwt() -> ModuleType:
+    """PyJWT, imported without `cryptography` (see the module's docstring)."""
+    if "jwt" not in sys.modules and "cryptography" not in sys.modules:
+        sys.modules["cryptography"] = None  # type: ignore[assignment] # import fails: HS256 only
+        try:
+            import jwt  # noqa: PLC0415
+        finally:
+            del sys.modules["cryptography"]  # whoever needs it later imports it as usual
+    import jwt  # noqa: PLC0415
+
+    return jwt
 
 
 class InvalidToken(Exception):
@@ -56,6 +77,7 @@ def issue_token(
     *,
     subject: str | None = None,
 ) -> str:
+    jwt = _jwt()
     if not STORE_ID_PATTERN.match(store_id):
         raise ValueError("store id must be 2-63 lowercase letters, digits or dashes")
     now = int(time.time())
@@ -69,10 +91,11 @@ def issue_token(
     }
     if subject is not None:
         claims["sub"] = subject
-    return jwt.encode(claims, key, algorithm=ALGORITHM)
+    return str(jwt.encode(claims, key, algorithm=ALGORITHM))
 
 
 def verify_token(token: str, key: str) -> Principal:
+    jwt = _jwt()
     try:
         claims = jwt.decode(
             token,
@@ -163,6 +186,8 @@ def install_authorizer(app: Chalice, service: str) -> ChaliceAuthorizer:
     def token_authorizer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
         return authorize(request, service)
 
+    if functions.current() == functions.AUTHORIZER:
+        _jwt()  # while the function starts, not in its first request
     # API Gateway caches a decision per token for this long, even past the token's expiry: short,
     # so an expired token stops working within a minute, yet most requests skip the authorizer.
     register = app.authorizer(name="token_authorizer", ttl_seconds=AUTHORIZER_CACHE_SECONDS)

@@ -20,6 +20,10 @@ from chalice.app import Chalice
 from clientela.idempotency import use_lambda_context
 
 METRICS_NAMESPACE = "Clientela"
+# What X-Ray traces besides our own subsegments: the AWS calls. Powertools' default patches
+# every library the X-Ray SDK knows (requests, httplib, sqlite3, SQLAlchemy, ...), importing
+# each one at every cold start; none of them is used here.
+TRACED_MODULES = ("botocore",)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
@@ -38,7 +42,7 @@ def observability(service: str) -> Observability:
     return Observability(
         logger=Logger(service=service),
         metrics=Metrics(namespace=METRICS_NAMESPACE, service=service),
-        tracer=Tracer(service=service),
+        tracer=Tracer(service=service, patch_modules=TRACED_MODULES),
     )
 
 

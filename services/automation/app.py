@@ -10,27 +10,35 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
-from chalicelib.automation import inbox
-from chalicelib.automation.flows import routes as flow_routes
-from chalicelib.automation.messages import handlers as message_handlers
-from chalicelib.automation.messages import routes as message_routes
-from chalicelib.automation.runs import handlers as run_handlers
-from chalicelib.automation.sending import handlers as sending_handlers
-from chalicelib.automation.sending import routes as sending_routes
 from chalicelib.automation.settings import settings
-from chalicelib.automation.stats import routes as stats_routes
-from chalicelib.automation.templates import routes as template_routes
+from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
+
+# Each Lambda function imports only its own code (root README, "Cold start").
+if functions.serves(functions.API):
+    from chalicelib.automation.flows import routes as flow_routes
+    from chalicelib.automation.messages import routes as message_routes
+    from chalicelib.automation.sending import routes as sending_routes
+    from chalicelib.automation.stats import routes as stats_routes
+    from chalicelib.automation.templates import routes as template_routes
+if functions.serves("on_contact_event"):
+    from chalicelib.automation import inbox
+if functions.serves("on_ses_feedback"):
+    from chalicelib.automation.sending import handlers as sending_handlers
+if functions.serves("on_flow_event", "on_flow_step", "fire_due_timers", "fire_date_triggers"):
+    from chalicelib.automation.runs import handlers as run_handlers
+if functions.serves("on_inbound_mail"):
+    from chalicelib.automation.messages import handlers as message_handlers
 
 app = Chalice(app_name="clientela-automation")
 obs = observability("automation")
 install(app, obs)
 service = Service(app, "automation", obs)
-for area in (template_routes, message_routes, sending_routes):
-    area.register(service)
-for flow_area in (flow_routes, stats_routes):
-    flow_area.register(service)
+token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
+if functions.serves(functions.API):
+    for area in (template_routes, message_routes, sending_routes, flow_routes, stats_routes):
+        area.register(service)
 
 
 @app.on_sqs_message(queue=settings().contact_events_queue, batch_size=10)

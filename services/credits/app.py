@@ -11,26 +11,40 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
-from chalicelib.credits import inbox, publishing
-from chalicelib.credits.coupons import routes as coupon_routes
-from chalicelib.credits.extracts import handlers as extract_handlers
-from chalicelib.credits.ledger import routes as ledger_routes
-from chalicelib.credits.ledger.handlers import expire_due
-from chalicelib.credits.programmes import handlers as cashback_handlers
-from chalicelib.credits.programmes import routes as programme_routes
-from chalicelib.credits.referrals import handlers as referral_handlers
-from chalicelib.credits.referrals import routes as referral_routes
 from chalicelib.credits.settings import settings
-from chalicelib.credits.wallets.handlers import handle_batch
+from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
+
+# Each Lambda function imports only its own code (root README, "Cold start").
+if functions.serves(functions.API):
+    from chalicelib.credits.coupons import routes as coupon_routes
+    from chalicelib.credits.ledger import routes as ledger_routes
+    from chalicelib.credits.programmes import routes as programme_routes
+    from chalicelib.credits.referrals import routes as referral_routes
+if functions.serves("on_customer_event"):
+    from chalicelib.credits.wallets.handlers import handle_batch
+if functions.serves("publish_credit_changes"):
+    from chalicelib.credits import publishing
+if functions.serves("expire_credits"):
+    from chalicelib.credits.ledger.handlers import expire_due
+if functions.serves("on_offer_event"):
+    from chalicelib.credits import inbox
+if functions.serves("reward_due_referrals"):
+    from chalicelib.credits.referrals import handlers as referral_handlers
+if functions.serves("grant_due_cashback"):
+    from chalicelib.credits.programmes import handlers as cashback_handlers
+if functions.serves("on_export_request"):
+    from chalicelib.credits.extracts import handlers as extract_handlers
 
 app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
 install(app, obs)
 service = Service(app, "credits", obs)
-for area in (ledger_routes, coupon_routes, referral_routes, programme_routes):
-    area.register(service)
+token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
+if functions.serves(functions.API):
+    for area in (ledger_routes, coupon_routes, referral_routes, programme_routes):
+        area.register(service)
 
 
 @app.on_sqs_message(queue=settings().customer_events_queue, batch_size=10)

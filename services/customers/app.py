@@ -12,53 +12,65 @@ from typing import Any
 
 from chalice.app import Chalice, DynamoDBEvent, SQSEvent
 
-from chalicelib.customers import inbox
-from chalicelib.customers.bulk import routes as bulk_routes
-from chalicelib.customers.bulk import usecases as bulk
-from chalicelib.customers.extracts import handlers as extract_handlers
-from chalicelib.customers.imports import handlers as import_handlers
-from chalicelib.customers.merge import routes as merge_routes
-from chalicelib.customers.orders import handlers as order_handlers
-from chalicelib.customers.orders import routes as order_routes
-from chalicelib.customers.orders.reports import routes as report_routes
-from chalicelib.customers.photos import routes as photo_routes
-from chalicelib.customers.privacy import handlers as privacy_handlers
-from chalicelib.customers.profiles import handlers as profile_handlers
-from chalicelib.customers.profiles import routes as profile_routes
-from chalicelib.customers.publishing import publish_changes
-from chalicelib.customers.search import routes as search_routes
-from chalicelib.customers.segments import routes as segment_routes
 from chalicelib.customers.settings import settings
-from chalicelib.customers.timeline import handlers as timeline_handlers
-from chalicelib.customers.timeline import routes as timeline_routes
-from chalicelib.customers.timeline.usecases import record_history
+from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
+
+# Each Lambda function imports only its own code (root README, "Cold start").
+if functions.serves(functions.API):
+    from chalicelib.customers.bulk import routes as bulk_routes
+    from chalicelib.customers.merge import routes as merge_routes
+    from chalicelib.customers.orders import routes as order_routes
+    from chalicelib.customers.orders.reports import routes as report_routes
+    from chalicelib.customers.photos import routes as photo_routes
+    from chalicelib.customers.profiles import routes as profile_routes
+    from chalicelib.customers.search import routes as search_routes
+    from chalicelib.customers.segments import routes as segment_routes
+    from chalicelib.customers.timeline import routes as timeline_routes
+if functions.serves("publish_customer_changes"):
+    from chalicelib.customers.publishing import publish_changes
+if functions.serves("record_customer_history"):
+    from chalicelib.customers.timeline.usecases import record_history
+if functions.serves("on_inbound_event"):
+    from chalicelib.customers import inbox
+    from chalicelib.customers.imports import handlers as import_handlers
+    from chalicelib.customers.orders import handlers as order_handlers
+    from chalicelib.customers.privacy import handlers as privacy_handlers
+    from chalicelib.customers.profiles import handlers as profile_handlers
+    from chalicelib.customers.timeline import handlers as timeline_handlers
+
+    # Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
+    INBOX_MODULES = (
+        timeline_handlers,
+        order_handlers,
+        profile_handlers,
+        privacy_handlers,
+        import_handlers,
+    )
+if functions.serves("run_bulk_job"):
+    from chalicelib.customers.bulk import usecases as bulk
+if functions.serves("on_export_request"):
+    from chalicelib.customers.extracts import handlers as extract_handlers
 
 app = Chalice(app_name="clientela-customers")
 obs = observability("customers")
 install(app, obs)
 service = Service(app, "customers", obs)
-for area in (
-    profile_routes,
-    photo_routes,
-    search_routes,
-    merge_routes,
-    timeline_routes,
-    order_routes,
-    report_routes,
-    segment_routes,
-    bulk_routes,
-):
-    area.register(service)
-# Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
-INBOX_MODULES = (
-    timeline_handlers,
-    order_handlers,
-    profile_handlers,
-    privacy_handlers,
-    import_handlers,
-)
+token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
+if functions.serves(functions.API):
+    for area in (
+        profile_routes,
+        photo_routes,
+        search_routes,
+        merge_routes,
+        timeline_routes,
+        order_routes,
+        report_routes,
+        segment_routes,
+        bulk_routes,
+    ):
+        area.register(service)
 
 
 @app.on_dynamodb_record(

@@ -10,23 +10,31 @@ from typing import Any
 
 from chalice.app import Chalice, SQSEvent
 
-from chalicelib.exports.exports import handlers as export_handlers
-from chalicelib.exports.exports import routes as export_routes
-from chalicelib.exports.imports import handlers as import_handlers
-from chalicelib.exports.imports import routes as import_routes
-from chalicelib.exports.privacy import handlers as privacy_handlers
-from chalicelib.exports.privacy import routes as privacy_routes
 from chalicelib.exports.settings import settings
+from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
+
+# Each Lambda function imports only its own code (root README, "Cold start").
+if functions.serves(functions.API):
+    from chalicelib.exports.exports import routes as export_routes
+    from chalicelib.exports.imports import routes as import_routes
+    from chalicelib.exports.privacy import routes as privacy_routes
+if functions.serves("on_export_part"):
+    from chalicelib.exports.exports import handlers as export_handlers
+if functions.serves("on_privacy_event"):
+    from chalicelib.exports.privacy import handlers as privacy_handlers
+if functions.serves("run_imports"):
+    from chalicelib.exports.imports import handlers as import_handlers
 
 app = Chalice(app_name="clientela-exports")
 obs = observability("exports")
 install(app, obs)
 service = Service(app, "exports", obs)
-export_routes.register(service)
-privacy_routes.register(service)
-import_routes.register(service)
+token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
+if functions.serves(functions.API):
+    for area in (export_routes, privacy_routes, import_routes):
+        area.register(service)
 
 
 @app.on_sqs_message(queue=settings().parts_queue, batch_size=1)

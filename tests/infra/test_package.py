@@ -285,3 +285,42 @@ def test_the_built_package_imports_from_its_bytecode(service: str, tmp_path: Pat
     if service == "customers":
         assert "chalicelib.customers.profiles.usecases" in found["modules"]
     assert found["compiled"] == []
+
+
+@pytest.mark.parametrize("service", package.SERVICES)
+def test_every_function_of_the_built_package_finds_its_handler(
+    service: str, tmp_path: Path
+) -> None:
+    """Lambda starts a function by importing `app` with `_HANDLER=app.<name>` and reading that
+    name: each function of sam.json, from the zip, loads with what Lambda provides."""
+    built = BUILD / service
+    if not (built / "deployment.zip").exists():
+        pytest.skip("run `make package` first")
+    template = json.loads((built / "sam.json").read_text(encoding="utf-8"))
+    handlers = sorted(
+        resource["Properties"]["Handler"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    )
+    assert "app.app" in handlers
+    task = _unpack(built / "deployment.zip", tmp_path / "task")
+    path = [str(task), str(_lambda_runtime(tmp_path / "runtime"))]
+    script = (
+        "import importlib, sys\n"
+        f"sys.path[:0] = {path!r}\n"
+        "module, _, name = sys.argv[1].rpartition('.')\n"
+        "assert callable(getattr(importlib.import_module(module), name)), sys.argv[1]\n"
+    )
+    children = [
+        subprocess.Popen(  # one interpreter per function, as Lambda runs them
+            [sys.executable, "-S", "-c", script, handler],
+            cwd=task,
+            env={**LAMBDA_ENV, "_HANDLER": handler, "PYTHONDONTWRITEBYTECODE": "1"},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for handler in handlers
+    ]
+    errors = {h: c.communicate()[1][-1500:] for h, c in zip(handlers, children, strict=True)}
+    failed = {h: errors[h] for h, c in zip(handlers, children, strict=True) if c.returncode}
+    assert failed == {}

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from clientela.secrets import secret_value
+from clientela.settings import EnvSettings
 
 
-class AutomationSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AUTOMATION_", frozen=True)
+class AutomationSettings(EnvSettings):
+    env_prefix = "AUTOMATION_"
 
     # Contacts, templates, sends, suppressions, threads (infra/automation.yaml MailTable).
     mail_table: str = "clientela-automation-mail"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from clientela.settings import EnvSettings
 
 
-class CreditsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CREDITS_", frozen=True)
+class CreditsSettings(EnvSettings):
+    env_prefix = "CREDITS_"
 
     table: str = "clientela-credits"
     # Only the local stack reads this: on AWS the stream is wired by infra/credits.yaml.

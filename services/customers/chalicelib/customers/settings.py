@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from clientela.settings import EnvSettings
 
 
-class CustomersSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CUSTOMERS_", frozen=True)
+class CustomersSettings(EnvSettings):
+    env_prefix = "CUSTOMERS_"
 
     table: str = "clientela-customers"
     idempotency_table: str = "clientela-customers-idempotency"

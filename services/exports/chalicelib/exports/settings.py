@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from clientela.settings import EnvSettings
 
 
-class ExportsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EXPORTS_", frozen=True)
+class ExportsSettings(EnvSettings):
+    env_prefix = "EXPORTS_"
 
     # The service's jobs (infra/exports.yaml, ExportsTable).
     table: str = "clientela-exports"

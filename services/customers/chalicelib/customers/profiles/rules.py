@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.customers.errors import ContactRequired, InvalidField
 from clientela import money, numbers
@@ -91,6 +90,10 @@ def clean_text(value: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
 
 def normalise_email(value: str) -> str:
     """A syntactically valid address, lower-cased so one mailbox is one customer."""
+    # Imported here: it compiles its grammar on import (a tenth of a cold start), and most
+    # functions that load these rules never read an address (root README, "Cold start").
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
+
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:

@@ -625,20 +625,33 @@ def test_the_flows_rule_takes_the_events_a_flow_can_name() -> None:
     assert {sources[event] for event in FLOW_EVENTS} == set(rule["EventPattern"]["source"])
 
 
-def test_the_customers_inbox_rule_takes_every_event_the_inbox_follows() -> None:
-    # The rule matches by source: a followed type (flow.tags_requested) needs only its source.
+def test_the_customers_inbox_rules_take_every_event_the_inbox_follows() -> None:
+    # Every rule into the inbox queue counts: InboxRule matches by source (a followed type such as
+    # flow.tags_requested needs only its source), import chunks and privacy requests have their own.
+    from chalicelib.customers.imports import handlers as imports
     from chalicelib.customers.inbox import HANDLERS
     from chalicelib.customers.orders import handlers as orders
+    from chalicelib.customers.privacy import handlers as privacy
     from chalicelib.customers.profiles import handlers as profiles
     from chalicelib.customers.timeline import handlers as timeline
     from clientela_events.registry import CONTRACTS
 
-    assert orders and profiles and timeline  # imported for the handlers they register
-    rule = cfn.load(INFRA / "customers.yaml")["Resources"]["InboxRule"]["Properties"]
-    assert "detail-type" not in rule["EventPattern"]
+    assert orders and profiles and timeline and imports and privacy  # they register handlers
+    resources = cfn.load(INFRA / "customers.yaml")["Resources"]
+    patterns = [
+        resource["Properties"]["EventPattern"]
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::Events::Rule"
+        and any("InboxQueue" in json.dumps(target) for target in resource["Properties"]["Targets"])
+    ]
+    assert "detail-type" not in resources["InboxRule"]["Properties"]["EventPattern"]
     sources = {c.event_type: c.source for c in CONTRACTS}
-    assert "flow.tags_requested" in HANDLERS
-    assert {sources[event] for event in HANDLERS} <= set(rule["EventPattern"]["source"])
+    assert {"flow.tags_requested", "import.rows.submitted", "privacy.requested"} <= set(HANDLERS)
+    for event in HANDLERS:
+        assert any(
+            sources[event] in pattern["source"] and event in pattern.get("detail-type", [event])
+            for pattern in patterns
+        ), event
 
 
 def test_the_bus_archive_keeps_personal_data_for_a_week_only() -> None:

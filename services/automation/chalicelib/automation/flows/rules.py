@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 StepId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 EventType = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)+$")]
@@ -46,9 +46,9 @@ class _Model(BaseModel):
 class Duration(_Model):
     """How long: the parts add up."""
 
-    days: int = Field(default=0, ge=0, le=365)
-    hours: int = Field(default=0, ge=0, le=10_000)
-    minutes: int = Field(default=0, ge=0, le=1_000_000)
+    days: StrictInt = Field(default=0, ge=0, le=365)
+    hours: StrictInt = Field(default=0, ge=0, le=10_000)
+    minutes: StrictInt = Field(default=0, ge=0, le=1_000_000)
 
     def delta(self) -> timedelta:
         return timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
@@ -96,7 +96,7 @@ class Step(_Model):
     until: TimeOfDay | None = None
     # send_email
     template_id: Code | None = None
-    marketing: bool = True
+    marketing: StrictBool = True
     # condition
     condition: Condition | None = None
     then: StepId | None = None
@@ -127,14 +127,14 @@ class Trigger(_Model):
     event: EventType | None = None
     segment_id: Code | None = None
     date_property: Literal["birthday", "signed_up_at", "last_order_at"] | None = None
-    days_after: int | None = Field(default=None, ge=0, le=3650)
+    days_after: StrictInt | None = Field(default=None, ge=0, le=3650)
 
 
 class Reentry(_Model):
     """Whether a customer who went through the flow may enter again: never, or after N days."""
 
     policy: Literal["never", "after"] = "never"
-    days: int | None = Field(default=None, ge=1, le=3650)
+    days: StrictInt | None = Field(default=None, ge=1, le=3650)
 
 
 class Definition(_Model):
@@ -143,12 +143,12 @@ class Definition(_Model):
     steps: list[Step] = Field(min_length=1, max_length=100)
     reentry: Reentry = Field(default_factory=Reentry)
     # A newer trigger (a newer cart) ends the customer's run in progress and starts afresh.
-    supersede: bool = False
+    supersede: StrictBool = False
     # Events that end a run at its next step (an order ends an abandoned-cart run before its
     # next send: checked when the step runs, not at entry).
     exit_on: list[EventType] = Field(default_factory=list, max_length=10)
     # One marketing e-mail per customer per N hours across flows, unless the flow opts out.
-    smart_sending: bool = True
+    smart_sending: StrictBool = True
 
     def step(self, step_id: str) -> Step | None:
         return next((step for step in self.steps if step.id == step_id), None)

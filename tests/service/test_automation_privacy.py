@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
+from bench.flowsdriver import FlowsDriver
 from tests.service.automation_mail import created, customer, invoke
 from tests.service.automation_mail import sqs_record as contact_record
 from tests.service.conftest import Api
 from tests.service.privacy_support import answers, read_part, request, requested, sqs_record
+from tests.service.test_automation_flows import T0, abandoned_cart, contact, mails
+from tests.service.test_automation_flows import cart as cart_updated
 from tests.service.test_automation_sending import cart, origin
 
 __all__ = ["answers"]  # the fixture
@@ -91,12 +95,16 @@ def test_erasure_forgets_the_contact_deletes_threads_and_unlinks_sends_once(
         "contact": 1,
         "threads": 1,
         "messages": 1,
+        "flow_runs": 0,
+        "flow_items": 0,
         "sends_unlinked": 1,
     }
     assert again["detail"]["data"]["erased"] == {
         "contact": 0,
         "threads": 0,
         "messages": 0,
+        "flow_runs": 0,
+        "flow_items": 0,
         "sends_unlinked": 0,
     }
     assert get_contact(store_id, cid) is None
@@ -107,3 +115,68 @@ def test_erasure_forgets_the_contact_deletes_threads_and_unlinks_sends_once(
     invoke(apps["automation"], "on_contact_event", contact_record(created(store_id, late)))
     assert get_contact(store_id, cid) is None
     assert profile_email(cid) not in json.dumps([first, again])
+
+
+def test_flow_runs_are_in_the_access_part_and_erasure_stops_and_deletes_them_once(
+    apps: Any, api: Api, store_id: str, answers: Any
+) -> None:
+    from chalicelib.automation.runs import usecases as runs
+
+    flow = abandoned_cart(api)
+    driver = FlowsDriver(apps["automation"], store_id)
+    cid, email = contact(store_id)
+    cart_updated(driver, cid, T0)
+    driver.settle()
+    driver.fire_timers(T0 + timedelta(hours=5))  # the first reminder; the second waits a day
+    assert len(mails(email)) == 1
+    [run_id] = runs.store().customer_runs(store_id, cid)
+
+    assert _deliver(apps, requested(store_id, request(store_id, cid))) == {"batchItemFailures": []}
+    [access] = answers()
+    [run] = read_part(access["detail"]["data"]["part_key"])["flow_runs"]
+    assert (run["run_id"], run["flow_id"], run["flow_name"]) == (run_id, flow["id"], flow["name"])
+    assert (run["version"], run["status"], run["ended_at"]) == (flow["version"], "active", None)
+    assert run["started_at"] == T0.isoformat()
+    assert [(s["step_id"], s["outcome"]) for s in run["steps"]][:2] == [
+        ("wait-4h", "waiting"),
+        ("reminder", "sent"),
+    ]
+    assert run["steps"][1]["decided_at"] == (T0 + timedelta(hours=4)).isoformat()
+    assert [(s["step_id"], s["status"]) for s in run["sends"]] == [("reminder", "sent")]
+
+    body = requested(store_id, request(store_id, cid, "erasure"))
+    assert _deliver(apps, body, body) == {"batchItemFailures": []}
+    first, again = answers()
+    erased = first["detail"]["data"]["erased"]
+    assert erased["flow_runs"] == 1
+    # membership, run reference, SEEN#cart.updated, CART, SMART
+    assert erased["flow_items"] == 5
+    assert (
+        again["detail"]["data"]["erased"]["flow_runs"],
+        again["detail"]["data"]["erased"]["flow_items"],
+    ) == (0, 0)
+    assert runs.store().customer_runs(store_id, cid) == []
+    assert runs.store().get_run(store_id, run_id) is None
+    assert runs.store().cart(store_id, cid) == []
+    assert runs.store().dates(store_id, cid) == {}
+    # The second reminder's day comes: no timer is left to resume the run.
+    assert runs.store().claim_timer(store_id, run_id) is None
+    driver.fire_timers(T0 + timedelta(days=3))
+    driver.settle()
+    assert len(mails(email)) == 1
+    # A decision task still in flight ends the run without writing anything of it back.
+    late = {
+        "run": {
+            "store_id": store_id,
+            "run_id": run_id,
+            "flow_id": flow["id"],
+            "version": flow["version"],
+            "customer_id": cid,
+        },
+        "step": "second",
+        "seq": 4,
+        "now": (T0 + timedelta(days=2)).isoformat(),
+    }
+    assert runs.decide(late)["reason"] == "unknown_run"
+    assert runs.store().steps(store_id, run_id) == []
+    assert runs.store().customer_runs(store_id, cid) == []

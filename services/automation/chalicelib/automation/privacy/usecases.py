@@ -1,10 +1,11 @@
 """The automation service's part of a privacy request (clientela_events.privacy).
 
 Access: the contact (what the read model keeps of the profile), every send and skip with its
-engagement, and the one-to-one threads with their messages. Flow runs are the flows area's to
-add here when it exists. Erasure: the contact becomes a tombstone no late event can overwrite,
-threads and messages are deleted, sends keep their statistics without the customer. Each step
-is idempotent; a redelivery answers the same event again.
+engagement, the one-to-one threads with their messages, and the flow runs (each decision with
+its date, and the run's sends). Erasure: the contact becomes a tombstone no late event can
+overwrite, threads and messages are deleted, open runs are stopped and every run and
+per-customer flow item deleted (flow statistics stay as counters), sends keep their statistics
+without the customer. Each step is idempotent; a redelivery answers the same event again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from chalicelib.automation.contacts.usecases import contact_store
 from chalicelib.automation.messages.usecases import message_store
 from chalicelib.automation.privacy.store import PrivacyStore
+from chalicelib.automation.runs import usecases as runs
 from chalicelib.automation.sending.usecases import send_store
 from chalicelib.automation.settings import settings
 from clientela import aws
@@ -40,6 +42,7 @@ def access_document(store_id: str, customer_id: str) -> dict[str, Any]:
             for thread in threads
             if thread.get("store_id") == store_id
         ],
+        "flow_runs": runs.runs_of_customer(store_id, customer_id),
     }
 
 
@@ -49,6 +52,7 @@ def contribute_access(store_id: str, request: PrivacyRequestedV1, now: datetime)
         (document["contact"] is not None)
         + len(document["sends"])
         + sum(1 + len(t["messages"]) for t in document["threads"])
+        + len(document["flow_runs"])
     )
     protocol.contributed(store_id, request, "automation", document, records=records, at=now)
 
@@ -67,6 +71,8 @@ def erase(store_id: str, request: PrivacyRequestedV1, now: datetime) -> dict[str
         if thread.get("store_id") == store_id:
             counts["messages"] += store.delete_thread(thread["thread_id"])
             counts["threads"] += 1
+    # Before the sends lose their tie: nothing of a run may send to the person afterwards.
+    counts.update(runs.forget_customer(store_id, customer_id))
     for send in list(send_store().of_customer(store_id, customer_id)):
         store.unlink_send(send.message_id)
         counts["sends_unlinked"] += 1

@@ -8,6 +8,8 @@ Per customer, `pk=CUST#<store>#<customer>`:
 - `sk=CART`: the cart, line by line, from `cart.updated` (read fresh at every send).
 - `sk=SMART`: the last marketing e-mail a flow sent them (smart sending, a conditional write).
 - `sk=WAIT#<event type>#<run>`: a run waiting for that event.
+- `sk=RUN#<run>`: every run the customer entered (its flow and entry), so a privacy request
+  finds the runs a newer membership no longer names.
 
 Per run, `pk=RUN#<store>#<run>`:
 - `sk=RUN`: flow, version, customer, entry, status and why it ended;
@@ -149,6 +151,12 @@ class RunStore:
             "trigger_object": {"S": trigger_object},
             "status": {"S": "active"},
         }
+        run_ref = {
+            "pk": customer_pk(run.store_id, run.customer_id),
+            "sk": {"S": f"RUN#{run.run_id}"},
+            "flow_id": {"S": run.flow_id},
+            "entered_at": {"S": run.entered_at.isoformat()},
+        }
         put_membership: Any = {"TableName": self._table, "Item": membership, **condition}
         try:
             self._db.transact_write_items(
@@ -161,6 +169,7 @@ class RunStore:
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
+                    {"Put": {"TableName": self._table, "Item": run_ref}},
                 ]
             )
         except ClientError as exc:
@@ -254,6 +263,20 @@ class RunStore:
             ConsistentRead=True,
         )
         return [(item["step_id"]["S"], item["outcome"]["S"]) for item in page.get("Items", [])]
+
+    def steps(self, store_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Every decision of the run, in order: step, outcome and when it was decided."""
+        found = []
+        for item in self._items(run_pk(store_id, run_id), "STEP#"):
+            output = json.loads(item["output"]["S"])
+            found.append(
+                {
+                    "step_id": item["step_id"]["S"],
+                    "outcome": item["outcome"]["S"],
+                    "decided_at": output.get("now"),
+                }
+            )
+        return found
 
     # Timers --------------------------------------------------------------------------------
 
@@ -355,6 +378,51 @@ class RunStore:
                 "sk": {"S": f"WAIT#{event_type}#{run_id}"},
             },
         )
+
+    # Everything of one customer (privacy requests) ----------------------------------------
+
+    def _items(self, pk: dict[str, str], prefix: str = "") -> list[dict[str, Any]]:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values: dict[str, Any] = {":pk": pk, **({":prefix": {"S": prefix}} if prefix else {})}
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
+        )
+        return [item for page in pages for item in page.get("Items", [])]
+
+    def customer_runs(self, store_id: str, customer_id: str) -> list[str]:
+        """The runs the customer entered: their run references, and the memberships' runs (a
+        run entered before references were kept)."""
+        found: dict[str, None] = {}
+        for item in self._items(customer_pk(store_id, customer_id)):
+            sk = item["sk"]["S"]
+            if sk.startswith("RUN#"):
+                found[sk.removeprefix("RUN#")] = None
+            elif sk.startswith("FLOW#") and "run_id" in item:
+                found[item["run_id"]["S"]] = None
+        return list(found)
+
+    def delete_run(self, store_id: str, run_id: str) -> int:
+        """Deletes the run's items (the run, its decisions, its timer); how many there were.
+        A decision still to come finds no run and ends it."""
+        items = self._items(run_pk(store_id, run_id))
+        for item in items:
+            self._db.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+        return len(items)
+
+    def delete_customer_items(self, store_id: str, customer_id: str) -> int:
+        """Deletes every item under the customer's key (memberships, SEEN#, CART, SMART,
+        WAIT#, run references, the last touch) and their date-index entries; how many."""
+        items = self._items(customer_pk(store_id, customer_id))
+        for item in items:
+            self._db.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+        dates = self.dates(store_id, customer_id)
+        if dates:
+            self.forget_dates(store_id, customer_id)
+        filed = sum(1 for name in ("birthday", "signed_up_at", "last_order_at") if name in dates)
+        return len(items) + (1 + filed if dates else 0)
 
     # What the customer did ---------------------------------------------------------------
 

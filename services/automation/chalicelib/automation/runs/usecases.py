@@ -181,6 +181,9 @@ def decide(state: dict[str, Any]) -> dict[str, Any]:
         return recorded
     decision = _Decision(state)
     output, outcome = decision.make()
+    if outcome == "ended:unknown_run":
+        # An erased run (or none): recording the decision would bring its items back.
+        return output
     kept, first = store().record_decision(store_id, run_id, seq, output, outcome)
     if first:  # counted by the decision that was recorded, never by a redelivery
         for count in decision.counts:
@@ -557,3 +560,67 @@ def fire_date_triggers(now: datetime, limit: int = 1000) -> int:
             if started >= limit:
                 return started
     return started
+
+
+# Privacy requests --------------------------------------------------------------------------
+
+
+def runs_of_customer(store_id: str, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's runs for an access request: flow, version, dates, status, each decision
+    with its date, and the sends of the run (by their origin)."""
+    sends: dict[str, list[dict[str, Any]]] = {}
+    for send in sending.send_store().of_customer(store_id, customer_id):
+        if send.origin.run_id:
+            sends.setdefault(send.origin.run_id, []).append(
+                {
+                    "message_id": send.message_id,
+                    "step_id": send.origin.step_id,
+                    "template_id": send.template_id,
+                    "status": send.status,
+                    "reason": send.reason,
+                    "sent_at": send.sent_at.isoformat() if send.sent_at else None,
+                }
+            )
+    found = []
+    for run_id in store().customer_runs(store_id, customer_id):
+        run = store().get_run(store_id, run_id)
+        if run is None:
+            continue
+        flow = flows.store().get(store_id, run.flow_id)
+        steps = store().steps(store_id, run_id)
+        ended = run.status != "active"
+        found.append(
+            {
+                "run_id": run_id,
+                "flow_id": run.flow_id,
+                "flow_name": flow.name if flow is not None else None,
+                "version": run.version,
+                "started_at": run.entered_at.isoformat(),
+                "ended_at": (steps[-1]["decided_at"] if steps else None) if ended else None,
+                "status": run.status,
+                "reason": run.reason,
+                "steps": steps,
+                "sends": sends.get(run_id, []),
+            }
+        )
+    return sorted(found, key=lambda run: str(run["started_at"]))
+
+
+def forget_customer(store_id: str, customer_id: str) -> dict[str, int]:
+    """Erasure: every run of the customer is stopped and deleted, and every per-customer item
+    (memberships, what they did, cart, smart-sending slot, waits, last touch, date index) goes.
+    Flow statistics stay as counters without the person. Run again, it finds nothing."""
+    runs = 0
+    for run_id in store().customer_runs(store_id, customer_id):
+        run = store().get_run(store_id, run_id)
+        if run is not None and run.status == "active":
+            store().claim_timer(store_id, run_id)
+            store().end(run, "erased")
+            try:
+                _sfn().stop_execution(executionArn=_execution_arn(run_id), cause="erased")
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in _GONE:
+                    raise
+        if store().delete_run(store_id, run_id):
+            runs += 1
+    return {"flow_runs": runs, "flow_items": store().delete_customer_items(store_id, customer_id)}

@@ -354,3 +354,23 @@ def test_20000_rows_split_at_the_sheet_limit(
     # The parts are gone once the file is made; only the files stay.
     listed = s3.list_objects_v2(Bucket=usecases.file_store().bucket, Prefix=f"exports/{store_id}/")
     assert all("/parts/" not in o["Key"] for o in listed.get("Contents", []))
+
+
+def test_the_link_is_e_mailed_to_whoever_asked(api: Api, exports: Api, pump: Pump) -> None:
+    from moto.ses.models import ses_backends
+
+    _customers(api, 2)
+    body = {"kind": "emails", "notify": "owner@shop.example"}
+    job = exports.call("POST", "/exports", body).body
+    pump()
+
+    done = exports.call("GET", f"/exports/{job['id']}").body
+    assert (done["status"], done["notified"]) == ("done", True), done
+    sent = [
+        message
+        for message in ses_backends["123456789012"]["us-east-1"].sent_messages
+        if job["id"] in str(getattr(message, "body", ""))
+    ]
+    assert len(sent) == 1
+    assert sent[0].destinations["ToAddresses"] == ["owner@shop.example"]
+    assert sent[0].source == "exports@exports.clientela.example"

@@ -26,7 +26,7 @@ class ExportsSettings(EnvSettings):
     link_ttl: int = 300
     # The link e-mailed when a file is ready (capped by the function's credentials' lifetime).
     email_link_ttl: int = 6 * 3600
-    sender: str = "exports@clientela.dev"
+    sender: str = "exports@exports.clientela.example"  # ExportsSenderIdentity
     # Rows per XLSX sheet / CSV file (Excel's limit, less the header); tests lower it.
     max_rows_per_sheet: int = 1_048_575
     # Where XLSX files are built before they go up (the Lambda's /tmp).

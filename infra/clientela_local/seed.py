@@ -1321,9 +1321,11 @@ def _ok(api: _Api, response: requests.Response, what: str) -> Any:
 
 def _settle(api: _Api) -> None:
     """Waits until the local stack has handled every event so far (`/_local/wait-idle`): the
-    next step reads what the events wrote (an open wallet, a qualified referral)."""
-    for _attempt in range(_ATTEMPTS):
-        response = api.post("/_local/wait-idle?timeout=120", None, what="wait-idle")
+    next step reads what the events wrote (an open wallet, a qualified referral). Each wait is
+    shorter than the client's 60-second read timeout, and a busy stack is asked again: up to
+    ten minutes in all on a loaded machine."""
+    for _attempt in range(12):
+        response = api.post("/_local/wait-idle?timeout=50", None, what="wait-idle")
         if response.status_code == 204:
             return
         if response.status_code != 504:

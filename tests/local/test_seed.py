@@ -682,7 +682,7 @@ def test_seed_adds_wallets_referrals_in_every_status_and_coupons(api):
     clock = paths.index("POST /_local/clock/advance?seconds=3600")
     order_posts = [i for i, p in enumerate(paths) if p == "POST /orders"]
     assert order_posts[-2] < clock < order_posts[-1]
-    assert "POST /_local/wait-idle?timeout=120" in paths[:clock]
+    assert "POST /_local/wait-idle?timeout=50" in paths[:clock]
 
 
 def test_seed_can_leave_credits_out(api):

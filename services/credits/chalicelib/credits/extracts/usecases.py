@@ -8,22 +8,16 @@ answer names the cursor to continue from (a shard and an index key: no personal 
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime
-
-from pydantic import BaseModel
 
 from chalicelib.credits.extracts import rules, store
 from chalicelib.credits.ledger import usecases as ledger
+from clientela import extracts
 from clientela.events import OutgoingEvent
 from clientela_events.exports import (
     CREDITS_SOURCE,
-    ExportPartFailedV1,
     ExportPartWrittenV1,
     ExportRequestedV1,
 )
-
-_EVENT_IDS = uuid.UUID("9c4f3f0e-5b7d-4d9a-a1a6-0b2e7c6d8f31")
 
 
 def write_part(store_id: str, request: ExportRequestedV1) -> OutgoingEvent:
@@ -51,27 +45,10 @@ def write_part(store_id: str, request: ExportRequestedV1) -> OutgoingEvent:
         last=following is None,
         cursor=None if following is None else json.dumps(following),
     )
-    return _answer(store_id, "export.part_written", data, request)
+    return extracts.answer(store_id, request, "export.part_written", data, source=CREDITS_SOURCE)
 
 
 def failure(
     store_id: str, request: ExportRequestedV1, reason: str, field: str | None
 ) -> OutgoingEvent:
-    data = ExportPartFailedV1(
-        job_id=request.job_id, seq=request.seq, reason=reason[:500], field=field
-    )
-    return _answer(store_id, "export.part_failed", data, request)
-
-
-def _answer(
-    store_id: str, event_type: str, data: BaseModel, request: ExportRequestedV1
-) -> OutgoingEvent:
-    return OutgoingEvent(
-        event_type=event_type,
-        version=1,
-        event_id=uuid.uuid5(_EVENT_IDS, f"{store_id}/{request.job_id}/{request.seq}/{event_type}"),
-        store_id=store_id,
-        occurred_at=datetime.now(UTC),
-        data=data,
-        source=CREDITS_SOURCE,
-    )
+    return extracts.failed(store_id, request, reason, field, source=CREDITS_SOURCE)

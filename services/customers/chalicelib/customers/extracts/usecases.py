@@ -10,7 +10,6 @@ from. Cursors hold positions (ids, offsets), never personal data: they travel on
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,10 +29,10 @@ from chalicelib.customers.search.models import CustomerFilterQuery
 from chalicelib.customers.search.rules import CustomerFilter
 from chalicelib.customers.segments import usecases as segments
 from chalicelib.customers.segments.rules import SegmentNotFound
+from clientela import extracts
 from clientela.events import OutgoingEvent
 from clientela_events.exports import (
     CUSTOMERS_SOURCE,
-    ExportPartFailedV1,
     ExportPartWrittenV1,
     ExportRequestedV1,
 )
@@ -42,7 +41,6 @@ from clientela_events.exports import (
 KINDS = ("customers", "emails", "orders", "report")
 # Orders per customer assumed when sizing a part of an orders export.
 ORDERS_PER_CUSTOMER = 10
-_EVENT_IDS = uuid.UUID("2f1d61a4-0b4b-4e55-8f0e-7a8c9d3b5e21")
 
 
 class PartRefused(Exception):
@@ -185,27 +183,10 @@ def write_part(store_id: str, request: ExportRequestedV1) -> OutgoingEvent:
         cursor=None if page.cursor is None else json.dumps(page.cursor),
         total=page.total,
     )
-    return _answer(store_id, "export.part_written", data, request)
+    return extracts.answer(store_id, request, "export.part_written", data, source=CUSTOMERS_SOURCE)
 
 
 def failure(
     store_id: str, request: ExportRequestedV1, reason: str, field: str | None
 ) -> OutgoingEvent:
-    data = ExportPartFailedV1(
-        job_id=request.job_id, seq=request.seq, reason=reason[:500], field=field
-    )
-    return _answer(store_id, "export.part_failed", data, request)
-
-
-def _answer(
-    store_id: str, event_type: str, data: BaseModel, request: ExportRequestedV1
-) -> OutgoingEvent:
-    return OutgoingEvent(
-        event_type=event_type,
-        version=1,
-        event_id=uuid.uuid5(_EVENT_IDS, f"{store_id}/{request.job_id}/{request.seq}/{event_type}"),
-        store_id=store_id,
-        occurred_at=datetime.now(UTC),
-        data=data,
-        source=CUSTOMERS_SOURCE,
-    )
+    return extracts.failed(store_id, request, reason, field, source=CUSTOMERS_SOURCE)

@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
 SERVICES := customers automation credits exports
 
-.PHONY: run test lint typecheck cfn-lint unit package token bench clean schemas
+.PHONY: run test lint typecheck cfn-lint unit package token console-link browser screenshots bench clean schemas
 
 $(STAMP): requirements/dev.in requirements/runtime.in requirements/dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +22,13 @@ $(STAMP): requirements/dev.in requirements/runtime.in requirements/dev.lock
 run: $(STAMP)
 	$(PY) -m clientela_local --port $(PORT)
 
+## Installs Debian's Chromium for the console's browser tests, when it is missing (as root).
+browser:
+	@command -v $(CHROMIUM) >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@$(CHROMIUM) --version
+
 ## Runs every check CI runs: lint, types, templates, tests.
 test: $(STAMP) lint typecheck cfn-lint
 	$(PY) -m pytest -n 2 --dist loadgroup
@@ -33,6 +41,10 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy lib events infra/clientela_local $(foreach s,$(SERVICES),services/$(s)/chalicelib) tests bench
 	@for s in $(SERVICES); do $(VENV)/bin/mypy services/$$s/app.py || exit 1; done
 
+## Rewrites the README's console pictures (docs/images/) from the browser tests.
+screenshots: $(STAMP) browser
+	CLIENTELA_SCREENSHOTS=1 $(PY) -m pytest -n 0 tests/browser -q
+
 ## Builds every deployable artifact into build/ (see README, "Deploy to AWS").
 package: $(STAMP)
 	$(PY) -m clientela_local.package --out build
@@ -40,6 +52,10 @@ package: $(STAMP)
 
 cfn-lint: package
 	$(VENV)/bin/cfn-lint infra/*.yaml build/*/sam.json
+
+## Prints a link that signs the demo store's owner into the console: make console-link [PORT=8000]
+console-link: $(STAMP)
+	@$(PY) -m clientela_local.console --base-url http://127.0.0.1:$(PORT)
 
 ## Prints a bearer token for any store: make token STORE=<id>
 token: $(STAMP)

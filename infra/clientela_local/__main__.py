@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from clientela_local import seed
+from clientela_local.console import console_link
 from clientela_local.stack import LocalStack
 
 log = logging.getLogger("clientela_local")
@@ -24,6 +25,8 @@ log = logging.getLogger("clientela_local")
 BANNER = """
 Clientela is running locally ({services}).
 
+  Console {console}
+          (signs you in as the demo store's owner for 8 hours; `make console-link` makes another)
   API     {url}
   Docs    {url}/docs
   Health  {url}/health
@@ -74,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 aws=stack.endpoint_url,
                 store=seed.DEMO_STORE,
                 token=token,
+                console=console_link(stack.base_url),
             ),
             flush=True,
         )

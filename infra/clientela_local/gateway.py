@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, unquote
 from chalice.local import ForbiddenError, InvalidAuthorizerError, LocalGateway, NotAuthorizedError
 
 from clientela_local.apps import LoadedApp
+from clientela_local.console import ConsoleFiles
 from clientela_local.gateway_responses import Answer, GatewayResponses, problem_answer
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,11 @@ class GatewayServer(ThreadingHTTPServer):
         routes: list[tuple[str, str]],
         responses: GatewayResponses,
         local_routes: dict[tuple[str, str], LocalRoute] | None = None,
+        *,
+        console: ConsoleFiles | None = None,
     ) -> None:
         self.apps = {loaded.service: loaded for loaded in apps}
+        self.console = console
         self.routes = routes
         self.responses = responses
         self.local_routes = local_routes or {}
@@ -225,6 +229,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.command not in CLOUDFRONT_METHODS:
             self._send(INVALID_METHOD)
+            return
+        console = self.server.console
+        if console is not None and console.handles(path) and self.command in {"GET", "HEAD"}:
+            self._send(console.answer(path, self.headers.get("Accept-Encoding", "")))
             return
         local = self.server.local_routes.get((self.command, path))
         if local is not None:

@@ -24,11 +24,13 @@ def load_routes(edge_template: Path | str) -> list[tuple[str, str]]:
     if len(distributions) != 1:
         raise ValueError(f"{edge_template}: expected one {DISTRIBUTION_TYPE}")
     config = distributions[0]["Properties"]["DistributionConfig"]
-    origins = {origin["Id"] for origin in config["Origins"]}
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
     routes = []
     for behaviour in config.get("CacheBehaviors", []):
         pattern, service = behaviour["PathPattern"], behaviour["TargetOriginId"]
         if service not in origins:
             raise ValueError(f"{edge_template}: {pattern} targets unknown origin {service}")
+        if "S3OriginConfig" in origins[service]:
+            continue  # files (the console), which the local gateway serves itself
         routes.append((pattern, service))
     return routes

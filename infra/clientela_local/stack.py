@@ -32,6 +32,7 @@ from chalice.app import ScheduledEventConfig
 from clientela_local import environment
 from clientela_local.apps import REPO_ROOT, LoadedApp, forget_aws_clients, load_apps
 from clientela_local.clock import AdjustableTime, AppSchedule, Clock
+from clientela_local.console import ConsoleFiles
 from clientela_local.endpoints import local_routes
 from clientela_local.executions import Executions
 from clientela_local.gateway import GatewayServer
@@ -127,6 +128,7 @@ class LocalStack:
                 clock_now=self.time,
                 aws_endpoint=self.endpoint_url,
             ),
+            console=ConsoleFiles(self.root / "console"),
         )
         self._pollers = Pollers(
             self.apps, region=self.region, account=self.account, infra_dir=self.root / "infra"

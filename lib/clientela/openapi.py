@@ -60,11 +60,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["field", "pointer", "reason"],
+                "required": ["field", "pointer", "reason", "code"],
                 "properties": {
                     "field": {"type": "string", "description": "Dotted path of the input field."},
                     "pointer": {"type": "string", "description": "The same, as a JSON pointer."},
-                    "reason": {"type": "string"},
+                    "reason": {"type": "string", "description": "Why, in English."},
+                    "code": {
+                        "type": "string",
+                        "description": (
+                            "The kind of refusal, stable for clients to translate: `missing`,"
+                            " `string_too_long`, `extra_forbidden`, ... (pydantic's error types),"
+                            " `invalid` for any other rule."
+                        ),
+                    },
                 },
             },
         },

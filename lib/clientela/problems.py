@@ -29,10 +29,14 @@ class FieldError:
 
     field: str
     reason: str
+    # A stable word for the kind of refusal ("missing", "string_too_long", ...: pydantic's error
+    # types where pydantic refused it): clients such as the console show it in the owner's
+    # language; `reason` is the English sentence.
+    code: str = "invalid"
 
     def as_dict(self) -> dict[str, str]:
         pointer = "/" + self.field.replace(".", "/") if self.field else ""
-        return {"field": self.field, "pointer": pointer, "reason": self.reason}
+        return {"field": self.field, "pointer": pointer, "reason": self.reason, "code": self.code}
 
 
 @dataclass
@@ -135,5 +139,5 @@ def from_validation_error(exc: ValidationError, *, location: str = "") -> Proble
         reason = str(err["msg"])
         if err["type"] == "extra_forbidden":
             reason = "Unknown field"
-        errors.append(FieldError(loc, reason))
+        errors.append(FieldError(loc, reason, err["type"]))
     return invalid(errors)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import gzip
 import logging
 import re
 import socket
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 # Bodies over the limit up to this size are read and dropped; bigger ones close the connection.
 MAX_DISCARD_BYTES = 64 * 1024 * 1024
+# API Gateway's `minimum_compression_size` in every service's .chalice/config.json (bytes).
+MINIMUM_COMPRESSION_SIZE = 1024
+COMPRESSIBLE_TYPES = ("application/json", "application/problem+json", "text/", "application/xml")
 # Hop-by-hop and framing headers are the server's business, not the app's.
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 # The most any CloudFront cache behaviour can forward (every API behaviour of infra/edge.yaml
@@ -252,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         if loaded is None:
             self._send(self.server.responses.render("MISSING_AUTHENTICATION_TOKEN"))
             return
-        self._send(self._invoke(loaded, body))
+        self._send(compressed(self._invoke(loaded, body), self.headers.get("Accept-Encoding", "")))
 
     def _read_body(self) -> bytes | None:
         """The request body ('' when none); None when it is over Lambda's payload limit."""
@@ -316,6 +320,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)
+
+
+def compressed(answer: Answer, accept_encoding: str) -> Answer:
+    """What API Gateway does with `minimum_compression_size` (each service's .chalice config):
+    a text answer of at least that size goes gzipped to a client that accepts it."""
+    headers = {name.lower(): value for name, value in answer.headers.items()}
+    content_type = str(headers.get("content-type", ""))
+    if (
+        len(answer.body) < MINIMUM_COMPRESSION_SIZE
+        or "gzip" not in accept_encoding.lower()
+        or "content-encoding" in headers
+        or not content_type.startswith(COMPRESSIBLE_TYPES)
+    ):
+        return answer
+    body = gzip.compress(answer.body, compresslevel=6, mtime=0)
+    return Answer(answer.status, {**answer.headers, "Content-Encoding": "gzip"}, body)
 
 
 def _gateway_error(service: str, exc: Exception) -> str:

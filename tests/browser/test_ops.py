@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -16,6 +17,7 @@ from tests.browser.conftest import Owner
 # Steps that wait on the stack's queues and pollers (an import's preview and commit, an export's
 # parts and assembly): a loaded machine takes longer than for what is only drawn.
 POLLED_MS = 60_000
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # the browser's zone (tests/browser/conftest.py)
 
 
 def test_import_a_csv_through_its_preview(owner: Owner, tmp_path: Path) -> None:
@@ -155,8 +157,14 @@ def test_filter_wallets_expiring_this_month(owner: Owner) -> None:
     never = owner.create_customer(first_name="Duda", email="duda@example.com.br")["id"]
     owner.stack.wait_idle()  # the wallets open on customer.created
     now = owner.stack.clock_now()
-    # Within the hour is within this month except in a month's last hour; 70 days never is.
-    _grant(owner, soon, "15.00", (now + timedelta(hours=1)).isoformat())
+    # "This month" is the browser's (real time, São Paulo's zone, as new_context sets); a grant
+    # must expire after the stack's now: half-way to the month's end, at most an hour ahead.
+    local = datetime.now(SAO_PAULO)
+    month_end = (local.replace(day=28) + timedelta(days=4)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    assert month_end > now, "the stack's clock has moved past this month"
+    _grant(owner, soon, "15.00", (now + min(timedelta(hours=1), (month_end - now) / 2)).isoformat())
     _grant(owner, later, "30.00", (now + timedelta(days=70)).isoformat())
     _grant(owner, never, "5.00", None)
 

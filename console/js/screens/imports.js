@@ -2,7 +2,7 @@
 // goes straight to S3 through the presigned PUT the API hands out, then the preview's counts and
 // refused rows, the commit, and its progress until the customers are written.
 import * as api from "../api.js";
-import { h, fill } from "../dom.js";
+import { append, h, fill } from "../dom.js";
 import { dateTime, number, t } from "../i18n.js";
 import { currentRoute, replaceQuery } from "../router.js";
 import { action, clearProblems, field, heading, note, progress, showProblem, table } from "../ui.js";
@@ -107,7 +107,7 @@ export async function render(main, { query }) {
     }
     if (job.status === "previewed") {
       const area = h("div", { class: "actions" });
-      area.append(
+      append(area, [
         action(
           t("imports.commit"),
           async () => {
@@ -117,7 +117,7 @@ export async function render(main, { query }) {
           { where: area, kind: "primary" },
         ),
         job.preview.create + job.preview.update === 0 ? h("span", { class: "note" }, t("imports.nothing")) : null,
-      );
+      ]);
       parts.push(area);
     }
     if (job.report && ["previewed", "committed"].includes(job.status)) {

@@ -107,6 +107,14 @@ def test_a_report_needs_its_period_then_shows_sortable_rows(owner: Owner) -> Non
         re.compile("The period is required")
     )
 
+    # In the owner's language: the same refusal in Spanish.
+    page.get_by_label("Language").select_option("es")
+    page.get_by_role("button", name="Generar informe").click()
+    expect(page.get_by_role("textbox", name="Desde", exact=True)).to_have_accessible_description(
+        re.compile("El periodo es obligatorio")
+    )
+    page.get_by_label("Idioma").select_option("en")
+
     page.get_by_role("textbox", name="From", exact=True).fill(day)
     page.get_by_role("textbox", name="To", exact=True).fill(day)
     page.get_by_role("button", name="Show report").click()

@@ -56,7 +56,7 @@ export async function render(main, { query }) {
         update_existing: update.checked,
         tags: splitTags(form.elements.tags.value),
       });
-      follow(job.id);
+      follow(job.id).catch((error) => showProblem(result, error));
     } catch (error) {
       showProblem(form, error);
     } finally {
@@ -112,7 +112,7 @@ export async function render(main, { query }) {
           t("imports.commit"),
           async () => {
             await api.post(`/imports/${encodeURIComponent(job.id)}/commit`);
-            follow(job.id);
+            follow(job.id).catch((error) => showProblem(result, error));
           },
           { where: area, kind: "primary" },
         ),

@@ -12,6 +12,7 @@ const FILTERS = ["all", "active", "referrers", "bonus", "expiring_soon", "expiri
 const SOON_DAYS = 7;
 const REVIEW = ["flagged", "pending", "qualified", "rewarded", "voided"];
 const PAGE = 50;
+const REVIEW_PAGE = 20;
 
 /** The listing's query for one of the seed's filters, dated from now in the owner's time zone. */
 export function filterQuery(filter, now = new Date()) {
@@ -198,19 +199,21 @@ export async function render(main, { query }) {
     const body = h("div", {});
     fill(referrals, h("h2", { id: "credits-referrals-title" }, t("credits.referrals")), h("p", { class: "note" }, t("credits.referrals.intro")), picker, body);
     try {
-      const page = await api.get("/referrals", { status: state.review, limit: PAGE });
+      const page = await api.get("/referrals", { status: state.review, limit: REVIEW_PAGE });
       if (!page.items.length) {
         fill(body, note(t("credits.referrals.empty")));
         return;
       }
+      // Judging a look-alike needs both people's names and e-mails, not their ids.
+      const names = await people(page.items.flatMap((r) => [r.referrer_id, r.friend_id]));
       fill(
         body,
         table({
           caption: t("credits.referrals.caption", { status: t(`credits.referral.status.${state.review}`) }),
           columns: [
             { key: "created_at", label: t("credits.col.signed_up"), render: (r) => date(r.created_at) },
-            { key: "referrer_id", label: t("credits.col.referrer"), render: (r) => customerLink(r.referrer_id) },
-            { key: "friend_id", label: t("credits.col.friend"), render: (r) => customerLink(r.friend_id) },
+            { key: "referrer_id", label: t("credits.col.referrer"), render: (r) => person(r.referrer_id, names) },
+            { key: "friend_id", label: t("credits.col.friend"), render: (r) => person(r.friend_id, names) },
             { key: "code", label: t("credits.col.code") },
             { key: "reason", label: t("credits.col.reason"), render: (r) => reasonText(r.reason) },
             { key: "actions", label: t("credits.col.actions"), render: referralActions },
@@ -249,6 +252,20 @@ export async function render(main, { query }) {
 
 function customerLink(id) {
   return h("a", { href: `#/customers/${encodeURIComponent(id)}` }, id);
+}
+
+/** id -> the customer (or null when gone), one request per distinct id. */
+async function people(ids) {
+  const distinct = [...new Set(ids)];
+  const found = await Promise.all(distinct.map((id) => api.get(`/customers/${encodeURIComponent(id)}`).catch(() => null)));
+  return new Map(distinct.map((id, index) => [id, found[index]]));
+}
+
+function person(id, names) {
+  const customer = names.get(id);
+  if (!customer) return customerLink(id);
+  const name = [customer.first_name, customer.last_name].filter(Boolean).join(" ") || id;
+  return h("div", {}, h("a", { href: `#/customers/${encodeURIComponent(id)}` }, name), customer.email ? h("div", { class: "note" }, customer.email) : null);
 }
 
 function reasonText(reason) {

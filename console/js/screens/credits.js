@@ -124,7 +124,9 @@ export async function render(main, { query }) {
   let generation = 0;
   async function loadWallets() {
     const mine = ++generation;
-    replaceQuery(Object.fromEntries(Object.entries(state).filter(([name, value]) => value && !(name === "filter" && value === "all") && !(name === "review" && value === "flagged"))));
+    // Defaults stay out of the address, so a bookmark holds only what the owner chose.
+    const chosen = Object.entries(state).filter(([name, value]) => value && !(name === "filter" && value === "all") && !(name === "review" && value === "flagged"));
+    replaceQuery(Object.fromEntries(chosen));
     const params = { ...filterQuery(state.filter), sort: state.sort || undefined, limit: PAGE };
     try {
       const page = await api.get("/wallets", params);
@@ -238,10 +240,12 @@ export async function render(main, { query }) {
     };
     const who = referral.code;
     if (referral.status === "flagged") {
-      cell.append(action(t("credits.referral.approve"), () => after("approval", t("credits.referral.approved")), { where: cell, kind: "primary", attrs: { "aria-label": t("credits.referral.approve_code", { code: who }) } }));
+      const label = t("credits.referral.approve_code", { code: who });
+      cell.append(action(t("credits.referral.approve"), () => after("approval", t("credits.referral.approved")), { where: cell, kind: "primary", attrs: { "aria-label": label } }));
     }
     if (["pending", "qualified", "flagged"].includes(referral.status)) {
-      cell.append(action(t("credits.referral.void"), () => after("voiding", t("credits.referral.voided")), { where: cell, attrs: { "aria-label": t("credits.referral.void_code", { code: who }) } }));
+      const label = t("credits.referral.void_code", { code: who });
+      cell.append(action(t("credits.referral.void"), () => after("voiding", t("credits.referral.voided")), { where: cell, attrs: { "aria-label": label } }));
     }
     return cell;
   }

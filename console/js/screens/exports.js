@@ -105,7 +105,7 @@ export async function render(main, { query }) {
         { key: "files", label: t("exports.col.files"), render: filesCell },
       ],
       rows: state.items,
-      rowAttrs: (job) => ({ "data-job": job.id, class: job.id === state.highlight ? "highlight" : null, "aria-current": job.id === state.highlight ? "true" : null }),
+      rowAttrs: (job) => ({ "data-job": job.id, "aria-current": job.id === state.highlight ? "true" : null }),
     });
     const more = state.cursor
       ? action(t("common.more"), async () => {
@@ -166,7 +166,8 @@ function kindText(job) {
 }
 
 function statusCell(job) {
-  const badge = h("span", { class: `badge ${job.status === "done" ? "ok" : job.status === "failed" ? "bad" : ACTIVE.has(job.status) ? "warn" : ""}` }, t(`exports.status.${job.status}`));
+  const tone = job.status === "done" ? "ok" : job.status === "failed" ? "bad" : ACTIVE.has(job.status) ? "warn" : "";
+  const badge = h("span", { class: `badge ${tone}` }, t(`exports.status.${job.status}`));
   if (ACTIVE.has(job.status)) {
     const { rows_done: done, total } = job.progress || {};
     const label = t("exports.progress");

@@ -303,3 +303,6 @@ def test_the_exports_bucket_is_private_and_expires_exports_after_seven_days(endp
     )
     privacy = rules["expire-privacy-files"]
     assert (privacy["Filter"], privacy["Expiration"]) == ({"Prefix": "privacy/"}, {"Days": 30})
+    # The console uploads an import's file and reads its report straight from the bucket.
+    [cors] = s3.get_bucket_cors(Bucket=name)["CORSRules"]
+    assert (cors["AllowedMethods"], cors["AllowedHeaders"]) == (["PUT", "GET"], ["content-type"])

@@ -41,11 +41,18 @@ function composeForm(customerId, onSent) {
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const body = { subject: form.elements.subject.value.trim() || null, body: form.elements.body.value.trim() || null };
+    // The API refuses a message without subject or body as a whole (it also takes a template
+    // instead); here the owner writes both, so each empty one is named next to its box.
+    const empty = Object.keys(body).filter((name) => !body[name]);
+    if (empty.length) {
+      showProblem(form, new api.ApiProblem(422, { type: "validation-error", errors: empty.map((name) => ({ field: name, code: "missing", reason: "Required" })) }));
+      return;
+    }
     const button = form.querySelector("button[type=submit]");
     key = key || api.idempotencyKey();
     button.disabled = true;
     try {
-      const body = { subject: form.elements.subject.value.trim() || null, body: form.elements.body.value.trim() || null };
       const thread = await api.post(`/customers/${encodeURIComponent(customerId)}/messages`, body, { "Idempotency-Key": key });
       clearProblems(form);
       form.reset();

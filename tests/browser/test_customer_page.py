@@ -18,7 +18,7 @@ import boto3
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Owner
+from tests.browser.conftest import EXPECT_TIMEOUT_MS, Owner
 
 INBOUND_BUCKET = "clientela-automation-inbound-123456789012-us-east-1"
 
@@ -58,7 +58,13 @@ def test_the_360_page_shows_every_section(owner: Owner) -> None:
         "currency": "EUR",
         "total": "59.90",
         "items": [
-            {"product_id": "p1", "sku": "S1", "name": "Vestido", "quantity": 1, "unit_price": "59.90"}
+            {
+                "product_id": "p1",
+                "sku": "S1",
+                "name": "Vestido",
+                "quantity": 1,
+                "unit_price": "59.90",
+            }
         ],
     }
     assert owner.api("POST", "/orders", json={"orders": [order]}).status_code < 300
@@ -75,7 +81,9 @@ def test_the_360_page_shows_every_section(owner: Owner) -> None:
         expect(page.get_by_role("heading", name=section, exact=True)).to_be_visible()
     expect(page.get_by_text("Sevilla")).to_be_visible()
     expect(page.get_by_text("Lucía Fernández", exact=True)).to_be_visible()
-    expect(page.locator("#card-segments ~ ul").get_by_role("link", name="E-mail subscribers")).to_be_visible()
+    expect(
+        page.locator("#card-segments ~ ul").get_by_role("link", name="E-mail subscribers")
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Remove tag vip")).to_be_visible()
     orders = page.get_by_role("table", name="Orders")
     expect(orders.get_by_role("cell", name=order["order_id"])).to_be_visible()
@@ -171,9 +179,7 @@ def test_a_message_sent_from_the_page_gets_the_customer_reply_threaded_under_it(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    s3.put_object(
-        Bucket=INBOUND_BUCKET, Key=f"replies/{uuid.uuid4().hex}", Body=reply.as_bytes()
-    )
+    s3.put_object(Bucket=INBOUND_BUCKET, Key=f"replies/{uuid.uuid4().hex}", Body=reply.as_bytes())
     owner.stack.wait_idle()
 
     thread.get_by_role("button", name="Check for replies").click()
@@ -205,7 +211,7 @@ def test_changing_email_consent_shows_it_in_the_history(owner: Owner) -> None:
     expect(email_form.locator(".badge")).to_have_text("Unsubscribed")
     history = page.get_by_role("table", name="Consent history")
     latest = history.get_by_role("row").nth(1)
-    expect(latest).to_contain_text("Unsubscribed")
+    expect(latest).to_contain_text("Unsubscribed", timeout=EXPECT_TIMEOUT_MS)
     expect(latest).to_contain_text("by the store")
     expect(history.get_by_role("row")).to_have_count(3)  # header, subscribed, unsubscribed
     consent = owner.api("GET", f"/customers/{customer['id']}").json()["email_consent"]
@@ -227,4 +233,25 @@ def test_deleting_a_customer_asks_first_and_removes_them(owner: Owner) -> None:
     page.get_by_role("button", name="Delete customer").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete customer").click()
     expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
+    assert owner.api("GET", f"/customers/{customer['id']}").status_code == 404
+
+
+def test_exporting_then_erasing_a_customer_shows_each_request_to_its_end(owner: Owner) -> None:
+    customer = _customer(owner, first_name="Chiara", email=_email("chiara"))
+    page = owner.open(f"/customers/{customer['id']}")
+    privacy = page.locator("#customer-privacy")
+    privacy.get_by_label("File format").select_option("html")
+    privacy.get_by_role("button", name="Export customer data").click()
+
+    # A privacy request waits for every service to confirm: slower than a page's own answers.
+    done = {"timeout": EXPECT_TIMEOUT_MS}
+    expect(privacy.get_by_text("Data export: completed")).to_be_visible(**done)
+    link = privacy.get_by_role("link", name=re.compile(r"Download personal-data-.*\.html"))
+    assert requests.get(link.get_attribute("href") or "", timeout=30).status_code == 200
+
+    privacy.get_by_role("button", name="Erase customer data").click()
+    page.get_by_role("dialog").get_by_role("button", name="Erase customer data").click()
+    expect(privacy.get_by_text("Erasure: completed")).to_be_visible(**done)
+    kinds = {r["kind"]: r["status"] for r in owner.api("GET", "/privacy/requests").json()["items"]}
+    assert kinds == {"access": "completed", "erasure": "completed"}
     assert owner.api("GET", f"/customers/{customer['id']}").status_code == 404

@@ -9,14 +9,16 @@ import { clearProblems, field, note, showProblem, toast } from "../../ui.js";
 export async function renderMessages(where, customerId) {
   const threads = h("div", { class: "threads" });
   const compose = composeForm(customerId, (thread) => {
+    threads.querySelector(".threads-empty")?.remove();
     threads.prepend(threadView(thread, { open: true, fresh: thread }));
-    threads.querySelector(".note")?.remove();
   });
   fill(where, compose, threads);
   try {
     const { items } = await api.get(`/customers/${encodeURIComponent(customerId)}/messages`, { limit: 20 });
     if (!items.length) {
-      fill(threads, note(t("customer.messages.none")));
+      const empty = note(t("customer.messages.none"));
+      empty.classList.add("threads-empty");
+      fill(threads, empty);
       return;
     }
     fill(threads, items.map((summary) => threadView(summary, { open: false })));

@@ -215,7 +215,7 @@ export async function render(main, { params }) {
       { class: "panel", "aria-labelledby": "card-segments" },
       h("h2", { id: "card-segments" }, t("customer.card.segments")),
       segments.length
-        ? h("ul", { class: "chips" }, segments.map((s) => h("li", {}, h("a", { href: `#/customers?segment=${encodeURIComponent(s.id)}` }, labelOf("customer.segment", s.id, s.name)))))
+        ? h("ul", { class: "chips", "aria-label": t("customer.card.segments") }, segments.map((s) => h("li", { class: "badge" }, labelOf("customer.segment", s.id, s.name))))
         : note(t("customer.segments.none")),
     );
   }
@@ -392,7 +392,7 @@ export async function render(main, { params }) {
       });
       return form;
     });
-    fill(consent.body, h("div", { class: "cards" }, channels), h("h3", {}, t("customer.consent.history")), history);
+    fill(consent.body, h("div", { class: "cards" }, channels), history);
     loadHistory(history);
   }
 

@@ -99,13 +99,14 @@ export async function renderTimeline(where, customerId) {
 }
 
 function entry(item) {
+  const said = summary(item);
   return h(
     "li",
     { dataset: { kind: item.kind } },
     h("time", { datetime: item.at }, dateTime(item.at)),
     " ",
     h("strong", {}, labelOf("customer.timeline.kind", item.kind)),
-    summary(item) ? [" · ", summary(item)] : null,
+    said ? [" · ", said] : null,
   );
 }
 

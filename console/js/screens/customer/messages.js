@@ -8,20 +8,23 @@ import { clearProblems, field, note, showProblem, toast } from "../../ui.js";
 
 export async function renderMessages(where, customerId) {
   const threads = h("div", { class: "threads" });
+  const shown = new Set();
   const compose = composeForm(customerId, (thread) => {
     threads.querySelector(".threads-empty")?.remove();
+    shown.add(thread.id);
     threads.prepend(threadView(thread, { open: true, fresh: thread }));
   });
   fill(where, compose, threads);
   try {
     const { items } = await api.get(`/customers/${encodeURIComponent(customerId)}/messages`, { limit: 20 });
-    if (!items.length) {
+    // A message sent while the list loaded is already on the page, above the older ones.
+    const older = items.filter((summary) => !shown.has(summary.id));
+    threads.append(...older.map((summary) => threadView(summary, { open: false })));
+    if (!threads.childElementCount) {
       const empty = note(t("customer.messages.none"));
       empty.classList.add("threads-empty");
-      fill(threads, empty);
-      return;
+      threads.append(empty);
     }
-    fill(threads, items.map((summary) => threadView(summary, { open: false })));
   } catch (error) {
     showProblem(threads, error);
   }

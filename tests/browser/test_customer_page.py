@@ -18,7 +18,7 @@ import boto3
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import EXPECT_TIMEOUT_MS, Owner
+from tests.browser.conftest import EXPECT_TIMEOUT_MS, Owner, new_context
 
 INBOUND_BUCKET = "clientela-automation-inbound-123456789012-us-east-1"
 
@@ -108,35 +108,43 @@ def test_the_360_page_shows_every_section(owner: Owner) -> None:
 def test_an_edit_that_meets_another_change_shows_a_conflict_and_overwrites_nothing(
     owner: Owner,
 ) -> None:
+    """In Portuguese: the conflict is explained in the owner's language."""
     customer = owner.create_customer(
         first_name="Giulia", last_name="Bianchi", email=_email("giulia")
     )
-    page = owner.open(f"/customers/{customer['id']}")
-    expect(page.get_by_role("heading", name="Giulia Bianchi", level=1)).to_be_visible()
-    page.get_by_role("button", name="Edit", exact=True).click()
-    page.get_by_label("City").fill("Milano")
+    context = new_context(owner.page.context.browser, locale="pt-BR")  # type: ignore[arg-type]
+    owner.page = context.new_page()
+    try:
+        page = owner.open(f"/customers/{customer['id']}")
+        expect(page.get_by_role("heading", name="Giulia Bianchi", level=1)).to_be_visible()
+        page.get_by_role("button", name="Editar", exact=True).click()
+        page.get_by_label("Cidade", exact=True).fill("Milano")
 
-    # Someone else changes the customer after the page loaded it.
-    other = owner.api(
-        "PATCH",
-        f"/customers/{customer['id']}",
-        json={"city": "Roma"},
-        headers={"If-Match": '"1"'},
-    )
-    assert other.status_code == 200, other.text
-    page.get_by_role("button", name="Save").click()
+        # Someone else changes the customer after the page loaded it.
+        other = owner.api(
+            "PATCH",
+            f"/customers/{customer['id']}",
+            json={"city": "Roma"},
+            headers={"If-Match": '"1"'},
+        )
+        assert other.status_code == 200, other.text
+        page.get_by_role("button", name="Salvar").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("nothing was overwritten")
-    assert owner.api("GET", f"/customers/{customer['id']}").json()["city"] == "Roma"
-    assert owner.axe_violations() == []
+        conflict = page.get_by_role("alert")
+        expect(conflict).to_contain_text("Isto mudou desde que você abriu")
+        expect(conflict).to_contain_text("nada foi sobrescrito")
+        assert owner.api("GET", f"/customers/{customer['id']}").json()["city"] == "Roma"
+        assert owner.axe_violations() == []
 
-    page.get_by_role("button", name="Reload the customer").click()
-    expect(page.get_by_text("Roma", exact=True)).to_be_visible()
-    page.get_by_role("button", name="Edit", exact=True).click()
-    page.get_by_label("City").fill("Milano")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Milano", exact=True)).to_be_visible()
-    assert owner.api("GET", f"/customers/{customer['id']}").json()["city"] == "Milano"
+        page.get_by_role("button", name="Recarregar o cliente").click()
+        expect(page.get_by_text("Roma", exact=True)).to_be_visible()
+        page.get_by_role("button", name="Editar", exact=True).click()
+        page.get_by_label("Cidade", exact=True).fill("Milano")
+        page.get_by_role("button", name="Salvar").click()
+        expect(page.get_by_text("Milano", exact=True)).to_be_visible()
+        assert owner.api("GET", f"/customers/{customer['id']}").json()["city"] == "Milano"
+    finally:
+        context.close()
 
 
 def _mail_to(aws: str, address: str) -> EmailMessage:

@@ -47,7 +47,9 @@ def test_a_customer_is_found_by_initials_as_the_owner_types(owner: Owner) -> Non
     assert owner.axe_violations() == []
 
 
-def test_a_heart_makes_a_favourite_and_the_favourites_filter_and_segment_find_it(owner: Owner) -> None:
+def test_a_heart_makes_a_favourite_and_the_favourites_filter_and_segment_find_it(
+    owner: Owner,
+) -> None:
     owner.create_customer(first_name="Bruna", last_name="Costa", email="bruna@example.com.br")
     owner.create_customer(first_name="Caio", last_name="Prado", email="caio@example.com.br")
     page = owner.open()
@@ -83,7 +85,9 @@ def test_a_heart_makes_a_favourite_and_the_favourites_filter_and_segment_find_it
 
 def test_a_selection_is_tagged_in_one_action(owner: Owner) -> None:
     for first in ("Dora", "Elio", "Fabio"):
-        owner.create_customer(first_name=first, last_name="Neri", email=f"{first.lower()}@example.it")
+        owner.create_customer(
+            first_name=first, last_name="Neri", email=f"{first.lower()}@example.it"
+        )
     page = owner.open()
     page.get_by_role("checkbox", name="Select Dora Neri").check()
     page.get_by_role("checkbox", name="Select Elio Neri").check()
@@ -105,7 +109,9 @@ def test_a_selection_is_tagged_in_one_action(owner: Owner) -> None:
 def test_selecting_all_matching_runs_a_job_and_shows_its_progress(owner: Owner) -> None:
     tag = f"batch-{uuid.uuid4().hex[:6]}"
     for n in range(12):
-        owner.create_customer(first_name=f"Gina{n:02d}", last_name="Orsi", email=f"g{n}@example.it", tags=[tag])
+        owner.create_customer(
+            first_name=f"Gina{n:02d}", last_name="Orsi", email=f"g{n}@example.it", tags=[tag]
+        )
     owner.create_customer(first_name="Ugo", last_name="Orsi", email="ugo@example.it")
     page = owner.open(f"/customers?tag={tag}&limit=10")
     expect(page.locator("p.count")).to_have_text("12 customers")
@@ -163,13 +169,17 @@ def test_adding_a_customer_by_hand_shows_a_refused_email_next_to_its_field(owner
 
 
 def test_the_emails_of_a_selection_are_exported_and_downloaded(owner: Owner) -> None:
-    owner.create_customer(first_name="Ines", last_name="Mota", email="ines@example.pt", phone="+351912345678")
+    owner.create_customer(
+        first_name="Ines", last_name="Mota", email="ines@example.pt", phone="+351912345678"
+    )
     owner.create_customer(first_name="Joao", last_name="Reis", email="joao@example.pt")
     owner.create_customer(first_name="Katia", last_name="Sa", email="katia@example.pt")
     page = owner.open()
     page.get_by_role("checkbox", name="Select Ines Mota").check()
     page.get_by_role("checkbox", name="Select Katia Sa").check()
-    page.get_by_role("region", name="Actions on the selected customers").get_by_role("button", name="Export").click()
+    page.get_by_role("region", name="Actions on the selected customers").get_by_role(
+        "button", name="Export"
+    ).click()
 
     dialog = page.get_by_role("dialog", name="Export 2 selected customers")
     expect(dialog.get_by_label("E-mails only")).to_be_checked()

@@ -75,6 +75,10 @@ def test_a_heart_makes_a_favourite_and_the_favourites_filter_and_segment_find_it
     expect(segment).to_contain_text("1 customer")
     saved = [s for s in owner.api("GET", "/segments").json()["items"] if s["name"] == "Favourites"]
     assert saved and saved[0]["filter"]["favorite"] is True
+    name = page.get_by_label("Save these filters as a segment named")
+    name.fill("favourites")  # names are unique, case ignored
+    page.get_by_role("button", name="Save segment").click()
+    expect(name).to_have_accessible_description("Another segment already has this name.")
 
     page.get_by_role("button", name="Clear filters").click()
     expect(page.get_by_role("link", name="Caio Prado")).to_be_visible()

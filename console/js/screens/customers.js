@@ -203,6 +203,10 @@ export async function render(main, { query }) {
       await loadSegments();
     } catch (error) {
       showProblem(controls, error);
+      if (error instanceof api.ApiProblem && error.slug === "segment-name-taken") {
+        const slot = document.getElementById(`${segmentForm.elements.name.id}-error`);
+        slot.textContent = t("customers.segments.taken");
+      }
     }
   });
 

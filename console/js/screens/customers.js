@@ -101,6 +101,14 @@ function stateOfFilter(filter) {
   return state;
 }
 
+/** Built-in segments are named by the API in English: the console names them by id. */
+function segmentTitle(segment) {
+  if (segment.kind !== "built_in") return segment.name;
+  const key = `customers.segment.${segment.id}`;
+  const known = t(key);
+  return known === key ? segment.name : known;
+}
+
 function splitList(text) {
   return text.split(",").map((part) => part.trim()).filter(Boolean);
 }
@@ -299,11 +307,11 @@ export async function render(main, { query }) {
                 onclick: () => {
                   applyState(stateOfFilter(segment.filter));
                   setPanel(true);
-                  toast(t("customers.segments.opened", { name: segment.name }));
+                  toast(t("customers.segments.opened", { name: segmentTitle(segment) }));
                   load();
                 },
               },
-              segment.name,
+              segmentTitle(segment),
             ),
             " ",
             h(
@@ -336,12 +344,18 @@ export async function render(main, { query }) {
     // The API answers a sort together with `q` with 422: a search is ordered by what matched.
     if (state.sort && !state.q) params.sort = state.sort;
     try {
-      const [page, counted] = await Promise.all([api.get("/customers", params), api.get("/customers/count", queryOf(state))]);
+      // Both asked at once; the rows are drawn as soon as they come, the count when it does.
+      const counting = api.get("/customers/count", queryOf(state));
+      counting.catch(() => {}); // its failure is the page's, shown below
+      const page = await api.get("/customers", params);
+      if (mine !== generation) return;
+      rows = [...page.items];
+      fill(results, ...renderPage(page, params, mine));
+      const counted = await counting;
       if (mine !== generation) return;
       total = counted.count;
       countLine.textContent = t("customers.count", { count: counted.count });
-      rows = [...page.items];
-      fill(results, ...renderPage(page, params, mine));
+      renderTaskbar();
     } catch (error) {
       if (mine !== generation) return;
       countLine.textContent = "";
@@ -742,9 +756,10 @@ export async function render(main, { query }) {
     }, SEARCH_DELAY_MS);
   });
   if (currentRoute().path === "/customers") {
+    // The rows first: locally one request runs at a time, and the segments' counts read more.
+    await load();
     loadSegments();
     loadTags();
-    await load();
   }
 }
 

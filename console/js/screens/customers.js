@@ -3,103 +3,17 @@
 // favourites, and multi-select with a task bar whose large actions run as jobs with progress.
 import * as api from "../api.js";
 import { h, fill, uid } from "../dom.js";
-import { date, lang, money, number, t } from "../i18n.js";
+import { date, money, number, t } from "../i18n.js";
 import { currentRoute, replaceQuery } from "../router.js";
 import { clearProblems, confirmDialog, field, heading, note, progress, showProblem, table, toast } from "../ui.js";
+import { openExport } from "./customers/export.js";
+import { FILTERS, GROUPS, STATE_KEYS, filterBody, filterField, queryOf, splitList, stateOfFilter } from "./customers/filters.js";
 
 export const MESSAGES = ["customers"];
 const SEARCH_DELAY_MS = 250;
 const PAGE_SIZE = 50;
 const POLL_MS = 400;
-const CONSENT = ["", "subscribed", "unsubscribed", "pending", "never_asked"];
-
-// The filters of GET /customers the panel offers, grouped as an owner thinks of them. `kind`
-// says how a value travels in a JSON body (segments, bulk actions, exports): the address and
-// the query string carry every value as text.
-const GROUPS = [
-  ["money", [
-    { name: "spent_min", type: "number", kind: "decimal", attrs: { min: 0, step: "any" } },
-    { name: "spent_max", type: "number", kind: "decimal", attrs: { min: 0, step: "any" } },
-    { name: "orders_min", type: "number", kind: "integer", attrs: { min: 0, step: 1 } },
-    { name: "orders_max", type: "number", kind: "integer", attrs: { min: 0, step: 1 } },
-    { name: "rating_min", type: "number", kind: "decimal", attrs: { min: 1, max: 5, step: "any" } },
-  ]],
-  ["activity", [
-    { name: "last_order_after", type: "date" },
-    { name: "last_order_before", type: "date" },
-    { name: "never_ordered", kind: "boolean", options: ["", "true", "false"] },
-    { name: "status", options: ["", "active", "inactive"] },
-    { name: "last_seen_from", type: "date" },
-    { name: "last_seen_to", type: "date" },
-  ]],
-  ["tags", [
-    { name: "tag", kind: "list" },
-    { name: "tag_mode", options: ["any", "all"] },
-  ]],
-  ["consent", [
-    { name: "email_consent", options: CONSENT },
-    { name: "sms_consent", options: CONSENT },
-  ]],
-  ["profile", [
-    { name: "favorite", kind: "boolean", options: ["", "true", "false"] },
-    { name: "country", attrs: { maxlength: 2, autocomplete: "off" } },
-    { name: "city", attrs: { maxlength: 100, autocomplete: "off" } },
-    { name: "created_from", type: "date" },
-    { name: "created_to", type: "date" },
-  ]],
-];
-const FILTERS = GROUPS.flatMap(([, filters]) => filters);
-const STATE_KEYS = ["q", "sort", "limit", ...FILTERS.map((f) => f.name)];
 const PAGE_SIZES = [10, 25, 50, 100, 200];
-
-// The columns an export of customers can have (NewExport.fields), the defaults ticked.
-const EXPORT_COLUMNS = [
-  "id", "email", "phone", "first_name", "last_name", "city", "region", "postcode", "country",
-  "gender", "birthday", "language", "tags", "favorite", "email_consent", "sms_consent",
-  "orders_count", "total_spent", "currency", "first_order_at", "last_order_at", "last_seen_at",
-  "created_at",
-];
-const EXPORT_DEFAULTS = new Set([
-  "id", "email", "phone", "first_name", "last_name", "city", "country", "tags", "email_consent",
-  "orders_count", "total_spent", "currency", "last_order_at", "created_at",
-]);
-
-/** The state's filters for a query string (GET /customers, /customers/count). */
-function queryOf(state) {
-  const query = {};
-  for (const filter of FILTERS) {
-    const value = state[filter.name];
-    if (!value) continue;
-    query[filter.name] = filter.kind === "list" ? splitList(value) : value;
-  }
-  if (!query.tag) delete query.tag_mode;
-  if (state.q) query.q = state.q;
-  return query;
-}
-
-/** The state's filters as a JSON filter (segments, bulk actions, exports), values typed. */
-function filterBody(state) {
-  const body = {};
-  for (const [name, value] of Object.entries(queryOf(state))) {
-    const filter = FILTERS.find((f) => f.name === name);
-    if (filter?.kind === "integer") body[name] = Number(value);
-    else if (filter?.kind === "boolean") body[name] = value === "true";
-    else body[name] = value;
-  }
-  return body;
-}
-
-/** A segment's filter back into the panel's text values. */
-function stateOfFilter(filter) {
-  const state = {};
-  for (const key of STATE_KEYS) {
-    const value = filter?.[key];
-    if (value === null || value === undefined || value === "") continue;
-    state[key] = Array.isArray(value) ? value.join(", ") : String(value);
-  }
-  if (!state.tag) delete state.tag_mode;
-  return state;
-}
 
 /** Built-in segments are named by the API in English: the console names them by id. */
 function segmentTitle(segment) {
@@ -107,10 +21,6 @@ function segmentTitle(segment) {
   const key = `customers.segment.${segment.id}`;
   const known = t(key);
   return known === key ? segment.name : known;
-}
-
-function splitList(text) {
-  return text.split(",").map((part) => part.trim()).filter(Boolean);
 }
 
 function fullName(customer) {
@@ -535,7 +445,7 @@ export async function render(main, { query }) {
       const sure = await confirmDialog(t("customers.bulk.delete_confirm", { count: selectedCount() }), t("customers.bulk.delete"));
       if (sure) await runBulk({ action: "delete" });
     }, "danger"),
-    h("button", { type: "button", onclick: () => openExport(selectionTarget()) }, t("customers.bulk.export")),
+    h("button", { type: "button", onclick: () => openExport(selectionTarget(), { work, returnFocus: exportButton }) }, t("customers.bulk.export")),
   ];
   fill(
     taskbar,
@@ -639,112 +549,8 @@ export async function render(main, { query }) {
   // Exports: the e-mails only, or chosen columns, of the selection or of the whole list.
   exportButton.addEventListener("click", () => {
     const filter = filterBody(state);
-    openExport(Object.keys(filter).length ? { filter } : {});
+    openExport(Object.keys(filter).length ? { filter } : {}, { work, returnFocus: exportButton });
   });
-
-  function openExport(target) {
-    const formId = uid("export");
-    const firstColumn = uid("fields");
-    const columnsBox = h(
-      "fieldset",
-      { class: "columns" },
-      h("legend", {}, t("customers.export.columns")),
-      h(
-        "div",
-        { class: "column-grid" },
-        EXPORT_COLUMNS.map((name, index) => {
-          const id = index === 0 ? firstColumn : uid("fields");
-          return h(
-            "label",
-            { for: id, class: "check" },
-            h("input", { type: "checkbox", id, name: "fields", value: name, checked: EXPORT_DEFAULTS.has(name) }),
-            ` ${t(`customers.export.col.${name}`)}`,
-          );
-        }),
-      ),
-      h("p", { id: `${firstColumn}-error`, class: "field-error", hidden: true }),
-    );
-    const kindId = uid("kind");
-    const form = h(
-      "form",
-      { id: formId, method: "dialog", novalidate: true },
-      h(
-        "fieldset",
-        {},
-        h("legend", {}, t("customers.export.what")),
-        h("label", { class: "check" }, h("input", { type: "radio", name: "kind", value: "emails", id: kindId, checked: true }), ` ${t("customers.export.emails")}`),
-        h("label", { class: "check" }, h("input", { type: "radio", name: "kind", value: "customers" }), ` ${t("customers.export.customers")}`),
-      ),
-      columnsBox,
-      field({ label: t("customers.export.format"), name: "format", options: [["csv", "CSV"], ["xlsx", "Excel (XLSX)"]], value: "csv" }),
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", onclick: () => dialog.close() }, t("common.cancel")),
-        h("button", { type: "submit", class: "primary" }, t("customers.export.start")),
-      ),
-    );
-    const dialog = h(
-      "dialog",
-      { class: "export-dialog", "aria-labelledby": `${formId}-title` },
-      h("h2", { id: `${formId}-title` }, target.ids ? t("customers.export.title_selected", { count: target.ids.length }) : t("customers.export.title")),
-      form,
-    );
-    const syncKind = () => {
-      columnsBox.disabled = form.elements.kind.value !== "customers";
-    };
-    form.addEventListener("change", syncKind);
-    syncKind();
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const kind = form.elements.kind.value;
-      const body = { kind, format: form.elements.format.value, language: lang(), target };
-      if (kind === "customers") body.fields = [...form.querySelectorAll("[name='fields']:checked")].map((box) => box.value);
-      try {
-        const job = await api.post("/exports", body);
-        dialog.close();
-        followExport(job);
-      } catch (error) {
-        showProblem(form, error);
-      }
-    });
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      exportButton.focus({ preventScroll: true });
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-  }
-
-  async function followExport(job) {
-    const bar = progress(t("customers.export.progress"));
-    const line = h("p", {}, t("customers.export.running"));
-    const box = h("section", { class: "panel export", "aria-label": t("customers.export.title") }, line, bar);
-    work.prepend(box);
-    try {
-      while (job.status === "running" || job.status === "assembling") {
-        bar.set(job.progress.rows_done, job.progress.total ?? job.progress.rows_done);
-        await sleep(POLL_MS);
-        job = await api.get(`/exports/${encodeURIComponent(job.id)}`);
-      }
-    } catch (error) {
-      showProblem(box, error);
-      return;
-    }
-    if (job.status !== "done") {
-      bar.remove();
-      box.classList.add("problem");
-      line.textContent = t("customers.export.failed", { reason: job.reason || job.status });
-      return;
-    }
-    bar.set(job.rows ?? 0, job.rows ?? 0);
-    line.textContent = t("customers.export.done", { count: job.rows ?? 0 });
-    const links = job.files.map((file) =>
-      h("a", { href: file.url, class: "button primary download", download: file.name }, t("customers.export.download", { name: file.name })),
-    );
-    box.append(h("p", { class: "actions" }, links), h("p", { class: "hint" }, t("customers.export.link_note")));
-    links[0]?.focus();
-  }
 
   let timer;
   search.addEventListener("input", () => {
@@ -761,27 +567,4 @@ export async function render(main, { query }) {
     loadSegments();
     loadTags();
   }
-}
-
-function filterField(filter, state, tagListId) {
-  const label = t(`customers.filter.${filter.name}`);
-  const value = state[filter.name] || (filter.name === "tag_mode" ? "any" : "");
-  if (filter.options) {
-    return field({
-      label,
-      name: filter.name,
-      value,
-      options: filter.options.map((option) => [option, t(option ? `customers.filter.${filter.name}.${option}` : "customers.filter.any")]),
-    });
-  }
-  const attrs = { ...(filter.attrs || {}) };
-  if (filter.name === "tag") attrs.list = tagListId;
-  return field({
-    label,
-    name: filter.name,
-    type: filter.type || "text",
-    value: filter.type === "date" ? value.slice(0, 10) : value,
-    hint: filter.name === "tag" ? t("customers.filter.tag.hint") : filter.name === "country" ? t("customers.filter.country.hint") : null,
-    attrs,
-  });
 }

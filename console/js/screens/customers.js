@@ -247,6 +247,7 @@ export async function render(main, { query }) {
   }
 
   async function load() {
+    if (!results.isConnected) return; // another screen is showing: its address is not ours
     const mine = ++generation;
     replaceQuery(Object.fromEntries(Object.entries(state).filter(([, v]) => v)));
     clearSelection();
@@ -531,6 +532,7 @@ export async function render(main, { query }) {
       bar.set(job.processed, job.total ?? Math.max(job.processed, 1));
       if (job.status === "succeeded" || job.status === "failed") break;
       await sleep(POLL_MS);
+      if (!box.isConnected) return; // the owner left the screen: the job goes on without us
       job = await api.get(`/jobs/${encodeURIComponent(job.id)}`);
     }
     bar.set(job.processed, job.total ?? job.processed);

@@ -110,6 +110,7 @@ async function followExport(job, work) {
     while (job.status === "running" || job.status === "assembling") {
       bar.set(job.progress.rows_done, job.progress.total ?? job.progress.rows_done);
       await sleep(POLL_MS);
+      if (!box.isConnected) return; // the owner left the screen; the Exports screen lists it
       job = await api.get(`/exports/${encodeURIComponent(job.id)}`);
     }
   } catch (error) {

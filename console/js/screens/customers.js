@@ -256,16 +256,23 @@ export async function render(main, { query }) {
     if (state.sort && !state.q) params.sort = state.sort;
     try {
       // Both asked at once; the rows are drawn as soon as they come, the count when it does.
-      const counting = api.get("/customers/count", queryOf(state));
-      counting.catch(() => {}); // its failure is the page's, shown below
+      const counting = api.get("/customers/count", queryOf(state)).catch(() => null);
       const page = await api.get("/customers", params);
       if (mine !== generation) return;
       rows = [...page.items];
       fill(results, ...renderPage(page, params, mine));
       const counted = await counting;
       if (mine !== generation) return;
-      total = counted.count;
-      countLine.textContent = t("customers.count", { count: counted.count });
+      if (counted) {
+        total = counted.count;
+        countLine.textContent = t("customers.count", { count: counted.count });
+      } else {
+        // Without the count the rows say only how many at least: said as such.
+        total = page.next_cursor ? null : rows.length;
+        countLine.textContent = page.next_cursor
+          ? t("customers.count_at_least", { count: rows.length })
+          : t("customers.count", { count: rows.length });
+      }
       renderTaskbar();
     } catch (error) {
       if (mine !== generation) return;

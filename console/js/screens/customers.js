@@ -190,7 +190,8 @@ export async function render(main, { query }) {
   }
 
   function applyState(next) {
-    for (const key of STATE_KEYS) delete state[key];
+    // A segment is a search and filters: the owner's sort and page size stay.
+    for (const key of STATE_KEYS) if (key !== "sort" && key !== "limit") delete state[key];
     Object.assign(state, next);
     search.value = state.q || "";
     for (const filter of FILTERS) {

@@ -132,3 +132,10 @@ def owner(console_stack: RunningStack, chromium: Browser, tmp_path: Path) -> Ite
         yield Owner(console_stack, f"web-{uuid.uuid4().hex[:12]}", page, tmp_path)
     finally:
         context.close()
+
+
+# `set_default_timeout` above covers actions only; `expect(...)` has its own default (5 s),
+# which a loaded machine overruns while the stack works (a bulk job, an export's chain).
+from playwright.sync_api import expect  # noqa: E402
+
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)

@@ -206,7 +206,11 @@ def test_a_built_in_flow_can_start_as_a_draft_to_review_first(flows_api: Api) ->
     answer = flows_api.call("POST", "/flows/templates/abandoned_cart?state=draft")
     assert answer.status == 201, answer.body
     assert answer.body["state"] == "draft"
-    assert answer.body["definition"]["steps"][0]["duration"] == {"days": 0, "hours": 4, "minutes": 0}
+    assert answer.body["definition"]["steps"][0]["duration"] == {
+        "days": 0,
+        "hours": 4,
+        "minutes": 0,
+    }
     stored = flows_api.call("GET", f"/flows/{answer.body['id']}")
     assert stored.body["state"] == "draft"
     refused = flows_api.call("POST", "/flows/templates/abandoned_cart?state=paused")

@@ -302,11 +302,12 @@ function showFlowProblem(form, error, reload) {
   }
   const banner = showProblem(form, shown);
   for (const item of stepErrors) {
-    const slot = form.querySelector(`[data-step-error="${item.index}"]`);
-    if (!slot) continue;
+    // Next to the field the fault names where the step has one, else under the whole step.
     const control = form.querySelector(`[name="${CSS.escape(item.name)}"]`);
+    const slot = (control && document.getElementById(`${control.id}-error`)) || form.querySelector(`[data-step-error="${item.index}"]`);
+    if (!slot) continue;
     if (control) control.setAttribute("aria-invalid", "true");
-    slot.append(h("span", { class: "fault" }, faultText(item)));
+    slot.append(h("span", { class: "fault" }, faultText(item)), " ");
     slot.hidden = false;
   }
   if (stepErrors.length) {

@@ -164,7 +164,7 @@ async function renderEditor(area, templateId) {
     const errors = error.errors.map((item) => {
       const match = /^(subject|html|text): (.*)$/s.exec(item.reason || "");
       if (item.field !== "context" || !match) return item;
-      return { ...item, field: `contents.${language}.${match[1]}`, code: "template", reason: renderReason(error.title, match[2]) };
+      return { ...item, field: `contents.${language}.${match[1]}`, code: "template", reason: renderReason(error.detail, match[2]) };
     });
     showProblem(form, Object.assign(Object.create(ApiProblem.prototype), error, { errors }));
   }

@@ -3,7 +3,7 @@
 // version with If-Match; go live / pause; its figures with a simple chart.
 import * as api from "../api.js";
 import { ApiProblem } from "../api.js";
-import { h, uid } from "../dom.js";
+import { append, h, uid } from "../dom.js";
 import { lang, number, t } from "../i18n.js";
 import { action, clearProblems, field, heading, note, showProblem, table, toast } from "../ui.js";
 import { eventText, revenueText, stateBadge, triggerText } from "./flows.js";
@@ -436,7 +436,7 @@ async function renderStats(area, path, flow) {
     ),
   );
   const reasons = Object.entries(stats.skipped || {});
-  area.append(
+  append(area, [
     chart,
     reasons.length
       ? h("div", {}, h("h3", {}, t("flow.stats.skipped_by")), h("ul", {}, reasons.map(([reason, count]) => h("li", {}, `${skipReason(reason)}: ${number(count)}`))))
@@ -456,7 +456,7 @@ async function renderStats(area, path, flow) {
           ],
         })
       : note(t("flow.stats.no_steps")),
-  );
+  ]);
 }
 
 function stepLabel(stepId, flow) {

@@ -33,7 +33,7 @@ def test_set_up_the_abandoned_cart_flow_change_its_first_wait_and_go_live(owner:
     assert owner.axe_violations() == []
     owner.screenshot("flows")
 
-    page.get_by_role("button", name="Use the template Abandoned cart").click()
+    page.get_by_role("button", name="Use this template: Abandoned cart").click()
     expect(page.get_by_role("heading", name="Abandoned cart", exact=True)).to_be_visible()
     expect(page.locator(".screen-head .badge")).to_have_text("Draft")
     first = _step(page, 1, "Wait")

@@ -161,11 +161,16 @@ async function renderEditor(area, templateId) {
       showProblem(previewArea, error);
       return;
     }
-    const errors = error.errors.map((item) => {
-      const match = /^(subject|html|text): (.*)$/s.exec(item.reason || "");
-      if (item.field !== "context" || !match) return item;
-      return { ...item, field: `contents.${language}.${match[1]}`, code: "template", reason: renderReason(error.detail, match[2]) };
-    });
+    const parts = error.errors.map((item) => [item, /^(subject|html|text): (.*)$/s.exec(item.reason || "")]);
+    if (!parts.some(([item, match]) => item.field === "context" && match)) {
+      showProblem(previewArea, error); // the chosen customer, say: next to the picker
+      return;
+    }
+    const errors = parts.map(([item, match]) =>
+      item.field === "context" && match
+        ? { ...item, field: `contents.${language}.${match[1]}`, code: "template", reason: renderReason(error.detail, match[2]) }
+        : item,
+    );
     showProblem(form, Object.assign(Object.create(ApiProblem.prototype), error, { errors }));
   }
 

@@ -202,6 +202,22 @@ def test_built_in_flows_go_live_in_one_call(flows_api: Api) -> None:
     assert flows_api.call("POST", "/flows/templates/nope").status == 404
 
 
+def test_a_built_in_flow_can_start_as_a_draft_to_review_first(flows_api: Api) -> None:
+    answer = flows_api.call("POST", "/flows/templates/abandoned_cart?state=draft")
+    assert answer.status == 201, answer.body
+    assert answer.body["state"] == "draft"
+    assert answer.body["definition"]["steps"][0]["duration"] == {
+        "days": 0,
+        "hours": 4,
+        "minutes": 0,
+    }
+    stored = flows_api.call("GET", f"/flows/{answer.body['id']}")
+    assert stored.body["state"] == "draft"
+    refused = flows_api.call("POST", "/flows/templates/abandoned_cart?state=paused")
+    assert refused.status == 422
+    assert refused.body["errors"][0]["field"] == "state"
+
+
 # Runs -------------------------------------------------------------------------------------
 
 

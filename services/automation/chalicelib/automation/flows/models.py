@@ -37,6 +37,13 @@ class StateChange(_In):
     state: State
 
 
+class TemplateQuery(_In):
+    state: Literal["draft", "live"] = Field(
+        default="live",
+        description="draft: set it up first (review, edit), then take it live.",
+    )
+
+
 class Flow(BaseModel):
     id: str
     name: str

@@ -12,6 +12,7 @@ from chalicelib.automation.flows.models import (
     NewFlow,
     Settings,
     StateChange,
+    TemplateQuery,
 )
 from chalicelib.automation.flows.store import FlowSettings
 from clientela import problems
@@ -154,6 +155,7 @@ def set_state(call: Call, flow_id: str) -> Reply:
     "/flows/templates/{template}",
     "POST",
     summary="Activate a built-in flow",
+    query=TemplateQuery,
     response=Flow,
     status=201,
     errors=(404,),
@@ -163,9 +165,10 @@ def set_state(call: Call, flow_id: str) -> Reply:
 )
 def activate_template(call: Call, template: str) -> Reply:
     """One call, live at once: abandoned_cart, welcome, win_back, post_purchase_review,
-    credit_expiring, birthday."""
+    credit_expiring, birthday. `state=draft` sets it up as a draft to review first."""
+    query: TemplateQuery = call.query
     try:
-        flow = usecases.activate_template(call.store_id, template)
+        flow = usecases.activate_template(call.store_id, template, state=query.state)
     except usecases.UnknownTemplate:
         raise problems.not_found("built-in flow") from None
     except usecases.NotLive as error:

@@ -138,13 +138,13 @@ def set_state(
     return flow
 
 
-def activate_template(store_id: str, template: str) -> Flow:
-    """A built-in flow, live at once."""
+def activate_template(store_id: str, template: str, state: str = "live") -> Flow:
+    """A built-in flow, live at once (or a draft to review first)."""
     if template not in BUILT_IN:
         raise UnknownTemplate
     name, definition = BUILT_IN[template]
     return create_flow(
-        store_id, name=name, definition=Definition.model_validate(definition), state="live"
+        store_id, name=name, definition=Definition.model_validate(definition), state=state
     )
 
 

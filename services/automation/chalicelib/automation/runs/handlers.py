@@ -1,6 +1,7 @@
 """Queue and schedule handlers of runs.
 
-- `handle_event_batch`: bus events for flows (FlowEventsRule -> queue): a trigger starts runs,
+- `handle_event_batch`: bus events for flows (FlowEventsRule -> queue): a trigger (an event,
+  `segment.entered`) starts runs,
   any customer event is remembered (exits, conditions) and resumes the runs waiting for it, the
   cart is kept line by line, opens, clicks and orders feed the stats.
 - `handle_task_batch`: the state machine's tasks (decide a step, park a wait).
@@ -27,7 +28,7 @@ from chalicelib.automation.runs import usecases
 from chalicelib.automation.runs.store import CartLine
 from chalicelib.automation.stats import usecases as stats
 from clientela.events import IncomingEvent, parse_eventbridge
-from clientela_events import automation, credits, customers, storefront
+from clientela_events import automation, credits, customers, segments, storefront
 
 logger = Logger(service="automation")
 
@@ -51,6 +52,8 @@ def _trigger_object(event: IncomingEvent) -> str:
         return f"lot:{data.lot_id}"
     if event.event_type == "customer.created":
         return "customer"
+    if isinstance(data, segments.SegmentEnteredV1):
+        return f"segment:{data.segment_id}:{event.metadata.event_id}"
     return f"event:{event.metadata.event_id}"
 
 
@@ -120,6 +123,12 @@ def follow(event: IncomingEvent) -> dict[str, Any]:
     outcome["runs"] = usecases.start_runs(
         store_id, event.event_type, customer_id, _trigger_object(event), at
     )
+    if isinstance(data, segments.SegmentEnteredV1):
+        outcome["runs"].update(
+            usecases.start_segment_runs(
+                store_id, data.segment_id, customer_id, _trigger_object(event), at
+            )
+        )
     return outcome
 
 

@@ -85,6 +85,18 @@ def start_runs(
     }
 
 
+def start_segment_runs(
+    store_id: str, segment_id: str, customer_id: str, entry: str, at: datetime
+) -> dict[str, str]:
+    """Every live flow triggered by entering this segment: the entry (one `segment.entered`)
+    is the trigger object, so a redelivered entry starts nothing new and a later entry is
+    judged by the flow's re-entry policy."""
+    return {
+        flow.flow_id: start_run(flow, customer_id, entry, at)
+        for flow in flows.live_segment_flows(store_id, segment_id)
+    }
+
+
 def start_run(flow: Flow, customer_id: str, trigger_object: str, at: datetime) -> str:
     """Starts the run of (flow, customer, trigger object) unless it exists; a newer trigger of a
     superseding flow replaces the run in progress. Returns started, duplicate, superseded (the

@@ -105,6 +105,10 @@ class FlowsDriver:
         """What the hourly date-trigger rule does at `at`."""
         return self._fire("fire_date_triggers", at)
 
+    def fire_schedules(self, at: datetime) -> Any:
+        """What the every-minute scheduled-flows rule does at `at` (then the fan-out drains)."""
+        return self._fire("fire_flow_schedules", at)
+
     def _fire(self, handler: str, at: datetime) -> Any:
         event = {
             "version": "0",

@@ -147,8 +147,10 @@ def test_a_loop_is_refused() -> None:
 def test_segment_and_schedule_triggers_are_checked_going_live(
     trigger: dict[str, Any], field: str | None
 ) -> None:
+    steps = [{"id": "s", "type": "exit"}]
+    reentry = {"policy": "after", "days": 1}
     found = problems_of(
-        Definition.model_validate({"trigger": trigger, "steps": [{"id": "s", "type": "exit"}]})
+        Definition.model_validate({"trigger": trigger, "steps": steps, "reentry": reentry})
     )
     assert [f.field for f in found] == ([field] if field else [])
 
@@ -336,3 +338,11 @@ def test_events_flows_do_not_follow_are_named_going_live() -> None:
         "steps.0.event",
         "steps.1.condition.event_since_entry",
     ]
+
+
+def test_a_recurring_schedule_needs_re_entry() -> None:
+    trigger = {"type": "schedule", "schedule": {"time": "10:00"}}
+    found = problems_of(
+        Definition.model_validate({"trigger": trigger, "steps": [{"id": "s", "type": "exit"}]})
+    )
+    assert [f.field for f in found] == ["reentry.policy"]

@@ -275,6 +275,20 @@ def problems_of(definition: Definition, *, known_templates: set[str] | None = No
     `known_templates`: the template ids the store can send; None skips that check.
     """
     faults = _trigger_faults(definition.trigger)
+    schedule = definition.trigger.schedule
+    if (
+        definition.trigger.type == "schedule"
+        and schedule is not None
+        and schedule.time is not None
+        and definition.reentry.policy == "never"
+    ):
+        faults.append(
+            Fault(
+                "reentry.policy",
+                "A recurring schedule needs re-entry after N days: with never, each customer "
+                "would enter at the first occurrence only",
+            )
+        )
     faults.extend(_event_faults(definition))
     if definition.reentry.policy == "after" and definition.reentry.days is None:
         faults.append(Fault("reentry.days", "Re-entry after N days needs days"))

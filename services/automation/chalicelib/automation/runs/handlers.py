@@ -8,6 +8,8 @@
 - `fire_due`: the every-minute schedule that resumes the runs whose wait is due.
 - `fire_dates`: the hourly schedule that starts the runs of date triggers (birthdays, N days
   after sign-up or the last order).
+- `fire_schedules`: the every-minute schedule that opens the fan-out of each scheduled flow's
+  occurrence (its pages then go through `handle_task_batch`).
 """
 
 from __future__ import annotations
@@ -179,3 +181,9 @@ def fire_dates(event: dict[str, Any]) -> dict[str, Any]:
     """The hourly schedule of date triggers: who is due today (the stores' day) enters."""
     now = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
     return {"started": usecases.fire_date_triggers(now)}
+
+
+def fire_schedules(event: dict[str, Any]) -> dict[str, Any]:
+    """The every-minute schedule of scheduled flows: each occurrence due opens its fan-out."""
+    now = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    return {"fired": usecases.fire_flow_schedules(now)}

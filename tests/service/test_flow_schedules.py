@@ -40,7 +40,9 @@ def daily_flow(api: Api, time: str) -> dict[str, Any]:
         "reentry": {"policy": "after", "days": 1},
         "steps": [{"id": "news", "type": "send_email", "template_id": "builtin-welcome"}],
     }
-    answer = api.call("POST", "/flows", {"name": "Daily", "definition": definition, "state": "live"})
+    answer = api.call(
+        "POST", "/flows", {"name": "Daily", "definition": definition, "state": "live"}
+    )
     assert answer.status == 201, answer.body
     return dict(answer.body)
 

@@ -16,7 +16,9 @@ ROME = ZoneInfo("Europe/Rome")
 MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 12:00 in São Paulo
 
 instants = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    min_value=datetime(2026, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+    max_value=datetime(2027, 12, 31),  # noqa: DTZ001
+    timezones=st.just(UTC),
 )
 schedules = st.builds(
     Schedule,

@@ -76,7 +76,10 @@ def measure(endpoint: str, contacts: int) -> Fanout:
     driver = FlowsDriver(loaded.module, STORE)
     began = time.perf_counter()
     try:
-        driver.fire_schedules(at)
+        # The tick, then its pages; not `settle`: executions that are not run never settle.
+        assert usecases.fire_flow_schedules(at) == 1
+        while driver.drain_steps():
+            pass
     finally:
         usecases._queue_fanout = queue
     seconds = time.perf_counter() - began

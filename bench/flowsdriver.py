@@ -83,6 +83,10 @@ class FlowsDriver:
     def drain_events(self) -> int:
         return self._drain("clientela-automation-flow-events", "on_flow_event")
 
+    def drain_steps(self) -> int:
+        """The steps queue alone (a scheduled flow's fan-out pages, with executions not run)."""
+        return self._drain("clientela-automation-flow-steps", "on_flow_step")
+
     def settle(self, rounds: int = 2000) -> None:
         """Until no queue holds anything and every execution waits on a token (or ended)."""
         quiet = 0

@@ -221,6 +221,19 @@ class FlowStore:
             return False
         return True
 
+    def retire_schedule(self, store_id: str, flow_id: str, since: datetime) -> None:
+        """A once-only schedule that fired leaves the list (unless saved live again since)."""
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": "SCHEDULED_FLOWS"}, "sk": {"S": f"{store_id}#{flow_id}"}},
+                ConditionExpression="since = :since",
+                ExpressionAttributeValues={":since": {"S": since.isoformat()}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     def version(self, store_id: str, flow_id: str, version: int) -> Definition | None:
         item = self._db.get_item(
             TableName=self._table,

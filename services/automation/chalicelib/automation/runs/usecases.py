@@ -613,7 +613,10 @@ def fire_flow_schedules(now: datetime) -> int:
                 for n in range(CONTACT_SHARDS)
             ]
         )
-        flows.store().fired(store_id, flow_id, since, occurrence)
+        if trigger.schedule.at is not None:
+            flows.store().retire_schedule(store_id, flow_id, since)  # nothing more to fire
+        else:
+            flows.store().fired(store_id, flow_id, since, occurrence)
         fired += 1
     return fired
 

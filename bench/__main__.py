@@ -10,7 +10,8 @@ per credits operation; only with `--only credits`), exports (rows/s and peak mem
 imports (reading a 1,000,000-row file beside a bare csv.reader, and a preview end to end:
 rows/s; only with `--only imports`), flows (per abandoned-cart run: state
 transitions, invocations, requests, our time per send decision; a burst of cart events: runs
-started and duplicates; only with `--only flows`).
+started and duplicates; only with `--only flows`), fanout (one scheduled flow occurrence over a
+store's contacts: requests per contact, pages, duplicates; only with `--only fanout`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ SECTIONS = (
     "imports",
     "scale",
     "flows",
+    "fanout",
 )
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
@@ -43,7 +45,7 @@ SECTIONS = (
 # A 1,000,000-row file read twice, then a preview on moto (a few minutes): with --only only.
 # A Black-Friday hour replayed at several shard counts (minutes on moto): with --only only.
 # Per-run costs and a burst of cart events on a moto of its own (minutes): with --only only.
-ON_REQUEST = ("reports", "credits", "exports", "imports", "scale", "flows")
+ON_REQUEST = ("reports", "credits", "exports", "imports", "scale", "flows", "fanout")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         _startup(args, document, text)
     if "flows" in chosen:
         _flows(args, document, text)
-    if ({"api", "stream", "reports", "search", *ON_REQUEST} - {"flows"}) & set(chosen):
+    if "fanout" in chosen:
+        _fanout(args, document, text)
+    if ({"api", "stream", "reports", "search", *ON_REQUEST} - {"flows", "fanout"}) & set(chosen):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -165,6 +169,17 @@ def _flows(args: argparse.Namespace, document: dict[str, Any], text: dict[str, s
     text["flows"] = flows.render(flowed)
 
 
+def _fanout(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    # A scheduled flow's occurrence over a store's contacts, on a moto server of its own.
+    from bench import flowfanout  # noqa: PLC0415
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with contextlib.redirect_stdout(io.StringIO()):
+        found = flowfanout.run(args.fanout_contacts)
+    document["fanout"] = flowfanout.as_json(found)
+    text["fanout"] = flowfanout.render(found)
+
+
 def _credits(
     stack: Any, args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]
 ) -> None:
@@ -218,6 +233,9 @@ def _on_request_options(parser: argparse.ArgumentParser) -> None:
     _export_options(parser)
     _scale_options(parser)
     _flow_options(parser)
+    parser.add_argument(
+        "--fanout-contacts", type=int, default=400, help="contacts a scheduled flow fans out to"
+    )
 
 
 def _scale_options(parser: argparse.ArgumentParser) -> None:

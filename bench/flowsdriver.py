@@ -83,6 +83,10 @@ class FlowsDriver:
     def drain_events(self) -> int:
         return self._drain("clientela-automation-flow-events", "on_flow_event")
 
+    def drain_steps(self) -> int:
+        """The steps queue alone (a scheduled flow's fan-out pages, with executions not run)."""
+        return self._drain("clientela-automation-flow-steps", "on_flow_step")
+
     def settle(self, rounds: int = 2000) -> None:
         """Until no queue holds anything and every execution waits on a token (or ended)."""
         quiet = 0
@@ -104,6 +108,10 @@ class FlowsDriver:
     def fire_dates(self, at: datetime) -> Any:
         """What the hourly date-trigger rule does at `at`."""
         return self._fire("fire_date_triggers", at)
+
+    def fire_schedules(self, at: datetime) -> Any:
+        """What the every-minute scheduled-flows rule does at `at` (then the fan-out drains)."""
+        return self._fire("fire_flow_schedules", at)
 
     def _fire(self, handler: str, at: datetime) -> Any:
         event = {

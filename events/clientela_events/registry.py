@@ -20,6 +20,7 @@ from clientela_events import (
     imports,
     privacy,
     referrals,
+    segments,
     storefront,
 )
 
@@ -697,6 +698,20 @@ CONTRACTS = (
             "add": ["cart-abandoner"],
             "remove": [],
         },
+    ),
+    Contract(
+        segments.SOURCE,
+        "segment.entered",
+        1,
+        segments.SegmentEnteredV1,
+        {"segment_id": "01JD3Z9S1E2G3M4E5N6T7A8B9C", "customer_id": _CUSTOMER["id"], "at": _WHEN},
+    ),
+    Contract(
+        segments.SOURCE,
+        "segment.exited",
+        1,
+        segments.SegmentExitedV1,
+        {"segment_id": "01JD3Z9S1E2G3M4E5N6T7A8B9C", "customer_id": _CUSTOMER["id"], "at": _WHEN},
     ),
 )
 

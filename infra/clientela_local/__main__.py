@@ -109,6 +109,7 @@ def _seed(base_url: str, token: str, count: int, stopping: threading.Event) -> N
     log.info("seeding %d demo customers into %s...", count, seed.DEMO_STORE)
     try:
         seed.seed_flows(base_url, token)
+        seed.seed_segment_flow(base_url, token)
         seed.seed(base_url, token, seed.demo_customers(count))
     except Exception as exc:
         if not stopping.is_set():  # a stop cuts seeding short: not worth a warning

@@ -866,6 +866,33 @@ def seed_flows(base_url: str, token: str, shop_url: str = "https://shop.example.
     return live["Abandoned cart"]
 
 
+def seed_segment_flow(base_url: str, token: str) -> str:
+    """The demo store's saved segment "VIP" (tag `vip`) and a live flow its entrants go through
+    (an hour later, the welcome e-mail), once. Returns the flow's id."""
+    api = _Api(base_url, token)
+    segments = api.answer(api.send("GET", "/segments", None, what="segments"), what="segments")
+    vip = next((s["id"] for s in segments["items"] if s["name"] == "VIP"), None)
+    if vip is None:
+        body = {"name": "VIP", "filter": {"tag": ["vip"]}}
+        vip = api.answer(api.post("/segments", body, what="VIP segment"), what="VIP", status=201)[
+            "id"
+        ]
+    listed = api.answer(api.send("GET", "/flows", None, what="flows"), what="flows")
+    found = next((f["id"] for f in listed["items"] if f["name"] == "VIP welcome"), None)
+    if found is not None:
+        return str(found)
+    definition = {
+        "trigger": {"type": "segment", "segment_id": vip},
+        "steps": [
+            {"id": "wait-1h", "type": "wait", "duration": {"hours": 1}, "next": "welcome"},
+            {"id": "welcome", "type": "send_email", "template_id": "builtin-welcome"},
+        ],
+    }
+    body = {"name": "VIP welcome", "definition": definition, "state": "live"}
+    created = api.answer(api.post("/flows", body, what="VIP flow"), what="VIP flow", status=201)
+    return str(created["id"])
+
+
 def _numbered(batches: list[list[dict[str, Any]]]) -> list[tuple[int, list[dict[str, Any]]]]:
     return list(enumerate(batches, start=1))
 

@@ -26,7 +26,9 @@ if functions.serves("on_contact_event"):
     from chalicelib.automation import inbox
 if functions.serves("on_ses_feedback"):
     from chalicelib.automation.sending import handlers as sending_handlers
-if functions.serves("on_flow_event", "on_flow_step", "fire_due_timers", "fire_date_triggers"):
+if functions.serves(
+    "on_flow_event", "on_flow_step", "fire_due_timers", "fire_date_triggers", "fire_flow_schedules"
+):
     from chalicelib.automation.runs import handlers as run_handlers
 if functions.serves("on_inbound_mail"):
     from chalicelib.automation.messages import handlers as message_handlers
@@ -83,6 +85,14 @@ def fire_date_triggers(event: CloudWatchEvent) -> dict[str, Any]:
     """Starts the runs of date triggers due today (each store's day; hourly, so every time
     zone's midnight is met within the hour, and a missed tick is caught up by the next)."""
     return run_handlers.fire_dates(event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+@obs.tracer.capture_method
+def fire_flow_schedules(event: CloudWatchEvent) -> dict[str, Any]:
+    """Scheduled flows: each occurrence due opens its fan-out over the contacts, a page per
+    message on the steps queue (resumable: a cursor per shard)."""
+    return run_handlers.fire_schedules(event.to_dict())
 
 
 @app.on_sqs_message(queue=settings().inbound_queue, batch_size=10)

@@ -122,13 +122,37 @@ def test_a_loop_is_refused() -> None:
     assert "steps" in found
 
 
-def test_triggers_not_runnable_yet_are_refused_going_live() -> None:
+@pytest.mark.parametrize(
+    ("trigger", "field"),
+    [
+        ({"type": "segment"}, "trigger.segment_id"),
+        ({"type": "segment", "segment_id": "vip"}, "trigger.segment_id"),
+        ({"type": "segment", "segment_id": "new"}, "trigger.segment_id"),  # a built-in
+        ({"type": "segment", "segment_id": "01JQ0000000000000000000001"}, None),
+        ({"type": "schedule"}, "trigger.schedule"),
+        ({"type": "schedule", "schedule": {}}, "trigger.schedule"),
+        (
+            {"type": "schedule", "schedule": {"at": "2026-12-01T10:00:00Z", "time": "10:00"}},
+            "trigger.schedule",
+        ),
+        ({"type": "schedule", "schedule": {"time": "25:00"}}, "trigger.schedule.time"),
+        (
+            {"type": "schedule", "schedule": {"time": "10:00", "weekdays": [7]}},
+            "trigger.schedule.weekdays",
+        ),
+        ({"type": "schedule", "schedule": {"at": "2026-12-01T10:00:00-03:00"}}, None),
+        ({"type": "schedule", "schedule": {"time": "09:30", "weekdays": [0]}}, None),
+    ],
+)
+def test_segment_and_schedule_triggers_are_checked_going_live(
+    trigger: dict[str, Any], field: str | None
+) -> None:
+    steps = [{"id": "s", "type": "exit"}]
+    reentry = {"policy": "after", "days": 1}
     found = problems_of(
-        Definition.model_validate(
-            {"trigger": {"type": "schedule"}, "steps": [{"id": "s", "type": "exit"}]}
-        )
+        Definition.model_validate({"trigger": trigger, "steps": steps, "reentry": reentry})
     )
-    assert [f.field for f in found] == ["trigger.type"]
+    assert [f.field for f in found] == ([field] if field else [])
 
 
 def test_a_date_trigger_names_its_date() -> None:
@@ -314,3 +338,11 @@ def test_events_flows_do_not_follow_are_named_going_live() -> None:
         "steps.0.event",
         "steps.1.condition.event_since_entry",
     ]
+
+
+def test_a_recurring_schedule_needs_re_entry() -> None:
+    trigger = {"type": "schedule", "schedule": {"time": "10:00"}}
+    found = problems_of(
+        Definition.model_validate({"trigger": trigger, "steps": [{"id": "s", "type": "exit"}]})
+    )
+    assert [f.field for f in found] == ["reentry.policy"]

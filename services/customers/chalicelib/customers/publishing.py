@@ -18,6 +18,7 @@ from chalicelib.customers.orders.rules import Order
 from chalicelib.customers.orders.store import read_order
 from chalicelib.customers.profiles.rules import EVENT_FIELDS, PROFILE_FIELDS, Consent, Customer
 from chalicelib.customers.profiles.store import CUSTOMER_PREFIX, from_item, plain
+from chalicelib.customers.segments import usecases as segments
 from clientela.events import OutgoingEvent, publish
 from clientela_events import customers as customers_events
 from clientela_events.customers import (
@@ -215,9 +216,30 @@ def _customer_event(record: dict[str, Any], common: dict[str, Any]) -> OutgoingE
     return None
 
 
+def membership_events_for(record: dict[str, Any]) -> list[OutgoingEvent]:
+    """`segment.entered` / `segment.exited` for a customer's change: the old and new images
+    judged against the store's segments (the images hold the whole profile and its order
+    aggregates, so every filter of GET /customers can be judged; no read of the store)."""
+    change = record["dynamodb"]
+    pk, sk = change["Keys"]["pk"]["S"], change["Keys"]["sk"]["S"]
+    store_id = entity_store(pk, sk)
+    if store_id is None or not sk.startswith(CUSTOMER_PREFIX) or moved_by_migration(record):
+        return []
+    new, old = change.get("NewImage"), change.get("OldImage")
+    before = from_item(old) if old else None
+    after = from_item(new) if new else None
+    stream_time = datetime.fromtimestamp(float(change.get("ApproximateCreationDateTime", 0)), UTC)
+    at = max(stream_time, *(c.updated_at for c in (before, after) if c is not None))
+    return segments.membership_events(store_id, record["eventID"], before, after, at)
+
+
 def publish_changes(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Publishes a stream batch in order; reports the first failure so the rest is retried."""
-    pending = [(record, event_for(record)) for record in records]
+    pending = [
+        (record, event)
+        for record in records
+        for event in (event_for(record), *membership_events_for(record))
+    ]
     outgoing = [(record, event) for record, event in pending if event is not None]
     failed = publish([event for _, event in outgoing])
     if not failed:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from chalicelib.automation.runs.rules import shard_of
+
 # What a template may read of a contact, besides the names and the e-mail.
 LANGUAGES = ("pt-BR", "es", "it", "en")
 
@@ -39,3 +41,13 @@ class Contact:
 def normalized_email(email: str) -> str:
     """The form addresses are compared and suppressed in (mailbox providers ignore case)."""
     return email.strip().lower()
+
+
+# The store's contacts are listed in this many partitions (index `contacts-by-shard`).
+CONTACT_SHARDS = 16
+
+
+def contact_shard(customer_id: str) -> int:
+    """Which listing partition a customer's contact is in: a hash, so a store's contacts (and
+    their profile writes) spread evenly."""
+    return shard_of(customer_id, CONTACT_SHARDS)

@@ -3,6 +3,10 @@
 - contact: `pk=CONTACT#<store>#<customer>`, `sk=CONTACT`. `version` is the profile version the
   item holds; `deleted` marks a tombstone. `last_order_at` is kept apart from the profile (it
   comes from order events, which carry no version) and may arrive before the profile does.
+- the store's contacts, listed shard by shard (scheduled flows walk them): index
+  `contacts-by-shard`, `kpk=CONTACTS#<store>#<0..15>` (a hash of the customer), `ksk=<customer>`;
+  set with the profile, removed with it (tombstones and order-only items are not listed). A
+  partition holds 1/16 of a store's contacts and takes 1/16 of its profile writes.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.automation.contacts.rules import Contact
+from chalicelib.automation.contacts.rules import Contact, contact_shard
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 MAX_ID_CHARS = 128
+CONTACTS_INDEX = "contacts-by-shard"
 
 _PROFILE_FIELDS = (
     "email",
@@ -61,6 +66,29 @@ def _instant(item: dict[str, Any], name: str) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def _shard_pk(store_id: str, shard: int) -> str:
+    return f"CONTACTS#{store_id}#{shard}"
+
+
+def _contact(store_id: str, customer_id: str, item: dict[str, Any]) -> Contact:
+    birthday = _text(item, "birthday")
+    return Contact(
+        store_id=store_id,
+        customer_id=customer_id,
+        email=_text(item, "email"),
+        first_name=_text(item, "first_name"),
+        last_name=_text(item, "last_name"),
+        language=_text(item, "language"),
+        country=_text(item, "country"),
+        tags=tuple(v["S"] for v in item.get("tags", {}).get("L", [])),
+        email_consent=_text(item, "email_consent") or "never_asked",
+        created_at=_instant(item, "created_at"),
+        birthday=date.fromisoformat(birthday) if birthday else None,
+        last_order_at=_instant(item, "last_order_at"),
+        version=int(item["version"]["N"]),
+    )
+
+
 class ContactStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self.client = client
@@ -74,22 +102,31 @@ class ContactStore:
         ).get("Item")
         if item is None or "version" not in item or "deleted" in item:
             return None
-        birthday = _text(item, "birthday")
-        return Contact(
-            store_id=store_id,
-            customer_id=customer_id,
-            email=_text(item, "email"),
-            first_name=_text(item, "first_name"),
-            last_name=_text(item, "last_name"),
-            language=_text(item, "language"),
-            country=_text(item, "country"),
-            tags=tuple(v["S"] for v in item.get("tags", {}).get("L", [])),
-            email_consent=_text(item, "email_consent") or "never_asked",
-            created_at=_instant(item, "created_at"),
-            birthday=date.fromisoformat(birthday) if birthday else None,
-            last_order_at=_instant(item, "last_order_at"),
-            version=int(item["version"]["N"]),
-        )
+        return _contact(store_id, customer_id, item)
+
+    def page(
+        self, store_id: str, shard: int, *, after: str | None, limit: int
+    ) -> tuple[list[Contact], str | None]:
+        """Up to `limit` of the store's contacts in one shard, by customer id after `after`;
+        the last id read when there may be more, else None."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": CONTACTS_INDEX,
+            "KeyConditionExpression": "kpk = :kpk" + (" AND ksk > :after" if after else ""),
+            "ExpressionAttributeValues": {":kpk": {"S": _shard_pk(store_id, shard)}},
+            "Limit": limit,
+        }
+        if after:
+            request["ExpressionAttributeValues"][":after"] = {"S": after}
+        response = self.client.query(**request)
+        items = response.get("Items", [])
+        found = [
+            _contact(store_id, item["ksk"]["S"], item)
+            for item in items
+            if "version" in item and "deleted" not in item
+        ]
+        more = "LastEvaluatedKey" in response and items
+        return found, items[-1]["ksk"]["S"] if more else None
 
     def put_profile(self, contact: Contact) -> bool:
         """Writes the profile if it is newer than what the item holds. False when it is not."""
@@ -99,8 +136,14 @@ class ContactStore:
         names = {f"#{name}": name for name in (*present, *absent, "version", "deleted")}
         values = {f":{name}": _value(value) for name, value in present.items()}
         values[":v"] = {"N": str(contact.version)}
+        # Listed for scheduled flows once it has a profile (see the module's docstring).
+        values[":kpk"] = {"S": _shard_pk(contact.store_id, contact_shard(contact.customer_id))}
+        values[":ksk"] = {"S": contact.customer_id}
         sets = ", ".join(f"#{name} = :{name}" for name in present)
-        expression = f"SET {sets + ', ' if sets else ''}#version = :v REMOVE #deleted"
+        expression = (
+            f"SET {sets + ', ' if sets else ''}#version = :v, kpk = :kpk, ksk = :ksk"
+            " REMOVE #deleted"
+        )
         if absent:
             expression += ", " + ", ".join(f"#{name}" for name in absent)
         return self._conditional(
@@ -119,7 +162,7 @@ class ContactStore:
         return self._conditional(
             store_id=store_id,
             customer_id=customer_id,
-            expression=f"SET #version = :v, #deleted = :t REMOVE {removed}",
+            expression=f"SET #version = :v, #deleted = :t REMOVE {removed}, kpk, ksk",
             condition="attribute_not_exists(#version) OR #version <= :v",
             names=names,
             values={":v": {"N": str(version)}, ":t": {"BOOL": True}},

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 StepId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 EventType = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)+$")]
@@ -120,14 +120,27 @@ class Step(_Model):
         return [target for target in found if target is not None]
 
 
+class Schedule(_Model):
+    """When a scheduled flow fires: once `at` an instant, or at a local `time` (HH:MM, the
+    store's time zone) on each of `weekdays` (0 = Monday; all of them: every day)."""
+
+    at: AwareDatetime | None = None
+    time: str | None = Field(default=None, description="HH:MM, 24-hour clock.")
+    weekdays: list[int] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], min_length=1, max_length=7
+    )
+
+
 class Trigger(_Model):
-    """What makes a customer enter: an event (`cart.updated`, `order.placed`, any event type)."""
+    """What makes a customer enter: an event (`cart.updated`, `order.placed`, any event type),
+    entering a saved segment, a date property, or a schedule."""
 
     type: Literal["event", "segment", "date", "schedule"]
     event: EventType | None = None
     segment_id: Code | None = None
     date_property: Literal["birthday", "signed_up_at", "last_order_at"] | None = None
     days_after: StrictInt | None = Field(default=None, ge=0, le=3650)
+    schedule: Schedule | None = None
 
 
 class Reentry(_Model):
@@ -195,6 +208,7 @@ FLOW_EVENTS = (
     "referral.voided",
     "cashback.pending",
     "cashback.voided",
+    "segment.entered",
 )
 
 
@@ -215,9 +229,44 @@ def _event_faults(definition: Definition) -> list[Fault]:
     ]
 
 
-# Triggers whose runs the service can start today; the others are refused going live rather than
+# Triggers whose runs the service can start; any other is refused going live rather than
 # accepted and never fired.
-RUNNABLE_TRIGGERS = ("event", "date")
+RUNNABLE_TRIGGERS = ("event", "date", "segment", "schedule")
+# Saved segments' ids are ULIDs. Automation cannot read the customers' segments: it checks the
+# shape only, and a trigger naming no segment of the store simply never fires.
+_SEGMENT_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def _trigger_faults(trigger: Trigger) -> list[Fault]:
+    if trigger.type not in RUNNABLE_TRIGGERS:
+        return [Fault("trigger.type", f"{trigger.type} triggers are not supported yet")]
+    if trigger.type == "event" and trigger.event is None:
+        return [Fault("trigger.event", "An event trigger needs an event type")]
+    if trigger.type == "date" and trigger.date_property is None:
+        return [Fault("trigger.date_property", "A date trigger needs a date property")]
+    if trigger.type == "segment" and not _SEGMENT_ID.match(trigger.segment_id or ""):
+        return [
+            Fault(
+                "trigger.segment_id",
+                "A segment trigger needs the id of a saved segment (built-in ones do not trigger)",
+            )
+        ]
+    if trigger.type == "schedule":
+        return _schedule_faults(trigger.schedule)
+    return []
+
+
+def _schedule_faults(schedule: Schedule | None) -> list[Fault]:
+    if schedule is None or (schedule.at is None) == (schedule.time is None):
+        return [Fault("trigger.schedule", "A schedule needs either `at` or a `time` of day")]
+    faults = []
+    if schedule.time is not None and not _TIME.match(schedule.time):
+        faults.append(Fault("trigger.schedule.time", "the time must be HH:MM"))
+    if not all(0 <= day <= 6 for day in schedule.weekdays):
+        faults.append(
+            Fault("trigger.schedule.weekdays", "weekdays go from 0 (Monday) to 6 (Sunday)")
+        )
+    return faults
 
 
 def problems_of(definition: Definition, *, known_templates: set[str] | None = None) -> list[Fault]:
@@ -225,14 +274,21 @@ def problems_of(definition: Definition, *, known_templates: set[str] | None = No
 
     `known_templates`: the template ids the store can send; None skips that check.
     """
-    faults: list[Fault] = []
-    trigger = definition.trigger
-    if trigger.type not in RUNNABLE_TRIGGERS:
-        faults.append(Fault("trigger.type", f"{trigger.type} triggers are not supported yet"))
-    elif trigger.type == "event" and trigger.event is None:
-        faults.append(Fault("trigger.event", "An event trigger needs an event type"))
-    elif trigger.type == "date" and trigger.date_property is None:
-        faults.append(Fault("trigger.date_property", "A date trigger needs a date property"))
+    faults = _trigger_faults(definition.trigger)
+    schedule = definition.trigger.schedule
+    if (
+        definition.trigger.type == "schedule"
+        and schedule is not None
+        and schedule.time is not None
+        and definition.reentry.policy == "never"
+    ):
+        faults.append(
+            Fault(
+                "reentry.policy",
+                "A recurring schedule needs re-entry after N days: with never, each customer "
+                "would enter at the first occurrence only",
+            )
+        )
     faults.extend(_event_faults(definition))
     if definition.reentry.policy == "after" and definition.reentry.days is None:
         faults.append(Fault("reentry.days", "Re-entry after N days needs days"))

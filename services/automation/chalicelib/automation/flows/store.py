@@ -6,6 +6,10 @@
 - every version ever saved, immutable: `pk=FLOW#<store>#<flow>`, `sk=V#<version>`. A run reads
   the version it started with, so editing a live flow never changes a run in progress.
 - the store's flow settings: `pk=FLOWS#<store>`, `sk=SETTINGS`.
+- live scheduled flows, of every store: `pk=SCHEDULED_FLOWS`, `sk=<store>#<flow>`, `since`: the
+  last occurrence fired (or when the flow went live or was last saved live: occurrences before
+  it never fire). Written when a scheduled flow is saved live and once per occurrence fired
+  (admin rate, never per customer); read by the every-minute schedule tick.
 """
 
 from __future__ import annotations
@@ -130,6 +134,15 @@ class FlowStore:
             # live (admin rate), read once per tick; never per customer.
             dated = {"pk": {"S": "DATED_STORES"}, "sk": {"S": flow.store_id}}
             writes.append({"Put": {"TableName": self._table, "Item": dated}})
+        if flow.state == "live" and flow.definition.trigger.type == "schedule":
+            scheduled = {
+                "pk": {"S": "SCHEDULED_FLOWS"},
+                "sk": {"S": f"{flow.store_id}#{flow.flow_id}"},
+                "store_id": {"S": flow.store_id},
+                "flow_id": {"S": flow.flow_id},
+                "since": {"S": flow.updated_at.isoformat()},
+            }
+            writes.append({"Put": {"TableName": self._table, "Item": scheduled}})
         try:
             self._db.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -171,6 +184,55 @@ class FlowStore:
             ExpressionAttributeValues={":pk": {"S": "DATED_STORES"}},
         )
         return [item["sk"]["S"] for page in pages for item in page.get("Items", [])]
+
+    def scheduled(self) -> builtins.list[tuple[str, str, datetime]]:
+        """(store, flow, since) of every flow that has been saved live with a schedule."""
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "SCHEDULED_FLOWS"}},
+        )
+        return [
+            (
+                item["store_id"]["S"],
+                item["flow_id"]["S"],
+                datetime.fromisoformat(item["since"]["S"]),
+            )
+            for page in pages
+            for item in page.get("Items", [])
+        ]
+
+    def fired(self, store_id: str, flow_id: str, since: datetime, occurrence: datetime) -> bool:
+        """Moves the flow's `since` to the occurrence fired, if no one moved it meanwhile."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": "SCHEDULED_FLOWS"}, "sk": {"S": f"{store_id}#{flow_id}"}},
+                UpdateExpression="SET since = :occurrence",
+                ConditionExpression="since = :since",
+                ExpressionAttributeValues={
+                    ":since": {"S": since.isoformat()},
+                    ":occurrence": {"S": occurrence.isoformat()},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def retire_schedule(self, store_id: str, flow_id: str, since: datetime) -> None:
+        """A once-only schedule that fired leaves the list (unless saved live again since)."""
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": "SCHEDULED_FLOWS"}, "sk": {"S": f"{store_id}#{flow_id}"}},
+                ConditionExpression="since = :since",
+                ExpressionAttributeValues={":since": {"S": since.isoformat()}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def version(self, store_id: str, flow_id: str, version: int) -> Definition | None:
         item = self._db.get_item(

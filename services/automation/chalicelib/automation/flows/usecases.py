@@ -168,6 +168,17 @@ def live_flows_for(store_id: str, event_type: str) -> list[Flow]:
     ]
 
 
+def live_segment_flows(store_id: str, segment_id: str) -> list[Flow]:
+    """The store's live flows that entering this segment starts."""
+    return [
+        flow
+        for flow in store().list(store_id)
+        if flow.state == "live"
+        and flow.definition.trigger.type == "segment"
+        and flow.definition.trigger.segment_id == segment_id
+    ]
+
+
 def live_date_flows() -> list[Flow]:
     """Every live flow with a date trigger, of every store that has one."""
     return [

@@ -1,12 +1,15 @@
 """Queue and schedule handlers of runs.
 
-- `handle_event_batch`: bus events for flows (FlowEventsRule -> queue): a trigger starts runs,
+- `handle_event_batch`: bus events for flows (FlowEventsRule -> queue): a trigger (an event,
+  `segment.entered`) starts runs,
   any customer event is remembered (exits, conditions) and resumes the runs waiting for it, the
   cart is kept line by line, opens, clicks and orders feed the stats.
 - `handle_task_batch`: the state machine's tasks (decide a step, park a wait).
 - `fire_due`: the every-minute schedule that resumes the runs whose wait is due.
 - `fire_dates`: the hourly schedule that starts the runs of date triggers (birthdays, N days
   after sign-up or the last order).
+- `fire_schedules`: the every-minute schedule that opens the fan-out of each scheduled flow's
+  occurrence (its pages then go through `handle_task_batch`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from chalicelib.automation.runs import usecases
 from chalicelib.automation.runs.store import CartLine
 from chalicelib.automation.stats import usecases as stats
 from clientela.events import IncomingEvent, parse_eventbridge
-from clientela_events import automation, credits, customers, storefront
+from clientela_events import automation, credits, customers, segments, storefront
 
 logger = Logger(service="automation")
 
@@ -51,6 +54,8 @@ def _trigger_object(event: IncomingEvent) -> str:
         return f"lot:{data.lot_id}"
     if event.event_type == "customer.created":
         return "customer"
+    if isinstance(data, segments.SegmentEnteredV1):
+        return f"segment:{data.segment_id}:{event.metadata.event_id}"
     return f"event:{event.metadata.event_id}"
 
 
@@ -120,6 +125,12 @@ def follow(event: IncomingEvent) -> dict[str, Any]:
     outcome["runs"] = usecases.start_runs(
         store_id, event.event_type, customer_id, _trigger_object(event), at
     )
+    if isinstance(data, segments.SegmentEnteredV1):
+        outcome["runs"].update(
+            usecases.start_segment_runs(
+                store_id, data.segment_id, customer_id, _trigger_object(event), at
+            )
+        )
     return outcome
 
 
@@ -170,3 +181,9 @@ def fire_dates(event: dict[str, Any]) -> dict[str, Any]:
     """The hourly schedule of date triggers: who is due today (the stores' day) enters."""
     now = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
     return {"started": usecases.fire_date_triggers(now)}
+
+
+def fire_schedules(event: dict[str, Any]) -> dict[str, Any]:
+    """The every-minute schedule of scheduled flows: each occurrence due opens its fan-out."""
+    now = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    return {"fired": usecases.fire_flow_schedules(now)}

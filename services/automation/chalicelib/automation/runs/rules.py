@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.automation.flows.rules import CustomerFilter, TimeOfDay
+from chalicelib.automation.flows.rules import CustomerFilter, Schedule, TimeOfDay
 
 # Countries spanning several zones: the zone most of their people live in (zone.tab lists the
 # country's zones in no such order).
@@ -85,6 +85,27 @@ def next_time_of_day(now: datetime, until: TimeOfDay, zone: ZoneInfo) -> datetim
         if candidate > local:
             return candidate.astimezone(UTC)
     raise ValueError("no weekday given")  # unreachable for a validated definition
+
+
+def latest_occurrence(
+    schedule: Schedule, zone: ZoneInfo, since: datetime, now: datetime
+) -> datetime | None:
+    """The latest occurrence of a flow's schedule in (`since`, `now`], if any: once `at`, or the
+    local `time` on one of `weekdays` in `zone`. Only the latest: a clock that fell behind fires
+    a schedule once, not once per occurrence missed."""
+    if schedule.at is not None:
+        return schedule.at.astimezone(UTC) if since < schedule.at <= now else None
+    assert schedule.time is not None
+    target = _clock(schedule.time)
+    local = now.astimezone(zone)
+    for days in range(8):  # a week back always meets every weekday
+        day = (local - timedelta(days=days)).date()
+        candidate = datetime.combine(day, target, tzinfo=zone).astimezone(UTC)
+        if candidate <= since:
+            return None
+        if day.weekday() in schedule.weekdays and candidate <= now:
+            return candidate
+    return None
 
 
 def quiet_until(

@@ -706,3 +706,98 @@ class RunStore:
             UpdateExpression="ADD done :s",
             ExpressionAttributeValues={":s": {"NS": [str(shard)]}},
         )
+
+    # Scheduled flows' fan-out: one job per (flow, occurrence), `pk=FANOUT#<store>#<flow>#<at>`:
+    # `sk=JOB` (the flow version it started on, when), `sk=SHARD#<nn>` per contacts shard: the
+    # last customer id done (`last_id`), whether the shard is `done`, how many runs it `started`.
+    # The cursor moves only from the value a page was read at, so a redelivered page message
+    # moves nothing and starts nothing new (its runs are duplicates by name).
+
+    def _fanout_pk(self, store_id: str, flow_id: str, occurrence: str) -> dict[str, str]:
+        return {"S": f"FANOUT#{store_id}#{flow_id}#{occurrence}"}
+
+    def _shard_key(
+        self, store_id: str, flow_id: str, occurrence: str, shard: int
+    ) -> dict[str, dict[str, str]]:
+        return {
+            "pk": self._fanout_pk(store_id, flow_id, occurrence),
+            "sk": {"S": f"SHARD#{shard:02d}"},
+        }
+
+    def open_fanout(
+        self, store_id: str, flow_id: str, occurrence: str, version: int, at: datetime
+    ) -> bool:
+        """The job of one occurrence; False when it was opened before (a repeated tick)."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": self._fanout_pk(store_id, flow_id, occurrence),
+                    "sk": {"S": "JOB"},
+                    "version": {"N": str(version)},
+                    "opened_at": {"S": at.isoformat()},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if not _failed(error):
+                raise
+            return False
+        return True
+
+    def fanout_cursor(
+        self, store_id: str, flow_id: str, occurrence: str, shard: int
+    ) -> tuple[str | None, bool]:
+        """(the last customer id done, whether the shard is done)."""
+        item = self._db.get_item(
+            TableName=self._table,
+            Key=self._shard_key(store_id, flow_id, occurrence, shard),
+            ConsistentRead=True,
+        ).get("Item", {})
+        after = item.get("last_id", {}).get("S")
+        return (after or None), "done" in item
+
+    def advance_fanout(
+        self,
+        store_id: str,
+        flow_id: str,
+        occurrence: str,
+        shard: int,
+        *,
+        read_after: str | None,
+        last: str | None,
+        started: int,
+    ) -> bool:
+        """Moves the shard's cursor from where the page was read to its last id (None: the
+        shard is done). False when another delivery of the same page moved it first."""
+        values: dict[str, Any] = {":last": {"S": last or ""}, ":n": {"N": str(started)}}
+        if read_after:
+            condition = "attribute_not_exists(done) AND last_id = :read"
+            values[":read"] = {"S": read_after}
+        else:
+            condition = "attribute_not_exists(last_id)"
+        expression = "SET last_id = :last ADD started :n"
+        if last is None:
+            expression = "SET last_id = :last, done = :t ADD started :n"
+            values[":t"] = {"BOOL": True}
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._shard_key(store_id, flow_id, occurrence, shard),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if not _failed(error):
+                raise
+            return False
+        return True
+
+    def fanout_status(self, store_id: str, flow_id: str, occurrence: str) -> dict[str, int]:
+        """How far the job of one occurrence is: shards done, runs started."""
+        items = self._items(self._fanout_pk(store_id, flow_id, occurrence), "SHARD#")
+        return {
+            "shards_done": sum(1 for item in items if "done" in item),
+            "started": sum(int(item.get("started", {}).get("N", "0")) for item in items),
+        }

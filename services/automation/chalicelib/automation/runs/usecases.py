@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from chalicelib.automation.contacts import usecases as contacts
-from chalicelib.automation.contacts.rules import Contact
+from chalicelib.automation.contacts.rules import CONTACT_SHARDS, Contact
 from chalicelib.automation.flows import usecases as flows
 from chalicelib.automation.flows.rules import Definition, Step
 from chalicelib.automation.flows.store import Flow, FlowSettings
@@ -82,6 +82,18 @@ def start_runs(
     return {
         flow.flow_id: start_run(flow, customer_id, trigger_object, at)
         for flow in flows.live_flows_for(store_id, event_type)
+    }
+
+
+def start_segment_runs(
+    store_id: str, segment_id: str, customer_id: str, entry: str, at: datetime
+) -> dict[str, str]:
+    """Every live flow triggered by entering this segment: the entry (one `segment.entered`)
+    is the trigger object, so a redelivered entry starts nothing new and a later entry is
+    judged by the flow's re-entry policy."""
+    return {
+        flow.flow_id: start_run(flow, customer_id, entry, at)
+        for flow in flows.live_segment_flows(store_id, segment_id)
     }
 
 
@@ -161,7 +173,11 @@ def _supersede(store_id: str, old_run_id: str) -> None:
 
 
 def handle_task(message: dict[str, Any]) -> None:
-    """One task of the state machine: decide a step (answer at once) or park a wait."""
+    """One task of the state machine: decide a step (answer at once) or park a wait; or a page
+    of a scheduled flow's fan-out (same queue: the runs' work)."""
+    if message.get("kind") == "fanout":
+        fan_out(message)
+        return
     token = message["token"]
     state = message["state"]
     if message["kind"] == "wait":
@@ -369,10 +385,12 @@ class _Decision:
 def _customer(store_id: str, customer_id: str) -> Customer | None:
     """The customer as the contacts read model has them now (read fresh at every step)."""
     contact: Contact | None = contacts.get_contact(store_id, customer_id)
-    if contact is None:
-        return None
+    return None if contact is None else _customer_of(contact)
+
+
+def _customer_of(contact: Contact) -> Customer:
     return Customer(
-        customer_id=customer_id,
+        customer_id=contact.customer_id,
         email=contact.email,
         first_name=contact.first_name,
         last_name=contact.last_name,
@@ -560,6 +578,97 @@ def fire_date_triggers(now: datetime, limit: int = 1000) -> int:
             if started >= limit:
                 return started
     return started
+
+
+# Scheduled triggers ------------------------------------------------------------------------
+
+# Contacts per fan-out message: each may start a run (a read, a transaction, a counter and a
+# StartExecution), so a page stays a few seconds of one invocation.
+FANOUT_PAGE = 50
+
+
+def fire_flow_schedules(now: datetime) -> int:
+    """Every live scheduled flow whose occurrence is due by `now` (the schedule's time: the
+    clock's) opens a fan-out job for it: one message per contacts shard on the steps queue,
+    each walking its shard a page at a time. Returns how many occurrences fired."""
+    fired = 0
+    for store_id, flow_id, since in flows.store().scheduled():
+        flow = flows.store().get(store_id, flow_id)
+        trigger = flow.definition.trigger if flow is not None else None
+        if flow is None or flow.state != "live" or trigger is None or trigger.schedule is None:
+            continue  # paused, back to draft or edited to another trigger: nothing fires
+        zone = rules.zone_for(
+            None, flows.flow_settings(store_id).time_zone, settings().default_time_zone
+        )
+        occurrence = rules.latest_occurrence(trigger.schedule, zone, since, now)
+        if occurrence is None:
+            continue
+        key = occurrence.isoformat()
+        # Opened, queued, then marked fired: a tick that dies in between is repeated by the
+        # next one, whose messages only continue the same cursors.
+        store().open_fanout(store_id, flow_id, key, flow.version, now)
+        _queue_fanout(
+            [
+                {"kind": "fanout", "store_id": store_id, "flow_id": flow_id, "at": key, "shard": n}
+                for n in range(CONTACT_SHARDS)
+            ]
+        )
+        if trigger.schedule.at is not None:
+            flows.store().retire_schedule(store_id, flow_id, since)  # nothing more to fire
+        else:
+            flows.store().fired(store_id, flow_id, since, occurrence)
+        fired += 1
+    return fired
+
+
+def fan_out(message: dict[str, Any]) -> int:
+    """One page of one shard of a scheduled flow's occurrence: each contact the flow filter
+    lets in enters (one run per flow, customer and occurrence), the shard's cursor moves on,
+    and the next page is queued. A redelivered message finds the cursor moved (or moves it
+    first: the other delivery then stops), so the walk never forks. Returns runs started."""
+    store_id, flow_id, key, shard = (
+        message["store_id"],
+        message["flow_id"],
+        message["at"],
+        int(message["shard"]),
+    )
+    flow = flows.store().get(store_id, flow_id)
+    if flow is None or flow.state != "live":
+        return 0  # paused meanwhile: no new runs
+    after, done = store().fanout_cursor(store_id, flow_id, key, shard)
+    if done:
+        return 0
+    page, last = contacts.contact_store().page(store_id, shard, after=after, limit=FANOUT_PAGE)
+    at = _instant(key)
+    started = 0
+    for contact in page:
+        if not rules.filter_allows(flow.definition.filter, _customer_of(contact)):
+            continue
+        if start_run(flow, contact.customer_id, f"schedule:{key}", at) == "started":
+            started += 1
+    moved = store().advance_fanout(
+        store_id, flow_id, key, shard, read_after=after, last=last, started=started
+    )
+    if moved and last is not None:
+        _queue_fanout([message])
+    return started
+
+
+def fanout_status(store_id: str, flow_id: str, occurrence: datetime) -> dict[str, int]:
+    return store().fanout_status(store_id, flow_id, occurrence.astimezone(UTC).isoformat())
+
+
+def _queue_fanout(messages: list[dict[str, Any]]) -> None:
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=settings().flow_steps_queue)["QueueUrl"]
+    for start in range(0, len(messages), 10):
+        batch = messages[start : start + 10]
+        answer = sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)],
+        )
+        if answer.get("Failed"):
+            raise RuntimeError("fan-out messages were not queued")  # the tick or page retries
 
 
 # Privacy requests --------------------------------------------------------------------------

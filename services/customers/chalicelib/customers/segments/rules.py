@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.customers.profiles.models import SegmentRef
 from chalicelib.customers.profiles.rules import Customer, clean_text
@@ -266,3 +266,22 @@ def memberships(customer: Customer, segments: list[Segment], now: datetime) -> l
     """The segments the customer belongs to, in the order given (one whose filter cannot run
     has no members)."""
     return [s.ref() for s in segments if not s.invalid and s.filter(now).matches(customer)]
+
+
+def membership_changes(
+    old: Customer | None, new: Customer | None, segments: list[Segment], now: datetime
+) -> list[tuple[str, Literal["entered", "exited"]]]:
+    """(segment id, `entered` / `exited`) for each segment a change moved the customer into or
+    out of. Both sides are judged at the same `now`, so a membership that only time changes
+    (a built-in's "in the last N days") moves nothing here: only the change does. A segment
+    whose filter cannot run has no members, so it is never entered."""
+    changes: list[tuple[str, Literal["entered", "exited"]]] = []
+    for segment in segments:
+        if segment.invalid:
+            continue
+        flt = segment.filter(now)
+        was = old is not None and flt.matches(old)
+        is_now = new is not None and flt.matches(new)
+        if is_now != was:
+            changes.append((segment.id, "entered" if is_now else "exited"))
+    return changes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -30,13 +31,16 @@ from chalicelib.customers.segments.rules import (
     built_in_segment,
     built_in_segments,
     clean_name,
+    membership_changes,
     memberships,
     with_parameters,
 )
 from chalicelib.customers.segments.store import Catalog, SegmentStore, StaleSegment
 from chalicelib.customers.settings import settings
 from clientela import aws
+from clientela.events import OutgoingEvent
 from clientela.ids import is_id, new_id
+from clientela_events import segments as segment_events
 
 logger = Logger(service="customers")
 
@@ -241,3 +245,54 @@ def segments_of(store_id: str, customer: Customer) -> list[SegmentRef]:
     """The segments (built-in, then saved) the customer belongs to now: one Query."""
     now = domain.now()
     return memberships(customer, _all(segment_store().catalog(store_id), now), now)
+
+
+# The stream publisher judges every customer change against the store's segments: it reads
+# them once a minute per store rather than once per record (a segment created or edited starts
+# counting within that minute).
+CATALOG_SECONDS = 60.0
+_catalogs: dict[str, tuple[float, Catalog]] = {}
+
+
+def cached_catalog(store_id: str) -> Catalog:
+    held = _catalogs.get(store_id)
+    clock = time.monotonic()
+    if held is None or clock - held[0] > CATALOG_SECONDS:
+        held = (clock, segment_store().catalog(store_id))
+        _catalogs[store_id] = held
+    return held[1]
+
+
+def membership_events(
+    store_id: str, change: str, old: Customer | None, new: Customer | None, at: datetime
+) -> list[OutgoingEvent]:
+    """`segment.entered` / `segment.exited` for one change of a customer (a stream record,
+    named by `change`), against the store's saved segments as of `at`. Built-in segments do
+    not trigger: their membership moves mostly with time ("in the last N days"), which no
+    change records; a store that wants one saves the same filter."""
+    customer = new or old
+    if customer is None:
+        return []
+    events = []
+    saved = list(cached_catalog(store_id).saved.values())
+    if not saved:
+        return []
+    for segment_id, direction in membership_changes(old, new, saved, at):
+        model = (
+            segment_events.SegmentEnteredV1
+            if direction == "entered"
+            else segment_events.SegmentExitedV1
+        )
+        events.append(
+            OutgoingEvent(
+                event_type=f"segment.{direction}",
+                version=1,
+                event_id=segment_events.membership_event_id(
+                    segment_id, customer.id, change, direction
+                ),
+                store_id=store_id,
+                occurred_at=at,
+                data=model(segment_id=segment_id, customer_id=customer.id, at=at),
+            )
+        )
+    return events

@@ -1,0 +1,75 @@
+"""Segment-entry and scheduled flow triggers through the running local stack, over real HTTP:
+a customer changed through the customers API enters a saved segment (the customers stream
+publishes segment.entered, automation starts the run); a scheduled flow fires from the stack's
+clock and walks the store's contacts. The clock is advanced, never slept.
+
+Entries are dated by the customers service's own (real) time, which the stack's clock may be
+ahead of after earlier tests' advances: the test asserts what is sent once the wait is over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_flows_e2e import Shop
+
+
+@pytest.fixture
+def store_id() -> str:
+    return f"e2e-triggers-{uuid.uuid4().hex[:10]}"
+
+
+def test_entering_a_segment_starts_the_flow_and_the_mail_goes_out(
+    stack: Any, store_id: str
+) -> None:
+    shop = Shop(stack, store_id)
+    segment = shop.ok("POST", "/segments", {"name": "VIP", "filter": {"tag": ["vip"]}})
+    definition = {
+        "trigger": {"type": "segment", "segment_id": segment["id"]},
+        "steps": [
+            {"id": "wait", "type": "wait", "duration": {"hours": 1}, "next": "hello"},
+            {"id": "hello", "type": "send_email", "template_id": "builtin-welcome"},
+        ],
+    }
+    flow = shop.ok("POST", "/flows", {"name": "VIP", "definition": definition, "state": "live"})
+    customer_id, email = shop.customer("Vera")
+    other_id, other_email = shop.customer("Olga")
+    stack.wait_idle()
+
+    shop.ok("PATCH", f"/customers/{customer_id}", {"tags": ["vip"]})
+    shop.ok("PATCH", f"/customers/{other_id}", {"tags": ["staff"]})
+    stack.wait_idle()
+    stack.advance_clock(3600 + 120)
+    stack.wait_idle()
+
+    assert len(shop.mail_to(email)) == 1
+    assert shop.mail_to(other_email) == []
+    assert shop.ok("GET", f"/flows/{flow['id']}/stats")["entered"] == 1
+
+
+def test_a_flow_scheduled_at_an_instant_mails_every_contact_once(stack: Any, store_id: str) -> None:
+    shop = Shop(stack, store_id)
+    emails = [shop.customer(name)[1] for name in ("Sara", "Tito", "Ugo")]
+    _, unsubscribed = shop.customer("Vito", consent="unsubscribed")
+    stack.wait_idle()
+    at = (stack.clock_now() + timedelta(hours=1)).replace(microsecond=0)
+    definition = {
+        "trigger": {"type": "schedule", "schedule": {"at": at.isoformat()}},
+        "filter": {"email_consent": ["subscribed"]},
+        "steps": [{"id": "news", "type": "send_email", "template_id": "builtin-welcome"}],
+    }
+    flow = shop.ok("POST", "/flows", {"name": "Launch", "definition": definition, "state": "live"})
+    stack.wait_idle()
+
+    stack.advance_clock(3600 + 120)
+    stack.wait_idle()
+    stack.advance_clock(24 * 3600)  # later ticks fire nothing more
+    stack.wait_idle()
+
+    assert [len(shop.mail_to(email)) for email in emails] == [1, 1, 1]
+    assert shop.mail_to(unsubscribed) == []
+    assert shop.ok("GET", f"/flows/{flow['id']}/stats")["entered"] == 3

@@ -11,7 +11,9 @@ imports (reading a 1,000,000-row file beside a bare csv.reader, and a preview en
 rows/s; only with `--only imports`), flows (per abandoned-cart run: state
 transitions, invocations, requests, our time per send decision; a burst of cart events: runs
 started and duplicates; only with `--only flows`), fanout (one scheduled flow occurrence over a
-store's contacts: requests per contact, pages, duplicates; only with `--only fanout`).
+store's contacts: requests per contact, pages, duplicates; only with `--only fanout`), console
+(the admin console's first load in Chromium: time to the list's first row, bytes transferred;
+only with `--only console`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ SECTIONS = (
     "scale",
     "flows",
     "fanout",
+    "console",
 )
 # Eight minutes on moto (it seeds 100 000 orders; moto's Query is slow): with --only only.
 # Two minutes on moto (it grants 200+ lots through the API): with --only only.
@@ -45,7 +48,8 @@ SECTIONS = (
 # A 1,000,000-row file read twice, then a preview on moto (a few minutes): with --only only.
 # A Black-Friday hour replayed at several shard counts (minutes on moto): with --only only.
 # Per-run costs and a burst of cart events on a moto of its own (minutes): with --only only.
-ON_REQUEST = ("reports", "credits", "exports", "imports", "scale", "flows", "fanout")
+# A stack of its own, a seeded store and a browser, loads repeated (a minute or two): --only.
+ON_REQUEST = ("reports", "credits", "exports", "imports", "scale", "flows", "fanout", "console")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,13 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     document: dict[str, Any] = {}
     text: dict[str, str] = {}
 
-    if "startup" in chosen:
-        _startup(args, document, text)
-    if "flows" in chosen:
-        _flows(args, document, text)
-    if "fanout" in chosen:
-        _fanout(args, document, text)
-    if ({"api", "stream", "reports", "search", *ON_REQUEST} - {"flows", "fanout"}) & set(chosen):
+    # Sections with a process, server or browser of their own: before the shared stack.
+    for name, run in (
+        ("startup", _startup),
+        ("flows", _flows),
+        ("fanout", _fanout),
+        ("console", _console),
+    ):
+        if name in chosen:
+            run(args, document, text)
+    if ({"api", "stream", "reports", "search", *ON_REQUEST} - {"flows", "fanout", "console"}) & set(
+        chosen
+    ):
         from bench import api, report, stream  # noqa: PLC0415
         from bench.stack import local_stack  # noqa: PLC0415
 
@@ -228,7 +237,20 @@ def _exports(
     text["exports"] = exports.render(exported)
 
 
+def _console(args: argparse.Namespace, document: dict[str, Any], text: dict[str, str]) -> None:
+    from bench import console  # noqa: PLC0415
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        found = console.measure(args.console_customers, args.console_loads)
+    document["console"] = found
+    text["console"] = console.text(found)
+
+
 def _on_request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--console-customers", type=int, default=200, help="customers of the console's store"
+    )
+    parser.add_argument("--console-loads", type=int, default=5, help="cold loads of the console")
     _credit_options(parser)
     _export_options(parser)
     _scale_options(parser)

@@ -14,9 +14,11 @@ import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
+
+from pydantic import BeforeValidator
 
 # A customer seen in the last ACTIVE_DAYS days is active, inactive otherwise.
 ACTIVE_DAYS = 90
@@ -28,6 +30,42 @@ def fold(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACES.sub(" ", bare.casefold()).strip()
+
+
+def _utc(value: datetime) -> datetime:
+    """A time without an offset is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def start_of(value: date | datetime | None) -> datetime | None:
+    """A day as its first instant (UTC); a time as itself: the lower end of a date filter."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value)
+    return datetime.combine(value, time.min, UTC)
+
+
+def end_of(value: date | datetime | None) -> datetime | None:
+    """A day as its last instant (UTC); a time as itself: the upper end of a date filter."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value)
+    return datetime.combine(value, time.max, UTC)
+
+
+def _day_or_time(value: Any) -> Any:
+    """`2026-11-23` is a day; anything longer is a time (`2026-11-23T00:00:00Z` included)."""
+    if isinstance(value, str) and len(value.strip()) == len("2026-11-23"):
+        return date.fromisoformat(value.strip())
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.strip())
+    return value
+
+
+# A date filter's value as given: a UTC day or a time.
+When = Annotated[date | datetime, BeforeValidator(_day_or_time)]
 
 
 def activity_status(last_seen_at: datetime | None, at: datetime) -> str:

@@ -3,11 +3,15 @@
 - contact: `pk=CONTACT#<store>#<customer>`, `sk=CONTACT`. `version` is the profile version the
   item holds; `deleted` marks a tombstone. `last_order_at` is kept apart from the profile (it
   comes from order events, which carry no version) and may arrive before the profile does.
+  The order and review aggregates (`orders_count`, `total_spent`, ...) change without a new
+  version: `totals_at` is the time of the event that wrote them, and at the same version only a
+  later one replaces them.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -29,6 +33,17 @@ _PROFILE_FIELDS = (
     "email_consent",
     "created_at",
     "birthday",
+    "favorite",
+    "city",
+    "sms_consent",
+)
+# Changed without a new profile version (customer.updated naming only these).
+_TOTALS_FIELDS = (
+    "orders_count",
+    "total_spent",
+    "currency",
+    "last_seen_at",
+    "rating_average",
 )
 
 
@@ -42,6 +57,10 @@ def stamp(value: datetime) -> str:
 
 
 def _value(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
     if isinstance(value, datetime):
         return {"S": stamp(value)}
     if isinstance(value, date):
@@ -59,6 +78,21 @@ def _text(item: dict[str, Any], name: str) -> str | None:
 def _instant(item: dict[str, Any], name: str) -> datetime | None:
     text = _text(item, name)
     return datetime.fromisoformat(text) if text else None
+
+
+def _number(item: dict[str, Any], name: str) -> Decimal | None:
+    value = item.get(name)
+    return Decimal(value["N"]) if value is not None and "N" in value else None
+
+
+def _set_and_remove(values: dict[str, Any]) -> tuple[str, str, dict[str, str], dict[str, Any]]:
+    """`SET` and `REMOVE` clauses writing `values` (None or empty: removed)."""
+    present = {name: value for name, value in values.items() if value not in (None, ())}
+    absent = [name for name in values if name not in present]
+    sets = ", ".join(f"#{name} = :{name}" for name in present)
+    removes = ", ".join(f"#{name}" for name in absent)
+    names = {f"#{name}": name for name in values}
+    return sets, removes, names, {f":{name}": _value(v) for name, v in present.items()}
 
 
 class ContactStore:
@@ -89,20 +123,30 @@ class ContactStore:
             birthday=date.fromisoformat(birthday) if birthday else None,
             last_order_at=_instant(item, "last_order_at"),
             version=int(item["version"]["N"]),
+            favorite=item.get("favorite", {}).get("BOOL", False),
+            city=_text(item, "city"),
+            sms_consent=_text(item, "sms_consent") or "never_asked",
+            orders_count=None if (orders := _number(item, "orders_count")) is None else int(orders),
+            total_spent=_number(item, "total_spent"),
+            currency=_text(item, "currency"),
+            last_seen_at=_instant(item, "last_seen_at"),
+            rating_average=_number(item, "rating_average"),
         )
 
-    def put_profile(self, contact: Contact) -> bool:
-        """Writes the profile if it is newer than what the item holds. False when it is not."""
+    def put_profile(self, contact: Contact, *, at: datetime | None = None) -> bool:
+        """Writes the profile if it is newer than what the item holds. False when it is not.
+
+        `at`: the event's time; with it, the order and review aggregates are written too."""
         fields = {name: getattr(contact, name) for name in _PROFILE_FIELDS}
-        present = {name: value for name, value in fields.items() if value not in (None, ())}
-        absent = [name for name in fields if name not in present]
-        names = {f"#{name}": name for name in (*present, *absent, "version", "deleted")}
-        values = {f":{name}": _value(value) for name, value in present.items()}
+        if at is not None:
+            fields |= {name: getattr(contact, name) for name in _TOTALS_FIELDS}
+            fields["totals_at"] = at
+        sets, removes, names, values = _set_and_remove(fields)
+        names |= {"#version": "version", "#deleted": "deleted"}
         values[":v"] = {"N": str(contact.version)}
-        sets = ", ".join(f"#{name} = :{name}" for name in present)
         expression = f"SET {sets + ', ' if sets else ''}#version = :v REMOVE #deleted"
-        if absent:
-            expression += ", " + ", ".join(f"#{name}" for name in absent)
+        if removes:
+            expression += ", " + removes
         return self._conditional(
             store_id=contact.store_id,
             customer_id=contact.customer_id,
@@ -112,10 +156,31 @@ class ContactStore:
             values=values,
         )
 
+    def put_totals(self, contact: Contact, *, at: datetime) -> bool:
+        """The order and review aggregates of the profile version the item holds, if they are
+        newer than the ones it has (an older or redelivered event changes nothing)."""
+        fields: dict[str, Any] = {name: getattr(contact, name) for name in _TOTALS_FIELDS}
+        fields["totals_at"] = at
+        sets, removes, names, values = _set_and_remove(fields)
+        names |= {"#version": "version", "#deleted": "deleted"}
+        values[":v"] = {"N": str(contact.version)}
+        return self._conditional(
+            store_id=contact.store_id,
+            customer_id=contact.customer_id,
+            expression=f"SET {sets}" + (f" REMOVE {removes}" if removes else ""),
+            condition=(
+                "#version = :v AND attribute_not_exists(#deleted)"
+                " AND (attribute_not_exists(#totals_at) OR #totals_at <= :totals_at)"
+            ),
+            names=names,
+            values=values,
+        )
+
     def put_tombstone(self, store_id: str, customer_id: str, version: int) -> bool:
         """Forgets the profile, keeping the version it was deleted at (late updates lose)."""
-        names = {f"#{name}": name for name in (*_PROFILE_FIELDS, "version", "deleted")}
-        removed = ", ".join(f"#{name}" for name in _PROFILE_FIELDS)
+        forgotten = (*_PROFILE_FIELDS, *_TOTALS_FIELDS, "totals_at")
+        names = {f"#{name}": name for name in (*forgotten, "version", "deleted")}
+        removed = ", ".join(f"#{name}" for name in forgotten)
         return self._conditional(
             store_id=store_id,
             customer_id=customer_id,

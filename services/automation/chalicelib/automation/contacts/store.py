@@ -176,19 +176,37 @@ class ContactStore:
             values=values,
         )
 
-    def put_tombstone(self, store_id: str, customer_id: str, version: int) -> bool:
-        """Forgets the profile, keeping the version it was deleted at (late updates lose)."""
-        forgotten = (*_PROFILE_FIELDS, *_TOTALS_FIELDS, "totals_at")
+    def put_tombstone(
+        self, store_id: str, customer_id: str, version: int, *, erased: bool = False
+    ) -> bool:
+        """Forgets the profile, keeping the version it was deleted at (late updates lose).
+        `erased`: a privacy erasure, after which no event of the customer is followed."""
+        forgotten = (*_PROFILE_FIELDS, *_TOTALS_FIELDS, "totals_at", "last_order_at")
         names = {f"#{name}": name for name in (*forgotten, "version", "deleted")}
         removed = ", ".join(f"#{name}" for name in forgotten)
+        sets = "#version = :v, #deleted = :t"
+        if erased:
+            names["#erased"] = "erased"
+            sets += ", #erased = :t"
         return self._conditional(
             store_id=store_id,
             customer_id=customer_id,
-            expression=f"SET #version = :v, #deleted = :t REMOVE {removed}",
+            expression=f"SET {sets} REMOVE {removed}",
             condition="attribute_not_exists(#version) OR #version <= :v",
             names=names,
             values={":v": {"N": str(version)}, ":t": {"BOOL": True}},
         )
+
+    def erased(self, store_id: str, customer_id: str) -> bool:
+        """Whether the customer's data was erased here (a privacy request)."""
+        if len(customer_id) > MAX_ID_CHARS:
+            return False
+        item = self.client.get_item(
+            TableName=self.table,
+            Key=contact_key(store_id, customer_id),
+            ProjectionExpression="erased",
+        ).get("Item")
+        return bool(item and item.get("erased", {}).get("BOOL"))
 
     def note_order(self, store_id: str, customer_id: str, placed_at: datetime) -> bool:
         """Moves `last_order_at` forward only: orders arrive in any order."""
@@ -196,8 +214,9 @@ class ContactStore:
             store_id=store_id,
             customer_id=customer_id,
             expression="SET #at = :at",
-            condition="attribute_not_exists(#at) OR #at < :at",
-            names={"#at": "last_order_at"},
+            # Never onto a tombstone: an erased (or deleted) customer's orders are not kept.
+            condition="attribute_not_exists(#deleted) AND (attribute_not_exists(#at) OR #at < :at)",
+            names={"#at": "last_order_at", "#deleted": "deleted"},
             values={":at": {"S": stamp(placed_at)}},
         )
 

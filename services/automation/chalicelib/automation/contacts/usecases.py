@@ -71,6 +71,11 @@ def forget(store_id: str, customer_id: str, version: int) -> bool:
     return contact_store().put_tombstone(store_id, customer_id, version)
 
 
+def erased(store_id: str, customer_id: str) -> bool:
+    """The customer's data was erased (privacy): their late events must not bring any back."""
+    return contact_store().erased(store_id, customer_id)
+
+
 def note_order(store_id: str, customer_id: str, placed_at: datetime) -> bool:
     return contact_store().note_order(store_id, customer_id, placed_at)
 

@@ -39,11 +39,12 @@ from bench.fastmoto import faster_moto
 from bench.itemsize import READ_UNIT_BYTES, item_size
 from bench.stack import LocalStack, Measurement
 from bench.text import heading, number, table
-from chalicelib.customers.profiles.rules import Consent, Customer, fold
+from chalicelib.customers.profiles.rules import Consent, Customer
 from chalicelib.customers.profiles.store import CustomerStore
 from chalicelib.customers.search import plans as search
 from chalicelib.customers.search.rules import CustomerFilter
 from clientela import aws
+from clientela.customer_filter import fold
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

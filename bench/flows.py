@@ -12,8 +12,17 @@ and time moved by firing the timers, never by sleeping.
   Step Functions API calls, and our code's time per send decision (the step handler's wall
   time minus the time inside AWS calls, on moto, not Lambda).
 - A burst of cart events, each delivered twice (a redelivery), through the bus, the rule, the
-  queue and `on_flow_event`, with executions recorded but not run (moto would hold a thread per
-  waiting execution): runs started, executions started, duplicates (must be 0).
+  queue and `on_flow_event`: runs started, executions started, duplicates (must be 0), and the
+  AWS requests per delivery. moto is the bottleneck there, not our code: each request costs it
+  ~10-100 ms on a shared machine (a thread, the GIL, and DynamoDB queries that sort the whole
+  table), so 10,000 events (20,000 deliveries, ~200,000 requests) took hours. For the burst,
+  (1) `StartExecution` is answered at the boto3 level (`SfnStarts`: a botocore `before-call`
+  hook, the real client and parameters) with Step Functions' own rule for names (the same name
+  and input: the same execution; the same name, another input: ExecutionAlreadyExists), so
+  nothing of moto's execution list (which it scans on every start) is in the way; and (2)
+  moto's DynamoDB runs under `bench.fastmoto.faster_moto()` (its own answers, without sorting
+  the whole table per query). Every DynamoDB request (the conditional membership and run
+  writes that make a redelivery start nothing), the bus, the rule and the queue stay moto's.
 """
 
 from __future__ import annotations
@@ -109,6 +118,41 @@ class Burst:
     executions: int
     duplicates: int
     seconds: float
+    start_calls: int = 0
+    requests_per_delivery: dict[str, float] = field(default_factory=dict)
+
+
+class SfnStarts:
+    """StartExecution answered at the boto3 level as Step Functions does for names: the same
+    name and input is the same execution (no second one), the same name with another input is
+    ExecutionAlreadyExists. Counts the executions and the calls."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, str] = {}
+        self.calls = 0
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register_first("before-call.sfn.StartExecution", self._start)
+
+    def _start(self, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        self.calls += 1
+        request = json.loads(params["body"])  # the serialised request, as it would be sent
+        name, given = request["name"], request.get("input", "{}")
+        arn = f"{request['stateMachineArn'].replace(':stateMachine:', ':execution:')}:{name}"
+        known = self.inputs.setdefault(name, given)
+        if known != given:
+            error = {
+                "Code": "ExecutionAlreadyExists",
+                "Message": f"Execution Already Exists: '{arn}'",
+            }
+            return _Http(400), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return _Http(200), {"executionArn": arn, "startDate": datetime.now(UTC)}
+
+
+@dataclass
+class _Http:
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _moto(endpoint: str, action: str, payload: dict[str, Any]) -> None:
@@ -276,30 +320,42 @@ def _sent_mail_count() -> int:
 def measure_burst(endpoint: str, events: int) -> Burst:
     """Each cart event of `events` customers goes on the bus twice (a redelivery: same event
     id); the flow-events queue is drained into on_flow_event as Lambda would."""
+    from bench.fastmoto import faster_moto  # noqa: PLC0415
     from bench.flowsdriver import FlowsDriver  # noqa: PLC0415
+    from clientela import aws  # noqa: PLC0415
 
     loaded = _fresh(endpoint, execute=False)
     store_id = f"{STORE}-burst"
     _activate(loaded.module, store_id)
     driver = FlowsDriver(loaded.module, store_id)
+    starts, calls = SfnStarts(), Calls()
+    starts.attach(aws.client("stepfunctions"))
+    _metered(calls)
     began = time.perf_counter()
     ids = [uuid.uuid4() for _ in range(events)]
     from clientela.events import OutgoingEvent, publish  # noqa: PLC0415
 
-    for _delivery in range(2):
-        batch: list[OutgoingEvent] = []
-        for n, event_id in enumerate(ids):
-            data = _cart(f"burst-{n:06d}", T0)
-            batch.append(OutgoingEvent("cart.updated", 1, event_id, store_id, T0, data))
-            if len(batch) == 10:
+    with faster_moto():
+        for _delivery in range(2):
+            batch: list[OutgoingEvent] = []
+            for n, event_id in enumerate(ids):
+                data = _cart(f"burst-{n:06d}", T0)
+                batch.append(OutgoingEvent("cart.updated", 1, event_id, store_id, T0, data))
+                if len(batch) == 10:
+                    assert publish(batch) == []
+                    batch = []
+                    if n % 500 == 499:  # Lambda drains the queue as it fills
+                        driver.drain_events()
+            if batch:
                 assert publish(batch) == []
-                batch = []
-        if batch:
-            assert publish(batch) == []
-        driver.drain_events()
-    seconds = time.perf_counter() - began
-    executions = _execution_count()
-    runs_started = _entered(store_id)
+            driver.drain_events()
+        seconds = time.perf_counter() - began
+        runs_started = _entered(store_id)
+    executions = len(starts.inputs)
+    per_delivery = {
+        service: round(calls.of(service) / (2 * events), 2)
+        for service in ("dynamodb", "sqs", "events", "stepfunctions")
+    }
     return Burst(
         events=events,
         deliveries=2 * events,
@@ -307,20 +363,9 @@ def measure_burst(endpoint: str, events: int) -> Burst:
         executions=executions,
         duplicates=executions - events,
         seconds=seconds,
+        start_calls=starts.calls,
+        requests_per_delivery=per_delivery,
     )
-
-
-def _execution_count() -> int:
-    import boto3  # noqa: PLC0415
-
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    total = 0
-    for machine in sfn.list_state_machines()["stateMachines"]:
-        for page in sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=machine["stateMachineArn"]
-        ):
-            total += len(page["executions"])
-    return total
 
 
 def _entered(store_id: str) -> int:
@@ -382,6 +427,11 @@ def render(found: tuple[RunCost, Burst]) -> str:
         ["runs started", str(burst.runs_started)],
         ["executions started", str(burst.executions)],
         ["duplicates", str(burst.duplicates)],
+        ["StartExecution calls (answered at the boto3 level)", str(burst.start_calls)],
+        *[
+            [f"{service} requests per delivery", number(n, 2)]
+            for service, n in burst.requests_per_delivery.items()
+        ],
         ["seconds on moto", number(burst.seconds, 1)],
     ]
     return "\n".join(

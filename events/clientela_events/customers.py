@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clientela.money import Amount, Currency, InCurrency
 from clientela.numbers import Number
 
 SOURCE = "clientela.customers"
@@ -23,8 +24,8 @@ class ConsentV1(BaseModel):
     source: str | None = None
 
 
-class CustomerV1(BaseModel):
-    """A customer profile as events carry it."""
+class CustomerV1(InCurrency):
+    """A customer profile as events carry it (`total_spent` in its `currency`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -55,6 +56,24 @@ class CustomerV1(BaseModel):
             " Absent in events published before they were carried."
         ),
     )
+    # Order, review and activity aggregates (what the customer filters of GET /customers read:
+    # automation's flows filter on them). Absent in events published before they were carried.
+    orders_count: int | None = Field(default=None, ge=0)
+    total_spent: Amount | None = Field(
+        default=None, description="Sum of the orders counted, in `currency`, a decimal string."
+    )
+    currency: Currency | None = Field(default=None, description="Of the customer's orders.")
+    last_order_at: datetime | None = None
+    last_seen_at: datetime | None = Field(
+        default=None,
+        description=(
+            "As of this event: activity alone (a product view) publishes nothing, so it may be"
+            " older than the customer's last activity."
+        ),
+    )
+    rating_average: Number | None = Field(
+        default=None, description="Average rating of the customer's reviews, 2 decimals."
+    )
 
 
 class CustomerCreatedV1(BaseModel):
@@ -66,7 +85,9 @@ class CustomerCreatedV1(BaseModel):
 
 
 class CustomerUpdatedV1(BaseModel):
-    """A customer profile changed. Carries both states so consumers need no extra read."""
+    """A customer profile changed, or its order and review aggregates did (`changed` names
+    `orders_count`, `total_spent`, `last_order_at`, `rating_average`; the version stays). Carries
+    both states so consumers need no extra read."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -147,3 +147,43 @@ def test_when_the_bus_refuses_the_batch_reports_the_first_record(
         "batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
     }
     assert listener() == []
+
+
+def test_an_order_publishes_the_customers_new_aggregates_at_the_same_version(
+    api: Api, apps, store_id, listener
+) -> None:
+    created = api.call("POST", "/customers", {"email": "ada@example.it"}).body
+    order = {
+        "order_id": f"o-{uuid.uuid4().hex[:8]}",
+        "email": "ada@example.it",
+        "customer_id": created["id"],
+        "placed_at": "2026-11-20T10:00:00Z",
+        "currency": "EUR",
+        "total": "120.50",
+        "items": [
+            {
+                "product_id": "p-1",
+                "sku": "S-1",
+                "name": "Borsa",
+                "quantity": 1,
+                "unit_price": "120.50",
+            }
+        ],
+    }
+    assert api.call("POST", "/orders", {"orders": [order]}).status == 200
+
+    apps["customers"].publish_customer_changes(
+        {"Records": stream_records(store_id)}, _context("publish")
+    )
+
+    events = [e for e in listener() if e["detail-type"] == "customer.updated"]
+    assert len(events) == 1, "one event for the aggregates, none for search or list entries"
+    schema = json.loads((SCHEMAS / "customer.updated.v1.json").read_text())
+    jsonschema.validate(events[0]["detail"], schema)
+    update = events[0]["detail"]["data"]
+    assert update["changed"] == ["orders_count", "total_spent", "last_order_at"]
+    assert update["new"]["version"] == update["old"]["version"] == 1
+    new = update["new"]
+    assert (new["orders_count"], new["total_spent"], new["currency"]) == (1, "120.50", "EUR")
+    assert new["last_order_at"].startswith("2026-11-20T10:00:00")
+    assert update["old"]["orders_count"] == 0

@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chalicelib.customers.profiles.rules import Customer, fold
+from chalicelib.customers.profiles.rules import Customer
 from chalicelib.customers.search.models import CustomerFilterQuery
 from chalicelib.customers.search.rules import (
     MAX_NAME_ROTATIONS,
@@ -22,6 +22,7 @@ from chalicelib.customers.search.rules import (
 )
 from chalicelib.customers.segments.models import SegmentFilter
 from chalicelib.customers.segments.store import stored_filter
+from clientela.customer_filter import fold
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

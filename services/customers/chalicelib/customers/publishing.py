@@ -71,8 +71,24 @@ def _snapshot(customer: Customer) -> CustomerV1:
         version=customer.version,
         email_consent=_consent(customer.email_consent),
         sms_consent=_consent(customer.sms_consent),
+        orders_count=customer.orders_count,
+        total_spent=customer.total_spent,
+        currency=customer.currency,
+        last_order_at=customer.last_order_at,
+        last_seen_at=customer.last_seen_at,
+        rating_average=customer.rating_average,
         **{name: getattr(customer, name) for name in _SNAPSHOT_FIELDS},
     )
+
+
+# The aggregates that customer filters read (orders, spend, reviews): a change to one is
+# published even though the profile's version stays, so followers' filters see it. Activity
+# alone (`last_seen_at`) is not: a product view would publish an event each time.
+AGGREGATE_FIELDS = ("orders_count", "total_spent", "last_order_at", "rating_average")
+
+
+def _aggregates_changed(old: Customer, new: Customer) -> list[str]:
+    return [name for name in AGGREGATE_FIELDS if getattr(old, name) != getattr(new, name)]
 
 
 def _merged(record: dict[str, Any], common: dict[str, Any]) -> OutgoingEvent | None:
@@ -191,9 +207,18 @@ def _customer_event(record: dict[str, Any], common: dict[str, Any]) -> OutgoingE
         )
     if name == "MODIFY" and new and old:
         previous, current = from_item(old), from_item(new)
-        if previous.version == current.version:
-            return None  # orders, reviews or activity: aggregates, not a profile change
         before, after = _snapshot(previous), _snapshot(current)
+        if previous.version == current.version:
+            # Orders, reviews or activity: no profile change, but filters read the aggregates.
+            aggregates = _aggregates_changed(previous, current)
+            if not aggregates:
+                return None
+            return OutgoingEvent(
+                event_type="customer.updated",
+                occurred_at=max(_stream_time(change), after.updated_at),
+                data=CustomerUpdatedV1(old=before, new=after, changed=aggregates),
+                **common,
+            )
         return OutgoingEvent(
             event_type="customer.updated",
             occurred_at=after.updated_at,
@@ -203,8 +228,7 @@ def _customer_event(record: dict[str, Any], common: dict[str, Any]) -> OutgoingE
     if name == "REMOVE" and old:
         before = _snapshot(from_item(old))
         # The stream's clock has whole seconds: never report a deletion before the last change.
-        stream_time = float(change.get("ApproximateCreationDateTime", 0))
-        deleted_at = max(datetime.fromtimestamp(stream_time, UTC), before.updated_at)
+        deleted_at = max(_stream_time(change), before.updated_at)
         return OutgoingEvent(
             event_type="customer.deleted",
             occurred_at=deleted_at,
@@ -228,9 +252,12 @@ def membership_events_for(record: dict[str, Any]) -> list[OutgoingEvent]:
     new, old = change.get("NewImage"), change.get("OldImage")
     before = from_item(old) if old else None
     after = from_item(new) if new else None
-    stream_time = datetime.fromtimestamp(float(change.get("ApproximateCreationDateTime", 0)), UTC)
-    at = max(stream_time, *(c.updated_at for c in (before, after) if c is not None))
+    at = max(_stream_time(change), *(c.updated_at for c in (before, after) if c is not None))
     return segments.membership_events(store_id, record["eventID"], before, after, at)
+
+
+def _stream_time(change: dict[str, Any]) -> datetime:
+    return datetime.fromtimestamp(float(change.get("ApproximateCreationDateTime", 0)), UTC)
 
 
 def publish_changes(records: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -29,10 +29,13 @@ def follow(event: IncomingEvent) -> str:
     """Applies one event; answers what it did (for the log, never personal data)."""
     store_id = event.metadata.store_id
     data = event.data
+    at = event.metadata.occurred_at
     if isinstance(data, CustomerCreatedV1):
-        changed = usecases.keep_profile(store_id, data.customer)
+        changed = usecases.keep_profile(store_id, data.customer, at=at)
+    elif isinstance(data, CustomerUpdatedV1) and data.new.version == data.old.version:
+        changed = usecases.keep_totals(store_id, data.new, at=at)  # orders or reviews
     elif isinstance(data, CustomerUpdatedV1):
-        changed = usecases.keep_profile(store_id, data.new)
+        changed = usecases.keep_profile(store_id, data.new, at=at)
     elif isinstance(data, CustomerDeletedV1):
         changed = usecases.forget(store_id, data.customer_id, data.version)
     elif isinstance(data, CustomerMergedV1):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from chalicelib.automation.runs.rules import shard_of
 
@@ -32,6 +33,17 @@ class Contact:
     birthday: date | None
     last_order_at: datetime | None
     version: int
+    # What the customer filters of GET /customers read besides the above (flows filter on
+    # them): from the profile events; the aggregates also from customer.updated events that
+    # keep the version (orders, reviews). None: not carried by the events received so far.
+    favorite: bool = False
+    city: str | None = None
+    sms_consent: str = "never_asked"
+    orders_count: int | None = None
+    total_spent: Decimal | None = None
+    currency: str | None = None
+    last_seen_at: datetime | None = None
+    rating_average: Decimal | None = None
 
     @property
     def subscribed(self) -> bool:

@@ -35,16 +35,45 @@ def contact_of(store_id: str, customer: CustomerV1) -> Contact:
         birthday=customer.birthday,
         last_order_at=None,  # kept apart, from order events
         version=customer.version,
+        favorite=customer.favorite,
+        city=customer.city,
+        sms_consent=customer.sms_consent.state if customer.sms_consent else "never_asked",
+        orders_count=customer.orders_count,
+        total_spent=customer.total_spent,
+        currency=customer.currency,
+        last_seen_at=customer.last_seen_at,
+        rating_average=customer.rating_average,
     )
 
 
-def keep_profile(store_id: str, customer: CustomerV1) -> bool:
-    """A created or updated profile; an older version than the one held changes nothing."""
-    return contact_store().put_profile(contact_of(store_id, customer))
+def keep_profile(store_id: str, customer: CustomerV1, *, at: datetime | None = None) -> bool:
+    """A created or updated profile; an older version than the one held changes nothing.
+    `at` (the event's time) keeps the order and review aggregates the event carries."""
+    contact = contact_of(store_id, customer)
+    carried = customer.orders_count is not None
+    kept = contact_store().put_profile(contact, at=at if carried else None)
+    if customer.last_order_at is not None:
+        note_order(store_id, customer.id, customer.last_order_at)
+    return kept
+
+
+def keep_totals(store_id: str, customer: CustomerV1, *, at: datetime) -> bool:
+    """The order and review aggregates changed, the profile did not (same version)."""
+    if customer.orders_count is None:
+        return False
+    kept = contact_store().put_totals(contact_of(store_id, customer), at=at)
+    if customer.last_order_at is not None:
+        note_order(store_id, customer.id, customer.last_order_at)
+    return kept
 
 
 def forget(store_id: str, customer_id: str, version: int) -> bool:
     return contact_store().put_tombstone(store_id, customer_id, version)
+
+
+def erased(store_id: str, customer_id: str) -> bool:
+    """The customer's data was erased (privacy): their late events must not bring any back."""
+    return contact_store().erased(store_id, customer_id)
 
 
 def note_order(store_id: str, customer_id: str, placed_at: datetime) -> bool:

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from clientela import customer_filter
+from clientela.customer_filter import ACTIVE_DAYS, When, end_of, fold, start_of
+from clientela.money import Amount
 
 StepId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 EventType = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)+$")]
@@ -64,7 +69,14 @@ class TimeOfDay(_Model):
 
 
 class CustomerFilter(_Model):
-    """A filter on the customer, read from the contacts read model (every part must hold)."""
+    """A filter on the customer, read from the contacts read model (every part must hold).
+
+    Besides the tag, consent, country and language lists, every filter of `GET /customers` by
+    its own name and meaning (`clientela.customer_filter`, the one definition both services
+    check): `favorite`, `sms_consent`, `city`, `status`, the date ranges (a UTC day or a time),
+    `orders_min` / `orders_max`, `spent_min` / `spent_max`, `never_ordered`, `rating_min`. Its
+    text search `q` is the customers service's own index: not a flow filter.
+    """
 
     tags_any: list[Tag] = Field(default_factory=list, max_length=50)
     tags_all: list[Tag] = Field(default_factory=list, max_length=50)
@@ -78,6 +90,81 @@ class CustomerFilter(_Model):
     languages: list[Annotated[str, Field(min_length=2, max_length=16)]] = Field(
         default_factory=list, max_length=50
     )
+    favorite: StrictBool | None = None
+    sms_consent: Literal["subscribed", "unsubscribed", "pending", "never_asked"] | None = None
+    city: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="Case and accents ignored."
+    )
+    status: Literal["active", "inactive"] | None = Field(
+        default=None,
+        description=(
+            f"Active: seen in the last {ACTIVE_DAYS} days before the step (as of the customer's"
+            " last profile, order or review event)."
+        ),
+    )
+    created_from: When | None = None
+    created_to: When | None = None
+    last_seen_from: When | None = None
+    last_seen_to: When | None = None
+    orders_min: StrictInt | None = Field(default=None, ge=0, le=10**9)
+    orders_max: StrictInt | None = Field(default=None, ge=0, le=10**9)
+    spent_min: Amount | None = Field(
+        default=None, description="Compared with `total_spent`, in the customer's own currency."
+    )
+    spent_max: Amount | None = None
+    last_order_before: When | None = Field(
+        default=None, description="No order since this date (never-ordered customers included)."
+    )
+    last_order_after: When | None = None
+    never_ordered: StrictBool | None = None
+    rating_min: Decimal | None = Field(default=None, ge=1, le=5, decimal_places=2)
+
+    def shared(self, now: datetime) -> customer_filter.CustomerFilter:
+        """The filters of GET /customers this one gives, as both services check them."""
+        return customer_filter.CustomerFilter(
+            favorite=self.favorite,
+            sms_consent=self.sms_consent,
+            city=self.city,
+            status=self.status,
+            created_from=start_of(self.created_from),
+            created_to=end_of(self.created_to),
+            last_seen_from=start_of(self.last_seen_from),
+            last_seen_to=end_of(self.last_seen_to),
+            orders_min=self.orders_min,
+            orders_max=self.orders_max,
+            spent_min=self.spent_min,
+            spent_max=self.spent_max,
+            last_order_before=start_of(self.last_order_before),
+            last_order_after=start_of(self.last_order_after),
+            never_ordered=self.never_ordered,
+            rating_min=self.rating_min,
+            now=now,
+        )
+
+
+# Ranges of a filter whose low end must not be after its high end.
+_RANGES = (
+    ("created_from", "created_to"),
+    ("last_seen_from", "last_seen_to"),
+    ("orders_min", "orders_max"),
+    ("spent_min", "spent_max"),
+)
+
+
+def _filter_faults(at: str, name: str, given: CustomerFilter | None) -> list[Fault]:
+    """A filter that could never hold (an empty range, a blank city)."""
+    if given is None:
+        return []
+    faults = []
+    for low, high in _RANGES:
+        a, b = getattr(given, low), getattr(given, high)
+        if isinstance(a, date):
+            a, b = start_of(a), end_of(b)
+        if a is not None and b is not None and a > b:
+            faults.append(Fault(f"{at}.{low}", f"{name}: {low} must not be after {high}"))
+    if given.city is not None and not any(c.isalnum() for c in fold(given.city)):
+        faults.append(Fault(f"{at}.city", f"{name}: the city must contain a letter or a digit"))
+    return faults
 
 
 class Condition(_Model):
@@ -290,6 +377,7 @@ def problems_of(definition: Definition, *, known_templates: set[str] | None = No
             )
         )
     faults.extend(_event_faults(definition))
+    faults.extend(_filter_faults("filter", "The flow filter", definition.filter))
     if definition.reentry.policy == "after" and definition.reentry.days is None:
         faults.append(Fault("reentry.days", "Re-entry after N days needs days"))
     ids: dict[str, int] = {}
@@ -355,6 +443,8 @@ def _step_faults(
             "a condition needs a filter or an event",
         )
         need("then", step.then is not None or step.else_ is not None, "a split needs then or else")
+        if step.condition is not None:
+            faults.extend(_filter_faults(f"{at}.condition.filter", name, step.condition.filter))
     elif step.type == "wait_for_event":
         need("event", step.event is not None, "a wait for an event needs the event type")
         need(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -44,6 +44,27 @@ class ThreadQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=4096, description="From `next_cursor`.")
+
+
+class DroppedQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(default=30, ge=1, le=90, description="The last N days, today included.")
+
+
+class DroppedDay(BaseModel):
+    day: date
+    by_reason: dict[str, int]
+
+
+class DroppedReplies(BaseModel):
+    """Replies that were not threaded, by reason. Only drops that surely concern this store
+    (`sender_mismatch`: an answer to one of its mails from another address than the
+    customer's); a forged or missing reply token names no store that could be trusted."""
+
+    by_reason: dict[str, int] = Field(description="Totals over the days asked.")
+    days: list[DroppedDay] = Field(description="Days with drops, oldest first.")
 
 
 class AttachmentOut(BaseModel):
@@ -92,10 +113,14 @@ class ThreadSummary(BaseModel):
 
 class ThreadList(BaseModel):
     items: list[ThreadSummary] = Field(description="Latest activity first.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for older threads; null at the end."
+    )
 
     @classmethod
-    def of(cls, threads: list[dict[str, Any]]) -> ThreadList:
+    def of(cls, threads: list[dict[str, Any]], next_cursor: str | None = None) -> ThreadList:
         return cls(
+            next_cursor=next_cursor,
             items=[
                 ThreadSummary(
                     id=t["thread_id"],
@@ -106,5 +131,5 @@ class ThreadList(BaseModel):
                     last_direction=t.get("last_direction"),
                 )
                 for t in threads
-            ]
+            ],
         )

@@ -3,16 +3,23 @@ answer in one."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from chalicelib.automation.messages import usecases
 from chalicelib.automation.messages.models import (
+    DroppedDay,
+    DroppedQuery,
+    DroppedReplies,
     MessageIn,
     ReplyIn,
     ThreadList,
     ThreadOut,
     ThreadQuery,
 )
+from chalicelib.automation.settings import link_key
 from chalicelib.automation.templates.rules import TemplateError
 from clientela.api import Call, Reply, Routes, idempotency_key
+from clientela.cursor import decode_cursor, encode_cursor
 from clientela.problems import FieldError, Problem, invalid
 
 routes = Routes()
@@ -78,12 +85,54 @@ def send_message(call: Call, customer_id: str) -> Reply:
     "/customers/{customer_id}/messages",
     "GET",
     summary="A customer's conversations",
+    description="Latest activity first; follow `next_cursor` for older ones.",
     query=ThreadQuery,
     response=ThreadList,
 )
 def list_threads(call: Call, customer_id: str) -> Reply:
     query: ThreadQuery = call.query
-    return Reply(200, ThreadList.of(usecases.threads_of(call.store_id, customer_id, query.limit)))
+    # A cursor belongs to one customer's listing (the link key signs it, derived apart).
+    scope = f"threads:{customer_id}"
+    start = (
+        decode_cursor(query.cursor, store_id=call.store_id, scope=scope, key=link_key())
+        if query.cursor
+        else None
+    )
+    threads, after = usecases.threads_page(call.store_id, customer_id, query.limit, start)
+    cursor = (
+        encode_cursor(after, store_id=call.store_id, scope=scope, key=link_key())
+        if after and len(threads) == query.limit
+        else None
+    )
+    return Reply(200, ThreadList.of(threads, cursor))
+
+
+@routes.route(
+    "/messages/dropped",
+    "GET",
+    summary="Replies that were dropped, by reason",
+    description=(
+        "Counts per day and reason of the replies to this store's mails that were not threaded"
+        " (`sender_mismatch`). Forged or missing reply tokens name no store: they are counted"
+        " for the platform only."
+    ),
+    query=DroppedQuery,
+    response=DroppedReplies,
+)
+def dropped_replies(call: Call) -> Reply:
+    query: DroppedQuery = call.query
+    days = usecases.dropped_of_store(call.store_id, query.days)
+    totals: dict[str, int] = {}
+    for counts in days.values():
+        for reason, count in counts.items():
+            totals[reason] = totals.get(reason, 0) + count
+    return Reply(
+        200,
+        DroppedReplies(
+            by_reason=totals,
+            days=[DroppedDay(day=date.fromisoformat(d), by_reason=days[d]) for d in sorted(days)],
+        ),
+    )
 
 
 @routes.route(

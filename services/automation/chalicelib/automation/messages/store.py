@@ -9,14 +9,16 @@
 - message key: `pk=MSGKEY#<store>#<hash of the Idempotency-Key>`, `sk=KEY`: a retried POST
   answers the thread it made.
 - dropped: `pk=INBOUND_DROPPED#<day>`, `sk=<reason>`, a counter (replies with an unknown or
-  forged token, or none).
+  forged token, or none); and, for the drops that name a store for sure (a reply from another
+  address than the thread's customer's), `pk=INBOUND_DROPPED#<store>`, `sk=<day>#<reason>`: a
+  forged token names no store one could trust, so only the platform counts those.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -170,13 +172,55 @@ class MessageStore:
     def release(self, key: dict[str, Any]) -> None:
         self.client.delete_item(TableName=self.table, Key=key)
 
-    def count_dropped(self, reason: str, at: datetime) -> None:
-        self.client.update_item(
+    def count_dropped(self, reason: str, at: datetime, store_id: str | None = None) -> None:
+        keys = [{"pk": {"S": f"INBOUND_DROPPED#{at:%Y-%m-%d}"}, "sk": {"S": reason}}]
+        if store_id is not None:
+            keys.append(
+                {"pk": {"S": f"INBOUND_DROPPED#{store_id}"}, "sk": {"S": f"{at:%Y-%m-%d}#{reason}"}}
+            )
+        for key in keys:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD dropped :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+
+    def dropped_of_store(self, store_id: str, first: date, last: date) -> dict[str, dict[str, int]]:
+        """day -> reason -> replies dropped, for the store's days from `first` to `last`."""
+        answer = self.client.query(
             TableName=self.table,
-            Key={"pk": {"S": f"INBOUND_DROPPED#{at:%Y-%m-%d}"}, "sk": {"S": reason}},
-            UpdateExpression="ADD dropped :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":p": {"S": f"INBOUND_DROPPED#{store_id}"},
+                ":a": {"S": first.isoformat()},
+                ":b": {"S": f"{last.isoformat()}#~"},
+            },
         )
+        days: dict[str, dict[str, int]] = {}
+        for item in answer.get("Items", []):
+            day, _, reason = item["sk"]["S"].partition("#")
+            days.setdefault(day, {})[reason] = int(item["dropped"]["N"])
+        return days
+
+    def thread_page(
+        self, store_id: str, customer_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A page of the customer's threads, latest activity first, and where the next starts."""
+        if len(customer_id) > MAX_ID_CHARS:
+            return [], None
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": BY_CUSTOMER_INDEX,
+            "KeyConditionExpression": "hpk = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"CUSTOMER#{store_id}#{customer_id}"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            args["ExclusiveStartKey"] = start
+        answer = self.client.query(**args)
+        return [_plain(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
 
     def dropped(self, day: datetime, reason: str) -> int:
         item = self.client.get_item(

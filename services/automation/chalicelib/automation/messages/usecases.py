@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -316,9 +316,9 @@ def receive(bucket: str, key: str) -> str:
     mail = rules.parse(raw)
     store = message_store()
     at = now()
-    thread, why = _thread_of(mail)
+    thread, why, named = _thread_of(mail)
     if thread is None:
-        store.count_dropped(why, at)
+        store.count_dropped(why, at, named)
         logger.warning("reply dropped", extra={"reason": why, "object_key": key})
         return f"dropped:{why}"
     # A redelivered notification (or the same mail twice) lands on the same message.
@@ -353,9 +353,10 @@ def receive(bucket: str, key: str) -> str:
     return "threaded"
 
 
-def _thread_of(mail: rules.Inbound) -> tuple[dict[str, Any] | None, str]:
+def _thread_of(mail: rules.Inbound) -> tuple[dict[str, Any] | None, str, str | None]:
     """The thread a reply belongs to, or why none: by the signed token of its reply address,
-    else by the mails it answers when it comes from the thread's customer's own address."""
+    else by the mails it answers when it comes from the thread's customer's own address. Last,
+    the store a dropped reply surely concerns (one of its mails answered), if any."""
     store = message_store()
     tokens = rules.tokens_in(mail.recipients, settings().reply_domain)
     for token in tokens:
@@ -363,9 +364,9 @@ def _thread_of(mail: rules.Inbound) -> tuple[dict[str, Any] | None, str]:
         if thread is not None and token.valid_for(
             thread["store_id"], thread["customer_id"], key=link_key()
         ):
-            return thread, ""
+            return thread, "", None
     if tokens:
-        return None, "forged_token"
+        return None, "forged_token", None
     for header in mail.in_reply_to:
         sent = sending.send_store().by_ses_id(rules.ses_id_of(header))
         thread = store.thread(sent["thread_id"]) if sent and "thread_id" in sent else None
@@ -373,10 +374,23 @@ def _thread_of(mail: rules.Inbound) -> tuple[dict[str, Any] | None, str]:
             continue
         contact = contacts.get_contact(thread["store_id"], thread["customer_id"])
         if contact is not None and rules.sender_matches(mail.sender, contact.email):
-            return thread, ""
-        return None, "sender_mismatch"
-    return None, "no_token"
+            return thread, "", None
+        return None, "sender_mismatch", str(thread["store_id"])
+    return None, "no_token", None
 
 
 def dropped_today(reason: str) -> int:
     return message_store().dropped(now(), reason)
+
+
+def dropped_of_store(store_id: str, days: int) -> dict[str, dict[str, int]]:
+    """The store's dropped replies of the last `days` days (today included): day -> reason."""
+    last = now().date()
+    return message_store().dropped_of_store(store_id, last - timedelta(days=days - 1), last)
+
+
+def threads_page(
+    store_id: str, customer_id: str, limit: int, start: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A page of the customer's threads, latest activity first, and where the next starts."""
+    return message_store().thread_page(store_id, customer_id, limit, start)

@@ -66,7 +66,7 @@ def erase(store_id: str, request: PrivacyRequestedV1, now: datetime) -> dict[str
         "messages": 0,
         "sends_unlinked": 0,
     }
-    contact_store().put_tombstone(store_id, customer_id, ERASED_VERSION)
+    contact_store().put_tombstone(store_id, customer_id, ERASED_VERSION, erased=True)
     for thread in message_store().threads_of(store_id, customer_id, _THREADS):
         if thread.get("store_id") == store_id:
             counts["messages"] += store.delete_thread(thread["thread_id"])

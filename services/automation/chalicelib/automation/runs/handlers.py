@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
 
+from chalicelib.automation.contacts import usecases as contacts
 from chalicelib.automation.runs import usecases
 from chalicelib.automation.runs.store import CartLine
 from chalicelib.automation.stats import usecases as stats
@@ -38,7 +39,8 @@ logger = Logger(service="automation")
 def _customer_id(data: BaseModel) -> str | None:
     customer_id = getattr(data, "customer_id", None)
     if customer_id is None:
-        customer = getattr(data, "customer", None)
+        # customer.created carries the profile as `customer`, customer.updated as `new`.
+        customer = getattr(data, "customer", None) or getattr(data, "new", None)
         customer_id = getattr(customer, "id", None)
     return customer_id if isinstance(customer_id, str) else None
 
@@ -93,11 +95,24 @@ def _file_dates(store_id: str, data: BaseModel) -> dict[str, Any]:
     return {}
 
 
+def _ordered_at(data: BaseModel) -> datetime | None:
+    """When the customers service counted a new order of the customer (its aggregates moved):
+    a guest order the store platform sent with only the e-mail is counted for the customer with
+    that e-mail there, so this is how a flow hears of it."""
+    if not isinstance(data, customers.CustomerUpdatedV1) or data.new.last_order_at is None:
+        return None
+    before = data.old.last_order_at
+    return data.new.last_order_at if before is None or data.new.last_order_at > before else None
+
+
 def follow(event: IncomingEvent) -> dict[str, Any]:
     store_id = event.metadata.store_id
     data = event.data
-    outcome: dict[str, Any] = _file_dates(store_id, data)
     customer_id = _customer_id(data)
+    if customer_id is not None and contacts.erased(store_id, customer_id):
+        # Erased: a late event must not file dates, keep a cart or start a run again.
+        return {"skipped": "erased"}
+    outcome: dict[str, Any] = _file_dates(store_id, data)
     if customer_id is None:  # a guest (e-mail only): flows follow customers
         return {**outcome, "skipped": "no_customer"}
     at = _when(event)
@@ -118,6 +133,9 @@ def follow(event: IncomingEvent) -> dict[str, Any]:
             total=data.total,
             currency=data.currency,
         )
+    if (ordered := _ordered_at(data)) is not None:
+        # An order ends runs that exit on orders, guest orders included (see _ordered_at).
+        outcome["order_seen"] = usecases.note_event(store_id, customer_id, "order.placed", ordered)
     if isinstance(data, automation.EmailOpenedV1 | automation.EmailClickedV1):
         what = "opened" if isinstance(data, automation.EmailOpenedV1) else "clicked"
         stats.engaged(store_id, customer_id, data.message_id, what, event.metadata.occurred_at)

@@ -13,6 +13,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -162,9 +163,84 @@ class Customer:
     country: str | None
     tags: frozenset[str]
     email_consent: str
+    # What the filters of GET /customers read besides (the contact's; unknown aggregates count
+    # as none, as a customer without orders has).
+    favorite: bool = False
+    city: str | None = None
+    sms_consent: str = "never_asked"
+    created_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    last_order_at: datetime | None = None
+    orders_count: int = 0
+    total_spent: Decimal = Decimal(0)
+    rating_average: Decimal | None = None
 
 
-def filter_allows(customer_filter: CustomerFilter | None, customer: Customer) -> bool:
+@dataclass(frozen=True)
+class _State:
+    state: str
+
+
+@dataclass(frozen=True)
+class _Filterable:
+    """A run's customer as `clientela.customer_filter` reads one."""
+
+    customer: Customer
+
+    @property
+    def tags(self) -> frozenset[str]:
+        return self.customer.tags
+
+    @property
+    def favorite(self) -> bool:
+        return self.customer.favorite
+
+    @property
+    def email_consent(self) -> _State:
+        return _State(self.customer.email_consent)
+
+    @property
+    def sms_consent(self) -> _State:
+        return _State(self.customer.sms_consent)
+
+    @property
+    def country(self) -> str | None:
+        return self.customer.country
+
+    @property
+    def city(self) -> str | None:
+        return self.customer.city
+
+    @property
+    def created_at(self) -> datetime:
+        # Contacts kept before the sign-up time was carried: never inside a sign-up range.
+        return self.customer.created_at or datetime.min.replace(tzinfo=UTC)
+
+    @property
+    def last_seen_at(self) -> datetime | None:
+        return self.customer.last_seen_at
+
+    @property
+    def last_order_at(self) -> datetime | None:
+        return self.customer.last_order_at
+
+    @property
+    def orders_count(self) -> int:
+        return self.customer.orders_count
+
+    @property
+    def total_spent(self) -> Decimal:
+        return self.customer.total_spent
+
+    @property
+    def rating_average(self) -> Decimal | None:
+        return self.customer.rating_average
+
+
+def filter_allows(
+    customer_filter: CustomerFilter | None, customer: Customer, now: datetime | None = None
+) -> bool:
+    """Whether the customer passes the filter at `now` (the run's time: `status` reads it)."""
     if customer_filter is None:
         return True
     f = customer_filter
@@ -176,6 +252,8 @@ def filter_allows(customer_filter: CustomerFilter | None, customer: Customer) ->
         and (not f.email_consent or customer.email_consent in f.email_consent)
         and (not f.countries or customer.country in f.countries)
         and (not f.languages or (customer.language or "") in f.languages)
+        # Callers without a run's time (none today) read the status as of now.
+        and f.shared(now or datetime.now(UTC)).matches(_Filterable(customer))
     )
 
 

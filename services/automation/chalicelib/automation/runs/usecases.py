@@ -15,6 +15,7 @@ import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -266,7 +267,9 @@ class _Decision:
         holds = True
         if step.condition.filter is not None:
             customer = _customer(self.store_id, self.customer_id)
-            holds = customer is not None and rules.filter_allows(step.condition.filter, customer)
+            holds = customer is not None and rules.filter_allows(
+                step.condition.filter, customer, self.now
+            )
         if step.condition.event_since_entry:
             at = seen.get(step.condition.event_since_entry)
             holds = holds and at is not None and at > run.entered_at
@@ -302,7 +305,7 @@ class _Decision:
     def _send(self, run: Run, definition: Definition, step: Step) -> tuple[dict[str, Any], str]:
         assert step.template_id is not None
         customer = _customer(self.store_id, self.customer_id)
-        if customer is not None and not rules.filter_allows(definition.filter, customer):
+        if customer is not None and not rules.filter_allows(definition.filter, customer, self.now):
             self._skipped(step, "flow_filter")
             return self._end(run, "flow_filter")
         flow_settings = flows.flow_settings(self.store_id)
@@ -398,6 +401,15 @@ def _customer_of(contact: Contact) -> Customer:
         country=contact.country,
         tags=frozenset(contact.tags),
         email_consent=contact.email_consent,
+        favorite=contact.favorite,
+        city=contact.city,
+        sms_consent=contact.sms_consent,
+        created_at=contact.created_at,
+        last_seen_at=contact.last_seen_at,
+        last_order_at=contact.last_order_at,
+        orders_count=contact.orders_count or 0,
+        total_spent=contact.total_spent or Decimal(0),
+        rating_average=contact.rating_average,
     )
 
 

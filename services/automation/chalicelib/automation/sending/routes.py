@@ -7,9 +7,17 @@ from __future__ import annotations
 import html
 
 from chalicelib.automation.sending import usecases
-from chalicelib.automation.sending.models import ClickQuery
+from chalicelib.automation.sending.models import (
+    ClickQuery,
+    LiftQuery,
+    SuppressionOut,
+    SuppressionPage,
+    SuppressionQuery,
+)
+from chalicelib.automation.settings import link_key
 from clientela import problems
 from clientela.api import Call, Reply, Routes
+from clientela.cursor import decode_cursor, encode_cursor
 
 routes = Routes()
 register = routes.register
@@ -108,3 +116,51 @@ def click(call: Call, token: str) -> Reply:
     if not usecases.clicked(token, url):
         raise _link_not_found()
     return Reply(302, None, {"Location": url, "Cache-Control": "no-store"})
+
+
+@routes.route(
+    "/suppressions",
+    "GET",
+    summary="The store's suppressed addresses (hard bounces, complaints)",
+    description=(
+        "Mail to these addresses is not sent. Each shows a masked address and an `id` (a hash of"
+        " the address). Paginated: follow `next_cursor` until it is null."
+    ),
+    query=SuppressionQuery,
+    response=SuppressionPage,
+)
+def list_suppressions(call: Call) -> Reply:
+    query: SuppressionQuery = call.query
+    # The link key signs cursors too (derived apart: a cursor is never a valid link token).
+    position = (
+        decode_cursor(query.cursor, store_id=call.store_id, scope="suppressions", key=link_key())
+        if query.cursor
+        else None
+    )
+    found, after = usecases.suppressions_page(call.store_id, query.limit, position)
+    cursor = (
+        encode_cursor(after, store_id=call.store_id, scope="suppressions", key=link_key())
+        if after
+        else None
+    )
+    return Reply(
+        200, SuppressionPage(items=[SuppressionOut.of(s) for s in found], next_cursor=cursor)
+    )
+
+
+@routes.route(
+    "/suppressions/{address}",
+    "DELETE",
+    summary="Lift a suppression",
+    description=(
+        "By the address or the listed `id`. `reason` (recorded with the lift) is required. 204;"
+        " 404 when the address is not suppressed. A later bounce or complaint suppresses it again."
+    ),
+    query=LiftQuery,
+    status=204,
+)
+def lift_suppression(call: Call, address: str) -> Reply:
+    query: LiftQuery = call.query
+    if len(address) > 320 or not usecases.lift_suppression(call.store_id, address, query.reason):
+        raise problems.Problem(404, "not-found", "Not found", "This address is not suppressed.")
+    return Reply(204, None)

@@ -8,7 +8,12 @@
   - `sends-by-customer`: `cpk=CUSTOMER#<store>#<customer>`, `csk=<created_at>#<message id>`.
 - SES id: `pk=SESID#<ses message id>`, `sk=SESID` -> the store and our message or thread
   (bounces, complaints and replies name SES's id).
-- suppression: `pk=SUPPRESSED#<store>#<sha256 of the address>`, `sk=SUPPRESSED`.
+- suppression: `pk=SUPPRESSED#<store>#<sha256 of the address>`, `sk=SUPPRESSED`; listed per
+  store through the GSI `templates-by-store` (generic `tpk` / `tsk`), write-sharded as a bounce
+  wave would write one partition otherwise: `tpk=SUPPRESSIONS#<store>#<0..15>` (shard: the
+  address hash), `tsk=<at>#<hash>`. It keeps the address masked (`a***@example.com`), never
+  whole. A lift deletes it and records why under the same partition:
+  `sk=LIFTED#<at>` (reason, the suppression's reason and time).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -248,8 +253,31 @@ class SendStore:
 
 
 def suppression_key(store_id: str, address: str) -> dict[str, Any]:
-    digest = hashlib.sha256(normalized_email(address).encode()).hexdigest()[:40]
+    digest = address_id(address)
     return {"pk": {"S": f"SUPPRESSED#{store_id}#{digest}"}, "sk": {"S": "SUPPRESSED"}}
+
+
+SUPPRESSION_SHARDS = 16
+BY_STORE_INDEX = "templates-by-store"
+
+
+def address_id(address: str) -> str:
+    """The id a suppression is listed and lifted by: a hash, so no URL carries the address."""
+    return hashlib.sha256(normalized_email(address).encode()).hexdigest()[:40]
+
+
+def masked(address: str) -> str:
+    """Enough of an address for staff to recognise it, not enough to read it."""
+    local, _, domain = normalized_email(address).partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    id: str
+    masked_address: str | None
+    reason: str
+    at: datetime
 
 
 class SuppressionStore:
@@ -261,17 +289,102 @@ class SuppressionStore:
         self.table = table
 
     def suppress(self, store_id: str, address: str, reason: str, at: datetime) -> None:
+        digest = address_id(address)
+        shard = int(digest[:8], 16) % SUPPRESSION_SHARDS
         self.client.put_item(
             TableName=self.table,
             Item={
                 **suppression_key(store_id, address),
                 "reason": {"S": reason},
                 "at": {"S": stamp(at)},
+                "masked": {"S": masked(address)},
+                "tpk": {"S": f"SUPPRESSIONS#{store_id}#{shard}"},
+                "tsk": {"S": f"{stamp(at)}#{digest}"},
             },
         )
+
+    def page(
+        self, store_id: str, limit: int, position: dict[str, Any] | None
+    ) -> tuple[list[Suppression], dict[str, Any] | None]:
+        """Up to `limit` suppressions, shard after shard, newest first within each; the position
+        to go on from (None at the end)."""
+        shard = int(position["shard"]) if position else 0
+        start = position.get("key") if position else None
+        found: list[Suppression] = []
+        while shard < SUPPRESSION_SHARDS:
+            args: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": BY_STORE_INDEX,
+                "KeyConditionExpression": "tpk = :p",
+                "ExpressionAttributeValues": {":p": {"S": f"SUPPRESSIONS#{store_id}#{shard}"}},
+                "ScanIndexForward": False,
+                "Limit": limit - len(found),
+            }
+            if start:
+                args["ExclusiveStartKey"] = start
+            answer = self.client.query(**args)
+            found += [_suppression(item) for item in answer.get("Items", [])]
+            start = answer.get("LastEvaluatedKey")
+            if len(found) >= limit:
+                if start:
+                    return found, {"shard": shard, "key": start}
+                return found, ({"shard": shard + 1} if shard + 1 < SUPPRESSION_SHARDS else None)
+            if not start:
+                shard += 1
+        return found, None
+
+    def lift(self, store_id: str, digest: str, reason: str, at: datetime) -> bool:
+        """Deletes the suppression and records why; False when there is none."""
+        key = {"pk": {"S": f"SUPPRESSED#{store_id}#{digest}"}, "sk": {"S": "SUPPRESSED"}}
+        try:
+            old = self.client.delete_item(
+                TableName=self.table,
+                Key=key,
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": key["pk"],
+                "sk": {"S": f"LIFTED#{stamp(at)}"},
+                "reason": {"S": reason},
+                "suppressed_for": old["reason"],
+                "suppressed_at": old["at"],
+            },
+        )
+        return True
+
+    def lifts(self, store_id: str, digest: str) -> list[dict[str, str]]:
+        """The lifts of an address's suppressions, oldest first (support, tests)."""
+        answer = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :l)",
+            ExpressionAttributeValues={
+                ":p": {"S": f"SUPPRESSED#{store_id}#{digest}"},
+                ":l": {"S": "LIFTED#"},
+            },
+        )
+        return [
+            {name: value["S"] for name, value in item.items() if "S" in value}
+            for item in answer.get("Items", [])
+        ]
 
     def reason(self, store_id: str, address: str) -> str | None:
         item = self.client.get_item(
             TableName=self.table, Key=suppression_key(store_id, address), ConsistentRead=True
         ).get("Item")
         return item["reason"]["S"] if item else None
+
+
+def _suppression(item: dict[str, Any]) -> Suppression:
+    return Suppression(
+        id=item["tsk"]["S"].rpartition("#")[2],
+        masked_address=item.get("masked", {}).get("S"),
+        reason=item["reason"]["S"],
+        at=datetime.fromisoformat(item["at"]["S"]),
+    )

@@ -25,7 +25,13 @@ from chalicelib.automation.sending.rules import (
     SendOutcome,
     SendRecord,
 )
-from chalicelib.automation.sending.store import AlreadyRecorded, SendStore, SuppressionStore
+from chalicelib.automation.sending.store import (
+    AlreadyRecorded,
+    SendStore,
+    Suppression,
+    SuppressionStore,
+    address_id,
+)
 from chalicelib.automation.settings import link_key, settings
 from chalicelib.automation.templates import usecases as templates
 from chalicelib.automation.templates.rules import Rendered, TemplateError, render
@@ -377,3 +383,19 @@ def close_direct_send(message_id: str, ses_message_id: str | None) -> None:
         send_store().mark(message_id, "failed")
     else:
         send_store().mark(message_id, "sent", ses_message_id=ses_message_id, sent_at=now())
+
+
+# Suppressions ------------------------------------------------------------------------------
+
+
+def suppressions_page(
+    store_id: str, limit: int, position: dict[str, Any] | None
+) -> tuple[list[Suppression], dict[str, Any] | None]:
+    return suppressions().page(store_id, limit, position)
+
+
+def lift_suppression(store_id: str, address_or_id: str, reason: str) -> bool:
+    """Mail may go to the address again (staff fixed it, or the customer asked): the lift and
+    its reason are recorded. By the address, or by the id the listing shows (a hash)."""
+    digest = address_id(address_or_id) if "@" in address_or_id else address_or_id.lower()
+    return suppressions().lift(store_id, digest, reason, now())

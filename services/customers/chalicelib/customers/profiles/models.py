@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 from chalicelib.customers.photos.models import PhotoView
 from chalicelib.customers.profiles import rules as domain
 from clientela import money
+from clientela.customer_filter import ACTIVE_DAYS
 from clientela.money import Amount, Currency, InCurrency
 from clientela.numbers import Number
 
@@ -350,7 +351,7 @@ class Customer(InCurrency):
     last_ip: str | None
     last_device: str | None
     status: Literal["active", "inactive"] = Field(
-        description=f"active when seen in the last {domain.ACTIVE_DAYS} days"
+        description=f"active when seen in the last {ACTIVE_DAYS} days"
     )
     orders_count: int
     total_spent: Amount = Field(description=f"What the orders add up to. {money.CANONICAL}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +14,7 @@ import phonenumbers
 
 from chalicelib.customers.errors import ContactRequired, InvalidField
 from clientela import money, numbers
+from clientela.customer_filter import activity_status
 
 MAX_TAGS = 40
 # Tags added plus tags removed in one change: each is two writes (membership and count) of the
@@ -43,7 +44,6 @@ CONSENT_SOURCES = (
     "merge",
 )
 # A customer seen (any storefront activity) in this many days is active, otherwise inactive.
-ACTIVE_DAYS = 90
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _ATTRIBUTE_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -119,13 +119,6 @@ def normalise_country(value: str) -> str:
     if code not in COUNTRIES:
         raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. BR")
     return code
-
-
-def fold(value: str) -> str:
-    """Lower case without accents: how search compares text (`José` and `jose` are equal)."""
-    decomposed = unicodedata.normalize("NFKD", value)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACES.sub(" ", bare.casefold()).strip()
 
 
 def normalise_language(value: str) -> str:
@@ -299,12 +292,7 @@ class Customer:
 
     def status(self, at: datetime) -> str:
         """Active when seen in the last ACTIVE_DAYS days, inactive otherwise."""
-        seen = self.last_seen_at
-        return (
-            "active"
-            if seen is not None and seen >= at - timedelta(days=ACTIVE_DAYS)
-            else ("inactive")
-        )
+        return activity_status(self.last_seen_at, at)
 
     @property
     def display_name(self) -> str:

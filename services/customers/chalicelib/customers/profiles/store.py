@@ -47,10 +47,10 @@ from chalicelib.customers.profiles.rules import (
     Consent,
     Customer,
     Photo,
-    fold,
     tag_changes,
 )
 from chalicelib.customers.search.rules import name_key, search_tokens
+from clientela.customer_filter import fold
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -18,6 +17,7 @@ from pydantic import (
 from chalicelib.customers.profiles import rules as domain
 from chalicelib.customers.profiles.models import ConsentState, Customer
 from chalicelib.customers.search.rules import CustomerFilter, search_query, searchable
+from clientela.customer_filter import When, end_of, start_of
 from clientela.money import Amount
 
 Sort = Literal[
@@ -36,39 +36,6 @@ Sort = Literal[
 ]
 
 
-def _utc(value: datetime) -> datetime:
-    """A time without an offset is read as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _start_of(value: date | datetime | None) -> datetime | None:
-    """A day as its first instant (UTC); a time as itself."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return _utc(value)
-    return datetime.combine(value, time.min, UTC)
-
-
-def _end_of(value: date | datetime | None) -> datetime | None:
-    """A day as its last instant (UTC); a time as itself."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return _utc(value)
-    return datetime.combine(value, time.max, UTC)
-
-
-def _day_or_time(value: Any) -> Any:
-    """`2026-11-23` is a day; anything longer is a time (`2026-11-23T00:00:00Z` included)."""
-    if isinstance(value, str) and len(value.strip()) == len("2026-11-23"):
-        return date.fromisoformat(value.strip())
-    if isinstance(value, str):
-        return datetime.fromisoformat(value.strip())
-    return value
-
-
-When = Annotated[date | datetime, BeforeValidator(_day_or_time)]
 _SPENT = (
     "Compared with `total_spent`, in the customers' own currency: a decimal string (or number)"
     " with at most 4 decimals."
@@ -156,7 +123,7 @@ class CustomerFilterQuery(BaseModel):
             if a is None or b is None:
                 continue
             if isinstance(a, date):
-                a, b = _start_of(a), _end_of(b)
+                a, b = start_of(a), end_of(b)
             if a > b:
                 raise ValueError(f"{low} must not be after {high}")
         return self
@@ -172,16 +139,16 @@ class CustomerFilterQuery(BaseModel):
             country=self.country,
             city=self.city,
             status=self.status,
-            created_from=_start_of(self.created_from),
-            created_to=_end_of(self.created_to),
-            last_seen_from=_start_of(self.last_seen_from),
-            last_seen_to=_end_of(self.last_seen_to),
+            created_from=start_of(self.created_from),
+            created_to=end_of(self.created_to),
+            last_seen_from=start_of(self.last_seen_from),
+            last_seen_to=end_of(self.last_seen_to),
             orders_min=self.orders_min,
             orders_max=self.orders_max,
             spent_min=self.spent_min,
             spent_max=self.spent_max,
-            last_order_before=_start_of(self.last_order_before),
-            last_order_after=_start_of(self.last_order_after),
+            last_order_before=start_of(self.last_order_before),
+            last_order_after=start_of(self.last_order_after),
             never_ordered=self.never_ordered,
             rating_min=self.rating_min,
             now=now,

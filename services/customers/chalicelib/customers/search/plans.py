@@ -22,7 +22,7 @@ from ulid import ULID
 
 from chalicelib.customers import keys
 from chalicelib.customers.errors import InvalidField
-from chalicelib.customers.profiles.rules import Customer, fold
+from chalicelib.customers.profiles.rules import Customer
 from chalicelib.customers.profiles.store import (
     FAVORITE,
     TOKEN_SEPARATOR,
@@ -36,6 +36,7 @@ from chalicelib.customers.search.rules import (
     matching_tokens,
     search_query,
 )
+from clientela.customer_filter import fold
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
 READ_BUDGET = 1000  # items examined per request before a page ends early

@@ -18,9 +18,10 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.customers.search.models import CustomerFilterQuery, Sort, When
+from chalicelib.customers.search.models import CustomerFilterQuery, Sort
 from chalicelib.customers.segments.rules import MAX_NAME_LENGTH, clean_name
 from chalicelib.customers.segments.rules import Segment as SegmentRecord
+from clientela.customer_filter import When
 from clientela.money import Amount
 
 INVALID_FILTER_DETAIL = (

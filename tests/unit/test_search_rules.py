@@ -42,9 +42,13 @@ def finds(q: str, who: Customer) -> bool:
     return CustomerFilter(q=q, now=NOW).matches(who)
 
 
-# Words as names have them: letters of any script, some with accents.
+# Words as names have them: letters of any script, some with accents. Not the isolated
+# presentation forms of Arabic marks (U+FE70...): letters by category, they decompose to a
+# space and a mark, so alone they are no word at all.
 word = st.text(
-    st.characters(categories=("Lu", "Ll", "Lo"), exclude_characters="ǅǈǋǲ"),
+    st.characters(categories=("Lu", "Ll", "Lo"), exclude_characters="ǅǈǋǲ").filter(
+        lambda c: not unicodedata.normalize("NFKD", c).startswith(" ")
+    ),
     min_size=1,
     max_size=8,
 ).map(lambda w: unicodedata.normalize("NFC", w))

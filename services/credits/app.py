@@ -17,11 +17,14 @@ from clientela.api import Service
 from clientela.observability import install, observability
 
 # Each Lambda function imports only its own code (root README, "Cold start").
-if functions.serves(functions.API):
-    from chalicelib.credits.coupons import routes as coupon_routes
-    from chalicelib.credits.ledger import routes as ledger_routes
-    from chalicelib.credits.programmes import routes as programme_routes
-    from chalicelib.credits.referrals import routes as referral_routes
+# The API handler's route modules, each declaring its routes with `register(service)`; on
+# Lambda each is imported on the first request of one of its routes (Service.routes).
+ROUTE_MODULES = (
+    "chalicelib.credits.ledger.routes",
+    "chalicelib.credits.coupons.routes",
+    "chalicelib.credits.referrals.routes",
+    "chalicelib.credits.programmes.routes",
+)
 if functions.serves("on_customer_event"):
     from chalicelib.credits.wallets.handlers import handle_batch
 if functions.serves("publish_credit_changes"):
@@ -43,8 +46,7 @@ install(app, obs)
 service = Service(app, "credits", obs)
 token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
 if functions.serves(functions.API):
-    for area in (ledger_routes, coupon_routes, referral_routes, programme_routes):
-        area.register(service)
+    service.routes(ROUTE_MODULES)
 
 
 @app.on_sqs_message(queue=settings().customer_events_queue, batch_size=10)

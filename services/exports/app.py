@@ -2,6 +2,13 @@
 
 Each area of the product is a package of `chalicelib/exports/` with the same roles as in every
 service. Event handlers stay here, where Chalice finds them, and hand over at once.
+
+Adding to it (each Lambda function imports only its own code: root README, "Cold start"):
+- a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
+  the API handler imports it on the first request of one of its routes on Lambda, and at once
+  anywhere else (tests, the local stack, the OpenAPI document);
+- an event, queue or schedule handler: its modules imported under
+  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
 
-# Each Lambda function imports only its own code (root README, "Cold start").
 # The API handler's route modules, each declaring its routes with `register(service)`; on
 # Lambda each is imported on the first request of one of its routes (Service.routes).
 ROUTE_MODULES = (

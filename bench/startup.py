@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.text import heading, number, table
-from clientela.functions import API, ROUTE_TABLE, ROUTE_TABLE_ENV
+from clientela.functions import API, ROUTE_TABLE_ENV
 from clientela_local.package import write_route_table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -170,7 +170,7 @@ def modules(tables: Path) -> list[Module]:
     for service in SERVICES:
         path = REPO / "services" / service / "app.py"
         if path.is_file():
-            table = tables / f"{service}-{ROUTE_TABLE}"
+            table = tables / f"{service}-route_table.json"
             write_route_table(path.parent, table)
             for function in functions(service, path):
                 env = lambda_env(service, function)

@@ -14,7 +14,7 @@ Lambda names the running handler in `_HANDLER`; anywhere else (tests, the local 
 process runs every function there.
 
 The API handler's function goes further: it imports a route module on the first request of
-one of its routes. `make package` writes the app's route table (`ROUTE_TABLE` next to `app.py`:
+one of its routes. `make package` writes the app's route table (`ROUTE_TABLE` in the package:
 each route's path, method, module and content types) and `clientela.api.Service.routes` then
 registers stand-ins that load the module when called (see `route_table`).
 """
@@ -28,7 +28,7 @@ from typing import Any
 
 API = "app"  # Chalice's API handler: `app.app`, the one function that serves every route
 AUTHORIZER = "token_authorizer"  # clientela.auth.install_authorizer's function
-ROUTE_TABLE = "route_table.json"  # written next to app.py by `make package`
+ROUTE_TABLE = "chalicelib/route_table.json"  # under the task root, by `make package`
 # Where a route table is read from instead (the start-up benchmark and its test write one).
 ROUTE_TABLE_ENV = "CLIENTELA_ROUTE_TABLE"
 

@@ -212,7 +212,8 @@ def _ratios_again(service: str, functions: list[str], table: Path) -> dict[str, 
     """Each function's median over RUNS runs, each beside a run of `import boto3`."""
     ratios: dict[str, float] = {}
     for function in functions:
-        spent, base = [], []
+        spent: list[float] = []
+        base: list[float] = []
         for _ in range(RUNS):
             pair = [_start(service, function, table=table), _start(service, "", BOTO3)]
             spent.append(float(_result(pair[0])["cpu_seconds"]))

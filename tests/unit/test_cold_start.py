@@ -84,6 +84,10 @@ STILL_OVER = {
         "publish_credit_changes",
         "on_offer_event",
         "on_export_request",
+        # 1.85-1.88x in the bench's run, 2.0-2.4x in this test's on a loaded machine: at the edge.
+        "expire_credits",
+        "reward_due_referrals",
+        "grant_due_cashback",
     ),
     "exports": ("on_export_part", "on_privacy_event", "run_imports"),
 }

@@ -5,7 +5,8 @@ event, queue and schedule handler) loads the same `app.py`; Lambda names the fun
 `_HANDLER` (`app.<name>`), and `clientela.functions` lets the app import only that function's
 code. Every run is a new child process (`importprobe.py`) with a Lambda-like environment
 (function name, `_HANDLER`, `LAMBDA_TASK_ROOT`, region, the stage's environment variables from
-`.chalice/config.json`): Powertools and the X-Ray SDK then behave as on Lambda. Runs interleave
+`.chalice/config.json`; for the API handler, the route table `make package` writes):
+Powertools and the X-Ray SDK then behave as on Lambda. Runs interleave
 the functions so drift in machine load spreads evenly; the report gives medians and the ratio to
 the boto3 median of the same run, in wall time and in the child's CPU time (user + system),
 which a machine busy with other work disturbs far less than the wall time.
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.text import heading, number, table
+from clientela.functions import API, ROUTE_TABLE_ENV
+from clientela_local.package import write_route_table
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).with_name("importprobe.py")
@@ -160,20 +163,29 @@ def functions(service: str, path: Path) -> list[str]:
     return list(json.loads(_child(module, args=(str(path),)).stdout))
 
 
-def modules() -> list[Module]:
+def modules(tables: Path) -> list[Module]:
+    """Every function of every app; the API handlers with the route table `make package`
+    would write (written into `tables`), as on Lambda."""
     found = [Module("import boto3", "boto3", lambda_env(None))]
     for service in SERVICES:
         path = REPO / "services" / service / "app.py"
         if path.is_file():
-            found.extend(
-                Module(f"{service}: {function}", str(path), lambda_env(service, function))
-                for function in functions(service, path)
-            )
+            table = tables / f"{service}-route_table.json"
+            write_route_table(path.parent, table)
+            for function in functions(service, path):
+                env = lambda_env(service, function)
+                if function == API:
+                    env[ROUTE_TABLE_ENV] = str(table)
+                found.append(Module(f"{service}: {function}", str(path), env))
     return found
 
 
 def run(repeat: int, cold_repeat: int) -> list[Module]:
-    measured = modules()
+    with tempfile.TemporaryDirectory(prefix="clientela-bench-routes-") as tables:
+        return _run(modules(Path(tables)), repeat, cold_repeat)
+
+
+def _run(measured: list[Module], repeat: int, cold_repeat: int) -> list[Module]:
     stdlib: set[str] = set()
     for _ in range(repeat):
         for module in measured:

@@ -37,6 +37,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from clientela.functions import ROUTE_TABLE
 from clientela_local import cfn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +98,7 @@ def package_service(service: str, out: Path) -> tuple[str, float]:
     target = out / service
     app_dir = target / "app"
     _copy_app(ROOT / "services" / service, app_dir)
+    write_route_table(ROOT / "services" / service, app_dir / ROUTE_TABLE)
     _vendor_shared_code(app_dir / "vendor")
     _use_template_policy(app_dir / ".chalice")
     requirements = app_dir / "requirements.txt"
@@ -114,6 +116,29 @@ def package_service(service: str, out: Path) -> tuple[str, float]:
     _prune_package_cache(app_dir / _KEPT_BETWEEN_RUNS)
     add_bytecode(target, app_dir / _KEPT_BETWEEN_RUNS / _BYTECODE_CACHE)
     return service, time.monotonic() - started
+
+
+# The app's routes, as `clientela.api.Service.route_table` lists them (the app imported off
+# Lambda, so every route module declares its routes).
+_ROUTE_TABLE = """\
+import json, sys
+import app
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    json.dump(app.service.route_table(), out, indent=1)
+"""
+
+
+def write_route_table(service_dir: Path, target: Path) -> None:
+    """Writes the route table with which the API handler's function imports each route module
+    on the first request of one of its routes (clientela.functions.route_table)."""
+    env = {key: value for key, value in os.environ.items() if key != "_HANDLER"}
+    env["AWS_DEFAULT_REGION"] = env.get("AWS_DEFAULT_REGION", "us-east-1")
+    command = [sys.executable, "-c", _ROUTE_TABLE, str(target.resolve())]
+    result = subprocess.run(  # noqa: PLW1510 - our interpreter; the code is checked below
+        command, cwd=service_dir, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the route table of {service_dir} failed:\n{result.stderr[-3000:]}")
 
 
 def _copy_app(source: Path, app_dir: Path) -> None:

@@ -8,6 +8,7 @@ A route function receives a `Call` and the path parameters, and returns a `Reply
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import traceback
@@ -19,7 +20,7 @@ from typing import Any
 from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
-from clientela import problems
+from clientela import functions, problems
 from clientela.auth import Principal, install_authorizer, principal_from_context
 from clientela.observability import Observability
 from clientela.problems import PROBLEM_CONTENT_TYPE, FieldError, Problem
@@ -198,11 +199,72 @@ class Service:
         self.authorizer = install_authorizer(app, name)
         self.docs = Service.registry.setdefault(app.app_name, [])
         self.docs.clear()
+        # The module that declared each route (path, method): what `route_table` writes.
+        self.modules: dict[tuple[str, str], str] = {}
         app.register_middleware(self._problem_middleware, "http")
 
         @self.route(f"/health/{name}", "GET", summary="Health check", response=Health, auth=False)
         def health(_call: Call) -> Reply:
             return Reply(200, Health(status="ok", service=name))
+
+    def routes(self, modules: Iterable[str]) -> None:
+        """Declares the routes of these modules (each one's `register(service)`), in order.
+
+        In the API handler's function on Lambda, with the route table `make package` wrote
+        (`clientela.functions.route_table`), a module is imported on the first request of one
+        of its routes: each route starts as a stand-in that loads its module, which then
+        declares its routes in place of the stand-ins. Anywhere else every module is imported
+        now, and the OpenAPI document is complete.
+        """
+        table = functions.route_table()
+        if table is None:
+            for module in modules:
+                declared = len(self.docs)
+                importlib.import_module(module).register(self)
+                for doc in self.docs[declared:]:
+                    self.modules[(doc.path, doc.method)] = module
+            return
+        wanted = set(modules)
+        for entry in table:
+            if entry["module"] in wanted:
+                self._stand_in(entry["path"], entry["method"], entry["module"], entry)
+
+    def _stand_in(self, path: str, method: str, module: str, entry: dict[str, Any]) -> None:
+        def load_and_call(**params: Any) -> Any:
+            self._load(module)
+            return self.app.routes[path][method].view_function(**params)
+
+        load_and_call.__name__ = f"load_{module.replace('.', '_')}"
+        self.app.route(
+            path,
+            methods=[method],
+            authorizer=self.authorizer if entry.get("auth", True) else None,
+            content_types=list(entry["content_types"]),
+        )(load_and_call)
+        self.modules[(path, method)] = module
+
+    def _load(self, module: str) -> None:
+        """Replaces the stand-ins of a module's routes by the routes it declares."""
+        for path, method in [key for key, owner in self.modules.items() if owner == module]:
+            del self.app.routes[path][method]
+            del self.modules[(path, method)]
+        declared = len(self.docs)
+        importlib.import_module(module).register(self)
+        for doc in self.docs[declared:]:
+            self.modules[(doc.path, doc.method)] = module
+
+    def route_table(self) -> list[dict[str, Any]]:
+        """What `clientela.functions.route_table` reads back: every route of `routes(...)`."""
+        return [
+            {
+                "path": path,
+                "method": method,
+                "module": module,
+                "auth": self.app.routes[path][method].authorizer is not None,
+                "content_types": list(self.app.routes[path][method].content_types),
+            }
+            for (path, method), module in self.modules.items()
+        ]
 
     def _problem_middleware(self, event: Any, get_response: Callable[[Any], Any]) -> Any:
         """Chalice's own errors (415, 405, ...) answered as problem documents like ours."""

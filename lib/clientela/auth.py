@@ -25,7 +25,7 @@ from typing import Any
 
 from chalice.app import AuthRequest, AuthResponse, AuthRoute, Chalice, ChaliceAuthorizer
 
-from clientela import functions
+from clientela import functions, secrets
 from clientela.secrets import secret_value
 from clientela.settings import platform_settings
 
@@ -188,6 +188,7 @@ def install_authorizer(app: Chalice, service: str) -> ChaliceAuthorizer:
 
     if functions.current() == functions.AUTHORIZER:
         _jwt()  # while the function starts, not in its first request
+        secrets.prepare()
     # API Gateway caches a decision per token for this long, even past the token's expiry: short,
     # so an expired token stops working within a minute, yet most requests skip the authorizer.
     register = app.authorizer(name="token_authorizer", ttl_seconds=AUTHORIZER_CACHE_SECONDS)

@@ -12,17 +12,28 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
 from clientela import aws
 from clientela.settings import platform_settings
-from clientela_events import Envelope, Metadata, contract_for
+from clientela_events import Envelope, Metadata
+
+if TYPE_CHECKING:
+    from clientela_events.registry import Contract
 
 _MAX_ENTRIES_PER_CALL = 10  # EventBridge's PutEvents limit
 log = logging.getLogger(__name__)
+
+
+def _contract(event_type: str, version: int) -> Contract:
+    # The registry imports every contract module: loaded with the first event published or
+    # read, not while a function starts (clientela_events).
+    from clientela_events.registry import contract_for  # noqa: PLC0415
+
+    return contract_for(event_type, version)
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class OutgoingEvent:
     source: str | None = None
 
     def entry(self, bus: str) -> dict[str, Any]:
-        contract = contract_for(self.event_type, self.version)
+        contract = _contract(self.event_type, self.version)
         envelope = Envelope[contract.model](  # type: ignore[name-defined]
             metadata=Metadata(
                 event_id=self.event_id,
@@ -101,7 +112,7 @@ def parse_eventbridge(body: str | dict[str, Any]) -> IncomingEvent:
         if not isinstance(detail, dict):
             raise InvalidEvent("the event has no detail")
         metadata = Metadata.model_validate(detail.get("metadata"))
-        contract = contract_for(event.get("detail-type", ""), metadata.version)
+        contract = _contract(event.get("detail-type", ""), metadata.version)
         source = event.get("source")
         if source != contract.source and source not in contract.also_from:
             raise InvalidEvent("the event's source is not its contract's")

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from clientela import aws
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +48,15 @@ def idempotent(
     def decorate(func: F) -> F:
         @functools.cache
         def guarded() -> Callable[..., Any]:
+            # Imported with the first call: every function imports this module (through
+            # clientela.observability), few run an idempotent use case (root README, "Cold
+            # start").
+            from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+                DynamoDBPersistenceLayer,
+                IdempotencyConfig,
+                idempotent_function,
+            )
+
             config = IdempotencyConfig(
                 event_key_jmespath=key,
                 payload_validation_jmespath=payload or "",

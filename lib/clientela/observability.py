@@ -6,12 +6,13 @@ e-mails, phones or names). Metrics in CloudWatch's embedded format; X-Ray tracin
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,13 +26,46 @@ METRICS_NAMESPACE = "Clientela"
 # each one at every cold start; none of them is used here.
 TRACED_MODULES = ("botocore",)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+Traced = TypeVar("Traced", bound=Callable[..., Any])
+
+
+class LazyTracer:
+    """Powertools' `Tracer`, made when a traced function is first called.
+
+    Making it loads the X-Ray SDK and patches botocore (a fifth of a bare `import boto3`);
+    every function declares its traced handlers (and the API handler every route) while it
+    starts, so a `Tracer` made then would make each function pay for it before it can answer
+    anything; made on the first call, the patching is done before the first AWS call all the
+    same (it patches botocore's client class, so clients made earlier are traced too). Root
+    README, "Cold start".
+    """
+
+    def __init__(self, service: str, patch_modules: tuple[str, ...]) -> None:
+        self._service = service
+        self._patch_modules = patch_modules
+
+    @functools.cached_property
+    def tracer(self) -> Tracer:
+        return Tracer(service=self._service, patch_modules=self._patch_modules)
+
+    def capture_method(self, method: Traced) -> Traced:
+        """As `Tracer.capture_method`: an X-Ray subsegment per call."""
+        traced: list[Callable[..., Any]] = []
+
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not traced:
+                traced.append(self.tracer.capture_method(method))
+            return traced[0](*args, **kwargs)
+
+        return call  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class Observability:
     logger: Logger
     metrics: Metrics
-    tracer: Tracer
+    tracer: LazyTracer
 
 
 def _ignore(*_args: Any, **_kwargs: Any) -> None:
@@ -42,7 +76,7 @@ def observability(service: str) -> Observability:
     return Observability(
         logger=Logger(service=service),
         metrics=Metrics(namespace=METRICS_NAMESPACE, service=service),
-        tracer=Tracer(service=service, patch_modules=TRACED_MODULES),
+        tracer=LazyTracer(service, TRACED_MODULES),
     )
 
 

@@ -2,6 +2,13 @@
 
 Each area of the product is a package of `chalicelib/automation/` with the same roles as in
 every service. Event handlers stay here, where Chalice finds them, and hand over at once.
+
+Adding to it (each Lambda function imports only its own code: root README, "Cold start"):
+- a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
+  the API handler imports it on the first request of one of its routes on Lambda, and at once
+  anywhere else (tests, the local stack, the OpenAPI document);
+- an event, queue or schedule handler: its modules imported under
+  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
@@ -15,13 +22,15 @@ from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
 
-# Each Lambda function imports only its own code (root README, "Cold start").
-if functions.serves(functions.API):
-    from chalicelib.automation.flows import routes as flow_routes
-    from chalicelib.automation.messages import routes as message_routes
-    from chalicelib.automation.sending import routes as sending_routes
-    from chalicelib.automation.stats import routes as stats_routes
-    from chalicelib.automation.templates import routes as template_routes
+# The API handler's route modules, each declaring its routes with `register(service)`; on
+# Lambda each is imported on the first request of one of its routes (Service.routes).
+ROUTE_MODULES = (
+    "chalicelib.automation.templates.routes",
+    "chalicelib.automation.messages.routes",
+    "chalicelib.automation.sending.routes",
+    "chalicelib.automation.flows.routes",
+    "chalicelib.automation.stats.routes",
+)
 if functions.serves("on_contact_event"):
     from chalicelib.automation import inbox
 if functions.serves("on_ses_feedback"):
@@ -39,8 +48,7 @@ install(app, obs)
 service = Service(app, "automation", obs)
 token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
 if functions.serves(functions.API):
-    for area in (template_routes, message_routes, sending_routes, flow_routes, stats_routes):
-        area.register(service)
+    service.routes(ROUTE_MODULES)
 
 
 @app.on_sqs_message(queue=settings().contact_events_queue, batch_size=10)

@@ -3,6 +3,13 @@
 Each area of the product is a package of `chalicelib/credits/` with the same roles as in every
 service (`routes.py`, `usecases.py`, `store.py`, `models.py`, `rules.py`, `handlers.py`). Event
 handlers stay here, where Chalice finds them, and hand over at once.
+
+Adding to it (each Lambda function imports only its own code: root README, "Cold start"):
+- a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
+  the API handler imports it on the first request of one of its routes on Lambda, and at once
+  anywhere else (tests, the local stack, the OpenAPI document);
+- an event, queue or schedule handler: its modules imported under
+  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
 
-# Each Lambda function imports only its own code (root README, "Cold start").
-if functions.serves(functions.API):
-    from chalicelib.credits.coupons import routes as coupon_routes
-    from chalicelib.credits.ledger import routes as ledger_routes
-    from chalicelib.credits.programmes import routes as programme_routes
-    from chalicelib.credits.referrals import routes as referral_routes
+# The API handler's route modules, each declaring its routes with `register(service)`; on
+# Lambda each is imported on the first request of one of its routes (Service.routes).
+ROUTE_MODULES = (
+    "chalicelib.credits.ledger.routes",
+    "chalicelib.credits.coupons.routes",
+    "chalicelib.credits.referrals.routes",
+    "chalicelib.credits.programmes.routes",
+)
 if functions.serves("on_customer_event"):
     from chalicelib.credits.wallets.handlers import handle_batch
 if functions.serves("publish_credit_changes"):
@@ -43,8 +52,7 @@ install(app, obs)
 service = Service(app, "credits", obs)
 token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
 if functions.serves(functions.API):
-    for area in (ledger_routes, coupon_routes, referral_routes, programme_routes):
-        area.register(service)
+    service.routes(ROUTE_MODULES)
 
 
 @app.on_sqs_message(queue=settings().customer_events_queue, batch_size=10)

@@ -4,6 +4,13 @@ Each area of the product is a package of `chalicelib/customers/` holding the sam
 (`routes.py`, `handlers.py`, `usecases.py`, `store.py`, `models.py`, `rules.py`); a route parses,
 calls a use case, answers. Event handlers stay here, where Chalice finds them, and hand over at
 once.
+
+Adding to it (each Lambda function imports only its own code: root README, "Cold start"):
+- a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
+  the API handler imports it on the first request of one of its routes on Lambda, and at once
+  anywhere else (tests, the local stack, the OpenAPI document);
+- an event, queue or schedule handler: its modules imported under
+  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
@@ -17,17 +24,19 @@ from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
 
-# Each Lambda function imports only its own code (root README, "Cold start").
-if functions.serves(functions.API):
-    from chalicelib.customers.bulk import routes as bulk_routes
-    from chalicelib.customers.merge import routes as merge_routes
-    from chalicelib.customers.orders import routes as order_routes
-    from chalicelib.customers.orders.reports import routes as report_routes
-    from chalicelib.customers.photos import routes as photo_routes
-    from chalicelib.customers.profiles import routes as profile_routes
-    from chalicelib.customers.search import routes as search_routes
-    from chalicelib.customers.segments import routes as segment_routes
-    from chalicelib.customers.timeline import routes as timeline_routes
+# The API handler's route modules, each declaring its routes with `register(service)`; on
+# Lambda each is imported on the first request of one of its routes (Service.routes).
+ROUTE_MODULES = (
+    "chalicelib.customers.profiles.routes",
+    "chalicelib.customers.photos.routes",
+    "chalicelib.customers.search.routes",
+    "chalicelib.customers.merge.routes",
+    "chalicelib.customers.timeline.routes",
+    "chalicelib.customers.orders.routes",
+    "chalicelib.customers.orders.reports.routes",
+    "chalicelib.customers.segments.routes",
+    "chalicelib.customers.bulk.routes",
+)
 if functions.serves("publish_customer_changes"):
     from chalicelib.customers.publishing import publish_changes
 if functions.serves("record_customer_history"):
@@ -59,18 +68,7 @@ install(app, obs)
 service = Service(app, "customers", obs)
 token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
 if functions.serves(functions.API):
-    for area in (
-        profile_routes,
-        photo_routes,
-        search_routes,
-        merge_routes,
-        timeline_routes,
-        order_routes,
-        report_routes,
-        segment_routes,
-        bulk_routes,
-    ):
-        area.register(service)
+    service.routes(ROUTE_MODULES)
 
 
 @app.on_dynamodb_record(

@@ -2,6 +2,13 @@
 
 Each area of the product is a package of `chalicelib/exports/` with the same roles as in every
 service. Event handlers stay here, where Chalice finds them, and hand over at once.
+
+Adding to it (each Lambda function imports only its own code: root README, "Cold start"):
+- a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
+  the API handler imports it on the first request of one of its routes on Lambda, and at once
+  anywhere else (tests, the local stack, the OpenAPI document);
+- an event, queue or schedule handler: its modules imported under
+  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ from clientela import functions
 from clientela.api import Service
 from clientela.observability import install, observability
 
-# Each Lambda function imports only its own code (root README, "Cold start").
-if functions.serves(functions.API):
-    from chalicelib.exports.exports import routes as export_routes
-    from chalicelib.exports.imports import routes as import_routes
-    from chalicelib.exports.privacy import routes as privacy_routes
+# The API handler's route modules, each declaring its routes with `register(service)`; on
+# Lambda each is imported on the first request of one of its routes (Service.routes).
+ROUTE_MODULES = (
+    "chalicelib.exports.exports.routes",
+    "chalicelib.exports.privacy.routes",
+    "chalicelib.exports.imports.routes",
+)
 if functions.serves("on_export_part"):
     from chalicelib.exports.exports import handlers as export_handlers
 if functions.serves("on_privacy_event"):
@@ -33,8 +42,7 @@ install(app, obs)
 service = Service(app, "exports", obs)
 token_authorizer = service.authorizer  # Lambda's handler for it is `app.token_authorizer`
 if functions.serves(functions.API):
-    for area in (export_routes, privacy_routes, import_routes):
-        area.register(service)
+    service.routes(ROUTE_MODULES)
 
 
 @app.on_sqs_message(queue=settings().parts_queue, batch_size=1)

@@ -278,6 +278,7 @@ def test_the_built_package_imports_from_its_bytecode(service: str, tmp_path: Pat
         names = set(archive.namelist())
     sources = {name for name in names if name.endswith(".py")}
     assert {"app.py", f"chalicelib/{service}/__init__.py"} <= sources
+    assert "chalicelib/route_table.json" in names  # the API handler's lazy route modules
     assert sorted(source for source in sources if _pyc(source) not in names) == []
 
     found = _import_app(_unpack(artifact, tmp_path / "task"), _lambda_runtime(tmp_path / "rt"))

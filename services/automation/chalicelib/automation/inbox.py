@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.automation.contacts import handlers as contacts
 from chalicelib.automation.privacy import handlers as privacy
+from clientela.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from clientela.events import parse_eventbridge
 
 logger = Logger(service="automation")

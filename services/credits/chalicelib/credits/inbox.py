@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.credits.coupons import handlers as coupons
 from chalicelib.credits.privacy import handlers as privacy
 from chalicelib.credits.programmes import usecases as cashback
 from chalicelib.credits.referrals import usecases as referrals
+from clientela.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from clientela.events import parse_eventbridge
 
 logger = Logger(service="credits")

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from clientela.batch import (
     BatchProcessor,
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from clientela.events import IncomingEvent, parse_eventbridge
 
 logger = Logger(service="customers")

@@ -18,11 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel
 
@@ -30,6 +25,11 @@ from chalicelib.automation.contacts import usecases as contacts
 from chalicelib.automation.runs import usecases
 from chalicelib.automation.runs.store import CartLine
 from chalicelib.automation.stats import usecases as stats
+from clientela.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from clientela.events import IncomingEvent, parse_eventbridge
 from clientela_events import automation, credits, customers, segments, storefront
 

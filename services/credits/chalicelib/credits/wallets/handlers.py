@@ -5,11 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.credits.coupons import usecases as coupons
@@ -17,6 +12,11 @@ from chalicelib.credits.ledger import usecases as ledger
 from chalicelib.credits.programmes import usecases as cashback
 from chalicelib.credits.referrals import usecases as referrals
 from chalicelib.credits.wallets import usecases
+from clientela.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from clientela.events import parse_eventbridge
 
 logger = Logger(service="credits")

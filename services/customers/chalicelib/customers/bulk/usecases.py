@@ -19,11 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
@@ -49,6 +44,11 @@ from chalicelib.customers.segments.store import filter_map
 from chalicelib.customers.segments.usecases import get_segment
 from chalicelib.customers.settings import settings
 from clientela import aws, problems
+from clientela.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 from clientela.problems import UnknownReference

@@ -17,8 +17,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any, Literal, Protocol
 
-import xlsxwriter  # type: ignore[import-untyped]
-
 from clientela.csvsafe import neutralise
 
 Kind = Literal["customers", "emails", "wallets", "orders", "report"]
@@ -386,6 +384,10 @@ class XlsxWriter:
         *,
         max_rows: int = MAX_ROWS_PER_SHEET,
     ) -> None:
+        # Imported here: only xlsx files need it, and every exports function imports this module
+        # while it starts (root README, "Cold start").
+        import xlsxwriter  # type: ignore[import-untyped]  # noqa: PLC0415
+
         self._book = xlsxwriter.Workbook(
             path,
             {

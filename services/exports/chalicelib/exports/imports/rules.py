@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
-import charset_normalizer
-
 # What a row may carry (events/clientela_events/imports.py, ImportField).
 FIELDS = (
     "email",
@@ -252,6 +250,9 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    # Imported here, for a file not in UTF-8: not while every exports function starts.
+    import charset_normalizer  # noqa: PLC0415
+
     best = charset_normalizer.from_bytes(
         sample, cp_isolation=["cp1252", "latin_1", "iso8859_15", "utf_8"]
     ).best()

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.exports.privacy import usecases
+from clientela.batch import (
     BatchProcessor,
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from chalicelib.exports.privacy import usecases
 from clientela.events import parse_eventbridge
 from clientela_events.privacy import (
     PrivacyContributedV1,

@@ -21,6 +21,7 @@ from clientela.observability import install, observability
 if functions.serves(functions.API):
     from chalicelib.customers.bulk import routes as bulk_routes
     from chalicelib.customers.merge import routes as merge_routes
+    from chalicelib.customers.migration import routes as migration_routes
     from chalicelib.customers.orders import routes as order_routes
     from chalicelib.customers.orders.reports import routes as report_routes
     from chalicelib.customers.photos import routes as photo_routes
@@ -69,6 +70,7 @@ if functions.serves(functions.API):
         report_routes,
         segment_routes,
         bulk_routes,
+        migration_routes,
     ):
         area.register(service)
 

@@ -89,6 +89,25 @@ def counts_pk(store_id: str, shard: int) -> str:
 SHARDS_SK = "SHARDS"
 
 
+# The first layout (before stores had shards), read while a store is being re-keyed
+# (customers/migration): every entity under `STORE#<store>` itself, one search partition and
+# one partition per tag, and the equality indexes' hash keys without a shard.
+def first_layout_key(store_id: str, sk: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": store_pk(store_id)}, "sk": {"S": sk}}
+
+
+def first_layout_search_pk(store_id: str) -> str:
+    return f"{store_pk(store_id)}#SEARCH"
+
+
+def first_layout_tag_pk(store_id: str, tag: str) -> str:
+    return f"{store_pk(store_id)}#{TAG_PREFIX}{tag}"
+
+
+def first_layout_facet_pk(store_id: str, value: str) -> str:
+    return f"{store_pk(store_id)}#{value}"
+
+
 def stamp(value: datetime) -> str:
     """ISO 8601 in UTC with microseconds: sorts as text exactly as in time."""
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -189,7 +189,7 @@ def _queue(store_id: str, chunk: int) -> None:
     aws.client("sqs").send_message(QueueUrl=_queue_url(), MessageBody=body)
 
 
-def run_chunk(store_id: str, chunk: int, *, budget: int = CHUNK) -> str:  # noqa: PLR0911
+def run_chunk(store_id: str, chunk: int, *, budget: int | None = None) -> str:  # noqa: PLR0911
     """Runs the chunk if it is the job's next one; what happened, in a word (for the log)."""
     store = migration_store()
     if not store.exists(store_id):
@@ -206,8 +206,9 @@ def run_chunk(store_id: str, chunk: int, *, budget: int = CHUNK) -> str:  # noqa
         return "duplicate"
     try:
         done = 0
-        while state["phase"] != "done" and done < budget:
-            done += _step(store, store_id, state, budget - done)
+        limit = budget or CHUNK
+        while state["phase"] != "done" and done < limit:
+            done += _step(store, store_id, state, limit - done)
     except CannotMove as error:
         fail(store_id, chunk, f"cannot move {error.reason}")
         return "failed"

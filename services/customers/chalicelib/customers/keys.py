@@ -86,6 +86,15 @@ def counts_pk(store_id: str, shard: int) -> str:
     return f"{store_pk(store_id)}#COUNT#{shard}"
 
 
+def counts_store(pk: str) -> str | None:
+    """The store of a shard's counters item (`counts_pk`); None for any other key."""
+    head, marker, shard = pk.rpartition("#COUNT#")
+    store_id = head.removeprefix("STORE#")
+    if not marker or not shard.isdigit() or not head.startswith("STORE#") or "#" in store_id:
+        return None
+    return store_id or None
+
+
 SHARDS_SK = "SHARDS"
 
 

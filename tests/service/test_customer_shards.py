@@ -18,13 +18,14 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 
-from chalicelib.customers import keys, publishing
+from chalicelib.customers import keys
 from chalicelib.customers.profiles import rules, usecases
 from chalicelib.customers.profiles import store as profile_store
 from chalicelib.customers.profiles.rules import Consent, Customer
 from chalicelib.customers.search import usecases as search_usecases
 from chalicelib.customers.search.rules import CustomerFilter, name_key
 from chalicelib.customers.settings import settings
+from chalicelib.customers.timeline.usecases import record_history
 from clientela import aws
 
 NOW = datetime.now(UTC)
@@ -289,21 +290,21 @@ def test_a_store_that_grows_gets_more_shards_from_its_counters_and_reads_exactly
             )
 
     sign_up(8, 0)
-    publishing.grow_shards(stream.read())
+    usecases.grow_stores(stream.read())
     assert store.shards(store_id) == 1  # 8 customers: one shard holds them
 
     sign_up(4, 8)
     batch = stream.read()
-    publishing.publish_changes(batch)  # the stream consumer, as Lambda runs it
+    record_history(batch)  # the stream consumer, as Lambda runs it
     assert store.shards(store_id) == 2 and store.write_shards(store_id) == 2
-    publishing.publish_changes(batch)  # the batch again: nothing more
+    record_history(batch)  # the batch again: nothing more
     assert store.shards(store_id) == 2
 
     sign_up(14, 12)
-    publishing.grow_shards(stream.read())
+    usecases.grow_stores(stream.read())
     assert store.shards(store_id) == 4  # 26 customers: 4 shards of 8
     sign_up(6, 26)
-    publishing.grow_shards(stream.read())
+    usecases.grow_stores(stream.read())
 
     assert store.shards(store_id) == 4  # 32 customers: still 4
     everyone = list(search_usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
@@ -311,7 +312,13 @@ def test_a_store_that_grows_gets_more_shards_from_its_counters_and_reads_exactly
     created = sorted(everyone, key=lambda c: c.id)
     assert {c.shard for c in created[:8]} == {0}  # before the store grew
     assert all(c.shard == keys.shard_of(c.id, 4) for c in created[26:])  # since it has 4
-    for given, sort in [({}, None), ({}, "name"), ({"tags": ("vip",)}, None), ({"q": "jo"}, None)]:
+    cases: list[tuple[dict[str, Any], str | None]] = [
+        ({}, None),
+        ({}, "name"),
+        ({"tags": ("vip",)}, None),
+        ({"q": "jo"}, None),
+    ]
+    for given, sort in cases:
         flt = CustomerFilter(now=NOW, **given)
         expected = sorted(c.id for c in everyone if flt.matches(c))
         found, order = _all(store_id, flt, sort, 4)

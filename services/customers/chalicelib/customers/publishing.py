@@ -13,29 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
-
-from chalicelib.customers.keys import MERGE_PREFIX, ORDER_PREFIX, counts_store, entity_store
+from chalicelib.customers.keys import MERGE_PREFIX, ORDER_PREFIX, entity_store
 from chalicelib.customers.orders.rules import Order
 from chalicelib.customers.orders.store import read_order
-from chalicelib.customers.profiles.rules import (
-    EVENT_FIELDS,
-    PROFILE_FIELDS,
-    Consent,
-    Customer,
-    growth_check_due,
-    shards_for,
-)
-from chalicelib.customers.profiles.store import (
-    CUSTOMER_PREFIX,
-    TOTALS_SK,
-    CustomerStore,
-    from_item,
-    plain,
-)
-from chalicelib.customers.settings import settings
-from clientela import aws
+from chalicelib.customers.profiles.rules import EVENT_FIELDS, PROFILE_FIELDS, Consent, Customer
+from chalicelib.customers.profiles.store import CUSTOMER_PREFIX, from_item, plain
 from clientela.events import OutgoingEvent, publish
 from clientela_events import customers as customers_events
 from clientela_events.customers import (
@@ -54,8 +36,6 @@ from clientela_events.storefront import (
     OrderRefundedV1,
     TicketV1,
 )
-
-logger = Logger(service="customers")
 
 # What events carry of a profile (notes, social accounts, counters and the photo stay in the
 # service).
@@ -241,7 +221,6 @@ def publish_changes(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     outgoing = [(record, event) for record, event in pending if event is not None]
     failed = publish([event for _, event in outgoing])
     if not failed:
-        grow_shards(records)
         return {"batchItemFailures": []}
     first = outgoing[min(failed)][0]
     return {"batchItemFailures": [{"itemIdentifier": first["dynamodb"]["SequenceNumber"]}]}
@@ -285,41 +264,3 @@ def placed_event(order: Order) -> OrderPlacedV1:
             event_at=order.ticket.event_at,
         ),
     )
-
-
-def grow_shards(records: Sequence[dict[str, Any]]) -> list[str]:
-    """Gives more shards to the stores whose size asks for them; the stores it grew.
-
-    Every customer write adds to its shard's counters in the same transaction, and its stream
-    record carries the counter before and after: when a shard's count crosses a step
-    (`rules.growth_check_due`), the store's size is read (one small item per shard) and its
-    shard count raised to `rules.shards_for` it. Growing only ever raises the count, so a
-    redelivered batch, or two batches racing, change nothing more (CustomerStore.grow_shards).
-    """
-    due: set[str] = set()
-    for record in records:
-        change = record.get("dynamodb", {})
-        pk = change.get("Keys", {}).get("pk", {}).get("S", "")
-        store_id = counts_store(pk)
-        if store_id is None or change.get("Keys", {}).get("sk", {}).get("S") != TOTALS_SK:
-            continue
-        before = int(change.get("OldImage", {}).get("customers", {}).get("N", "0"))
-        after = int(change.get("NewImage", {}).get("customers", {}).get("N", "0"))
-        if growth_check_due(before, after):
-            due.add(store_id)
-    grown = []
-    for store_id in sorted(due):
-        store = CustomerStore(aws.dynamodb(), settings().table)
-        try:
-            shards = shards_for(store.count(store_id, ["customers"]))
-            if shards > store.shards(store_id):
-                store.grow_shards(store_id, shards)
-                logger.info("store grown", extra={"store_id": store_id, "shards": shards})
-                grown.append(store_id)
-        except ClientError as error:
-            # Never holds the events back: the next step crossed checks again.
-            logger.warning(
-                "store not grown",
-                extra={"store_id": store_id, "error": error.response["Error"]["Code"]},
-            )
-    return grown

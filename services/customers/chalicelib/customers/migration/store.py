@@ -115,23 +115,8 @@ class MigrationStore:
         return self.customers.adopt(store_id, old)
 
     def move_entity(self, store_id: str, old: Item) -> None:
-        """An order, a review marker or a merge record: its own partition (orders also join
-        the date index of a shard)."""
-        sk = old["sk"]["S"]
-        new = {**old, **keys.entity_key(store_id, sk), "migrated": {"BOOL": True}}
-        if sk.startswith(keys.ORDER_PREFIX) and "placed_at" in old:
-            shards = self.customers.write_shards(store_id)
-            shard = keys.shard_of(sk.removeprefix(keys.ORDER_PREFIX), shards)
-            new["orders_key"] = {"S": keys.list_pk(store_id, shard)}
-        put = {"TableName": self._table, "Item": new}
-        delete = {"TableName": self._table, "Key": {"pk": old["pk"], "sk": old["sk"]}}
-        if not self._transact(
-            [
-                {"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Delete": delete},
-            ]
-        ):
-            self._db.delete_item(**delete)  # type: ignore[arg-type]
+        """CustomerStore.adopt_entity: the same move reading an order not moved yet makes."""
+        self.customers.adopt_entity(store_id, old)
 
     def sweep(self, store_id: str) -> int:
         """Deletes what is left of the first layout's lists (idempotent); how many items."""
@@ -190,16 +175,6 @@ class MigrationStore:
                 raise
 
     # Writing -----------------------------------------------------------------------------
-
-    def _transact(self, actions: list[dict[str, Any]]) -> bool:
-        """True when it landed; False when a condition refused it (already done)."""
-        try:
-            self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                return False
-            raise
-        return True
 
     def _batch(self, *, puts: list[Item] | None = None, deletes: list[Item] | None = None) -> int:
         return self.customers.batch_write(puts=puts, deletes=deletes)

@@ -901,6 +901,33 @@ class CustomerStore:
         self.batch_write(deletes=old_entries)
         return True
 
+    def adopt_entity(self, store_id: str, old: dict[str, Any]) -> None:
+        """Moves an order, a review marker or a merge record of the first layout to its own
+        partition (orders also join the date index of a shard); idempotent."""
+        sk = old["sk"]["S"]
+        new = {**old, **keys.entity_key(store_id, sk), "migrated": {"BOOL": True}}
+        if sk.startswith(keys.ORDER_PREFIX) and "placed_at" in old:
+            shard = keys.shard_of(sk.removeprefix(keys.ORDER_PREFIX), self.write_shards(store_id))
+            new["orders_key"] = {"S": keys.list_pk(store_id, shard)}
+        delete = {"TableName": self._table, "Key": {"pk": old["pk"], "sk": old["sk"]}}
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": new,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Delete": delete},  # type: ignore[typeddict-item]
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            self._db.delete_item(**delete)  # type: ignore[arg-type]  # moved before: the copy goes
+
     def batch_write(
         self,
         *,

@@ -36,6 +36,7 @@ ROUTE_MODULES = (
     "chalicelib.customers.orders.reports.routes",
     "chalicelib.customers.segments.routes",
     "chalicelib.customers.bulk.routes",
+    "chalicelib.customers.migration.routes",
 )
 if functions.serves("publish_customer_changes"):
     from chalicelib.customers.publishing import publish_changes

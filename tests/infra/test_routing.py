@@ -24,6 +24,7 @@ OWNED = [
     ("/reports*", "customers"),
     ("/tags*", "customers"),
     ("/jobs*", "customers"),
+    ("/migration*", "customers"),
     ("/reviews*", "customers"),
     ("/activity*", "customers"),
     ("/health/customers", "customers"),

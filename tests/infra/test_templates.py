@@ -506,12 +506,16 @@ def test_the_customers_roles_hold_only_what_their_functions_call() -> None:
     assert publisher[_arn("CustomersTable", "StreamArn")] == stream
     history = _grants("customers", "RecordCustomerHistoryRole")
     assert history[_arn("CustomersTable", "StreamArn")] == stream
-    # Timeline entries only: written behind a check that the customer exists, or deleted.
+    # Timeline entries: written behind a check that the customer exists, or deleted; and a
+    # store's shard count, raised when its counters say it grew (read, then updated).
     assert history[_arn("CustomersTable")] == {
         "dynamodb:ConditionCheckItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
         "dynamodb:BatchWriteItem",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
     }
 
 

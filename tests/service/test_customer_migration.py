@@ -8,6 +8,7 @@ the old layout left and no event published for the move.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,9 @@ from chalicelib.customers.search import plans
 from chalicelib.customers.search import usecases as search
 from chalicelib.customers.search.rules import CustomerFilter, search_tokens
 from chalicelib.customers.settings import settings
+from clientela import aws
 from clientela.ids import new_id
+from clientela_local.lambda_context import new_context
 from tests.service.conftest import Api
 
 NOW = datetime.now(UTC)
@@ -42,6 +45,7 @@ def _old_customer(store_id: str, n: int, country: str, tags: list[str]) -> Custo
         version=1,
         email=f"old{n}@example.com",
         first_name=f"Olga{n}",
+        total_spent=Decimal(n),  # an order index's order, without ties
         last_name="Antiga",
         country=country,
         tags=tags,
@@ -182,3 +186,262 @@ def test_a_moved_item_publishes_nothing() -> None:
     }
 
     assert event_for(record) is None
+
+
+# The job: started over HTTP, run a chunk at a time from its messages on the jobs queue -------
+
+
+class MigrationQueue:
+    """The jobs queue as Lambda's event source mapping sees it, for one store's re-keying."""
+
+    def __init__(self, app: Any, store_id: str) -> None:
+        self.app = app
+        self.store_id = store_id
+        self.sqs = aws.client("sqs")
+        self.url = self.sqs.get_queue_url(QueueName=settings().jobs_queue)["QueueUrl"]
+
+    def receive(self) -> list[dict[str, Any]]:
+        """This store's visible migration messages (others stay hidden a while, received)."""
+        for _ in range(100):
+            messages = self.sqs.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            mine = [m for m in messages if self._mine(m)]
+            if mine or not messages:
+                return mine
+        return []
+
+    def _mine(self, message: dict[str, Any]) -> bool:
+        body = json.loads(message["Body"])
+        return bool(body.get("job_id") == "MIGRATION" and body.get("store_id") == self.store_id)
+
+    def deliver(self, message: dict[str, Any]) -> bool:
+        """One invocation of `run_bulk_job`; a failed message is visible again at once (as
+        after its visibility timeout). Whether it succeeded."""
+        record = {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message["Attributes"],
+            "messageAttributes": {},
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "awsRegion": "us-east-1",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:clientela-customers-jobs",
+        }
+        context = new_context(
+            "clientela-customers", "run_bulk_job", region="us-east-1", account="123456789012"
+        )
+        answer = self.app.run_bulk_job({"Records": [record]}, context)
+        if answer.get("batchItemFailures"):
+            self.sqs.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+            return False
+        self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return True
+
+    def one(self) -> bool:
+        (message,) = self.receive()
+        return self.deliver(message)
+
+    def run(self) -> int:
+        delivered = 0
+        while messages := self.receive():
+            for message in messages:
+                self.deliver(message)
+                delivered += 1
+            assert delivered < 100, "the job never ran out of messages"
+        return delivered
+
+
+def _reads(api: Api, store_id: str) -> dict[str, Any]:
+    """What the store's screens show: listings (paged by 5, across both layouts while the job
+    runs), a search, a tag, a country, an order index, the counts, the tags."""
+
+    def every(query: str) -> list[str]:
+        ids: list[str] = []
+        cursor = ""
+        for _ in range(50):
+            answer = api.call("GET", f"/customers?limit=5&{query}{cursor}")
+            assert answer.status == 200, answer.body
+            ids += [c["id"] for c in answer.body["items"]]
+            if not answer.body.get("next_cursor"):
+                return ids
+            cursor = f"&cursor={answer.body['next_cursor']}"
+        raise AssertionError("the listing never ends")
+
+    def count(query: str) -> int:
+        answer = api.call("GET", f"/customers/count?{query}")
+        assert answer.status == 200, answer.body
+        return int(answer.body["count"])
+
+    queries = ["", "sort=created_at", "q=olga1", "tag=vip", "country=ES", "sort=name"]
+    queries += ["sort=-total_spent", "tag=vip&tag=b2b&tag_mode=any"]
+    tags = api.call("GET", "/tags").body
+    return {
+        "lists": {query: every(query) for query in queries},
+        "counts": {q: count(q) for q in ("", "tag=vip", "country=ES", "country=BR&tag=b2b")},
+        "tags": tags,
+    }
+
+
+def test_the_job_re_keys_a_store_in_chunks_while_it_is_served_and_resumes_after_a_crash(
+    api: Api, store_id: str, apps: dict[str, Any], monkeypatch: Any
+) -> None:
+    olds = [
+        _old_customer(store_id, n, country, tags)
+        for n, (country, tags) in enumerate(
+            [("ES", ["vip"]), ("ES", []), ("BR", ["vip", "b2b"]), ("PT", ["b2b"])] * 4
+        )
+    ]
+    for n, customer in enumerate(olds[:3]):
+        _old_order(store_id, customer, f"JOB-{n}")
+    monkeypatch.setattr(migration, "CHUNK", 5)
+    queue = MigrationQueue(apps["customers"], store_id)
+    assert api.call("GET", "/migration").body["status"] == "not_started"
+
+    started = api.call("POST", "/migration")
+
+    assert started.status == 202 and started.headers["location"] == "/migration"
+    before = _reads(api, store_id)  # nothing moved yet: the first layout, read through
+    ids = sorted(c.id for c in olds)
+    assert sorted(before["lists"][""]) == ids and before["lists"]["sort=created_at"] == ids
+    assert before["lists"][""] == sorted(ids, reverse=True)
+    assert before["counts"] == {"": 16, "tag=vip": 8, "country=ES": 8, "country=BR&tag=b2b": 4}
+    assert before["tags"]["items"] == [
+        {"tag": "b2b", "customers": 8},
+        {"tag": "vip", "customers": 8},
+    ]
+    assert len(before["lists"]["q=olga1"]) == 1 + 6  # olga1, olga10..olga15
+    by_name = sorted(olds, key=lambda c: (c.first_name or "").lower())
+    assert before["lists"]["sort=name"] == [c.id for c in by_name]
+    by_spent = sorted(olds, key=lambda c: c.total_spent, reverse=True)
+    assert before["lists"]["sort=-total_spent"] == [c.id for c in by_spent]
+
+    assert queue.one()  # chunk 0: five customers moved
+    job = api.call("GET", "/migration").body
+    assert (job["status"], job["chunk"], job["counts"]["customers"]) == ("running", 1, 5)
+    assert _reads(api, store_id) == before  # half and half: the same screens
+
+    # While it runs: an edit moves its customer first; an e-mail still in the first layout is
+    # taken.
+    unmoved = next(c for c in olds if _old_key_exists(store_id, c.id))
+    edited = api.call(
+        "PATCH",
+        f"/customers/{unmoved.id}",
+        {"city": "Sevilla"},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert edited.status == 200, edited.body
+    assert not _old_key_exists(store_id, unmoved.id)
+    other = next(c for c in olds if c.id != unmoved.id and _old_key_exists(store_id, c.id))
+    taken = api.call("POST", "/customers", {"email": other.email})
+    assert taken.status == 409 and other.id in str(taken.body)
+    # An order of the first layout sent again is recognised (moved first), not counted twice.
+    again = {
+        "order_id": "JOB-1",
+        "customer_id": olds[1].id,
+        "email": olds[1].email,
+        "placed_at": keys.stamp(NOW),
+        "currency": "EUR",
+        "total": "10.00",
+        "items": [
+            {
+                "product_id": "p1",
+                "sku": "SKU",
+                "name": "Thing",
+                "quantity": 1,
+                "unit_price": "10.00",
+            }
+        ],
+    }
+    recorded = api.call("POST", "/orders", {"orders": [again]})
+    assert recorded.status == 200, recorded.body
+    assert recorded.body["results"][0]["result"] == "already_recorded", recorded.body
+    assert _reads(api, store_id) == before
+
+    # A crash after a customer's move and before its old entries are deleted: the chunk
+    # fails, is delivered again and goes on from its checkpoint.
+    store_class = type(migration.migration_store().customers)
+    real = store_class.batch_write
+    calls = {"n": 0}
+
+    def crash_once(self: Any, **given: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 4 and given.get("deletes"):
+            raise RuntimeError("the Lambda died here")
+        return real(self, **given)
+
+    monkeypatch.setattr(store_class, "batch_write", crash_once)
+    assert not queue.one()  # the chunk failed: its message is delivered again
+    monkeypatch.setattr(store_class, "batch_write", real)
+    assert api.call("GET", "/customers/count").body["count"] == 16
+    # A duplicate of a chunk already run saves nothing.
+    assert migration.run_chunk(store_id, 0) == "duplicate"
+
+    queue.run()
+
+    job = api.call("GET", "/migration").body
+    assert job["status"] == "done" and job["phase"] == "done" and job["error"] is None
+    # Counted: the moves of saved chunks; one customer and one order moved on touch, two
+    # customers by the chunk that crashed (found moved when it ran again). Read by saved
+    # chunks: those same customers, and the orders left.
+    assert (job["counts"]["customers"], job["counts"]["orders"]) == (16 - 1 - 2, 2)
+    assert job["examined"] == 13 + 2
+    assert _old_items_left(store_id) == []
+    assert _reads(api, store_id) == before
+    assert api.call("GET", "/customers/count").body["counted_by"] == "counters"
+    # Started again, a finished job stays as it is.
+    restarted = api.call("POST", "/migration")
+    assert restarted.status == 202 and restarted.body["status"] == "done"
+    assert not queue.receive()
+
+
+def _old_key_exists(store_id: str, customer_id: str) -> bool:
+    item = boto3.client("dynamodb").get_item(
+        TableName=settings().table,
+        Key=keys.first_layout_key(store_id, keys.customer_sk(customer_id)),
+    )
+    return "Item" in item
+
+
+def test_an_item_that_cannot_be_moved_fails_the_job_saying_why_and_it_resumes(
+    api: Api, store_id: str, apps: dict[str, Any]
+) -> None:
+    olds = [_old_customer(store_id, n, "ES", []) for n in range(3)]
+    broken = sorted(c.id for c in olds)[1]
+    db = boto3.client("dynamodb")
+    key = keys.first_layout_key(store_id, keys.customer_sk(broken))
+    db.update_item(
+        TableName=settings().table,
+        Key=key,
+        UpdateExpression="SET created_at = :bad",
+        ExpressionAttributeValues={":bad": {"S": "not a time"}},
+    )
+    queue = MigrationQueue(apps["customers"], store_id)
+
+    api.call("POST", "/migration")
+    queue.run()
+
+    job = api.call("GET", "/migration").body
+    assert job["status"] == "failed"
+    assert job["error"] == f"cannot move CUSTOMER#{broken}: ValueError"
+    assert api.call("GET", "/customers/count").body["count"] == 3  # still served, both layouts
+
+    db.update_item(
+        TableName=settings().table,
+        Key=key,
+        UpdateExpression="SET created_at = :ok",
+        ExpressionAttributeValues={":ok": {"S": keys.stamp(NOW)}},
+    )
+    resumed = api.call("POST", "/migration")
+    queue.run()
+
+    assert resumed.body["status"] == "running"
+    job = api.call("GET", "/migration").body
+    # The customer the failed chunk moved before the broken one is not counted (counts are
+    # of saved chunks); every customer is in today's layout.
+    assert (job["status"], job["counts"]["customers"]) == ("done", 2)
+    assert _old_items_left(store_id) == []
+    assert api.call("GET", "/customers/count").body == {"count": 3, "counted_by": "counters"}

@@ -13,15 +13,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from botocore.config import Config
 
 from chalicelib.customers import keys
-from chalicelib.customers.profiles import usecases
+from chalicelib.customers.profiles import rules, usecases
+from chalicelib.customers.profiles import store as profile_store
 from chalicelib.customers.profiles.rules import Consent, Customer
 from chalicelib.customers.search import usecases as search_usecases
 from chalicelib.customers.search.rules import CustomerFilter, name_key
 from chalicelib.customers.settings import settings
+from chalicelib.customers.timeline.usecases import record_history
 from clientela import aws
 
 NOW = datetime.now(UTC)
@@ -224,3 +228,106 @@ def test_writers_wait_for_readers_before_using_new_shards(apps: dict[str, Any]) 
 
     assert store.shards(store_id) == 8  # readers read the new shards at once
     assert store.write_shards(store_id) == 1  # writers use them once every reader does
+
+
+class StreamTail:
+    """The table stream from now on, for one store: each `read` gives its records written
+    since the last, in order, as Lambda's event source mapping hands them to
+    `publish_customer_changes`."""
+
+    def __init__(self, store_id: str) -> None:
+        self.store_id = store_id
+        self.streams = boto3.client(
+            "dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")
+        )
+        table = boto3.client("dynamodb").describe_table(TableName=settings().table)["Table"]
+        arn = table["LatestStreamArn"]
+        self.iterators = [
+            self.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )["ShardIterator"]
+            for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        ]
+
+    def read(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for number in range(len(self.iterators)):
+            while True:
+                page = self.streams.get_records(ShardIterator=self.iterators[number], Limit=1000)
+                records += [dict(r) for r in page["Records"]]
+                self.iterators[number] = page["NextShardIterator"]
+                if not page["Records"]:
+                    break
+        mine = [
+            r
+            for r in records
+            if r["dynamodb"]["Keys"]["pk"]["S"].startswith(f"STORE#{self.store_id}#")
+        ]
+        for record in mine:
+            when = record["dynamodb"].get("ApproximateCreationDateTime")
+            if when is not None and not isinstance(when, int | float):
+                record["dynamodb"]["ApproximateCreationDateTime"] = when.timestamp()
+        return mine
+
+
+def test_a_store_that_grows_gets_more_shards_from_its_counters_and_reads_exactly(
+    apps: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A shard per 8 customers (a step every 2), and writers that move to new shards at once
+    # (no reader of this test caches the count): a store grows within a few dozen customers.
+    monkeypatch.setattr(rules, "CUSTOMERS_PER_SHARD", 8)
+    monkeypatch.setattr(profile_store, "SHARDS_TTL", timedelta(0))
+    rng = random.Random(17)
+    store_id = f"autogrow-{rng.randint(0, 10**9)}"
+    store = usecases.customer_store()
+    stream = StreamTail(store_id)
+
+    def sign_up(count: int, offset: int) -> None:
+        for i in range(offset, offset + count):
+            usecases.create_customer(
+                store_id,
+                {"email": f"g{i}@example.com", "first_name": rng.choice(FIRST), "tags": ["vip"]},
+            )
+
+    sign_up(8, 0)
+    usecases.grow_stores(stream.read())
+    assert store.shards(store_id) == 1  # 8 customers: one shard holds them
+
+    sign_up(4, 8)
+    batch = stream.read()
+    record_history(batch)  # the stream consumer, as Lambda runs it
+    assert store.shards(store_id) == 2 and store.write_shards(store_id) == 2
+    record_history(batch)  # the batch again: nothing more
+    assert store.shards(store_id) == 2
+
+    sign_up(14, 12)
+    usecases.grow_stores(stream.read())
+    assert store.shards(store_id) == 4  # 26 customers: 4 shards of 8
+    sign_up(6, 26)
+    usecases.grow_stores(stream.read())
+
+    assert store.shards(store_id) == 4  # 32 customers: still 4
+    everyone = list(search_usecases.iterate_customers(store_id, CustomerFilter(now=NOW)))
+    assert len(everyone) == 32
+    created = sorted(everyone, key=lambda c: c.id)
+    assert {c.shard for c in created[:8]} == {0}  # before the store grew
+    assert all(c.shard == keys.shard_of(c.id, 4) for c in created[26:])  # since it has 4
+    cases: list[tuple[dict[str, Any], str | None]] = [
+        ({}, None),
+        ({}, "name"),
+        ({"tags": ("vip",)}, None),
+        ({"q": "jo"}, None),
+    ]
+    for given, sort in cases:
+        flt = CustomerFilter(now=NOW, **given)
+        expected = sorted(c.id for c in everyone if flt.matches(c))
+        found, order = _all(store_id, flt, sort, 4)
+        assert sorted(c.id for c in found) == expected, given
+        if order != "match":
+            in_order = [_sort_key(c, order) for c in found]
+            assert in_order == sorted(in_order, reverse=order.startswith("-"))
+        assert search_usecases.count_customers(store_id, flt) == len(expected)
+    assert search_usecases.count_customers_with_source(store_id, CustomerFilter(now=NOW)) == (
+        32,
+        "counters",
+    )

@@ -77,6 +77,7 @@ STILL_OVER = {
         "on_flow_step",
         "fire_due_timers",
         "fire_date_triggers",
+        "fire_flow_schedules",
         "on_inbound_mail",
     ),
     "credits": (

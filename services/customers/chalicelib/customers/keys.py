@@ -86,7 +86,35 @@ def counts_pk(store_id: str, shard: int) -> str:
     return f"{store_pk(store_id)}#COUNT#{shard}"
 
 
+def counts_store(pk: str) -> str | None:
+    """The store of a shard's counters item (`counts_pk`); None for any other key."""
+    head, marker, shard = pk.rpartition("#COUNT#")
+    store_id = head.removeprefix("STORE#")
+    if not marker or not shard.isdigit() or not head.startswith("STORE#") or "#" in store_id:
+        return None
+    return store_id or None
+
+
 SHARDS_SK = "SHARDS"
+
+
+# The first layout (before stores had shards), read while a store is being re-keyed
+# (customers/migration): every entity under `STORE#<store>` itself, one search partition and
+# one partition per tag, and the equality indexes' hash keys without a shard.
+def first_layout_key(store_id: str, sk: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": store_pk(store_id)}, "sk": {"S": sk}}
+
+
+def first_layout_search_pk(store_id: str) -> str:
+    return f"{store_pk(store_id)}#SEARCH"
+
+
+def first_layout_tag_pk(store_id: str, tag: str) -> str:
+    return f"{store_pk(store_id)}#{TAG_PREFIX}{tag}"
+
+
+def first_layout_facet_pk(store_id: str, value: str) -> str:
+    return f"{store_pk(store_id)}#{value}"
 
 
 def stamp(value: datetime) -> str:

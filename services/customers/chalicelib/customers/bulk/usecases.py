@@ -32,6 +32,7 @@ from chalicelib.customers.errors import (
     VersionMismatch,
     WriteConflict,
 )
+from chalicelib.customers.migration import usecases as migration
 from chalicelib.customers.profiles import rules as domain
 from chalicelib.customers.profiles import usecases
 from chalicelib.customers.profiles.rules import Customer
@@ -443,17 +444,24 @@ def _record_handler(context: Any) -> Callable[[SQSRecord], None]:
             logger.error("not a job chunk message", extra={"message_id": record.message_id})
             return  # retrying cannot make it one
         ids = {"job_id": message.job_id, "chunk": message.chunk}
+        migrating = message.job_id == migration.JOB_ID  # a store's re-keying shares the queue
         try:
-            outcome = run_chunk(
-                message.store_id, message.job_id, message.chunk, _remaining(context)
-            )
+            if migrating:
+                outcome = migration.run_chunk(message.store_id, message.chunk)
+            else:
+                outcome = run_chunk(
+                    message.store_id, message.job_id, message.chunk, _remaining(context)
+                )
         except Exception as error:
             receives = int(record.attributes.approximate_receive_count)
             logger.error(
                 "job chunk failed",
                 extra={**ids, "receives": receives, "error_type": type(error).__name__},
             )
-            if receives >= MAX_RECEIVES:
+            if receives >= MAX_RECEIVES and migrating:
+                reason = f"chunk {message.chunk} failed {receives} times"
+                migration.fail(message.store_id, message.chunk, reason)
+            elif receives >= MAX_RECEIVES:
                 job_store().fail(
                     message.store_id,
                     message.job_id,

@@ -15,25 +15,12 @@ orders (no second `customer.created`, no second timeline entry).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.customers import keys
-from chalicelib.customers.profiles.store import (
-    CUSTOMER_PREFIX,
-    EMAIL_PREFIX,
-    CustomerStore,
-    count_changes,
-    email_key,
-    from_item,
-    member_key,
-    plain,
-    profile_attributes,
-    token_key,
-)
-from chalicelib.customers.search.rules import search_tokens
+from chalicelib.customers.profiles.store import EMAIL_PREFIX, CustomerStore, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,22 +28,14 @@ if TYPE_CHECKING:
 Item = dict[str, Any]
 MIGRATION_SK = "MIGRATION"
 ENTITY_PREFIXES = (keys.ORDER_PREFIX, keys.REVIEW_PREFIX, keys.MERGE_PREFIX)
-# The index attributes of the first layout that now name a shard (recomputed on the move).
-_INDEX_ATTRIBUTES = (
-    "country_key",
-    "city_key",
-    "favorite_key",
-    "email_consent_key",
-    "sms_consent_key",
-)
 
 
 def old_search_pk(store_id: str) -> str:
-    return f"{keys.store_pk(store_id)}#SEARCH"
+    return keys.first_layout_search_pk(store_id)
 
 
 def old_tag_pk(store_id: str, tag: str) -> str:
-    return f"{keys.store_pk(store_id)}#{keys.TAG_PREFIX}{tag}"
+    return keys.first_layout_tag_pk(store_id, tag)
 
 
 class MigrationStore:
@@ -65,16 +44,49 @@ class MigrationStore:
         self._table = table
         self.customers = CustomerStore(client, table)
 
-    # The checkpoint --------------------------------------------------------------------
+    # The job item (`STORE#<s> / MIGRATION`) -------------------------------------------------
 
     def checkpoint(self, store_id: str) -> dict[str, Any]:
-        key = {"pk": {"S": keys.store_pk(store_id)}, "sk": {"S": MIGRATION_SK}}
-        item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return plain(item) if item else {"phase": "customers", "moved": 0}
+        item = self._db.get_item(
+            TableName=self._table, Key=_job_key(store_id), ConsistentRead=True
+        ).get("Item")
+        return plain(item) if item else {"phase": "customers", "moved": 0, "chunk": 0}
 
-    def save(self, store_id: str, state: dict[str, Any]) -> None:
+    def exists(self, store_id: str) -> bool:
+        return "Item" in self._db.get_item(
+            TableName=self._table, Key=_job_key(store_id), ConsistentRead=True
+        )
+
+    def create(self, store_id: str, state: dict[str, Any]) -> bool:
+        """Writes the job if the store has none; False when it has one."""
         item = {"pk": keys.store_pk(store_id), "sk": MIGRATION_SK, **state}
-        self._db.put_item(TableName=self._table, Item=_wire(item))
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=_wire(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def save(self, store_id: str, state: dict[str, Any], *, after_chunk: int | None = None) -> bool:
+        """Writes the job's state; with `after_chunk`, only if the stored job is still at that
+        chunk (a redelivered or duplicate chunk saves nothing): False then."""
+        item = {"pk": keys.store_pk(store_id), "sk": MIGRATION_SK, **state}
+        request: dict[str, Any] = {"TableName": self._table, "Item": _wire(item)}
+        if after_chunk is not None:
+            request["ConditionExpression"] = "chunk = :chunk"
+            request["ExpressionAttributeValues"] = {":chunk": {"N": str(after_chunk)}}
+        try:
+            self._db.put_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # Reading the old partition -----------------------------------------------------------
 
@@ -98,142 +110,78 @@ class MigrationStore:
 
     # Moving ------------------------------------------------------------------------------
 
-    def move_customer(self, store_id: str, old: Item) -> None:
-        customer = from_item(old)
-        shard = keys.shard_of(customer.id, self.customers.write_shards(store_id))
-        moved = dataclasses.replace(customer, shard=shard)
-        new = {k: v for k, v in old.items() if k not in _INDEX_ATTRIBUTES}
-        new.update(_wire(profile_attributes(moved)))
-        new.update(keys.entity_key(store_id, CUSTOMER_PREFIX + customer.id))
-        new.update(
-            _wire(
-                {
-                    "shard": shard,
-                    "list_key": keys.list_pk(store_id, shard),
-                    "migrated": True,
-                }
-            )
-        )
-        entries: list[Item] = [
-            {**token_key(store_id, token, customer.id, shard), "customer_id": {"S": customer.id}}
-            for token in sorted(search_tokens(moved))
-        ]
-        entries += [member_key(store_id, tag, customer.id, shard) for tag in moved.tags]
-        if customer.email:
-            entries.append(
-                {
-                    **email_key(store_id, customer.email),
-                    "entity": {"S": "email"},
-                    "customer_id": {"S": customer.id},
-                }
-            )
-        self._batch(puts=entries)
-        actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": new,
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": {"pk": old["pk"], "sk": old["sk"]},
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": {":v": old["version"]},
-                }
-            },
-        ]
-        actions += self.customers.totals_updates(store_id, {shard: count_changes(None, moved)})
-        if not self._transact(actions):
-            return  # moved by an earlier run (or changed meanwhile: the next run reads it again)
-        old_entries = [
-            {"pk": {"S": old_search_pk(store_id)}, "sk": {"S": f"{token}\t{customer.id}"}}
-            for token in search_tokens(customer)
-        ]
-        old_entries += [
-            {"pk": {"S": old_tag_pk(store_id, tag)}, "sk": {"S": keys.customer_sk(customer.id)}}
-            for tag in customer.tags
-        ]
-        if customer.email:
-            old_entries.append(
-                {"pk": {"S": keys.store_pk(store_id)}, "sk": {"S": EMAIL_PREFIX + customer.email}}
-            )
-        self._batch(deletes=old_entries)
+    def move_customer(self, store_id: str, old: Item) -> bool:
+        """CustomerStore.adopt: the same move a write to a customer not moved yet makes."""
+        return self.customers.adopt(store_id, old)
 
     def move_entity(self, store_id: str, old: Item) -> None:
-        """An order, a review marker or a merge record: its own partition (orders also join
-        the date index of a shard)."""
-        sk = old["sk"]["S"]
-        new = {**old, **keys.entity_key(store_id, sk), "migrated": {"BOOL": True}}
-        if sk.startswith(keys.ORDER_PREFIX) and "placed_at" in old:
-            shards = self.customers.write_shards(store_id)
-            shard = keys.shard_of(sk.removeprefix(keys.ORDER_PREFIX), shards)
-            new["orders_key"] = {"S": keys.list_pk(store_id, shard)}
-        put = {"TableName": self._table, "Item": new}
-        delete = {"TableName": self._table, "Key": {"pk": old["pk"], "sk": old["sk"]}}
-        if not self._transact(
-            [
-                {"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Delete": delete},
-            ]
-        ):
-            self._db.delete_item(**delete)  # type: ignore[arg-type]
+        """CustomerStore.adopt_entity: the same move reading an order not moved yet makes."""
+        self.customers.adopt_entity(store_id, old)
 
     def sweep(self, store_id: str) -> int:
         """Deletes what is left of the first layout's lists (idempotent); how many items."""
         removed = 0
-        tags: list[str] = []
-        start: Item | None = None
         while True:
-            items, start = self.old_items(store_id, keys.TAG_PREFIX, start, 100)
-            tags += [item["sk"]["S"].removeprefix(keys.TAG_PREFIX) for item in items]
-            removed += self._batch(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in items])
-            if not start:
-                break
-        for prefix in (EMAIL_PREFIX,):
-            while True:
-                items, start = self.old_items(store_id, prefix, None, 100)
-                removed += self._batch(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in items])
-                if not items:
-                    break
-        for pk in [old_search_pk(store_id), *(old_tag_pk(store_id, tag) for tag in tags)]:
-            while True:
-                answer = self._db.query(
-                    TableName=self._table,
-                    KeyConditionExpression="pk = :pk",
-                    ExpressionAttributeValues={":pk": {"S": pk}},
-                    ProjectionExpression="pk, sk",
-                    Limit=100,
-                )
-                items = list(answer.get("Items", []))
-                if not items:
-                    break
-                removed += self._batch(deletes=items)
-        return removed
+            count, finished = self.sweep_some(store_id, 100)
+            removed += count
+            if finished:
+                return removed
+
+    def sweep_some(self, store_id: str, budget: int) -> tuple[int, bool]:
+        """Deletes up to about `budget` leftovers of the first layout (entries a crash left
+        behind a moved customer, tag counts, reservations); (how many, whether none is left).
+        A tag's count goes last, once its memberships are gone: it names their partition."""
+        limit = max(min(budget, 100), 1)
+        entries = self._keys(old_search_pk(store_id), None, limit)
+        if entries:
+            return self._batch(deletes=entries), False
+        counts, _ = self.old_items(store_id, keys.TAG_PREFIX, None, 1)
+        if counts:
+            tag = counts[0]["sk"]["S"].removeprefix(keys.TAG_PREFIX)
+            members = self._keys(old_tag_pk(store_id, tag), None, limit)
+            if members:
+                return self._batch(deletes=members), False
+            return self._batch(deletes=[{"pk": counts[0]["pk"], "sk": counts[0]["sk"]}]), False
+        emails, _ = self.old_items(store_id, EMAIL_PREFIX, None, limit)
+        if emails:
+            return self._batch(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in emails]), False
+        return 0, True
+
+    def _keys(self, pk: str, start: Item | None, limit: int) -> list[Item]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        return list(self._db.query(**request).get("Items", []))
+
+    def mark_queued(self, store_id: str, chunk: int) -> None:
+        """Notes that the message of `chunk` was sent (a lost send is found by its absence)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_job_key(store_id),
+                UpdateExpression="SET queued = :chunk",
+                ConditionExpression="attribute_exists(pk) AND NOT queued > :chunk",
+                ExpressionAttributeValues={":chunk": {"N": str(chunk)}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     # Writing -----------------------------------------------------------------------------
 
-    def _transact(self, actions: list[dict[str, Any]]) -> bool:
-        """True when it landed; False when a condition refused it (already done)."""
-        try:
-            self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                return False
-            raise
-        return True
-
     def _batch(self, *, puts: list[Item] | None = None, deletes: list[Item] | None = None) -> int:
-        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in puts or []]
-        requests += [{"DeleteRequest": {"Key": key}} for key in deletes or []]
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
-            while pending:
-                answer = self._db.batch_write_item(RequestItems=pending)
-                pending = answer.get("UnprocessedItems") or {}
-        return len(requests)
+        return self.customers.batch_write(puts=puts, deletes=deletes)
+
+
+def _job_key(store_id: str) -> Item:
+    return {"pk": {"S": keys.store_pk(store_id)}, "sk": {"S": MIGRATION_SK}}
 
 
 def _wire(values: dict[str, Any]) -> Item:

@@ -562,24 +562,57 @@ class OrderStore:
         return {item["order_id"]["S"]: read_order(item) for item in items}
 
     def order(self, store_id: str, order_id: str) -> Order | Pending | None:
+        """The order; while the store is re-keyed, one still in the first layout is moved
+        first, so what follows (a cancellation, a refund) writes where today's code does."""
         answer = self._db.get_item(
             TableName=self._table, Key=order_key(store_id, order_id), ConsistentRead=True
         )
         item = answer.get("Item")
+        if item is None and self._shards.migrating(store_id):
+            old_key = keys.first_layout_key(store_id, keys.ORDER_PREFIX + order_id)
+            old = self._db.get_item(TableName=self._table, Key=old_key, ConsistentRead=True)
+            if "Item" in old:
+                self._shards.adopt_entity(store_id, dict(old["Item"]))
+                answer = self._db.get_item(
+                    TableName=self._table, Key=order_key(store_id, order_id), ConsistentRead=True
+                )
+                item = answer.get("Item")
         return read_order(item) if item else None
 
     def email_owners(self, store_id: str, emails: Iterable[str]) -> dict[str, str]:
-        """The customer each e-mail is reserved by, for those that are."""
-        items = self._batch_get([email_key(store_id, email) for email in emails])
+        """The customer each e-mail is reserved by, for those that are (in either layout
+        while the store is re-keyed)."""
+        wanted = list(emails)
+        items = self._batch_get([email_key(store_id, email) for email in wanted])
         prefix = keys.EMAIL_PREFIX
-        return {i["sk"]["S"].removeprefix(prefix): i["customer_id"]["S"] for i in items}
+        owners = {i["sk"]["S"].removeprefix(prefix): i["customer_id"]["S"] for i in items}
+        missing = [email for email in wanted if email not in owners]
+        if missing and self._shards.migrating(store_id):
+            old = [keys.first_layout_key(store_id, prefix + email) for email in missing]
+            owners |= {
+                i["sk"]["S"].removeprefix(prefix): i["customer_id"]["S"]
+                for i in self._batch_get(old)
+            }
+        return owners
 
     def bounds(self, store_id: str, customer_ids: Iterable[str]) -> dict[str, Bounds]:
-        """First and last order dates of each customer that exists (absent: no customer)."""
-        items = self._batch_get(
-            [customer_key(store_id, cid) for cid in customer_ids],
-            "sk, first_order_at, last_order_at, orders_count, last_seen_at",
-        )
+        """First and last order dates of each customer that exists (absent: no customer).
+
+        While the store is re-keyed, a customer still in the first layout is moved first (an
+        order updates its aggregates where today's code writes them)."""
+        wanted = list(customer_ids)
+        projection = "sk, first_order_at, last_order_at, orders_count, last_seen_at"
+        items = self._batch_get([customer_key(store_id, cid) for cid in wanted], projection)
+        found = {i["sk"]["S"] for i in items}
+        missing = [cid for cid in wanted if keys.customer_sk(cid) not in found]
+        if missing and self._shards.migrating(store_id):
+            olds = self._batch_get(
+                [keys.first_layout_key(store_id, keys.customer_sk(cid)) for cid in missing]
+            )
+            for old in olds:
+                self._shards.adopt(store_id, old)
+            moved = [customer_key(store_id, o["sk"]["S"].removeprefix("CUSTOMER#")) for o in olds]
+            items += self._batch_get(moved, projection) if moved else []
         return {
             i["sk"]["S"].removeprefix(keys.CUSTOMER_PREFIX): Bounds(
                 i.get("first_order_at", {}).get("S"),
@@ -819,6 +852,9 @@ class OrderStore:
             )
         entries = order_entries(order, before)
         actions += [self._timeline(store_id, order.customer_id, e) for e in entries]
+        if before is None and self._shards.migrating(store_id):
+            # Not recorded in the first layout either (its order moves on a read: `order`).
+            actions.append(self._not_in_first_layout(store_id, order.order_id))
         self._transact(actions)
         return after
 
@@ -982,6 +1018,15 @@ class OrderStore:
             update["ExpressionAttributeValues"] = values
         return {"Update": update}
 
+    def _not_in_first_layout(self, store_id: str, order_id: str) -> Item:
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": keys.first_layout_key(store_id, keys.ORDER_PREFIX + order_id),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
     def _timeline(self, store_id: str, customer_id: str, entry: Entry) -> Item:
         # No condition: a redelivered cause rewrites the same entry with the same content.
         return {
@@ -1009,6 +1054,10 @@ class OrderStore:
             reasons = _reasons(error)
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 raise StaleOrder from None
+            if "ConditionCheck" in actions[-1] and reasons[len(actions) - 1 :] == [
+                "ConditionalCheckFailed"
+            ]:
+                raise StaleOrder from None  # recorded in the first layout (_not_in_first_layout)
             if "ConditionalCheckFailed" in reasons[1:2]:
                 raise StaleCustomer from None
             if "TransactionConflict" in reasons:

@@ -72,6 +72,28 @@ PROFILE_FIELDS = (
 MAX_PHOTO_URL_LENGTH = 2048
 
 
+# A store's shards (README "Data model"): one shard takes about 60 sign-ups a second on its
+# search partition; a store's peak is taken as growing with its size, a 10 M-customer store's
+# Black Friday being 1,000 sign-ups a second (16 shards). So one shard per 625,000 customers,
+# in powers of two, up to MAX_SHARDS: a page reads one Query per shard, so no more than needed.
+CUSTOMERS_PER_SHARD = 625_000
+MAX_SHARDS = 64
+
+
+def shards_for(customers: int) -> int:
+    """How many shards a store of this many customers is spread over (1 for most stores)."""
+    needed = max(1, -(-customers // CUSTOMERS_PER_SHARD))
+    return min(MAX_SHARDS, 1 << (needed - 1).bit_length())
+
+
+def growth_check_due(before: int, after: int) -> bool:
+    """Whether a shard's customer counter, going from `before` to `after`, crossed a step (a
+    quarter of a shard's share) at which the store's size is worth reading again: a store is
+    counted a few times per shard's share, never on every write."""
+    step = max(CUSTOMERS_PER_SHARD // 4, 1)
+    return after > before and after // step > before // step
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -81,6 +81,7 @@ _PROFILE_OWNED = (
     "version",
     "correlation_id",
 )
+_FACET_KEYS = ("country_key", "city_key", "favorite_key", "email_consent_key", "sms_consent_key")
 _TOKEN_NAMESPACE = uuid.UUID("5b0f3c4e-2d1a-4e8b-9c7d-6a5f4e3d2c1b")
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -360,10 +361,25 @@ class CustomerStore:
         self._table = table
 
     def get(self, store_id: str, customer_id: str) -> Customer | None:
+        """The customer, wherever it is: while the store is re-keyed, one still in the first
+        layout is moved first (`adopt`), so every write that follows finds it at its key."""
         response = self._db.get_item(
             TableName=self._table, Key=customer_key(store_id, customer_id), ConsistentRead=True
         )
         item = response.get("Item")
+        if item is None and self.migrating(store_id):
+            old = self._db.get_item(
+                TableName=self._table,
+                Key=keys.first_layout_key(store_id, keys.customer_sk(customer_id)),
+                ConsistentRead=True,
+            ).get("Item")
+            if old is None:
+                return None
+            self.adopt(store_id, dict(old))
+            response = self._db.get_item(
+                TableName=self._table, Key=customer_key(store_id, customer_id), ConsistentRead=True
+            )
+            item = response.get("Item")
         return from_item(item) if item else None
 
     def owner_of_email(self, store_id: str, email: str) -> str | None:
@@ -371,7 +387,26 @@ class CustomerStore:
             TableName=self._table, Key=email_key(store_id, email), ConsistentRead=True
         )
         item = response.get("Item")
+        if item is None and self.migrating(store_id):
+            item = self._db.get_item(
+                TableName=self._table,
+                Key=keys.first_layout_key(store_id, EMAIL_PREFIX + email),
+                ConsistentRead=True,
+            ).get("Item")
         return str(item["customer_id"]["S"]) if item else None
+
+    def _first_layout_email_free(self, customer: Customer) -> dict[str, Any]:
+        """While the store is re-keyed, a customer not moved yet holds its e-mail under the
+        first layout's key: a new reservation also needs that one free."""
+        assert customer.email
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": keys.first_layout_key(customer.store_id, EMAIL_PREFIX + customer.email),
+                "ConditionExpression": "attribute_not_exists(pk) OR customer_id = :id",
+                "ExpressionAttributeValues": {":id": {"S": customer.id}},
+            }
+        }
 
     def _reserve_email(self, customer: Customer) -> dict[str, Any]:
         assert customer.email
@@ -463,6 +498,8 @@ class CustomerStore:
         }
         actions = [put] + ([self._reserve_email(customer)] if customer.email else [])
         email_index = 1 if customer.email else None
+        if customer.email and self.migrating(customer.store_id):
+            actions.insert(2, self._first_layout_email_free(customer))
         actions += self._entries(None, customer)
         actions += self.totals_updates(customer.store_id, {shard: count_changes(None, customer)})
         self._transact(actions, customer, email_index=email_index, operation="add")
@@ -531,6 +568,8 @@ class CustomerStore:
             if new.email:
                 email_index = len(actions)
                 actions.append(self._reserve_email(new))
+                if self.migrating(new.store_id):
+                    actions.append(self._first_layout_email_free(new))
         actions += self._entries(old, new)
         actions += self.totals_updates(new.store_id, {new.shard: count_changes(old, new)})
         if len(actions) > MAX_TRANSACTION_ACTIONS:
@@ -653,9 +692,11 @@ class CustomerStore:
             if current is not None and _same_profile(current, customer):
                 return
             raise VersionMismatch(current.version if current else None) from None
-        if email_index is not None and reasons[email_index : email_index + 1] == [
-            "ConditionalCheckFailed"
-        ]:
+        # The reservation, or (while the store is re-keyed) its first layout's key just after.
+        if (
+            email_index is not None
+            and "ConditionalCheckFailed" in reasons[email_index : email_index + 2]
+        ):
             assert customer.email
             owner = self.owner_of_email(customer.store_id, customer.email)
             if owner == customer.id:
@@ -729,17 +770,179 @@ class CustomerStore:
         current = self.shards(store_id)
         if shards <= current:
             return
+        writers = self.write_shards(store_id)  # until `since`, writers keep to what they had
         since = (now or datetime.now(UTC)) + 2 * SHARDS_TTL
-        self._db.put_item(
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=shards_key(store_id),
+                UpdateExpression="SET shards = :n, previous = :p, since = :since",
+                # Two writers growing at once: the larger count stays (it never shrinks).
+                ConditionExpression="attribute_not_exists(shards) OR shards < :n",
+                ExpressionAttributeValues={
+                    ":n": {"N": str(shards)},
+                    ":p": {"N": str(writers)},
+                    ":since": {"S": _stamp(since)},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        _shard_cache.pop((self._table, store_id), None)
+
+    def migrating(self, store_id: str) -> bool:
+        """Whether the store is being re-keyed from the first layout: its readers also read
+        what is not moved yet (README "Data model", migration). Kept on the shard record, so
+        it costs no read of its own."""
+        return bool(self._shard_record(store_id).get("migrating"))
+
+    def set_migrating(self, store_id: str, migrating: bool) -> None:
+        expression = "SET migrating = :on" if migrating else "REMOVE migrating"
+        values = {"ExpressionAttributeValues": {":on": {"BOOL": True}}} if migrating else {}
+        self._db.update_item(
             TableName=self._table,
-            Item={
-                **shards_key(store_id),
-                "shards": {"N": str(shards)},
-                "previous": {"N": str(current)},
-                "since": {"S": _stamp(since)},
-            },
+            Key=shards_key(store_id),
+            UpdateExpression=expression,
+            **values,  # type: ignore[arg-type]
         )
         _shard_cache.pop((self._table, store_id), None)
+
+    def adopt(self, store_id: str, old: dict[str, Any]) -> bool:
+        """Moves one customer of the first layout to its own partition, with its search
+        entries, tag memberships, e-mail reservation and counters; False when an earlier
+        move (or a change since it was read) got there first. Safe to repeat anywhere: the
+        entries are idempotent puts, and one transaction puts the new item on condition it
+        does not exist, adds the counters and deletes the old item on condition of its
+        version; the old entries go after it. The item carries `migrated`: the stream
+        consumers publish nothing and add no timeline entry for the move."""
+        customer = from_item(old)
+        shard = keys.shard_of(customer.id, self.write_shards(store_id))
+        moved = dataclasses.replace(customer, shard=shard)
+        # The equality indexes' keys now name a shard: profile_attributes writes them anew.
+        new = {k: v for k, v in old.items() if k not in _FACET_KEYS}
+        new.update(
+            {
+                name: _serializer.serialize(value)
+                for name, value in {
+                    **profile_attributes(moved),
+                    "shard": shard,
+                    "list_key": keys.list_pk(store_id, shard),
+                    "migrated": True,
+                }.items()
+            }
+        )
+        new.update(customer_key(store_id, customer.id))
+        entries: list[dict[str, Any]] = [
+            {**token_key(store_id, token, customer.id, shard), "customer_id": {"S": customer.id}}
+            for token in sorted(search_tokens(moved))
+        ]
+        entries += [member_key(store_id, tag, customer.id, shard) for tag in moved.tags]
+        if customer.email:
+            entries.append(
+                {
+                    **email_key(store_id, customer.email),
+                    "entity": {"S": "email"},
+                    "customer_id": {"S": customer.id},
+                }
+            )
+        self.batch_write(puts=entries)
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": new,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": old["pk"], "sk": old["sk"]},
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": old["version"]},
+                }
+            },
+        ]
+        actions += self.totals_updates(store_id, {shard: count_changes(None, moved)})
+        # The first layout's tag counts then count the customers not moved yet (tag_counts).
+        actions += [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": keys.first_layout_key(store_id, keys.TAG_PREFIX + tag),
+                    "UpdateExpression": "ADD customers :minus",
+                    "ExpressionAttributeValues": {":minus": {"N": "-1"}},
+                }
+            }
+            for tag in customer.tags
+        ]
+        try:
+            self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        old_entries = [
+            {
+                "pk": {"S": keys.first_layout_search_pk(store_id)},
+                "sk": {"S": f"{token}{TOKEN_SEPARATOR}{customer.id}"},
+            }
+            for token in search_tokens(customer)
+        ]
+        old_entries += [
+            {
+                "pk": {"S": keys.first_layout_tag_pk(store_id, tag)},
+                "sk": {"S": keys.customer_sk(customer.id)},
+            }
+            for tag in customer.tags
+        ]
+        if customer.email:
+            old_entries.append(keys.first_layout_key(store_id, EMAIL_PREFIX + customer.email))
+        self.batch_write(deletes=old_entries)
+        return True
+
+    def adopt_entity(self, store_id: str, old: dict[str, Any]) -> None:
+        """Moves an order, a review marker or a merge record of the first layout to its own
+        partition (orders also join the date index of a shard); idempotent."""
+        sk = old["sk"]["S"]
+        new = {**old, **keys.entity_key(store_id, sk), "migrated": {"BOOL": True}}
+        if sk.startswith(keys.ORDER_PREFIX) and "placed_at" in old:
+            shard = keys.shard_of(sk.removeprefix(keys.ORDER_PREFIX), self.write_shards(store_id))
+            new["orders_key"] = {"S": keys.list_pk(store_id, shard)}
+        delete = {"TableName": self._table, "Key": {"pk": old["pk"], "sk": old["sk"]}}
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": new,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Delete": delete},  # type: ignore[typeddict-item]
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            self._db.delete_item(**delete)  # type: ignore[arg-type]  # moved before: the copy goes
+
+    def batch_write(
+        self,
+        *,
+        puts: list[dict[str, Any]] | None = None,
+        deletes: list[dict[str, Any]] | None = None,
+    ) -> int:
+        """Idempotent puts and deletes, 25 a request, until every one is done; how many."""
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in puts or []]
+        requests += [{"DeleteRequest": {"Key": key}} for key in deletes or []]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
+            while pending:
+                answer = self._db.batch_write_item(RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+        return len(requests)
 
     def query(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Query page on the table or an index (the search planner builds the request)."""
@@ -763,6 +966,25 @@ class CustomerStore:
                     customer = from_item(item)
                     found[customer.id] = customer
                 pending = response.get("UnprocessedKeys") or {}
+        missing = [cid for cid in unique if cid not in found]
+        if missing and self.migrating(store_id):
+            # Not moved yet: read where the first layout keeps it (no move on a list's read).
+            for start in range(0, len(missing), 100):
+                pending = {
+                    self._table: {
+                        "Keys": [
+                            keys.first_layout_key(store_id, keys.customer_sk(cid))
+                            for cid in missing[start : start + 100]
+                        ],
+                        "ConsistentRead": True,
+                    }
+                }
+                while pending:
+                    response = self._db.batch_get_item(RequestItems=pending)
+                    for item in response.get("Responses", {}).get(self._table, []):
+                        customer = from_item(item)
+                        found[customer.id] = customer
+                    pending = response.get("UnprocessedKeys") or {}
         return found
 
     def count(
@@ -812,4 +1034,26 @@ class CustomerStore:
                         if name.startswith(TAG_COUNTER):
                             counts[name.removeprefix(TAG_COUNTER)] += int(value["N"])
                 pending = response.get("UnprocessedKeys") or {}
+        if self.migrating(store_id):
+            counts.update(self._first_layout_tag_counts(store_id))
         return sorted((tag, count) for tag, count in counts.items() if count > 0)
+
+    def _first_layout_tag_counts(self, store_id: str) -> Counter[str]:
+        """The first layout's tag counts: its customers not moved yet, by tag (adopt)."""
+        counts: Counter[str] = Counter()
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :tag)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": keys.store_pk(store_id)},
+                ":tag": {"S": keys.TAG_PREFIX},
+            },
+        }
+        while True:
+            response = self._db.query(**request)
+            for item in response.get("Items", []):
+                tag = item["sk"]["S"].removeprefix(keys.TAG_PREFIX)
+                counts[tag] += int(item.get("customers", {}).get("N", "0"))
+            if "LastEvaluatedKey" not in response:
+                return counts
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -5,10 +5,14 @@ Use cases speak the domain's language and raise domain errors; routes translate 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from chalicelib.customers import keys
 from chalicelib.customers.errors import (
     CustomerNotFound,
     InvalidField,
@@ -19,12 +23,14 @@ from chalicelib.customers.photos import store as photo_store
 from chalicelib.customers.profiles import rules as domain
 from chalicelib.customers.profiles.models import CustomerCreate
 from chalicelib.customers.profiles.rules import Consent, Customer
-from chalicelib.customers.profiles.store import CustomerStore
+from chalicelib.customers.profiles.store import TOTALS_SK, CustomerStore
 from chalicelib.customers.settings import settings
 from clientela import aws
 from clientela.idempotency import idempotent
 from clientela.ids import is_id, new_id
 from clientela.retry import back_off
+
+logger = Logger(service="customers")
 
 _CONFLICT_RETRIES = 3
 
@@ -206,3 +212,41 @@ def delete_customer(store_id: str, customer_id: str, precondition: Precondition)
 
 def tag_counts(store_id: str) -> list[tuple[str, int]]:
     return customer_store().tag_counts(store_id)
+
+
+def grow_stores(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Gives more shards to the stores whose size asks for them (table stream); those grown.
+
+    Every customer write adds to its shard's counters in the same transaction, and the stream
+    record of that write carries the counter before and after: when a shard's count crosses a
+    step (`rules.growth_check_due`), the store's size is read (one small item per shard) and its
+    shard count raised to `rules.shards_for` it. Growing only ever raises the count, so a
+    redelivered batch, or two batches racing, change nothing more (CustomerStore.grow_shards);
+    a failure is logged, never holds the stream back: the next step crossed checks again.
+    """
+    due: set[str] = set()
+    for record in records:
+        change = record.get("dynamodb") or {}
+        key = change.get("Keys") or {}
+        store_id = keys.counts_store(key.get("pk", {}).get("S", ""))
+        if store_id is None or key.get("sk", {}).get("S") != TOTALS_SK:
+            continue
+        before = int(change.get("OldImage", {}).get("customers", {}).get("N", "0"))
+        after = int(change.get("NewImage", {}).get("customers", {}).get("N", "0"))
+        if domain.growth_check_due(before, after):
+            due.add(store_id)
+    grown = []
+    store = customer_store()
+    for store_id in sorted(due):
+        try:
+            shards = domain.shards_for(store.count(store_id, ["customers"]))
+            if shards > store.shards(store_id):
+                store.grow_shards(store_id, shards)
+                logger.info("store grown", extra={"store_id": store_id, "shards": shards})
+                grown.append(store_id)
+        except ClientError as error:
+            logger.warning(
+                "store not grown",
+                extra={"store_id": store_id, "error": error.response["Error"]["Code"]},
+            )
+    return grown

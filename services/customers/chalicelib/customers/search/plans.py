@@ -34,6 +34,7 @@ from chalicelib.customers.search.rules import (
     CustomerFilter,
     SearchQuery,
     matching_tokens,
+    name_key,
     search_query,
 )
 from clientela.customer_filter import fold
@@ -100,6 +101,14 @@ class Source:
         hash_value = self.values.get(":pk", self.values.get(":h"))
         return {**position, hash_name: hash_value}
 
+    def moved_into(self, position: dict[str, Any]) -> dict[str, Any]:
+        """A position taken in another lane (a shard, or the first layout's list while the
+        store is re-keyed), as this source's start key: the same place in its order."""
+        names = {"pk", "sk", *INDEX_KEYS[self.index]}
+        hash_name = self.key_condition.split(" ", 1)[0]
+        hash_value = self.values.get(":pk", self.values.get(":h"))
+        return {**{n: v for n, v in position.items() if n in names}, hash_name: hash_value}
+
     def order_of(self, item: dict[str, Any]) -> Any:
         """The value this source is ordered by (its sort key), comparable across shards."""
         value = item[INDEX_KEYS[self.index][1]]
@@ -113,6 +122,10 @@ class Plan:
     # Several lists of customers merged on customer id, each customer once (any of several
     # tags); otherwise several sources are the shards of one list, merged on its sort key.
     by_id: bool = False
+    # The store is being re-keyed: the sources include the first layout's list (a lane like a
+    # shard's), or, for an order index the first layout's items are not on, `in_memory`.
+    migrating: bool = False
+    in_memory: bool = False
 
     @property
     def served(self) -> frozenset[str]:
@@ -234,26 +247,33 @@ def _sorted_sources(
 
 
 def _tag_sources(
-    store: CustomerStore, store_id: str, shards: int, flt: CustomerFilter, *, forward: bool
-) -> list[Source]:
-    """Tag memberships: any of several tags reads each; all of them reads the rarest."""
+    store: CustomerStore,
+    store_id: str,
+    shards: int,
+    flt: CustomerFilter,
+    *,
+    forward: bool,
+    migrating: bool,
+) -> tuple[list[Source], int]:
+    """Tag memberships: any of several tags reads each; all of them reads the rarest. The
+    sources, and how many tags they read."""
     tags = list(flt.tags)
     if flt.tag_mode == "all" and len(tags) > 1:
         counts = dict(store.tag_counts(store_id))
         tags = [min(tags, key=lambda t: counts.get(t, 0))]
     served = {"tags", "tag_mode"} if len(flt.tags) == 1 or flt.tag_mode == "any" else set()
-    return [
-        _newest_first(
-            "pk",
-            keys.tag_pk(store_id, tag, shard),
-            flt,
-            forward=forward,
-            members=True,
-            served=served,
-        )
+    pks = [
+        pk
         for tag in tags
-        for shard in range(shards)
+        for pk in [
+            *(keys.tag_pk(store_id, tag, shard) for shard in range(shards)),
+            *([keys.first_layout_tag_pk(store_id, tag)] if migrating else []),
+        ]
     ]
+    sources = [
+        _newest_first("pk", pk, flt, forward=forward, members=True, served=served) for pk in pks
+    ]
+    return sources, len(tags)
 
 
 _FACETS = (
@@ -286,59 +306,77 @@ def plan(store: CustomerStore, store_id: str, flt: CustomerFilter, sort: str | N
     order = (sort or "").lstrip("-")
     descending = (sort or "-").startswith("-")
     shards = store.shards(store_id)
+    migrating = store.migrating(store_id)
     if flt.q:
         if sort:
             raise InvalidField("sort", "a search (q) is ordered by how the customers match")
         prefix = _search(flt.q).prefix
+        pks = [keys.search_pk(store_id, shard) for shard in range(shards)]
+        pks += [keys.first_layout_search_pk(store_id)] if migrating else []
         sources = tuple(
             Source(
                 "pk = :pk AND begins_with(sk, :prefix)",
-                {":pk": {"S": keys.search_pk(store_id, shard)}, ":prefix": {"S": prefix}},
+                {":pk": {"S": pk}, ":prefix": {"S": prefix}},
                 forward=True,
                 members=True,
                 served=frozenset({"q"}),
             )
-            for shard in range(shards)
+            for pk in pks
         )
-        return Plan(sources, "match")
+        return Plan(sources, "match", migrating=migrating)
     if order and order != "created_at":
-        return Plan(_sorted_sources(store_id, shards, flt, order, not descending), sort or order)
+        sources = _sorted_sources(store_id, shards, flt, order, not descending)
+        return Plan(sources, sort or order, migrating=migrating, in_memory=migrating)
     if flt.tags and (descending or len(flt.tags) == 1 or flt.tag_mode == "all"):
-        tag_sources = _tag_sources(store, store_id, shards, flt, forward=not descending)
-        by_id = len(tag_sources) > shards  # any of several tags
-        return Plan(tuple(tag_sources), sort or "-created_at", by_id=by_id)
+        tag_sources, tags = _tag_sources(
+            store, store_id, shards, flt, forward=not descending, migrating=migrating
+        )
+        by_id = tags > 1  # any of several tags
+        return Plan(tuple(tag_sources), sort or "-created_at", by_id=by_id, migrating=migrating)
     for name, index, attribute in _FACETS:
         value = given.get(name)
         facet = _facet_value(name, value) if value is not None else None
         if facet is not None:
+            pks = [keys.facet_pk(store_id, shard, facet) for shard in range(shards)]
+            pks += [keys.first_layout_facet_pk(store_id, facet)] if migrating else []
             sources = tuple(
                 _newest_first(
-                    attribute,
-                    keys.facet_pk(store_id, shard, facet),
-                    flt,
-                    forward=not descending,
-                    index=index,
-                    served={name},
+                    attribute, pk, flt, forward=not descending, index=index, served={name}
                 )
-                for shard in range(shards)
+                for pk in pks
             )
-            return Plan(sources, sort or "-created_at")
+            return Plan(sources, sort or "-created_at", migrating=migrating)
     if not sort:
         for names, attribute in _RANGE_FILTERS:
             if any(name in given for name in names):
-                return Plan(_sorted_sources(store_id, shards, flt, attribute, True), attribute)
-    sources = tuple(
+                sources = _sorted_sources(store_id, shards, flt, attribute, True)
+                return Plan(sources, attribute, migrating=migrating, in_memory=migrating)
+    return Plan(
+        _plain_sources(store_id, shards, flt, forward=not descending, migrating=migrating),
+        sort or "-created_at",
+        migrating=migrating,
+    )
+
+
+def _plain_sources(
+    store_id: str, shards: int, flt: CustomerFilter, *, forward: bool, migrating: bool
+) -> tuple[Source, ...]:
+    """Every customer of the store, by id (index `by_created`, keys only: the customers are
+    read from the table); while it is re-keyed, also the first layout's partition of them."""
+    sources = [
         _newest_first(
             "list_key",
             keys.list_pk(store_id, shard),
             flt,
-            forward=not descending,
+            forward=forward,
             index="by_created",
-            members=True,  # keys only: the customers are read from the table
+            members=True,
         )
         for shard in range(shards)
-    )
-    return Plan(sources, sort or "-created_at")
+    ]
+    if migrating:
+        sources.append(_newest_first("pk", keys.store_pk(store_id), flt, forward=forward))
+    return tuple(sources)
 
 
 def _residual(flt: CustomerFilter, plan: Plan) -> bool:
@@ -397,6 +435,8 @@ def find(
 ) -> SearchPage:
     """One page of the customers matching `flt`, and the position to continue from."""
     chosen = plan(store, store_id, flt, sort)
+    if chosen.in_memory:
+        return _find_in_memory(store, store_id, flt, chosen=chosen, limit=limit, position=position)
     if chosen.by_id:
         return _find_merged(store, store_id, flt, chosen=chosen, limit=limit, position=position)
     if len(chosen.sources) > 1:
@@ -520,9 +560,74 @@ def _find_sharded(
             page.customers.append(customer)
         full = len(page.customers) == limit
         if full or page.examined >= READ_BUDGET:
-            if any(lane.buffer or lane.more for lane in lanes):
+            more = any(lane.buffer or lane.more for lane in lanes)
+            if chosen.migrating and more:
+                # Every lane goes on after the last item taken: a customer moved from the
+                # first layout's lane into a shard's since is then neither missed nor repeated
+                # (the merge took everything before it, in every lane).
+                assert lane.taken is not None
+                last = lane.taken
+                page.position = {"shards": [ln.source.moved_into(last) for ln in lanes]}
+            elif more:
                 page.position = {"shards": [lane.position() for lane in lanes]}
             return page
+
+
+def _order_value(customer: Customer, order: str) -> tuple[str, str]:
+    """What an order index sorts the customer by, as its item holds it: (kind, value)."""
+    if order == "name":
+        return "S", name_key(customer)
+    if order in ("total_spent", "orders_count"):
+        return "N", str(getattr(customer, order))
+    value = getattr(customer, order)
+    return "S", keys.stamp(value) if value else "0"
+
+
+def _comparable(kind: str, value: str) -> Any:
+    return Decimal(value) if kind == "N" else value
+
+
+def _find_in_memory(
+    store: CustomerStore,
+    store_id: str,
+    flt: CustomerFilter,
+    *,
+    chosen: Plan,
+    limit: int,
+    position: dict[str, Any] | None,
+) -> SearchPage:
+    """An order index's page while the store is re-keyed: the first layout's customers are on
+    no order index, so every customer is read (the store's list, both layouts), matched and
+    sorted here; the position is the last one's sort value and id. Exact, at the price of
+    reading the store for each page, only until the job is done."""
+    order = chosen.sort.lstrip("-")
+    descending = chosen.sort.startswith("-")
+    lanes = _plain_sources(store_id, store.shards(store_id), flt, forward=False, migrating=True)
+    everyone = Plan(lanes, "-created_at", migrating=True)
+    page = SearchPage([], None, chosen.sort)
+    found: list[tuple[Any, str, Customer]] = []
+    at: dict[str, Any] | None = None
+    while True:
+        part = _find_sharded(store, store_id, flt, chosen=everyone, limit=200, position=at)
+        page.reads += part.reads
+        page.examined += part.examined
+        for customer in part.customers:
+            kind, value = _order_value(customer, order)
+            found.append((_comparable(kind, value), customer.id, customer))
+        if part.position is None:
+            break
+        at = part.position
+    found.sort(key=lambda row: (row[0], row[1]), reverse=descending)
+    after = (position or {}).get("after")
+    if after:
+        mark = (_comparable(after[0], after[1]), after[2])
+        found = [row for row in found if ((row[0], row[1]) < mark) == descending]
+        found = [row for row in found if (row[0], row[1]) != mark]
+    page.customers = [row[2] for row in found[:limit]]
+    if len(found) > limit:
+        last = page.customers[-1]
+        page.position = {"after": [*_order_value(last, order), last.id]}
+    return page
 
 
 def _find_merged(
@@ -621,7 +726,8 @@ def counted_by(flt: CustomerFilter) -> tuple[list[str], tuple[str, ...], str | N
 def count_with_source(store: CustomerStore, store_id: str, flt: CustomerFilter) -> tuple[int, str]:
     """How many customers match, and how it was counted (COUNTERS or QUERY)."""
     counters = counted_by(flt)
-    if counters is not None:
+    # While the store is re-keyed, the counters count only the customers moved so far.
+    if counters is not None and not store.migrating(store_id):
         names, minus, tag = counters
         return store.count(store_id, names, minus=minus, tag=tag), COUNTERS
     return count(store, store_id, flt, counters=False), QUERY
@@ -638,6 +744,7 @@ def count(
     chosen = plan(store, store_id, flt, None)
     if (
         not chosen.by_id
+        and not chosen.in_memory
         # Table memberships (tags, search entries) may name a customer twice; an index never.
         and not any(source.members and source.index is None for source in chosen.sources)
         and not _residual(flt, chosen)

@@ -155,6 +155,8 @@ def record_history(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             )
             sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
             return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+    # The same records carry the shards' counters: a store that grew gets more shards.
+    usecases.grow_stores(records)
     return {"batchItemFailures": []}
 
 

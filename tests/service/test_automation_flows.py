@@ -294,6 +294,15 @@ def test_quiet_hours_defer_the_send_to_their_end(
     assert len(mails(email)) == 1
 
 
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "\U0001f600" * 200, "../etc/passwd"])
+def test_a_time_zone_no_zone_database_has_is_refused_naming_it(flows_api: Api, zone: str) -> None:
+    # A name too long for any file made the zone database raise OSError: it was a 500.
+    answer = flows_api.call("PUT", "/flows/settings", {"time_zone": zone})
+    assert answer.status == 422
+    assert [e["field"] for e in answer.body["errors"]] == ["time_zone"]
+    assert flows_api.call("GET", "/flows/settings").body.get("time_zone") != zone
+
+
 def test_smart_sending_allows_one_marketing_mail_per_window_across_flows(
     flows_api: Api, driver: FlowsDriver, store_id: str
 ) -> None:

@@ -196,7 +196,7 @@ def put_settings(call: Call) -> Reply:
     if body.time_zone is not None:
         try:
             ZoneInfo(body.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name no file can have
             raise problems.invalid([FieldError("time_zone", "Not an IANA time zone")]) from None
     if (body.quiet_start is None) != (body.quiet_end is None):
         raise problems.invalid([FieldError("quiet_end", "Quiet hours need a start and an end")])

@@ -61,7 +61,7 @@ def zone_for(country: str | None, store_zone: str | None, default: str = "UTC") 
         if name:
             try:
                 return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name no file can have
                 continue
     return ZoneInfo("UTC")
 

@@ -30,7 +30,8 @@ TYPES = {
 # domain on AWS). Inline styles are allowed: a template's preview (a sandboxed srcdoc frame,
 # which inherits this policy) is e-mail HTML, styled by style attributes; no script runs there.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: http: https:;"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data: http: https:;"
     " connect-src 'self' http://127.0.0.1:* http://localhost:* https:; frame-ancestors 'none';"
     " base-uri 'none'; form-action 'self'"
 )

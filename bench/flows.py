@@ -286,6 +286,20 @@ def measure_runs(endpoint: str, runs: int) -> RunCost:
     )
 
 
+def _execution_count() -> int:
+    """Executions moto holds, over every state machine (the fan-out bench counts its starts)."""
+    import boto3  # noqa: PLC0415
+
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    total = 0
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=machine["stateMachineArn"]
+        ):
+            total += len(page["executions"])
+    return total
+
+
 def _transitions() -> int:
     import boto3  # noqa: PLC0415
 

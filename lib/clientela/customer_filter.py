@@ -109,6 +109,10 @@ class Filterable(Protocol):
     def rating_average(self) -> Decimal | None: ...
 
 
+_DAY_STARTS = ("created_from", "last_seen_from", "last_order_before", "last_order_after")
+_DAY_ENDS = ("created_to", "last_seen_to")
+
+
 @dataclass(frozen=True)
 class CustomerFilter:
     """Every filter of GET /customers; unset ones do not filter."""
@@ -136,6 +140,19 @@ class CustomerFilter:
     rating_min: Decimal | None = None
     # Evaluated against this moment (status): set by whoever builds the filter.
     now: datetime | None = field(default=None, compare=False)
+
+    @classmethod
+    def of_parameters(cls, now: datetime, **given: Any) -> Any:
+        """The filter the API's parameters of the same names give (GET /customers, a flow's
+        filter): a day given to a lower bound or to `last_order_*` is its first instant, a day
+        given to an upper bound its last."""
+        for name in _DAY_STARTS:
+            if name in given:
+                given[name] = start_of(given[name])
+        for name in _DAY_ENDS:
+            if name in given:
+                given[name] = end_of(given[name])
+        return cls(now=now, **given)
 
     def given(self) -> dict[str, Any]:
         """The filters that are set, by name (the list's query parameters)."""

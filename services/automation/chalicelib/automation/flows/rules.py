@@ -121,26 +121,32 @@ class CustomerFilter(_Model):
 
     def shared(self, now: datetime) -> customer_filter.CustomerFilter:
         """The filters of GET /customers this one gives, as both services check them."""
-        return customer_filter.CustomerFilter(
-            favorite=self.favorite,
-            sms_consent=self.sms_consent,
-            city=self.city,
-            status=self.status,
-            created_from=start_of(self.created_from),
-            created_to=end_of(self.created_to),
-            last_seen_from=start_of(self.last_seen_from),
-            last_seen_to=end_of(self.last_seen_to),
-            orders_min=self.orders_min,
-            orders_max=self.orders_max,
-            spent_min=self.spent_min,
-            spent_max=self.spent_max,
-            last_order_before=start_of(self.last_order_before),
-            last_order_after=start_of(self.last_order_after),
-            never_ordered=self.never_ordered,
-            rating_min=self.rating_min,
-            now=now,
+        shared: customer_filter.CustomerFilter = customer_filter.CustomerFilter.of_parameters(
+            now, **{name: getattr(self, name) for name in _SHARED}
         )
+        return shared
 
+
+# The filters of GET /customers a flow's filter passes on as they are (tags, consent, country
+# and language it checks itself).
+_SHARED = (
+    "favorite",
+    "sms_consent",
+    "city",
+    "status",
+    "created_from",
+    "created_to",
+    "last_seen_from",
+    "last_seen_to",
+    "orders_min",
+    "orders_max",
+    "spent_min",
+    "spent_max",
+    "last_order_before",
+    "last_order_after",
+    "never_ordered",
+    "rating_min",
+)
 
 # Ranges of a filter whose low end must not be after its high end.
 _RANGES = (

@@ -129,30 +129,36 @@ class CustomerFilterQuery(BaseModel):
         return self
 
     def to_filter(self, now: datetime) -> CustomerFilter:
-        return CustomerFilter(
-            q=self.q,
-            tags=tuple(self.tag or ()),
-            tag_mode=self.tag_mode,
-            favorite=self.favorite,
-            email_consent=self.email_consent,
-            sms_consent=self.sms_consent,
-            country=self.country,
-            city=self.city,
-            status=self.status,
-            created_from=start_of(self.created_from),
-            created_to=end_of(self.created_to),
-            last_seen_from=start_of(self.last_seen_from),
-            last_seen_to=end_of(self.last_seen_to),
-            orders_min=self.orders_min,
-            orders_max=self.orders_max,
-            spent_min=self.spent_min,
-            spent_max=self.spent_max,
-            last_order_before=start_of(self.last_order_before),
-            last_order_after=start_of(self.last_order_after),
-            never_ordered=self.never_ordered,
-            rating_min=self.rating_min,
-            now=now,
+        given = {name: getattr(self, name) for name in _PASSED_ON}
+        built: CustomerFilter = CustomerFilter.of_parameters(
+            now, tags=tuple(self.tag or ()), **given
         )
+        return built
+
+
+# The parameters that are the filter's fields of the same name (`tag` becomes `tags`).
+_PASSED_ON = (
+    "q",
+    "tag_mode",
+    "favorite",
+    "email_consent",
+    "sms_consent",
+    "country",
+    "city",
+    "status",
+    "created_from",
+    "created_to",
+    "last_seen_from",
+    "last_seen_to",
+    "orders_min",
+    "orders_max",
+    "spent_min",
+    "spent_max",
+    "last_order_before",
+    "last_order_after",
+    "never_ordered",
+    "rating_min",
+)
 
 
 class ListQuery(CustomerFilterQuery):

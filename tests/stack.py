@@ -106,3 +106,16 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_pat
 
 def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def require_xdist_group(request: pytest.FixtureRequest, group: str) -> None:
+    """Fails a test that xdist did not schedule in its group.
+
+    Under `--dist loadgroup` a group's tests run on one worker, so its stack starts once. When the
+    group is lost (xdist 3.8 with pytest 9.2 drops it silently) every worker starts every stack,
+    and the suite runs at half speed while still passing: this makes that loud instead.
+    """
+    if getattr(request.config.option, "loadgroup", False) and not request.node.nodeid.endswith(
+        f"@{group}"
+    ):
+        pytest.fail(f"{request.node.nodeid} was not scheduled in xdist group {group!r}")

@@ -21,7 +21,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from clientela_local.console import console_link
-from tests.stack import RunningStack, running_stack
+from tests.stack import RunningStack, require_xdist_group, running_stack
 
 CHROMIUM = os.environ.get("CLIENTELA_CHROMIUM", "/usr/bin/chromium")
 # What ../shared/notes/browser.md measured: without the background-networking flags Chromium
@@ -50,6 +50,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(autouse=True)
+def _in_its_group(request: pytest.FixtureRequest) -> None:
+    require_xdist_group(request, "browser")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import RunningStack, running_stack
+from tests.stack import RunningStack, require_xdist_group, running_stack
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -23,6 +23,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+@pytest.fixture(autouse=True)
+def _in_its_group(request: pytest.FixtureRequest) -> None:
+    require_xdist_group(request, "e2e")
 
 
 @pytest.fixture(scope="session")

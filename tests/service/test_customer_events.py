@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Iterator
@@ -24,23 +25,37 @@ def _context(handler: str) -> Any:
     return new_context("clientela-customers", handler, region="us-east-1", account="123456789012")
 
 
+# Every record read so far, per stream, and where the next read starts: the stream holds every
+# write of the worker's session, and reading it all again on each call made these tests slower
+# the later they ran.
+_SEEN: dict[str, list[dict[str, Any]]] = {}
+_READ_FROM: dict[str, str] = {}
+
+
 def stream_records(store_id: str) -> list[dict[str, Any]]:
     """Every record of the customers table stream that belongs to one store, in order."""
     streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
     table = boto3.client("dynamodb").describe_table(TableName="clientela-customers")["Table"]
     arn = table["LatestStreamArn"]
-    records: list[dict[str, Any]] = []
+    seen = _SEEN.setdefault(arn, [])
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
+        key = f"{arn}/{shard['ShardId']}"
+        iterator = (
+            _READ_FROM.get(key)
+            or streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )
+        while True:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records += [dict(r) for r in page["Records"]]
-            iterator = page.get("NextShardIterator", "") if page["Records"] else ""
+            seen += [dict(r) for r in page["Records"]]
+            iterator = page.get("NextShardIterator", iterator)
+            if not page["Records"]:
+                break
+        _READ_FROM[key] = iterator
     mine = [
-        r
-        for r in records
+        copy.deepcopy(r)
+        for r in seen
         if r["dynamodb"]["Keys"]["pk"]["S"]
         == f"STORE#{store_id}#{r['dynamodb']['Keys']['sk']['S']}"
     ]

@@ -31,7 +31,7 @@ browser:
 
 ## Runs every check CI runs: lint, types, templates, tests.
 test: $(STAMP) lint typecheck cfn-lint
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=25
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -7,15 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from chalice.test import Client
 
 from clientela.events import OutgoingEvent
 from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1, CustomerV1
 from clientela_local.lambda_context import new_context
 from tests.service.conftest import Api
+from tests.service.streams import new_records
 
 WHEN = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -65,9 +64,6 @@ def sqs_record(event: OutgoingEvent | str) -> dict[str, Any]:
     }
 
 
-_READ_FROM: dict[str, str] = {}  # stream shard -> the iterator where the last read stopped
-
-
 def publish_changes(
     apps: dict[str, Any], store_id: str, records: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -84,33 +80,11 @@ def publish_changes(
 def stream_records(store_id: str) -> list[dict[str, Any]]:
     """The credits table stream's records of this store since the last read. Records of other
     stores are passed over: each test publishes its own."""
-    streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
-    arn = boto3.client("dynamodb").describe_table(TableName="clientela-credits")["Table"][
-        "LatestStreamArn"
+    return [
+        r
+        for r in new_records("clientela-credits")
+        if f"#{store_id}#" in r["dynamodb"]["Keys"]["pk"]["S"]
     ]
-    records: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        key = f"{arn}/{shard['ShardId']}"
-        iterator = (
-            _READ_FROM.get(key)
-            or streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        )
-        while True:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records += [dict(r) for r in page["Records"]]
-            iterator = page.get("NextShardIterator", iterator)
-            if not page["Records"]:
-                break
-        _READ_FROM[key] = iterator
-    mine = [r for r in records if f"#{store_id}#" in r["dynamodb"]["Keys"]["pk"]["S"]]
-    for record in mine:  # Lambda hands the handler JSON, not datetimes
-        when = record["dynamodb"].get("ApproximateCreationDateTime")
-        if when is not None and not isinstance(when, int | float):
-            record["dynamodb"]["ApproximateCreationDateTime"] = when.timestamp()
-        record["eventSourceARN"] = arn
-    return mine
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from typing import Any
 import boto3
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-from botocore.config import Config
 
 from clientela.settings import PlatformSettings
 from clientela_local.lambda_context import new_context
 from tests.service.conftest import Api
+from tests.service.streams import new_records
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
 
@@ -25,46 +25,20 @@ def _context(handler: str) -> Any:
     return new_context("clientela-customers", handler, region="us-east-1", account="123456789012")
 
 
-# Every record read so far, per stream, and where the next read starts: the stream holds every
-# write of the worker's session, and reading it all again on each call made these tests slower
-# the later they ran.
-_SEEN: dict[str, list[dict[str, Any]]] = {}
-_READ_FROM: dict[str, str] = {}
+# Every record of the customers stream read so far by this worker: a store's records are
+# asked for again after later writes, and from the first one.
+_SEEN: list[dict[str, Any]] = []
 
 
 def stream_records(store_id: str) -> list[dict[str, Any]]:
     """Every record of the customers table stream that belongs to one store, in order."""
-    streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
-    table = boto3.client("dynamodb").describe_table(TableName="clientela-customers")["Table"]
-    arn = table["LatestStreamArn"]
-    seen = _SEEN.setdefault(arn, [])
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        key = f"{arn}/{shard['ShardId']}"
-        iterator = (
-            _READ_FROM.get(key)
-            or streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        )
-        while True:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            seen += [dict(r) for r in page["Records"]]
-            iterator = page.get("NextShardIterator", iterator)
-            if not page["Records"]:
-                break
-        _READ_FROM[key] = iterator
-    mine = [
+    _SEEN.extend(new_records("clientela-customers"))
+    return [
         copy.deepcopy(r)
-        for r in seen
+        for r in _SEEN
         if r["dynamodb"]["Keys"]["pk"]["S"]
         == f"STORE#{store_id}#{r['dynamodb']['Keys']['sk']['S']}"
     ]
-    for record in mine:  # Lambda hands the handler JSON, not datetimes
-        when = record["dynamodb"].get("ApproximateCreationDateTime")
-        if when is not None and not isinstance(when, int | float):
-            record["dynamodb"]["ApproximateCreationDateTime"] = when.timestamp()
-        record["eventSourceARN"] = arn
-    return mine
 
 
 @pytest.fixture

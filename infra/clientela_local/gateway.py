@@ -137,8 +137,11 @@ class GatewayServer(ThreadingHTTPServer):
         local_routes: dict[tuple[str, str], LocalRoute] | None = None,
         *,
         console: ConsoleFiles | None = None,
+        after_invoke: Callable[[], object] | None = None,
     ) -> None:
         self.apps = {loaded.service: loaded for loaded in apps}
+        # Told after every function invocation: what it wrote may be work for the pollers.
+        self.after_invoke = after_invoke
         self.console = console
         self.routes = routes
         self.responses = responses
@@ -249,6 +252,8 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception:
                 log.exception("%s %s failed", self.command, path)
                 answer = self.server.responses.render("DEFAULT_5XX")
+            if self.server.after_invoke is not None:
+                self.server.after_invoke()  # the clock's schedules may have run functions
             self._send(answer)
             return
         service = match_service(path, self.server.routes)
@@ -256,7 +261,10 @@ class _Handler(BaseHTTPRequestHandler):
         if loaded is None:
             self._send(self.server.responses.render("MISSING_AUTHENTICATION_TOKEN"))
             return
-        self._send(compressed(self._invoke(loaded, body), self.headers.get("Accept-Encoding", "")))
+        answer = self._invoke(loaded, body)
+        if self.server.after_invoke is not None:
+            self.server.after_invoke()
+        self._send(compressed(answer, self.headers.get("Accept-Encoding", "")))
 
     def _read_body(self) -> bytes | None:
         """The request body ('' when none); None when it is over Lambda's payload limit."""

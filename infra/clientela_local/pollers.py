@@ -88,6 +88,7 @@ class Pollers:
     def stop(self, timeout: float = 10.0) -> None:
         for poller in self.pollers:
             poller.stop()
+        self.activity.bump()  # ends every rest
         for poller in self.pollers:
             poller.join(timeout)
 

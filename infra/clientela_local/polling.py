@@ -18,6 +18,11 @@ from clientela_local.lambda_context import LambdaContext, new_context
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 0.2
+# A poller that keeps finding nothing rests longer between polls, up to this: an idle stack
+# otherwise spent a quarter of a core asking moto about empty streams and queues (every test
+# session runs two stacks). Any sign of work ends a rest at once (see Activity.rest).
+QUIET_POLLS_BEFORE_RESTING = 5
+LONGEST_REST_SECONDS = 1.6
 
 
 class Activity:
@@ -30,18 +35,26 @@ class Activity:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._value = 0
 
     def bump(self) -> int:
-        with self._lock:
+        """Records work (or a request from outside that may have brought some): every resting
+        poller wakes up and polls."""
+        with self._changed:
             self._value += 1
+            self._changed.notify_all()
             return self._value
 
     @property
     def value(self) -> int:
-        with self._lock:
+        with self._changed:
             return self._value
+
+    def rest(self, seconds: float, seen: int) -> None:
+        """Sleeps up to `seconds`, less if the counter moves past `seen`."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._value != seen, timeout=seconds)
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,13 @@ def failed_item_ids(result: Any, batch_ids: list[str]) -> set[str] | None:
     return ids
 
 
+def resting_time(interval: float, quiet_polls: int) -> float:
+    """How long a poller waits before its next poll, after `quiet_polls` empty ones in a row."""
+    doublings = max(quiet_polls - QUIET_POLLS_BEFORE_RESTING, 0)
+    longest = max(LONGEST_REST_SECONDS, interval)
+    return float(min(interval * 2 ** min(doublings, 16), longest))
+
+
 class Poller(threading.Thread):
     """One mapping's polling loop. Subclasses implement `poll_once`: True if it did any work."""
 
@@ -159,6 +179,7 @@ class Poller(threading.Thread):
         raise NotImplementedError
 
     def run(self) -> None:
+        quiet_polls = 0
         while not self._stopping.is_set():
             mark = self.activity.value
             try:
@@ -170,9 +191,17 @@ class Poller(threading.Thread):
                 worked = True
             if worked:
                 self.activity.bump()
+                quiet_polls = 0
             else:
                 self.idle_since = mark
-            self._stopping.wait(self.interval)
+                quiet_polls += 1
+            rest = resting_time(self.interval, quiet_polls)
+            if rest <= self.interval:
+                # Busy or just quiet: the usual pace, not woken by others' work (twenty pollers
+                # polling on every bump would slow the busy moments down).
+                self._stopping.wait(self.interval)
+            else:
+                self.activity.rest(rest, seen=mark)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -129,6 +129,7 @@ class LocalStack:
                 aws_endpoint=self.endpoint_url,
             ),
             console=ConsoleFiles(self.root / "console"),
+            after_invoke=self._wake_pollers,
         )
         self._pollers = Pollers(
             self.apps, region=self.region, account=self.account, infra_dir=self.root / "infra"
@@ -166,6 +167,10 @@ class LocalStack:
             self._moto = None
         self._restore_environment()
         forget_aws_clients()
+
+    def _wake_pollers(self) -> None:
+        if self._pollers is not None:
+            self._pollers.activity.bump()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Waits until queues and streams are drained, no handler runs (see Pollers) and every

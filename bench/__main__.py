@@ -241,7 +241,9 @@ def _console(args: argparse.Namespace, document: dict[str, Any], text: dict[str,
     from bench import console  # noqa: PLC0415
 
     with contextlib.redirect_stdout(io.StringIO()):
-        found = console.measure(args.console_customers, args.console_loads)
+        found = console.measure(
+            args.console_customers, args.console_loads, fast_moto=args.console_fast_moto
+        )
     document["console"] = found
     text["console"] = console.text(found)
 
@@ -251,6 +253,11 @@ def _on_request_options(parser: argparse.ArgumentParser) -> None:
         "--console-customers", type=int, default=200, help="customers of the console's store"
     )
     parser.add_argument("--console-loads", type=int, default=5, help="cold loads of the console")
+    parser.add_argument(
+        "--console-fast-moto",
+        action="store_true",
+        help="the console bench with moto sped up (bench/fastmoto.py): the server's share",
+    )
     _credit_options(parser)
     _export_options(parser)
     _scale_options(parser)

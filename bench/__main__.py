@@ -12,8 +12,9 @@ rows/s; only with `--only imports`), flows (per abandoned-cart run: state
 transitions, invocations, requests, our time per send decision; a burst of cart events: runs
 started and duplicates; only with `--only flows`), fanout (one scheduled flow occurrence over a
 store's contacts: requests per contact, pages, duplicates; only with `--only fanout`), console
-(the admin console's first load in Chromium: time to the list's first row, bytes transferred;
-only with `--only console`).
+(the admin console's first load in Chromium: time to the list's first row, where it goes
+(each file's and API call's start and end), the list's server time alone, bytes transferred;
+only with `--only console`; `--console-fast-moto` for moto's share).
 """
 
 from __future__ import annotations

@@ -65,8 +65,9 @@ TIMINGS = """
   };
 }
 """
-# The API calls the list asks for, alone (limit as the console asks; the count with no filter).
-SERVER_CALLS = (("/customers", "limit=50"), ("/customers/count", ""))
+# The API calls the list asks for, alone: a first screen of rows, a whole page of the default
+# size (what the console asked for at once before), the count with no filter.
+SERVER_CALLS = (("/customers", "limit=15"), ("/customers", "limit=50"), ("/customers/count", ""))
 SERVER_REPEAT = 15
 
 

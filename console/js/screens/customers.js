@@ -13,8 +13,8 @@ const SEARCH_DELAY_MS = 250;
 const PAGE_SIZE = 50;
 const POLL_MS = 400;
 const PAGE_SIZES = [10, 25, 50, 100, 200];
-// About what a screen shows under the list's controls (9 rows at 1280×800, 13 on a full HD
-// screen): asked for first, so they are on screen before the API has read the rest of the page
+// About what a screen shows under the list's controls (about 9 rows at 1280×800, 13 on a full
+// HD screen): asked for first, so they are on screen before the API has read the rest of the page
 // (its answer is the long wait of a first load, and grows with the rows asked), which follows.
 const FIRST_ROWS = 15;
 

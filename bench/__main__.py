@@ -12,8 +12,9 @@ rows/s; only with `--only imports`), flows (per abandoned-cart run: state
 transitions, invocations, requests, our time per send decision; a burst of cart events: runs
 started and duplicates; only with `--only flows`), fanout (one scheduled flow occurrence over a
 store's contacts: requests per contact, pages, duplicates; only with `--only fanout`), console
-(the admin console's first load in Chromium: time to the list's first row, bytes transferred;
-only with `--only console`).
+(the admin console's first load in Chromium: time to the list's first row, where it goes
+(each file's and API call's start and end), the list's server time alone, bytes transferred;
+only with `--only console`; `--console-fast-moto` for moto's share).
 """
 
 from __future__ import annotations
@@ -241,7 +242,9 @@ def _console(args: argparse.Namespace, document: dict[str, Any], text: dict[str,
     from bench import console  # noqa: PLC0415
 
     with contextlib.redirect_stdout(io.StringIO()):
-        found = console.measure(args.console_customers, args.console_loads)
+        found = console.measure(
+            args.console_customers, args.console_loads, fast_moto=args.console_fast_moto
+        )
     document["console"] = found
     text["console"] = console.text(found)
 
@@ -251,6 +254,11 @@ def _on_request_options(parser: argparse.ArgumentParser) -> None:
         "--console-customers", type=int, default=200, help="customers of the console's store"
     )
     parser.add_argument("--console-loads", type=int, default=5, help="cold loads of the console")
+    parser.add_argument(
+        "--console-fast-moto",
+        action="store_true",
+        help="the console bench with moto sped up (bench/fastmoto.py): the server's share",
+    )
     _credit_options(parser)
     _export_options(parser)
     _scale_options(parser)

@@ -6,7 +6,6 @@ import { h, fill, uid } from "../dom.js";
 import { date, money, number, t } from "../i18n.js";
 import { currentRoute, replaceQuery } from "../router.js";
 import { clearProblems, confirmDialog, field, heading, note, progress, showProblem, table, toast } from "../ui.js";
-import { openExport } from "./customers/export.js";
 import { FILTERS, GROUPS, STATE_KEYS, filterBody, filterField, queryOf, splitList, stateOfFilter } from "./customers/filters.js";
 
 export const MESSAGES = ["customers"];
@@ -14,6 +13,16 @@ const SEARCH_DELAY_MS = 250;
 const PAGE_SIZE = 50;
 const POLL_MS = 400;
 const PAGE_SIZES = [10, 25, 50, 100, 200];
+// About what a screen shows under the list's controls (about 9 rows at 1280×800, 13 on a full
+// HD screen): asked for first, so they are on screen before the API has read the rest of the page
+// (its answer is the long wait of a first load, and grows with the rows asked), which follows.
+const FIRST_ROWS = 15;
+
+// The export dialog opens on a click: its module stays off the first rows' path.
+async function openExport(target, options) {
+  const { openExport: open } = await import("./customers/export.js");
+  open(target, options);
+}
 
 /** Built-in segments are named by the API in English: the console names them by id. */
 function segmentTitle(segment) {
@@ -34,6 +43,9 @@ function sleep(ms) {
 export async function render(main, { query }) {
   const state = {};
   for (const key of STATE_KEYS) if (query.get(key)) state[key] = query.get(key);
+  // The first rows are asked for before the screen is built: the answer is the long wait.
+  let early = currentRoute().path === "/customers" ? firstRows(listParams()) : null;
+  early?.catch(() => {}); // load() awaits it and shows a refusal; this only keeps it from being "unhandled"
 
   const selection = { ids: new Map(), allMatching: false };
   let rows = []; // the customers on screen, in order
@@ -247,21 +259,45 @@ export async function render(main, { query }) {
     }
   }
 
+  function listParams() {
+    const params = { ...queryOf(state), limit: PAGE_SIZES.includes(Number(state.limit)) ? Number(state.limit) : PAGE_SIZE };
+    // The API answers a sort together with `q` with 422: a search is ordered by what matched.
+    if (state.sort && !state.q) params.sort = state.sort;
+    return params;
+  }
+
+  function firstRows(params) {
+    return api.get("/customers", { ...params, limit: Math.min(params.limit, FIRST_ROWS) });
+  }
+
   async function load() {
     if (!results.isConnected) return; // another screen is showing: its address is not ours
     const mine = ++generation;
     replaceQuery(Object.fromEntries(Object.entries(state).filter(([, v]) => v)));
     clearSelection();
-    const params = { ...queryOf(state), limit: PAGE_SIZES.includes(Number(state.limit)) ? Number(state.limit) : PAGE_SIZE };
-    // The API answers a sort together with `q` with 422: a search is ordered by what matched.
-    if (state.sort && !state.q) params.sort = state.sort;
+    const params = listParams();
+    const first = early || firstRows(params);
+    early = null;
     try {
-      // Both asked at once; the rows are drawn as soon as they come, the count when it does.
+      // The rows are asked for first (the count is quick, but one request may wait for
+      // another), drawn as soon as they come, the count when it does.
       const counting = api.get("/customers/count", queryOf(state)).catch(() => null);
-      const page = await api.get("/customers", params);
+      let page = await first;
       if (mine !== generation) return;
       rows = [...page.items];
-      fill(results, ...renderPage(page, params, mine));
+      fill(results, ...renderPage(page));
+      if (page.next_cursor && rows.length < params.limit) {
+        // The rest of the page: the owner's page size is what a page holds, as before.
+        const rest = await api.get("/customers", { ...params, limit: params.limit - rows.length, cursor: page.next_cursor });
+        if (mine !== generation) return;
+        const grid = results.querySelector("table.grid");
+        if (grid) appendRows(grid, rest.items);
+        else fill(results, ...renderPage(rest));
+        rows.push(...rest.items);
+        syncSelection();
+        page = rest;
+      }
+      if (page.next_cursor && rows.length) results.append(moreButton(results.querySelector("table.grid"), page.next_cursor, params, mine));
       const counted = await counting;
       if (mine !== generation) return;
       if (counted) {
@@ -285,7 +321,7 @@ export async function render(main, { query }) {
     }
   }
 
-  function renderPage(page, params, mine) {
+  function renderPage(page) {
     if (!page.items.length) return [note(t("customers.empty"))];
     const grid = table({
       caption: t("customers.caption"),
@@ -300,8 +336,16 @@ export async function render(main, { query }) {
           },
       rowAttrs: (c) => ({ dataset: { id: c.id } }),
     });
-    const more = page.next_cursor ? moreButton(grid, page.next_cursor, params, mine) : null;
-    return [grid, more];
+    return [grid];
+  }
+
+  /** Appends rows to the list's table; the first of them, for focus after "Load more". */
+  function appendRows(grid, items) {
+    if (!items.length) return null;
+    const extra = table({ columns: columns(false), rows: items, rowAttrs: (c) => ({ dataset: { id: c.id } }) });
+    const firstNew = extra.tBodies[0].rows[0];
+    grid.tBodies[0].append(...extra.tBodies[0].rows);
+    return firstNew;
   }
 
   function moreButton(grid, cursor, params, mine) {
@@ -312,9 +356,7 @@ export async function render(main, { query }) {
         const next = await api.get("/customers", { ...params, cursor });
         if (mine !== generation) return;
         rows.push(...next.items);
-        const extra = table({ columns: columns(false), rows: next.items, rowAttrs: (c) => ({ dataset: { id: c.id } }) });
-        const firstNew = extra.tBodies[0].rows[0];
-        grid.tBodies[0].append(...extra.tBodies[0].rows);
+        const firstNew = appendRows(grid, next.items);
         syncSelection();
         firstNew?.querySelector("a")?.focus();
         if (next.next_cursor) {

@@ -682,3 +682,38 @@ def test_reports_reviews_and_merges_read_the_same_before_during_and_after_the_jo
     assert (job["counts"]["reviews"], job["counts"]["merges"]) == (3, 1)
     assert _old_items_left(store_id) == []
     assert _history_screens(api, history) == before
+
+
+def test_a_merge_while_the_store_migrates_moves_the_first_layout_orders_too(
+    api: Api, store_id: str, apps: dict[str, Any]
+) -> None:
+    kept, other = (_old_customer(store_id, 70 + n, "ES", []) for n in range(2))
+    _old_order_of(store_id, kept, "K-1", 1, "5.00")
+    for n, days in enumerate((2, 3)):
+        _old_order_of(store_id, other, f"O-{n}", days, "7.00")
+    queue = MigrationQueue(apps["customers"], store_id)
+    api.call("POST", "/migration")  # marked; no chunk has run
+
+    merged = api.call("POST", "/customers/merge", {"keep_id": kept.id, "merge_ids": [other.id]})
+
+    assert merged.status == 200, merged.body
+    assert merged.body["orders_moved"] == 2
+
+    def kept_orders() -> list[tuple[str, str]]:
+        answer = api.call("GET", f"/customers/{kept.id}/orders?limit=2")
+        pages = answer.body["items"]
+        following = answer.body["next_cursor"]
+        answer = api.call("GET", f"/customers/{kept.id}/orders?limit=2&cursor={following}")
+        return [(o["order_id"], o["customer_id"]) for o in pages + answer.body["items"]]
+
+    expected = [("K-1", kept.id), ("O-0", kept.id), ("O-1", kept.id)]
+    assert kept_orders() == expected
+    queue.run()
+    assert api.call("GET", "/migration").body["status"] == "done"
+    assert kept_orders() == expected
+    period = f"from={(NOW - timedelta(days=5)).date()}&to={NOW.date()}"
+    report = api.call("GET", f"/reports/purchase-frequency?{period}&sort=email")
+    assert [(r["email"], r["orders"], r["customer_id"]) for r in report.body["items"]] == [
+        (kept.email, 1, kept.id),
+        (other.email, 2, kept.id),
+    ]

@@ -817,7 +817,8 @@ class OrderStore:
                 ":start": _s(start),
                 ":end": _s(end),
             },
-            "ConsistentRead": True,
+            # Eventually consistent, as the index lanes: the first layout only loses orders, so
+            # a stale read shows one already moved (kept once, by id), never misses one.
         }
         while True:
             answer = self._db.query(**request)

@@ -87,7 +87,7 @@ def _seed(orders: int, days: int) -> None:
     from chalicelib.customers.orders.store import order_item  # noqa: PLC0415
     from chalicelib.customers.settings import settings  # noqa: PLC0415
 
-    db = boto3.client("dynamodb")
+    db: Any = boto3.client("dynamodb")
     now = datetime.now(UTC)
     items = []
     for n in range(orders):

@@ -17,6 +17,7 @@ import boto3
 from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.customers import keys
+from chalicelib.customers.imports import usecases as imports
 from chalicelib.customers.migration import usecases as migration
 from chalicelib.customers.orders.rules import LineItem, Order
 from chalicelib.customers.orders.store import order_item
@@ -28,6 +29,7 @@ from chalicelib.customers.search import plans
 from chalicelib.customers.search import usecases as search
 from chalicelib.customers.search.rules import CustomerFilter, search_tokens
 from chalicelib.customers.settings import settings
+from chalicelib.customers.timeline import usecases as timeline
 from clientela import aws
 from clientela.ids import new_id
 from clientela_local.lambda_context import new_context
@@ -697,6 +699,11 @@ def test_a_merge_while_the_store_migrates_moves_the_first_layout_orders_too(
         _old_order_of(store_id, other, f"O-{n}", days, "7.00")
     queue = MigrationQueue(apps["customers"], store_id)
     api.call("POST", "/migration")  # marked; no chunk has run
+    # Storefront activity and an import find a customer not moved yet by its e-mail.
+    assert timeline.customer_named(store_id, None, other.email) == other.id
+    assert imports.import_store().owners_of_emails(store_id, [other.email or ""]) == {
+        other.email: other.id
+    }
 
     merged = api.call("POST", "/customers/merge", {"keep_id": kept.id, "merge_ids": [other.id]})
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.customers import keys
-from chalicelib.customers.profiles.store import TOKEN_SEPARATOR, email_key
+from chalicelib.customers.profiles.store import TOKEN_SEPARATOR, CustomerStore, email_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -90,6 +90,7 @@ class ImportStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table
+        self._customers = CustomerStore(client, table)  # the store's shards, its migration
 
     def _batch_get(self, keys_: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -132,24 +133,36 @@ class ImportStore:
                 pending = response.get("UnprocessedItems") or {}
 
     def owners_of_emails(self, store_id: str, emails: Iterable[str]) -> dict[str, str]:
-        """The customer holding each e-mail (the profiles' reservations), by e-mail."""
-        items = self._batch_get([email_key(store_id, e) for e in set(emails)])
+        """The customer holding each e-mail (the profiles' reservations, in either layout while
+        the store is re-keyed), by e-mail."""
+        wanted = set(emails)
+        items = self._batch_get([email_key(store_id, e) for e in wanted])
         prefix = email_key(store_id, "")["sk"]["S"]
-        return {item["sk"]["S"].removeprefix(prefix): item["customer_id"]["S"] for item in items}
+        owners = {item["sk"]["S"].removeprefix(prefix): item["customer_id"]["S"] for item in items}
+        return owners | self._customers.first_layout_email_owners(store_id, wanted - set(owners))
 
     def owners_of_phone(self, store_id: str, phone: str) -> list[str]:
         """Customers whose search entries hold the phone's international digits (oldest first);
-        the caller checks the phone itself, as a national form may share the digits."""
-        response = self._db.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :token)",
-            ExpressionAttributeValues={
-                ":pk": {"S": keys.search_pk(store_id)},
-                ":token": {"S": phone.removeprefix("+") + TOKEN_SEPARATOR},
-            },
-            Limit=20,
-        )
-        return sorted(item["customer_id"]["S"] for item in response.get("Items", []))
+        the caller checks the phone itself, as a national form may share the digits. Every
+        shard's entries, and the first layout's while the store is re-keyed."""
+        partitions = [
+            keys.search_pk(store_id, shard) for shard in range(self._customers.shards(store_id))
+        ]
+        if self._customers.migrating(store_id):
+            partitions.append(keys.first_layout_search_pk(store_id))
+        found: set[str] = set()
+        for partition in partitions:
+            response = self._db.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :token)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": partition},
+                    ":token": {"S": phone.removeprefix("+") + TOKEN_SEPARATOR},
+                },
+                Limit=20,
+            )
+            found |= {item["customer_id"]["S"] for item in response.get("Items", [])}
+        return sorted(found)
 
     def get_plan(self, store_id: str, import_id: str, chunk: int) -> Plan | None:
         response = self._db.get_item(

@@ -624,14 +624,22 @@ class OrderStore:
         }
 
     def review_owner(self, store_id: str, review_id: str) -> str | None:
-        answer = self._db.get_item(
-            TableName=self._table,
-            Key=review_key(store_id, review_id),
-            ConsistentRead=True,
-            ProjectionExpression="customer_id",
-        )
-        item = answer.get("Item")
-        return str(item["customer_id"]["S"]) if item else None
+        """Whose the recorded review is (its marker in either layout while the store is
+        re-keyed); None if it has no marker."""
+        wanted = [review_key(store_id, review_id)]
+        if self._shards.migrating(store_id):
+            wanted.append(keys.first_layout_key(store_id, keys.REVIEW_PREFIX + review_id))
+        for key in wanted:
+            answer = self._db.get_item(
+                TableName=self._table,
+                Key=key,
+                ConsistentRead=True,
+                ProjectionExpression="customer_id",
+            )
+            item = answer.get("Item")
+            if item:
+                return str(item["customer_id"]["S"])
+        return None
 
     def counted_placings(self, store_id: str, customer_id: str, *, without: str) -> list[str]:
         """When each of the customer's counted orders but `without` was placed (index `by_owner`).
@@ -711,25 +719,20 @@ class OrderStore:
                     if kind != "product"  # orders stored before kinds are products
                     else "#kind = :kind OR attribute_not_exists(#kind)"
                 )
+        skip = None if after is None else _go_on_after(request, after[0], when)
         found: list[tuple[str, Order]] = []
-        read, start = 0, after
+        read = 0
         while True:
             # One past the page, so the last page says so (more when a filter drops some).
             wanted = limit + 1 - len(found)
             if kind is not None and when is None:
                 wanted = max(wanted, _FILTERED_READ)
             request["Limit"] = max(1, min(wanted, READ_BUDGET - read))
-            if start is not None:
-                request["ExclusiveStartKey"] = {
-                    "owner": _s(owner),
-                    sort: _s(start[0]),
-                    **order_key(store_id, start[1]),
-                }
             answer = self._db.query(**request)
             read += int(answer.get("ScannedCount", 0))
             for raw in answer.get("Items", []):
                 order = read_order(raw)
-                if isinstance(order, Order):
+                if isinstance(order, Order) and raw[sort]["S"] != skip:
                     found.append((raw[sort]["S"], order))
             if len(found) > limit:
                 last_key, last = found[limit - 1]
@@ -737,9 +740,10 @@ class OrderStore:
             following = answer.get("LastEvaluatedKey")
             if following is None:
                 return [o for _, o in found], None
-            start = (following[sort]["S"], following["sk"]["S"].removeprefix(keys.ORDER_PREFIX))
+            request["ExclusiveStartKey"] = following  # the item's own keys: exact
             if read >= READ_BUDGET:
-                return [o for _, o in found], start
+                order_id = following["sk"]["S"].removeprefix(keys.ORDER_PREFIX)
+                return [o for _, o in found], (following[sort]["S"], order_id)
 
     def upcoming(self, store_id: str, customer_id: str, kind: str, now: str) -> list[Order]:
         """The customer's bookings (or tickets) not cancelled that take place from `now` on,
@@ -763,12 +767,66 @@ class OrderStore:
         The projection trims what travels and what botocore parses, not what is billed: the
         index projects every attribute, and a query is billed on the items it reads.
         """
-        shards = [
+        lanes: list[Iterable[OrderFact]] = []
+        unmoved: set[str] = set()
+        if self._shards.migrating(store_id):
+            # The first layout's orders are one more lane, read whole before the shards: an
+            # order the job moves meanwhile is then read in one lane or both (kept once, by
+            # id), never in neither.
+            first = sorted(
+                self._facts_of_first_layout(store_id, start, end, with_items=with_items),
+                key=lambda fact: fact.placed_at,
+            )
+            unmoved = {fact.order_id for fact in first}
+            lanes.append(first)
+        lanes += [
             self._facts_of_shard(store_id, shard, start, end, with_items=with_items)
             for shard in range(self._shards.shards(store_id))
         ]
-        # Each shard's orders come by date: merged, the store's are too.
-        yield from heapq.merge(*shards, key=lambda fact: fact.placed_at)
+        # Each lane's orders come by date: merged, the store's are too.
+        merged = heapq.merge(*lanes, key=lambda fact: fact.placed_at)
+        if not unmoved:
+            yield from merged
+            return
+        seen: set[str] = set()
+        for fact in merged:
+            if fact.order_id in unmoved:
+                if fact.order_id in seen:
+                    continue
+                seen.add(fact.order_id)
+            yield fact
+
+    def _facts_of_first_layout(
+        self, store_id: str, start: str, end: str, *, with_items: bool
+    ) -> Iterator[OrderFact]:
+        """The period's orders still in the first layout (`STORE#<s>`, `ORDER#...`): no index
+        of today holds them, so every order left there is read (billed), the period filtered."""
+        request: Item = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :order)",
+            "FilterExpression": (
+                "#entity = :entity AND #status <> :cancelled AND placed_at BETWEEN :start AND :end"
+            ),
+            "ProjectionExpression": "report",
+            "ExpressionAttributeNames": {"#status": "status", "#entity": "entity"},
+            "ExpressionAttributeValues": {
+                ":pk": _s(keys.store_pk(store_id)),
+                ":order": _s(keys.ORDER_PREFIX),
+                ":entity": _s("order"),
+                ":cancelled": _s("cancelled"),
+                ":start": _s(start),
+                ":end": _s(end),
+            },
+            # Eventually consistent, as the index lanes: the first layout only loses orders, so
+            # a stale read shows one already moved (kept once, by id), never misses one.
+        }
+        while True:
+            answer = self._db.query(**request)
+            for item in answer.get("Items", []):
+                yield report_fact(item, with_lines=with_items)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def _facts_of_shard(
         self, store_id: str, shard: int, start: str, end: str, *, with_items: bool
@@ -854,7 +912,7 @@ class OrderStore:
         actions += [self._timeline(store_id, order.customer_id, e) for e in entries]
         if before is None and self._shards.migrating(store_id):
             # Not recorded in the first layout either (its order moves on a read: `order`).
-            actions.append(self._not_in_first_layout(store_id, order.order_id))
+            actions.append(self._not_in_first_layout(store_id, keys.ORDER_PREFIX, order.order_id))
         self._transact(actions)
         return after
 
@@ -934,19 +992,23 @@ class OrderStore:
             update["UpdateExpression"] += f" SET {_SEEN_SET}"
             update["ConditionExpression"] += f" AND {_SEEN_CONDITION}"
             update["ExpressionAttributeValues"][":seen"] = _s(seen)
-        self._transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": marker,
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {"Update": update},
-                self._timeline(store_id, review.customer_id, review_entry(review)),
-            ]
-        )
+        actions: list[Item] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": marker,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Update": update},
+            self._timeline(store_id, review.customer_id, review_entry(review)),
+        ]
+        if self._shards.migrating(store_id):
+            # Not recorded in the first layout either: a review sent again counts once.
+            actions.append(
+                self._not_in_first_layout(store_id, keys.REVIEW_PREFIX, review.review_id)
+            )
+        self._transact(actions)
 
     def _aggregates(
         self,
@@ -1018,11 +1080,12 @@ class OrderStore:
             update["ExpressionAttributeValues"] = values
         return {"Update": update}
 
-    def _not_in_first_layout(self, store_id: str, order_id: str) -> Item:
+    def _not_in_first_layout(self, store_id: str, prefix: str, entity_id: str) -> Item:
+        """An order's or a review marker's ConditionCheck: absent from the first layout."""
         return {
             "ConditionCheck": {
                 "TableName": self._table,
-                "Key": keys.first_layout_key(store_id, keys.ORDER_PREFIX + order_id),
+                "Key": keys.first_layout_key(store_id, prefix + entity_id),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
@@ -1057,7 +1120,7 @@ class OrderStore:
             if "ConditionCheck" in actions[-1] and reasons[len(actions) - 1 :] == [
                 "ConditionalCheckFailed"
             ]:
-                raise StaleOrder from None  # recorded in the first layout (_not_in_first_layout)
+                raise StaleOrder from None  # in the first layout (_not_in_first_layout)
             if "ConditionalCheckFailed" in reasons[1:2]:
                 raise StaleCustomer from None
             if "TransactionConflict" in reasons:
@@ -1067,7 +1130,12 @@ class OrderStore:
     # Merges ---------------------------------------------------------------------------
 
     def owned(self, store_id: str, customer_id: str) -> Iterator[Order]:
-        """Every order the customer owns (index `by_owner`), placed, cancelled or refunded."""
+        """Every order the customer owns (index `by_owner`), placed, cancelled or refunded.
+
+        The index holds the first layout's orders too (their `owner` is today's); while the
+        store is re-keyed, such an order is moved first, so a merge's or an erasure's rewrite
+        of it (conditioned on the item at today's key) finds it there."""
+        old_pk = keys.store_pk(store_id) if self._shards.migrating(store_id) else None
         request: Item = {
             "TableName": self._table,
             "IndexName": BY_OWNER,
@@ -1080,6 +1148,8 @@ class OrderStore:
             for item in answer.get("Items", []):
                 order = read_order(item)
                 if isinstance(order, Order):
+                    if item["pk"]["S"] == old_pk:
+                        self._shards.adopt_entity(store_id, dict(item))
                     yield order
             if "LastEvaluatedKey" not in answer:
                 return
@@ -1111,6 +1181,25 @@ class OrderStore:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             # Moved already (a retried merge), or changed meanwhile: merging again moves it.
+
+
+def _go_on_after(request: Item, after: str, when: tuple[str, bool] | None) -> str | None:
+    """Narrows a customer's orders query to what comes after `after`, the previous page's last
+    sort key; the key to leave out, if the range still holds it.
+
+    By the sort key (unique: it ends with the order id), not by a start key: an order of the
+    first layout, or moved since, has another table key than today's, and a start key naming
+    the wrong one lands elsewhere in the index."""
+    values = request["ExpressionAttributeValues"]
+    if when is None:
+        request["KeyConditionExpression"] += " AND owner_sk < :after"
+        values[":after"] = _s(after)
+        return None
+    if when[1]:
+        values[":low"] = _s(max(values[":low"]["S"], after))
+    else:
+        values[":high"] = _s(min(values[":high"]["S"], after))
+    return after  # BETWEEN is inclusive
 
 
 def _same_pending(before: Pending) -> Item:

@@ -53,6 +53,8 @@ from chalicelib.customers.search.rules import name_key, search_tokens
 from clientela.customer_filter import fold
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CUSTOMER_PREFIX = keys.CUSTOMER_PREFIX
@@ -394,6 +396,31 @@ class CustomerStore:
                 ConsistentRead=True,
             ).get("Item")
         return str(item["customer_id"]["S"]) if item else None
+
+    def first_layout_email_owners(self, store_id: str, emails: Iterable[str]) -> dict[str, str]:
+        """While the store is re-keyed, the customer each e-mail is reserved by in the first
+        layout (for the e-mails a reader did not find in today's); {} otherwise, unread."""
+        wanted = sorted(set(emails))
+        if not wanted or not self.migrating(store_id):
+            return {}
+        owners: dict[str, str] = {}
+        for start in range(0, len(wanted), 100):
+            pending: dict[str, Any] = {
+                self._table: {
+                    "Keys": [
+                        keys.first_layout_key(store_id, EMAIL_PREFIX + email)
+                        for email in wanted[start : start + 100]
+                    ],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "sk, customer_id",
+                }
+            }
+            while pending:
+                response = self._db.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    owners[item["sk"]["S"].removeprefix(EMAIL_PREFIX)] = item["customer_id"]["S"]
+                pending = response.get("UnprocessedKeys") or {}
+        return owners
 
     def _first_layout_email_free(self, customer: Customer) -> dict[str, Any]:
         """While the store is re-keyed, a customer not moved yet holds its e-mail under the

@@ -67,6 +67,13 @@ def reserved_email(value: str) -> str | None:
         return None
 
 
+def _owners_of_emails(store: TimelineStore, store_id: str, emails: list[str]) -> dict[str, str]:
+    """The customer each e-mail is reserved by, in either layout while the store is re-keyed."""
+    owners = store.owners_of_emails(store_id, emails)
+    missing = set(emails) - set(owners)
+    return owners | usecases.customer_store().first_layout_email_owners(store_id, missing)
+
+
 def customer_named(store_id: str, customer_id: str | None, email: str | None) -> str | None:
     """The id of the customer an event names by id or by e-mail (the id wins); None if neither
     names a customer of this store. Existence is checked when the entry is written."""
@@ -75,7 +82,7 @@ def customer_named(store_id: str, customer_id: str | None, email: str | None) ->
     address = reserved_email(email) if email else None
     if address is None:
         return None
-    return timeline_store().owners_of_emails(store_id, [address]).get(address)
+    return _owners_of_emails(timeline_store(), store_id, [address]).get(address)
 
 
 def record_entries(
@@ -207,7 +214,7 @@ def record_activity(
         for item in items
         if item.customer_id is None and item.email is not None
     }
-    owners = store.owners_of_emails(store_id, [e for e in emails.values() if e])
+    owners = _owners_of_emails(store, store_id, [e for e in emails.values() if e])
     outcomes: list[ActivityOutcome] = []
     by_customer: dict[str, list[int]] = defaultdict(list)
     for index, item in enumerate(items):

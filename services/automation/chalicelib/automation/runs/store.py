@@ -221,6 +221,29 @@ class RunStore:
             if not _failed(exc):
                 raise
 
+    def end_if_active(self, run: Run, reason: str) -> bool:
+        """Ends the run only if it is still active: True for the one caller that ended it (so
+        whatever it counts is counted once, whoever else tries)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": run_pk(run.store_id, run.run_id), "sk": {"S": "RUN"}},
+                UpdateExpression="SET #s = :ended, reason = :reason",
+                ConditionExpression="#s = :active",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":ended": {"S": "ended"},
+                    ":reason": {"S": reason},
+                    ":active": {"S": "active"},
+                },
+            )
+        except ClientError as exc:
+            if not _failed(exc):
+                raise
+            return False
+        self.end(run, reason)  # the membership; the status is already set
+        return True
+
     # Decisions -----------------------------------------------------------------------------
 
     def decision(self, store_id: str, run_id: str, seq: int) -> dict[str, Any] | None:

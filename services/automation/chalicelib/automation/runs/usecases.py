@@ -28,7 +28,14 @@ from chalicelib.automation.flows.rules import Definition, Step
 from chalicelib.automation.flows.store import Flow, FlowSettings
 from chalicelib.automation.runs import rules
 from chalicelib.automation.runs.rules import Customer
-from chalicelib.automation.runs.store import DUE_SHARDS, CartLine, Run, RunStore, Timer
+from chalicelib.automation.runs.store import (
+    DUE_SHARDS,
+    CartLine,
+    FanoutJob,
+    Run,
+    RunStore,
+    Timer,
+)
 from chalicelib.automation.sending import usecases as sending
 from chalicelib.automation.sending.rules import Origin
 from chalicelib.automation.settings import settings
@@ -737,6 +744,20 @@ def fan_out(message: dict[str, Any]) -> int:
     if moved and last is not None:
         _queue_fanout([message])
     return started
+
+
+def occurrences_page(
+    store_id: str, flow_id: str, limit: int, before: str | None
+) -> tuple[list[FanoutJob], str | None]:
+    """A page of a scheduled flow's occurrences (their fan-out jobs), newest first, and the
+    occurrence key the next page starts after (None at the end)."""
+    keys, last = store().fanouts(store_id, flow_id, limit, before)
+    jobs = [job for key in keys if (job := store().fanout(store_id, flow_id, key)) is not None]
+    return jobs, last
+
+
+def occurrence(store_id: str, flow_id: str, at: datetime) -> FanoutJob | None:
+    return store().fanout(store_id, flow_id, at.astimezone(UTC).isoformat())
 
 
 def fanout_status(store_id: str, flow_id: str, occurrence: datetime) -> dict[str, int]:

@@ -63,7 +63,7 @@ def test_every_count_message_takes_its_plural_form_at_zero_one_and_two() -> None
             for key, message in messages.items():
                 if isinstance(message, dict):
                     for count, form in ((0, "zero"), (1, "one"), (2, "other")):
-                        text = message.get(form, message["other"])
+                        text = str(message.get(form, message["other"]))
                         expected[f"{lang} {key} {count}"] = (
                             text.replace("{count}", str(count))
                             .replace("{property}", "x")

@@ -743,7 +743,8 @@ class RunStore:
 
     # Scheduled flows' fan-out: one job per (flow, occurrence), `pk=FANOUT#<store>#<flow>#<at>`:
     # `sk=JOB` (the flow version it started on, when), `sk=SHARD#<nn>` per contacts shard: the
-    # last customer id done (`last_id`), whether the shard is `done`, how many runs it `started`.
+    # last customer id done (`last_id`), whether the shard is `done`, how many runs it `started`;
+    # listed per flow under `pk=FANOUTS#<store>#<flow>`, `sk=<at>` (GET /flows/{id}/occurrences).
     # The cursor moves only from the value a page was read at, so a redelivered page message
     # moves nothing and starts nothing new (its runs are duplicates by name).
 

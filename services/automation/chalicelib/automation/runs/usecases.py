@@ -217,18 +217,24 @@ def end_segment_runs(
 
 
 def _end_early(run: Run, reason: str) -> bool:
-    """Ends an active run at once (counted by reason in the flow's stats): ended first, so a
-    decision in flight finds it over; then its wait claimed and its execution stopped, so no
-    open execution is left behind. False if it had already ended."""
-    if not store().end_if_active(run, reason):
-        return False
-    stats.ended(run.store_id, run.flow_id, reason)
+    """Ends an active run at once: its wait claimed and its execution stopped, so no open
+    execution is left behind, then the run ended. Stopped before it is ended: if stopping
+    fails, the run is still active and the redelivered exit tries again (a decision in flight
+    already sees the exit, filed before). False if it had already ended."""
     store().claim_timer(run.store_id, run.run_id)
     try:
         _sfn().stop_execution(executionArn=_execution_arn(run.run_id), cause=reason)
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in _GONE:
             raise
+    return _ended(run, reason)
+
+
+def _ended(run: Run, reason: str) -> bool:
+    """Ends the run if still active, counted once by reason in the flow's stats."""
+    if not store().end_if_active(run, reason):
+        return False
+    stats.ended(run.store_id, run.flow_id, reason)
     return True
 
 
@@ -319,8 +325,9 @@ class _Decision:
             if seen.get(event_type, never) > run.entered_at:
                 return self._end(run, f"exited:{event_type}")
         if left is not None and seen.get(left, never) > run.entered_at:
-            # Also reached when the exit was delivered before the entry that started the run.
-            _end_early(run, SEGMENT_EXITED)
+            # Also reached when the exit was delivered before the entry that started the run;
+            # the decision's own answer ends the execution.
+            _ended(run, SEGMENT_EXITED)
             return self._over(SEGMENT_EXITED)
         return None
 

@@ -63,17 +63,25 @@ function lookup(key, code) {
 /**
  * t('customers.count', {count: 3}): the message in the current language (English when a key is
  * missing there, the key itself when missing everywhere, so a gap shows and is never blank).
- * A message may be {"one": ..., "other": ...}, chosen by Intl.PluralRules on vars.count.
+ * A message may be {"one": ..., "other": ...} (and "zero"), chosen by pluralForm(vars.count).
  */
 export function t(key, vars = {}) {
   let message = lookup(key, current) ?? lookup(key, "en") ?? key;
   if (typeof message === "object") {
-    const form = new Intl.PluralRules(current).select(Number(vars.count ?? 0));
-    message = message[form] ?? message.other;
+    const count = Number(vars.count ?? 0);
+    message = message[pluralForm(count)] ?? message.other;
   }
   return message.replace(/\{(\w+)\}/g, (whole, name) =>
     Object.hasOwn(vars, name) ? format(vars[name]) : whole,
   );
+}
+
+// CLDR puts 0 in Portuguese's "one" form ("0 cliente"), yet Brazilian Portuguese, like Spanish,
+// Italian and English, says zero in the plural ("0 clientes"): a zero takes the message's `zero`
+// form when it has one, else `other`; other counts follow Intl.PluralRules.
+function pluralForm(count) {
+  if (count === 0) return "zero";
+  return new Intl.PluralRules(current).select(count);
 }
 
 function format(value) {

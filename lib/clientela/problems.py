@@ -129,15 +129,33 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", detail)
 
 
+class Refused(ValueError):
+    """Raised by a model-level validator (one that weighs several fields) to refuse one of them
+    by name: pydantic would otherwise place the error at the model itself, with no field for a
+    client to point at and only `value_error` as the code."""
+
+    def __init__(self, field: str, reason: str, code: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+        self.code = code
+
+
 def from_validation_error(exc: ValidationError, *, location: str = "") -> Problem:
     """Name each bad field and why, in the words pydantic gives, without echoing input values."""
     errors = []
     for err in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(part) for part in err["loc"] if part != "__root__")
+        parts = [str(part) for part in err["loc"] if part != "__root__"]
+        reason = str(err["msg"])
+        code = err["type"]
+        refused = (err.get("ctx") or {}).get("error")
+        if isinstance(refused, Refused):
+            parts.append(refused.field)
+            reason, code = refused.reason, refused.code
+        loc = ".".join(parts)
         if location:
             loc = f"{location}.{loc}" if loc else location
-        reason = str(err["msg"])
-        if err["type"] == "extra_forbidden":
+        if code == "extra_forbidden":
             reason = "Unknown field"
-        errors.append(FieldError(loc, reason, err["type"]))
+        errors.append(FieldError(loc, reason, code))
     return invalid(errors)

@@ -30,6 +30,7 @@ ROUTE_MODULES = (
     "chalicelib.automation.sending.routes",
     "chalicelib.automation.flows.routes",
     "chalicelib.automation.stats.routes",
+    "chalicelib.automation.runs.routes",
 )
 if functions.serves("on_contact_event"):
     from chalicelib.automation import inbox

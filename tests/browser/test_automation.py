@@ -74,9 +74,8 @@ def test_a_flow_that_cannot_go_live_shows_why_next_to_the_step(owner: Owner) -> 
 
     page.get_by_role("button", name="Go live").click()
 
-    expect(
-        send.get_by_text(f"Step mail: no template '{NO_TEMPLATE}' in this store")
-    ).to_be_visible()
+    # Said by the fault's code (step_template_unknown) in the owner's language.
+    expect(send.get_by_text("This template is not in your store.")).to_be_visible()
     expect(send.get_by_label("E-mail template")).to_have_attribute("aria-invalid", "true")
     expect(send.get_by_label("E-mail template")).to_be_focused()
     expect(_step(page, 1, "Wait").locator(".field-error:visible")).to_have_count(0)

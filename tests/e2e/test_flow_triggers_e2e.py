@@ -1,6 +1,7 @@
 """Segment-entry and scheduled flow triggers through the running local stack, over real HTTP:
 a customer changed through the customers API enters a saved segment (the customers stream
-publishes segment.entered, automation starts the run); a scheduled flow fires from the stack's
+publishes segment.entered, automation starts the run) and leaving it ends the run
+(segment.exited); a scheduled flow fires from the stack's
 clock and walks the store's contacts. The clock is advanced, never slept.
 
 Entries are dated by the customers service's own (real) time, which the stack's clock may be
@@ -49,6 +50,36 @@ def test_entering_a_segment_starts_the_flow_and_the_mail_goes_out(
     assert len(shop.mail_to(email)) == 1
     assert shop.mail_to(other_email) == []
     assert shop.ok("GET", f"/flows/{flow['id']}/stats")["entered"] == 1
+
+
+def test_leaving_the_segment_ends_the_run_and_nothing_more_is_sent(
+    stack: Any, store_id: str
+) -> None:
+    shop = Shop(stack, store_id)
+    segment = shop.ok("POST", "/segments", {"name": "VIP", "filter": {"tag": ["vip"]}})
+    definition = {
+        "trigger": {"type": "segment", "segment_id": segment["id"]},
+        "steps": [
+            {"id": "wait", "type": "wait", "duration": {"hours": 1}, "next": "hello"},
+            {"id": "hello", "type": "send_email", "template_id": "builtin-welcome"},
+        ],
+    }
+    flow = shop.ok("POST", "/flows", {"name": "VIP", "definition": definition, "state": "live"})
+    customer_id, email = shop.customer("Wanda")
+    stack.wait_idle()
+    shop.ok("PATCH", f"/customers/{customer_id}", {"tags": ["vip"]})
+    stack.wait_idle()
+    assert shop.ok("GET", f"/flows/{flow['id']}/stats")["entered"] == 1
+
+    shop.ok("PATCH", f"/customers/{customer_id}", {"tags": []})  # no longer VIP
+    stack.wait_idle()
+    stack.advance_clock(3600 + 120)
+    stack.wait_idle()
+
+    assert shop.mail_to(email) == []
+    stats = shop.ok("GET", f"/flows/{flow['id']}/stats")
+    assert stats["ended"] == {"segment_exited": 1}
+    assert stats["sent"] == 0
 
 
 def test_a_flow_scheduled_at_an_instant_mails_every_contact_once(stack: Any, store_id: str) -> None:

@@ -220,6 +220,11 @@ def test_refusals(api, apps, store_id) -> None:
     assert (cannot.status, cannot.body["reason"]) == (409, "no_email")
     missing = api.call("POST", f"/customers/{with_email.id}/messages", {"subject": "S"})
     assert missing.status == 422
+    empty = api.call("POST", f"/customers/{with_email.id}/messages", {})
+    for refused in (missing, empty):
+        assert [(e["field"], e["code"]) for e in refused.body["errors"]] == [
+            ("body", "body_required")
+        ]
     template = api.call(
         "POST", f"/customers/{with_email.id}/messages", {"template_id": "builtin-abandoned-cart"}
     )

@@ -205,7 +205,7 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_same_answer(api: Api) ->
         ({"action": "subscribe", "target": {"ids": [MISSING]}}, "channel"),
         ({"action": "favorite", "target": {"ids": [MISSING, MISSING, "42"]}}, "target.ids.2"),
         ({"action": "favorite", "target": {"ids": []}}, "target.ids"),
-        ({"action": "favorite", "target": {"ids": [MISSING], "filter": {}}}, "target"),
+        ({"action": "favorite", "target": {"ids": [MISSING], "filter": {}}}, "target.filter"),
         ({"action": "favorite", "target": {"filter": {"colour": "red"}}}, "target.filter.colour"),
         ({"action": "delete", "target": {"filter": {}}}, "target"),
         ({"action": "favorite", "target": {"segment_id": "nope"}}, "target.segment_id"),

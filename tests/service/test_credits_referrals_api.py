@@ -95,7 +95,7 @@ def test_a_store_without_a_programme(credits: Api) -> None:
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"referrer_reward": "0"}, ""),
+        ({"referrer_reward": "0"}, "referrer_reward"),
         ({"referrer_reward": "-1"}, "referrer_reward"),
         ({"friend_reward": "1.001"}, "friend_reward"),
         ({"currency": "JPY"}, "referrer_reward"),  # "10.00" has decimals a yen does not

@@ -199,3 +199,4 @@ def test_an_empty_range_cannot_go_live(flows_api: Api) -> None:
     assert answer.status == 422
     assert answer.body["type"].endswith("flow-not-valid")
     assert [e["field"] for e in answer.body["errors"]] == ["definition.filter.orders_min"]
+    assert [e["code"] for e in answer.body["errors"]] == ["range_reversed"]

@@ -583,7 +583,7 @@ def test_a_review_event_counts_for_the_customer_it_names(
     ("changes", "field"),
     [
         ({"customer_id": "01JD3Z6Q4W0W8Y5J3K2M1N0PQR"}, "customer_id"),
-        ({"email": None}, ""),
+        ({"email": None}, "customer_id"),
         ({"rating": 6}, "rating"),
         ({"rating": 0}, "rating"),
         ({"rating": 4.5}, "rating"),

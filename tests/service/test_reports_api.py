@@ -259,20 +259,24 @@ def test_pages_follow_the_cursor_and_the_cursor_its_query(api: Api, shop: dict[s
 
 @pytest.mark.parametrize("name", ["sales-by-customer", "purchase-frequency"])
 @pytest.mark.parametrize(
-    ("query", "fields"),
+    ("query", "fields", "code"),
     [
-        ("", ["from", "to"]),
-        ("from=2026-03-01", ["to"]),
-        ("to=2026-03-01&sort=-amount", ["from"]),
-        ("from=2026-03-02&to=2026-03-01", ["to"]),
+        ("", ["from", "to"], "period_required"),
+        ("from=2026-03-01", ["to"], "period_required"),
+        ("to=2026-03-01&sort=-amount", ["from"], "period_required"),
+        ("from=2026-03-02&to=2026-03-01", ["to"], "period_reversed"),
     ],
 )
-def test_the_period_is_mandatory(api: Api, name: str, query: str, fields: list[str]) -> None:
+def test_the_period_is_mandatory(
+    api: Api, name: str, query: str, fields: list[str], code: str
+) -> None:
     answer = api.call("GET", f"/reports/{name}?{query}")
 
     assert answer.status == 422
     assert answer.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in answer.body["errors"]] == fields
+    # The console says it in the owner's language by this code (console/i18n/reports.json).
+    assert {e["code"] for e in answer.body["errors"]} == {code}
     assert all("period" in e["reason"] or "from" in e["reason"] for e in answer.body["errors"])
 
 

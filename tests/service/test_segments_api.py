@@ -238,7 +238,7 @@ def test_built_in_segments_cannot_be_deleted(api: Api) -> None:
         ({"name": "ok", "filter": {"country": "XX"}}, "filter.country"),
         (
             {"name": "ok", "filter": {"created_from": "2026-02-01", "created_to": "2026-01-01"}},
-            "filter",
+            "filter.created_from",
         ),
         ({"name": "ok", "parameters": {"days": 3}}, "parameters"),
     ],

@@ -3,6 +3,7 @@ message a screen asks for by name exists."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -63,3 +64,32 @@ def test_every_message_the_code_names_exists() -> None:
         if key not in known
     }
     assert not missing, sorted(missing)
+
+
+def _codes_given(source: Path, callee: str) -> set[str]:
+    """The codes a module gives its refusals: the last string argument of each `callee(...)`
+    (a literal, so a new refusal without a console message fails here)."""
+    codes = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == callee
+            and len(node.args) >= 3  # (field, reason, code)
+            and isinstance(node.args[-1], ast.Constant)
+        ):
+            codes.add(str(node.args[-1].value))
+    return codes
+
+
+def test_every_flow_fault_and_report_period_code_has_a_message() -> None:
+    services = CONSOLE.parent / "services"
+    flow_rules = services / "automation/chalicelib/automation/flows/rules.py"
+    flow_codes = _codes_given(flow_rules, "Fault") | _codes_given(flow_rules, "need")
+    assert len(flow_codes) > 20, flow_codes  # the scan found them
+    assert "invalid" not in flow_codes
+    flow = json.loads((CONSOLE / "i18n/flow.json").read_text())["en"]
+    assert {c for c in flow_codes if f"flow.fault.{c}" not in flow} == set()
+    reports = services / "customers/chalicelib/customers/orders/reports/routes.py"
+    assert _codes_given(reports, "FieldError") >= {"period_required", "period_reversed"}
+    assert {"reports.period.required", "reports.period.reversed"} <= _all_keys()

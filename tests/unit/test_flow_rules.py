@@ -71,35 +71,56 @@ def test_a_valid_flow_has_no_fault() -> None:
 
 
 @pytest.mark.parametrize(
-    ("step", "field", "words"),
+    ("step", "field", "words", "code"),
     [
-        ({"id": "a", "type": "teleport"}, "steps.0.type", "unknown step type"),
-        ({"id": "a", "type": "wait"}, "steps.0.duration", "needs a duration"),
-        ({"id": "a", "type": "wait", "duration": {}}, "steps.0.duration", "needs a duration"),
-        ({"id": "a", "type": "send_email"}, "steps.0.template_id", "needs a template_id"),
+        ({"id": "a", "type": "teleport"}, "steps.0.type", "unknown step type", "step_type_unknown"),
+        (
+            {"id": "a", "type": "wait"},
+            "steps.0.duration",
+            "needs a duration",
+            "wait_duration_required",
+        ),
+        (
+            {"id": "a", "type": "wait", "duration": {}},
+            "steps.0.duration",
+            "needs a duration",
+            "wait_duration_required",
+        ),
+        (
+            {"id": "a", "type": "send_email"},
+            "steps.0.template_id",
+            "needs a template_id",
+            "step_template_missing",
+        ),
         (
             {"id": "a", "type": "send_email", "template_id": "nope"},
             "steps.0.template_id",
             "no template 'nope'",
+            "step_template_unknown",
         ),
         (
             {"id": "a", "type": "wait_for_event", "event": "order.placed"},
             "steps.0.timeout",
             "needs a timeout",
+            "wait_timeout_invalid",
         ),
-        ({"id": "a", "type": "add_tag"}, "steps.0.tags", "at least one tag"),
+        ({"id": "a", "type": "add_tag"}, "steps.0.tags", "at least one tag", "tags_required"),
         (
             {"id": "a", "type": "wait", "duration": {"hours": 1}, "next": "zz"},
             "steps.0.next",
             "no step 'zz'",
+            "step_target_unknown",
         ),
     ],
 )
-def test_each_fault_names_the_step(step: dict[str, Any], field: str, words: str) -> None:
+def test_each_fault_names_the_step(step: dict[str, Any], field: str, words: str, code: str) -> None:
     found = faults([step])
     assert field in found
     assert found[field].startswith("Step a:")
     assert words in found[field]
+    # The console shows the fault in the owner's language by its code (flow.fault.<code>).
+    codes = {f.field: f.code for f in problems_of(definition([step]), known_templates={"t1"})}
+    assert codes[field] == code
 
 
 def test_an_unreachable_step_is_named() -> None:

@@ -436,10 +436,14 @@ async function renderStats(area, path, flow) {
     ),
   );
   const reasons = Object.entries(stats.skipped || {});
+  const ended = Object.entries(stats.ended || {});
   append(area, [
     chart,
     reasons.length
       ? h("div", {}, h("h3", {}, t("flow.stats.skipped_by")), h("ul", {}, reasons.map(([reason, count]) => h("li", {}, `${skipReason(reason)}: ${number(count)}`))))
+      : null,
+    ended.length
+      ? h("div", {}, h("h3", {}, t("flow.stats.ended_by")), h("ul", {}, ended.map(([reason, count]) => h("li", {}, `${endReason(reason)}: ${number(count)}`))))
       : null,
     stats.steps.length
       ? table({
@@ -462,6 +466,12 @@ async function renderStats(area, path, flow) {
 function stepLabel(stepId, flow) {
   const index = flow.definition.steps.findIndex((step) => step.id === stepId);
   return index < 0 ? stepId : t("flow.step.ref", { n: index + 1, type: stepType(flow.definition.steps[index].type) });
+}
+
+function endReason(reason) {
+  const key = `flow.ended.${reason}`;
+  const text = t(key);
+  return text === key ? reason : text;
 }
 
 function skipReason(reason) {

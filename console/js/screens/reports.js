@@ -180,7 +180,8 @@ export async function render(main, { query }) {
 // The API says why a period is refused in English; the owner reads it in their language.
 function inOwnersWords(error) {
   for (const item of error.errors || []) {
-    if ((item.field === "from" || item.field === "to") && item.code === "invalid") item.reason = t("reports.period.required");
+    if (item.code === "period_required") item.reason = t("reports.period.required");
+    else if (item.code === "period_reversed") item.reason = t("reports.period.reversed");
   }
   return error;
 }

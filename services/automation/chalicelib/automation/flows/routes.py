@@ -29,7 +29,7 @@ def _not_live(error: usecases.NotLive, prefix: str) -> Problem:
         "flow-not-valid",
         "The flow cannot go live",
         "; ".join(fault.reason for fault in error.faults),
-        [FieldError(f"{prefix}{fault.field}", fault.reason) for fault in error.faults],
+        [FieldError(f"{prefix}{fault.field}", fault.reason, fault.code) for fault in error.faults],
     )
 
 

@@ -167,9 +167,13 @@ def _filter_faults(at: str, name: str, given: CustomerFilter | None) -> list[Fau
         if isinstance(a, date):
             a, b = start_of(a), end_of(b)
         if a is not None and b is not None and a > b:
-            faults.append(Fault(f"{at}.{low}", f"{name}: {low} must not be after {high}"))
+            faults.append(
+                Fault(f"{at}.{low}", f"{name}: {low} must not be after {high}", "range_reversed")
+            )
     if given.city is not None and not any(c.isalnum() for c in fold(given.city)):
-        faults.append(Fault(f"{at}.city", f"{name}: the city must contain a letter or a digit"))
+        faults.append(
+            Fault(f"{at}.city", f"{name}: the city must contain a letter or a digit", "city_blank")
+        )
     return faults
 
 
@@ -266,6 +270,8 @@ class Fault:
 
     field: str
     reason: str
+    # A stable word for the console to say it in the owner's language (FieldError.code).
+    code: str = "invalid"
 
 
 # The event types a flow can name (trigger, exits, waits, "did X since entering"): the bus rule
@@ -302,6 +308,7 @@ FLOW_EVENTS = (
     "cashback.pending",
     "cashback.voided",
     "segment.entered",
+    "segment.exited",
 )
 
 
@@ -316,7 +323,7 @@ def _event_faults(definition: Definition) -> list[Fault]:
                 (f"steps.{index}.condition.event_since_entry", step.condition.event_since_entry)
             )
     return [
-        Fault(field, f"Flows do not follow {event} events")
+        Fault(field, f"Flows do not follow {event} events", "event_not_followed")
         for field, event in named
         if event is not None and event not in FLOW_EVENTS
     ]
@@ -332,16 +339,29 @@ _SEGMENT_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 def _trigger_faults(trigger: Trigger) -> list[Fault]:
     if trigger.type not in RUNNABLE_TRIGGERS:
-        return [Fault("trigger.type", f"{trigger.type} triggers are not supported yet")]
+        return [
+            Fault(
+                "trigger.type",
+                f"{trigger.type} triggers are not supported yet",
+                "trigger_not_supported",
+            )
+        ]
     if trigger.type == "event" and trigger.event is None:
-        return [Fault("trigger.event", "An event trigger needs an event type")]
+        return [Fault("trigger.event", "An event trigger needs an event type", "event_required")]
     if trigger.type == "date" and trigger.date_property is None:
-        return [Fault("trigger.date_property", "A date trigger needs a date property")]
+        return [
+            Fault(
+                "trigger.date_property",
+                "A date trigger needs a date property",
+                "date_property_required",
+            )
+        ]
     if trigger.type == "segment" and not _SEGMENT_ID.match(trigger.segment_id or ""):
         return [
             Fault(
                 "trigger.segment_id",
                 "A segment trigger needs the id of a saved segment (built-in ones do not trigger)",
+                "segment_id_invalid",
             )
         ]
     if trigger.type == "schedule":
@@ -351,13 +371,23 @@ def _trigger_faults(trigger: Trigger) -> list[Fault]:
 
 def _schedule_faults(schedule: Schedule | None) -> list[Fault]:
     if schedule is None or (schedule.at is None) == (schedule.time is None):
-        return [Fault("trigger.schedule", "A schedule needs either `at` or a `time` of day")]
+        return [
+            Fault(
+                "trigger.schedule",
+                "A schedule needs either `at` or a `time` of day",
+                "schedule_required",
+            )
+        ]
     faults = []
     if schedule.time is not None and not _TIME.match(schedule.time):
-        faults.append(Fault("trigger.schedule.time", "the time must be HH:MM"))
+        faults.append(Fault("trigger.schedule.time", "the time must be HH:MM", "time_invalid"))
     if not all(0 <= day <= 6 for day in schedule.weekdays):
         faults.append(
-            Fault("trigger.schedule.weekdays", "weekdays go from 0 (Monday) to 6 (Sunday)")
+            Fault(
+                "trigger.schedule.weekdays",
+                "weekdays go from 0 (Monday) to 6 (Sunday)",
+                "weekdays_out_of_range",
+            )
         )
     return faults
 
@@ -380,16 +410,21 @@ def problems_of(definition: Definition, *, known_templates: set[str] | None = No
                 "reentry.policy",
                 "A recurring schedule needs re-entry after N days: with never, each customer "
                 "would enter at the first occurrence only",
+                "reentry_after_required",
             )
         )
     faults.extend(_event_faults(definition))
     faults.extend(_filter_faults("filter", "The flow filter", definition.filter))
     if definition.reentry.policy == "after" and definition.reentry.days is None:
-        faults.append(Fault("reentry.days", "Re-entry after N days needs days"))
+        faults.append(
+            Fault("reentry.days", "Re-entry after N days needs days", "reentry_days_required")
+        )
     ids: dict[str, int] = {}
     for index, step in enumerate(definition.steps):
         if step.id in ids:
-            faults.append(Fault(f"steps.{index}.id", f"Step {step.id}: the id is used twice"))
+            faults.append(
+                Fault(f"steps.{index}.id", f"Step {step.id}: the id is used twice", "step_id_twice")
+            )
         ids.setdefault(step.id, index)
     for index, step in enumerate(definition.steps):
         faults.extend(_step_faults(index, step, ids, known_templates))
@@ -397,10 +432,16 @@ def problems_of(definition: Definition, *, known_templates: set[str] | None = No
     for index, step in enumerate(definition.steps):
         if step.id not in reachable and ids.get(step.id) == index:
             faults.append(
-                Fault(f"steps.{index}", f"Step {step.id}: unreachable from the first step")
+                Fault(
+                    f"steps.{index}",
+                    f"Step {step.id}: unreachable from the first step",
+                    "step_unreachable",
+                )
             )
     if _has_cycle(definition, ids):
-        faults.append(Fault("steps", "The steps loop: a run must always reach an end"))
+        faults.append(
+            Fault("steps", "The steps loop: a run must always reach an end", "steps_loop")
+        )
     return faults
 
 
@@ -411,35 +452,50 @@ def _step_faults(
     name = f"Step {step.id}"
     faults = []
 
-    def need(field: str, present: bool, what: str) -> None:
+    def need(field: str, present: bool, what: str, code: str) -> None:
         if not present:
-            faults.append(Fault(f"{at}.{field}", f"{name}: {what}"))
+            faults.append(Fault(f"{at}.{field}", f"{name}: {what}", code))
 
     if step.type not in STEP_TYPES:
-        return [Fault(f"{at}.type", f"{name}: unknown step type {step.type!r}")]
+        return [
+            Fault(f"{at}.type", f"{name}: unknown step type {step.type!r}", "step_type_unknown")
+        ]
     if step.type == "wait":
         need(
             "duration",
             (step.duration is not None and step.duration.delta() > timedelta())
             or step.until is not None,
             "a wait needs a duration (or a time of day to wait until)",
+            "wait_duration_required",
         )
         if step.duration is not None and step.duration.delta() > MAX_WAIT:
-            faults.append(Fault(f"{at}.duration", f"{name}: at most 365 days"))
+            faults.append(Fault(f"{at}.duration", f"{name}: at most 365 days", "wait_out_of_range"))
         if step.until is not None:
-            need("until.time", bool(_TIME.match(step.until.time)), "the time must be HH:MM")
+            need(
+                "until.time",
+                bool(_TIME.match(step.until.time)),
+                "the time must be HH:MM",
+                "time_invalid",
+            )
             need(
                 "until.weekdays",
                 all(0 <= day <= 6 for day in step.until.weekdays),
                 "weekdays go from 0 (Monday) to 6 (Sunday)",
+                "weekdays_out_of_range",
             )
     elif step.type == "send_email":
-        need("template_id", step.template_id is not None, "a send needs a template_id")
+        need(
+            "template_id",
+            step.template_id is not None,
+            "a send needs a template_id",
+            "step_template_missing",
+        )
         if step.template_id is not None and known_templates is not None:
             need(
                 "template_id",
                 step.template_id in known_templates,
                 f"no template {step.template_id!r} in this store",
+                "step_template_unknown",
             )
     elif step.type == "condition":
         need(
@@ -447,19 +503,31 @@ def _step_faults(
             step.condition is not None
             and (step.condition.filter is not None or step.condition.event_since_entry is not None),
             "a condition needs a filter or an event",
+            "condition_required",
         )
-        need("then", step.then is not None or step.else_ is not None, "a split needs then or else")
+        need(
+            "then",
+            step.then is not None or step.else_ is not None,
+            "a split needs then or else",
+            "branch_required",
+        )
         if step.condition is not None:
             faults.extend(_filter_faults(f"{at}.condition.filter", name, step.condition.filter))
     elif step.type == "wait_for_event":
-        need("event", step.event is not None, "a wait for an event needs the event type")
+        need(
+            "event",
+            step.event is not None,
+            "a wait for an event needs the event type",
+            "wait_event_required",
+        )
         need(
             "timeout",
             step.timeout is not None and timedelta() < step.timeout.delta() <= MAX_WAIT,
             "a wait for an event needs a timeout (up to 365 days)",
+            "wait_timeout_invalid",
         )
     elif step.type in ("add_tag", "remove_tag"):
-        need("tags", bool(step.tags), "needs at least one tag")
+        need("tags", bool(step.tags), "needs at least one tag", "tags_required")
     return faults + _link_faults(at, name, step, ids)
 
 
@@ -469,12 +537,18 @@ def _link_faults(at: str, name: str, step: Step, ids: dict[str, int]) -> list[Fa
         target = getattr(step, field)
         if target is not None and target not in ids:
             faults.append(
-                Fault(f"{at}.{field.rstrip('_')}", f"{name}: no step {target!r} to go to")
+                Fault(
+                    f"{at}.{field.rstrip('_')}",
+                    f"{name}: no step {target!r} to go to",
+                    "step_target_unknown",
+                )
             )
         if target is not None and target == step.id:
-            faults.append(Fault(f"{at}.{field.rstrip('_')}", f"{name}: goes to itself"))
+            faults.append(
+                Fault(f"{at}.{field.rstrip('_')}", f"{name}: goes to itself", "step_goes_to_itself")
+            )
     if step.type == "exit" and step.targets():
-        faults.append(Fault(f"{at}.next", f"{name}: an exit goes nowhere"))
+        faults.append(Fault(f"{at}.next", f"{name}: an exit goes nowhere", "exit_goes_nowhere"))
     return faults
 
 

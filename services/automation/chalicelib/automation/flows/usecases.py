@@ -170,11 +170,16 @@ def live_flows_for(store_id: str, event_type: str) -> list[Flow]:
 
 def live_segment_flows(store_id: str, segment_id: str) -> list[Flow]:
     """The store's live flows that entering this segment starts."""
+    return [flow for flow in segment_flows(store_id, segment_id) if flow.state == "live"]
+
+
+def segment_flows(store_id: str, segment_id: str) -> list[Flow]:
+    """The store's flows triggered by this segment, whatever their state: a paused flow's runs
+    go on, so leaving the segment still ends them."""
     return [
         flow
         for flow in store().list(store_id)
-        if flow.state == "live"
-        and flow.definition.trigger.type == "segment"
+        if flow.definition.trigger.type == "segment"
         and flow.definition.trigger.segment_id == segment_id
     ]
 

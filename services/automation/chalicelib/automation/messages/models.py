@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from clientela.problems import Refused
+
 
 class MessageIn(BaseModel):
     """A subject and a body the admin wrote (plain text), or a template (and its variables)."""
@@ -26,11 +28,15 @@ class MessageIn(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> MessageIn:
         if self.template_id is None and (self.subject is None or self.body is None):
-            raise ValueError("give a subject and a body, or a template_id")
+            missing = "body" if self.body is None else "subject"
+            raise Refused(
+                missing, "give a subject and a body, or a template_id", f"{missing}_required"
+            )
         if self.template_id is not None and self.body is not None:
-            raise ValueError("give a body or a template_id, not both")
-        if not (self.subject or "x").strip() or not (self.body or "x").strip():
-            raise ValueError("subject and body may not be blank")
+            raise Refused("body", "give a body or a template_id, not both", "body_with_template")
+        for name in ("subject", "body"):
+            if not (getattr(self, name) or "x").strip():
+                raise Refused(name, "subject and body may not be blank", "blank")
         return self
 
 

@@ -1,7 +1,7 @@
 """Queue and schedule handlers of runs.
 
 - `handle_event_batch`: bus events for flows (FlowEventsRule -> queue): a trigger (an event,
-  `segment.entered`) starts runs,
+  `segment.entered`) starts runs, `segment.exited` ends the runs that segment started,
   any customer event is remembered (exits, conditions) and resumes the runs waiting for it, the
   cart is kept line by line, opens, clicks and orders feed the stats.
 - `handle_task_batch`: the state machine's tasks (decide a step, park a wait).
@@ -148,6 +148,10 @@ def follow(event: IncomingEvent) -> dict[str, Any]:
             usecases.start_segment_runs(
                 store_id, data.segment_id, customer_id, _trigger_object(event), at
             )
+        )
+    if isinstance(data, segments.SegmentExitedV1):
+        outcome["segment_exits"] = usecases.end_segment_runs(
+            store_id, data.segment_id, customer_id, at
         )
     return outcome
 

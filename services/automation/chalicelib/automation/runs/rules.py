@@ -109,6 +109,23 @@ def latest_occurrence(
     return None
 
 
+def occurrence_id(at: datetime) -> str:
+    """A scheduled occurrence's id in paths: its UTC instant, compact (`20261201T130000Z`)."""
+    utc = at.astimezone(UTC)
+    fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
+    return utc.strftime("%Y%m%dT%H%M%S") + fraction + "Z"
+
+
+def occurrence_at(occurrence_id: str) -> datetime | None:
+    """The instant an occurrence id names; None when it names none."""
+    for shape in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S.%fZ"):
+        try:
+            return datetime.strptime(occurrence_id, shape).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
 def quiet_until(
     now: datetime, quiet_start: str | None, quiet_end: str | None, zone: ZoneInfo
 ) -> datetime | None:

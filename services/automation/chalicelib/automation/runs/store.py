@@ -83,6 +83,17 @@ class Timer:
 
 
 @dataclass(frozen=True)
+class FanoutJob:
+    """A scheduled flow's occurrence and how far its fan-out is: shard -> (done, runs started),
+    for the shards a page has reached."""
+
+    occurrence: datetime
+    version: int
+    opened_at: datetime
+    shards: dict[int, tuple[bool, int]]
+
+
+@dataclass(frozen=True)
 class CartLine:
     product_id: str
     sku: str
@@ -220,6 +231,29 @@ class RunStore:
         except ClientError as exc:
             if not _failed(exc):
                 raise
+
+    def end_if_active(self, run: Run, reason: str) -> bool:
+        """Ends the run only if it is still active: True for the one caller that ended it (so
+        whatever it counts is counted once, whoever else tries)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": run_pk(run.store_id, run.run_id), "sk": {"S": "RUN"}},
+                UpdateExpression="SET #s = :ended, reason = :reason",
+                ConditionExpression="#s = :active",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":ended": {"S": "ended"},
+                    ":reason": {"S": reason},
+                    ":active": {"S": "active"},
+                },
+            )
+        except ClientError as exc:
+            if not _failed(exc):
+                raise
+            return False
+        self.end(run, reason)  # the membership; the status is already set
+        return True
 
     # Decisions -----------------------------------------------------------------------------
 
@@ -709,7 +743,8 @@ class RunStore:
 
     # Scheduled flows' fan-out: one job per (flow, occurrence), `pk=FANOUT#<store>#<flow>#<at>`:
     # `sk=JOB` (the flow version it started on, when), `sk=SHARD#<nn>` per contacts shard: the
-    # last customer id done (`last_id`), whether the shard is `done`, how many runs it `started`.
+    # last customer id done (`last_id`), whether the shard is `done`, how many runs it `started`;
+    # listed per flow under `pk=FANOUTS#<store>#<flow>`, `sk=<at>` (GET /flows/{id}/occurrences).
     # The cursor moves only from the value a page was read at, so a redelivered page message
     # moves nothing and starts nothing new (its runs are duplicates by name).
 
@@ -728,6 +763,17 @@ class RunStore:
         self, store_id: str, flow_id: str, occurrence: str, version: int, at: datetime
     ) -> bool:
         """The job of one occurrence; False when it was opened before (a repeated tick)."""
+        # Listed under the flow (`pk=FANOUTS#<store>#<flow>`, `sk=<occurrence>`: one write per
+        # occurrence, admin rate) for GET /flows/{id}/occurrences; put again by a repeated tick,
+        # so a tick that died after the job was opened still lists it.
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"FANOUTS#{store_id}#{flow_id}"},
+                "sk": {"S": occurrence},
+                "version": {"N": str(version)},
+            },
+        )
         try:
             self._db.put_item(
                 TableName=self._table,
@@ -801,3 +847,46 @@ class RunStore:
             "shards_done": sum(1 for item in items if "done" in item),
             "started": sum(int(item.get("started", {}).get("N", "0")) for item in items),
         }
+
+    def fanouts(
+        self, store_id: str, flow_id: str, limit: int, before: str | None
+    ) -> tuple[list[str], str | None]:
+        """A page of the flow's occurrences with a fan-out job, newest first, and its last one
+        when there are more (one more is read to know: no empty last page)."""
+        extra: dict[str, Any] = {}
+        if before is not None:
+            extra["ExclusiveStartKey"] = {
+                "pk": {"S": f"FANOUTS#{store_id}#{flow_id}"},
+                "sk": {"S": before},
+            }
+        page = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"FANOUTS#{store_id}#{flow_id}"}},
+            ScanIndexForward=False,
+            Limit=limit + 1,
+            **extra,
+        )
+        keys = [item["sk"]["S"] for item in page.get("Items", [])]
+        return keys[:limit], (keys[limit - 1] if len(keys) > limit else None)
+
+    def fanout(self, store_id: str, flow_id: str, occurrence: str) -> FanoutJob | None:
+        """The job of one occurrence and each shard's progress (None: no such job)."""
+        items = self._items(self._fanout_pk(store_id, flow_id, occurrence))
+        job = next((item for item in items if item["sk"]["S"] == "JOB"), None)
+        if job is None:
+            return None
+        shards = {
+            int(item["sk"]["S"].removeprefix("SHARD#")): (
+                "done" in item,
+                int(item.get("started", {}).get("N", "0")),
+            )
+            for item in items
+            if item["sk"]["S"].startswith("SHARD#")
+        }
+        return FanoutJob(
+            occurrence=datetime.fromisoformat(occurrence),
+            version=int(job["version"]["N"]),
+            opened_at=datetime.fromisoformat(job["opened_at"]["S"]),
+            shards=shards,
+        )

@@ -28,7 +28,14 @@ from chalicelib.automation.flows.rules import Definition, Step
 from chalicelib.automation.flows.store import Flow, FlowSettings
 from chalicelib.automation.runs import rules
 from chalicelib.automation.runs.rules import Customer
-from chalicelib.automation.runs.store import DUE_SHARDS, CartLine, Run, RunStore, Timer
+from chalicelib.automation.runs.store import (
+    DUE_SHARDS,
+    CartLine,
+    FanoutJob,
+    Run,
+    RunStore,
+    Timer,
+)
 from chalicelib.automation.sending import usecases as sending
 from chalicelib.automation.sending.rules import Origin
 from chalicelib.automation.settings import settings
@@ -170,6 +177,67 @@ def _supersede(store_id: str, old_run_id: str) -> None:
             raise
 
 
+# Leaving a segment -------------------------------------------------------------------------
+
+SEGMENT_EXITED = "segment_exited"
+
+
+def segment_exit_key(definition: Definition) -> str | None:
+    """What `saw` files a customer's exit of the flow's trigger segment under (None: the flow
+    is not triggered by a segment)."""
+    trigger = definition.trigger
+    if trigger.type != "segment" or not trigger.segment_id:
+        return None
+    return f"segment.exited#{trigger.segment_id}"
+
+
+def end_segment_runs(
+    store_id: str, segment_id: str, customer_id: str, at: datetime
+) -> dict[str, str]:
+    """The customer left the segment at `at`: each run of a flow it triggers that the customer
+    entered before `at` ends now (as Klaviyo-class tools do: who no longer qualifies leaves the
+    flow), its wait claimed and its execution stopped. The exit is filed first, so a run whose
+    entry is delivered after this exit ends at its first decision, before anything is sent.
+    An exit older than the run's entry (out of order) ends nothing; a redelivered one finds
+    the run ended. Flow id -> ended, stale or not_in_flow."""
+    store().saw(store_id, customer_id, f"segment.exited#{segment_id}", at)
+    outcome = {}
+    for flow in flows.segment_flows(store_id, segment_id):
+        membership = store().membership(store_id, customer_id, flow.flow_id)
+        run = None
+        if membership is not None and membership.active:
+            run = store().get_run(store_id, membership.run_id)
+        if run is None or run.status != "active":
+            outcome[flow.flow_id] = "not_in_flow"
+        elif at <= run.entered_at:
+            outcome[flow.flow_id] = "stale"  # a newer entry: this exit was of an earlier one
+        else:
+            outcome[flow.flow_id] = "ended" if _end_early(run, SEGMENT_EXITED) else "not_in_flow"
+    return outcome
+
+
+def _end_early(run: Run, reason: str) -> bool:
+    """Ends an active run at once: its wait claimed and its execution stopped, so no open
+    execution is left behind, then the run ended. Stopped before it is ended: if stopping
+    fails, the run is still active and the redelivered exit tries again (a decision in flight
+    already sees the exit, filed before). False if it had already ended."""
+    store().claim_timer(run.store_id, run.run_id)
+    try:
+        _sfn().stop_execution(executionArn=_execution_arn(run.run_id), cause=reason)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in _GONE:
+            raise
+    return _ended(run, reason)
+
+
+def _ended(run: Run, reason: str) -> bool:
+    """Ends the run if still active, counted once by reason in the flow's stats."""
+    if not store().end_if_active(run, reason):
+        return False
+    stats.ended(run.store_id, run.flow_id, reason)
+    return True
+
+
 # Deciding ----------------------------------------------------------------------------------
 
 
@@ -238,11 +306,30 @@ class _Decision:
         watched = [*definition.exit_on]
         if step.condition is not None and step.condition.event_since_entry:
             watched.append(step.condition.event_since_entry)
+        left = segment_exit_key(definition)
+        if left is not None:
+            watched.append(left)
         seen = store().last_seen(self.store_id, self.customer_id, watched)
-        for event_type in definition.exit_on:
-            if seen.get(event_type, datetime.min.replace(tzinfo=UTC)) > run.entered_at:
-                return self._end(run, f"exited:{event_type}")
+        exited = self._exited(run, definition, seen, left)
+        if exited is not None:
+            return exited
         return self._step(run, definition, step, seen)
+
+    def _exited(
+        self, run: Run, definition: Definition, seen: dict[str, datetime], left: str | None
+    ) -> tuple[dict[str, Any], str] | None:
+        """The run ends here if the customer did an `exit_on` event, or left the trigger
+        segment, since entering."""
+        never = datetime.min.replace(tzinfo=UTC)
+        for event_type in definition.exit_on:
+            if seen.get(event_type, never) > run.entered_at:
+                return self._end(run, f"exited:{event_type}")
+        if left is not None and seen.get(left, never) > run.entered_at:
+            # Also reached when the exit was delivered before the entry that started the run;
+            # the decision's own answer ends the execution.
+            _ended(run, SEGMENT_EXITED)
+            return self._over(SEGMENT_EXITED)
+        return None
 
     def _step(
         self, run: Run, definition: Definition, step: Step, seen: dict[str, datetime]
@@ -664,6 +751,20 @@ def fan_out(message: dict[str, Any]) -> int:
     if moved and last is not None:
         _queue_fanout([message])
     return started
+
+
+def occurrences_page(
+    store_id: str, flow_id: str, limit: int, before: str | None
+) -> tuple[list[FanoutJob], str | None]:
+    """A page of a scheduled flow's occurrences (their fan-out jobs), newest first, and the
+    occurrence key the next page starts after (None at the end)."""
+    keys, last = store().fanouts(store_id, flow_id, limit, before)
+    jobs = [job for key in keys if (job := store().fanout(store_id, flow_id, key)) is not None]
+    return jobs, last
+
+
+def occurrence(store_id: str, flow_id: str, at: datetime) -> FanoutJob | None:
+    return store().fanout(store_id, flow_id, at.astimezone(UTC).isoformat())
 
 
 def fanout_status(store_id: str, flow_id: str, occurrence: datetime) -> dict[str, int]:

@@ -39,4 +39,9 @@ class StepStats(Tally):
 class FlowStats(Tally):
     flow_id: str
     entered: int = 0
+    ended: dict[str, int] = Field(
+        default_factory=dict,
+        description="Runs ended early, by reason: `segment_exited` (the customer left the "
+        "segment that triggered the flow).",
+    )
     steps: list[StepStats]

@@ -44,6 +44,11 @@ def flow_stats(call: Call, flow_id: str) -> Reply:
         FlowStats(
             flow_id=flow_id,
             entered=flow_counts.counters["entered"],
+            ended={
+                k.removeprefix("ended#"): v
+                for k, v in flow_counts.counters.items()
+                if k.startswith("ended#")
+            },
             steps=steps,
             **Tally.of(total).model_dump(),
         ),

@@ -1,6 +1,7 @@
 """Flow stats and attribution in DynamoDB (the flows table).
 
-- counters of a flow: `pk=STATS#<store>#<flow>#<0..7>`, `sk=FLOW` (entered) and
+- counters of a flow: `pk=STATS#<store>#<flow>#<0..7>`, `sk=FLOW` (entered, runs ended early
+  `ended#<reason>`) and
   `sk=STEP#<step>` (sent, `skipped#<reason>`, opened, clicked, converted, `revenue#<currency>`);
   each write goes to a random one of 8 partitions, so a busy flow has no hot key; a read adds
   the 8 up.

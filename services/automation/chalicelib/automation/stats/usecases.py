@@ -24,6 +24,11 @@ def entered(store_id: str, flow_id: str) -> None:
     store().add(store_id, flow_id, None, "entered")
 
 
+def ended(store_id: str, flow_id: str, reason: str) -> None:
+    """A run ended before its steps did, for `reason` (counted once per run by the caller)."""
+    store().add(store_id, flow_id, None, f"ended#{reason}")
+
+
 def sent(store_id: str, flow_id: str, step_id: str, message_id: str) -> None:
     store().remember_message(store_id, message_id, flow_id, step_id)
     store().add(store_id, flow_id, step_id, "sent")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.automation.templates.rules import MAX_SOURCE_CHARS, Content, Template
+from clientela.problems import Refused
 
 Language = Literal["pt-BR", "es", "it", "en"]
 
@@ -41,7 +42,11 @@ class TemplateIn(BaseModel):
     @model_validator(mode="after")
     def _default_is_given(self) -> TemplateIn:
         if self.default_language not in self.contents:
-            raise ValueError("default_language must be one of the languages in contents")
+            raise Refused(
+                "default_language",
+                "default_language must be one of the languages in contents",
+                "language_not_in_contents",
+            )
         return self
 
 
@@ -61,12 +66,20 @@ class TemplateCreate(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> TemplateCreate:
         if (self.contents is None) == (self.from_builtin is None):
-            raise ValueError("give either contents (with a name) or from_builtin")
+            raise Refused(
+                "contents" if self.contents is None else "from_builtin",
+                "give either contents (with a name) or from_builtin",
+                "contents_or_builtin",
+            )
         if self.contents is not None and self.name is None:
-            raise ValueError("name is required with contents")
+            raise Refused("name", "name is required with contents", "name_required")
         language = self.default_language or "en"
         if self.contents is not None and language not in self.contents:
-            raise ValueError("default_language must be one of the languages in contents")
+            raise Refused(
+                "default_language",
+                "default_language must be one of the languages in contents",
+                "language_not_in_contents",
+            )
         return self
 
 

@@ -21,6 +21,7 @@ from chalicelib.credits.coupons.rules import (
 )
 from clientela.ids import ID_PATTERN
 from clientela.money import Amount, Currency, InCurrency
+from clientela.problems import Refused
 
 CustomerId = Annotated[str, Field(pattern=ID_PATTERN.pattern, description="The customer's id")]
 Code = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(normalise_code)]
@@ -51,11 +52,17 @@ class CouponTerms(InCurrency):
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
         if (self.percentage is None) == (self.amount is None):
-            raise ValueError("give exactly one of percentage and amount")
+            raise Refused(
+                "amount" if self.amount is None else "percentage",
+                "give exactly one of percentage and amount",
+                "percentage_or_amount",
+            )
         if self.amount is not None and self.amount <= 0:
-            raise ValueError("amount must be more than zero")
+            raise Refused("amount", "amount must be more than zero", "not_positive")
         if (self.amount is not None or self.minimum_order is not None) and self.currency is None:
-            raise ValueError("currency is required with amount or minimum_order")
+            raise Refused(
+                "currency", "currency is required with amount or minimum_order", "currency_required"
+            )
         return self
 
 

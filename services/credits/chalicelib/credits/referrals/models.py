@@ -21,6 +21,7 @@ from chalicelib.credits.referrals.rules import Referral as DomainReferral
 from chalicelib.credits.referrals.rules import Referrer as DomainReferrer
 from clientela.ids import ID_PATTERN
 from clientela.money import Amount, Currency, InCurrency
+from clientela.problems import Refused
 
 CustomerId = Annotated[str, Field(pattern=ID_PATTERN.pattern, description="The customer's id")]
 
@@ -47,7 +48,9 @@ class ProgrammeSettings(InCurrency):
     @model_validator(mode="after")
     def _rewards(self) -> Self:
         if self.referrer_reward <= 0:
-            raise ValueError("referrer_reward must be more than zero")
+            raise Refused(
+                "referrer_reward", "referrer_reward must be more than zero", "not_positive"
+            )
         return self
 
 

@@ -18,6 +18,7 @@ from pydantic import (
 from chalicelib.customers.profiles import rules as domain
 from chalicelib.customers.segments.models import SegmentFilter, filter_names
 from clientela.ids import is_id
+from clientela.problems import Refused
 
 SYNC_LIMIT = 1000
 MAX_IDS = 10_000
@@ -60,7 +61,11 @@ class BulkTarget(BaseModel):
             name for name in ("ids", "filter", "segment_id") if getattr(self, name) is not None
         ]
         if len(given) != 1:
-            raise ValueError("give exactly one of ids, filter or segment_id")
+            raise Refused(
+                given[1] if given else "ids",
+                "give exactly one of ids, filter or segment_id",
+                "one_target",
+            )
         return self
 
     def unique_ids(self) -> list[str]:

@@ -39,6 +39,7 @@ from chalicelib.customers.orders.rules import (
 from chalicelib.customers.orders.usecases import Recorded
 from chalicelib.customers.profiles.rules import normalise_email
 from clientela.money import Amount, Currency, InCurrency
+from clientela.problems import Refused
 from clientela_events.storefront import Instant
 
 OrderId = Annotated[
@@ -397,7 +398,9 @@ class ReviewIn(_Input):
     @model_validator(mode="after")
     def _named(self) -> Self:
         if self.customer_id is None and self.email is None:
-            raise ValueError("customer_id or email is required")
+            raise Refused(
+                "customer_id", "customer_id or email is required", "customer_or_email_required"
+            )
         return self
 
     def to_review(self) -> Review:

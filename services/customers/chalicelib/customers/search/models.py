@@ -19,6 +19,7 @@ from chalicelib.customers.profiles.models import ConsentState, Customer
 from chalicelib.customers.search.rules import CustomerFilter, search_query, searchable
 from clientela.customer_filter import When, end_of, start_of
 from clientela.money import Amount
+from clientela.problems import Refused
 
 Sort = Literal[
     "created_at",
@@ -125,7 +126,7 @@ class CustomerFilterQuery(BaseModel):
             if isinstance(a, date):
                 a, b = start_of(a), end_of(b)
             if a > b:
-                raise ValueError(f"{low} must not be after {high}")
+                raise Refused(low, f"{low} must not be after {high}", "range_reversed")
         return self
 
     def to_filter(self, now: datetime) -> CustomerFilter:

@@ -23,6 +23,7 @@ from chalicelib.customers.segments.rules import MAX_NAME_LENGTH, clean_name
 from chalicelib.customers.segments.rules import Segment as SegmentRecord
 from clientela.customer_filter import When
 from clientela.money import Amount
+from clientela.problems import Refused
 
 INVALID_FILTER_DETAIL = (
     "This segment was saved with a filter that can no longer run; PATCH it with a new filter,"
@@ -123,7 +124,7 @@ class SegmentPatch(BaseModel):
     @model_validator(mode="after")
     def _something(self) -> SegmentPatch:
         if not self.model_fields_set:
-            raise ValueError("give name, filter or parameters")
+            raise Refused("name", "give name, filter or parameters", "nothing_to_change")
         return self
 
 

@@ -19,6 +19,7 @@ from chalicelib.customers.timeline.rules import Kind, TimelineEntry
 from chalicelib.customers.timeline.usecases import ActivityOutcome, ActivityStatus, reserved_email
 from clientela.ids import ID_PATTERN
 from clientela.money import Amount, Currency, InCurrency
+from clientela.problems import Refused
 
 MAX_ACTIVITY_ITEMS = 100
 # Clocks disagree a little; an activity much later than now would pin `last_seen_at` ahead.
@@ -152,7 +153,9 @@ class ActivityIn(InCurrency):
     @model_validator(mode="after")
     def _named(self) -> Self:
         if self.customer_id is None and self.email is None:
-            raise ValueError("customer_id or email is required")
+            raise Refused(
+                "customer_id", "customer_id or email is required", "customer_or_email_required"
+            )
         return self
 
 

@@ -16,6 +16,7 @@ from chalicelib.exports.exports.rules import (
     UnknownField,
     columns_of,
 )
+from clientela.problems import Refused
 
 # The filter parameters of GET /customers (the customers service validates their values when
 # it writes the rows; a bad value fails the job, naming the field). Names are checked here so
@@ -45,6 +46,7 @@ FILTER_PARAMETERS = frozenset(
         "rating_min",
     }
 )
+
 MAX_IDS = 1000
 FilterValue = str | int | float | bool | list[str]
 _PARAMETER = re.compile(r"^[a-z_]{1,40}$")
@@ -96,7 +98,7 @@ class ExportTarget(BaseModel):
     def _one(self) -> ExportTarget:
         given = [n for n in ("ids", "filter", "segment_id") if getattr(self, n) is not None]
         if len(given) > 1:
-            raise ValueError("give at most one of ids, filter or segment_id")
+            raise Refused(given[1], "give at most one of ids, filter or segment_id", "one_target")
         return self
 
     @field_validator("ids")
@@ -190,22 +192,26 @@ class NewExport(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> NewExport:
         if self.kind == "report" and self.report is None:
-            raise ValueError("kind report needs `report`")
+            raise Refused("report", "kind report needs `report`", "report_required")
         if self.kind != "report" and self.report is not None:
-            raise ValueError("`report` is for kind report")
+            raise Refused("report", "`report` is for kind report", "not_for_kind")
         if self.kind == "report" and (
             self.target.ids or self.target.filter or self.target.segment_id
         ):
-            raise ValueError("a report has no target: its query chooses the rows")
+            raise Refused(
+                "target", "a report has no target: its query chooses the rows", "not_for_kind"
+            )
         if self.currency is not None and self.kind != "wallets":
-            raise ValueError("`currency` is for kind wallets")
+            raise Refused("currency", "`currency` is for kind wallets", "not_for_kind")
         try:
             columns_of(self.kind, self.fields)
         except UnknownField as error:
             named = repr(error.name) if _PARAMETER.match(error.name) else "given"
-            raise ValueError(
+            raise Refused(
+                "fields",
                 f"unknown field {named} for kind {self.kind}: one of"
-                f" {', '.join(c.name for c in COLUMNS[self.kind])}"
+                f" {', '.join(c.name for c in COLUMNS[self.kind])}",
+                "unknown_field",
             ) from None
         return self
 

@@ -47,13 +47,13 @@ orders, one row per e-mail and currency. Cancelled orders are left out. `limit` 
 def period_of(query: ReportQuery) -> Period:
     """The query's period; 422 naming `from` / `to` when one is missing or they are reversed."""
     errors = [
-        FieldError(name, PERIOD_REQUIRED)
+        FieldError(name, PERIOD_REQUIRED, "period_required")
         for name, value in (("from", query.start), ("to", query.end))
         if value is None
     ]
     period = query.period()
     if not errors and period is None:
-        errors.append(FieldError("to", "must not be before `from`"))
+        errors.append(FieldError("to", "must not be before `from`", "period_reversed"))
     if errors or period is None:
         raise problems.invalid(errors, "The report needs a period")
     return period

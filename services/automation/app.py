@@ -39,6 +39,10 @@ if functions.serves(
     "on_flow_event", "on_flow_step", "fire_due_timers", "fire_date_triggers", "fire_flow_schedules"
 ):
     from chalicelib.automation.runs import handlers as run_handlers
+if functions.serves("on_flow_event", "on_flow_step"):
+    # Every batch of these two goes through it: loaded while they start, as in every queue
+    # function (the run handlers import it on first use, for the schedules' sake).
+    import clientela.batch  # noqa: F401
 if functions.serves("on_inbound_mail"):
     from chalicelib.automation.messages import handlers as message_handlers
 

@@ -197,3 +197,27 @@ def test_the_authorizer_loads_its_jwt_library_while_it_starts() -> None:
     (found,) = _load("customers", AUTHORIZER)
     assert _loaded(found["modules"], ("jwt",)) != []
     assert _own(found["modules"], "customers", "usecases") == []
+
+
+def test_a_handler_module_loads_with_its_first_call_on_lambda_and_at_once_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clientela import functions
+
+    (tmp_path / "first_call_probe.py").write_text("LOADED = True\ndef answer():\n    return 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "first_call_probe", raising=False)
+    monkeypatch.setenv("_HANDLER", "app.on_some_event")
+    handlers = functions.on_first_call("first_call_probe")
+    assert "first_call_probe" not in sys.modules
+    assert handlers.answer() == 42
+    assert sys.modules["first_call_probe"].LOADED
+    with pytest.raises(AttributeError):
+        _ = handlers.missing
+
+    monkeypatch.delitem(sys.modules, "first_call_probe")
+    monkeypatch.delenv("_HANDLER")
+    functions.on_first_call("first_call_probe")
+    assert "first_call_probe" in sys.modules
+    with pytest.raises(ModuleNotFoundError):
+        functions.on_first_call("no_such_handler_module")

@@ -2,29 +2,28 @@
 
 Every function of a Chalice app loads the same `app.py` (its handler is `app.<name>`), so an
 `app.py` that imports the code of every function makes each one pay for all of them at a cold
-start. An app guards each function's own imports with `serves`:
+start. An app guards a function's own imports with `serves`:
 
     if functions.serves(functions.API):        # the routes: only the API handler's function
-        from chalicelib.x.area import routes as area_routes
-    if functions.serves("on_x_event"):        # the code of one event handler
-        from chalicelib.x import inbox
+        service.routes(ROUTE_MODULES)
 
 Lambda names the running handler in `_HANDLER`; anywhere else (tests, the local stack,
 `chalice package`) there is none and `serves` is always true: everything is imported, as one
 process runs every function there.
 
-An event, queue or schedule handler goes as far: its code is imported with its first
-invocation, not while the function starts (`on_first_call`), as the route modules below:
+An event, queue or schedule handler's code is imported with the handler's first call, not
+while its function starts (`on_first_call`; off Lambda, at once):
 
     if TYPE_CHECKING:
         from chalicelib.x import inbox
     else:
         inbox = functions.on_first_call("chalicelib.x.inbox")
 
-The API handler's function goes further: it imports a route module on the first request of
-one of its routes. `make package` writes the app's route table (`ROUTE_TABLE` in the package:
-each route's path, method, module and content types) and `clientela.api.Service.routes` then
-registers stand-ins that load the module when called (see `route_table`).
+The API handler's function does the same with its routes: it imports a route module on the
+first request of one of its routes. `make package` writes the app's route table (`ROUTE_TABLE`
+in the package: each route's path, method, module and content types) and
+`clientela.api.Service.routes` then registers stand-ins that load the module when called (see
+`route_table`).
 """
 
 from __future__ import annotations

@@ -7,13 +7,13 @@ Adding to it (each Lambda function imports only its own code: root README, "Cold
 - a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
   the API handler imports it on the first request of one of its routes on Lambda, and at once
   anywhere else (tests, the local stack, the OpenAPI document);
-- an event, queue or schedule handler: its modules imported under
-  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
+- an event, queue or schedule handler: its module named with `functions.on_first_call` (imported
+  with the handler's first call on Lambda), and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
@@ -32,16 +32,18 @@ ROUTE_MODULES = (
     "chalicelib.automation.stats.routes",
     "chalicelib.automation.runs.routes",
 )
-if functions.serves("on_contact_event"):
+# Each event, queue and schedule handler's code, imported with its first call on Lambda
+# (clientela.functions.on_first_call), at once anywhere else.
+if TYPE_CHECKING:
     from chalicelib.automation import inbox
-if functions.serves("on_ses_feedback"):
-    from chalicelib.automation.sending import handlers as sending_handlers
-if functions.serves(
-    "on_flow_event", "on_flow_step", "fire_due_timers", "fire_date_triggers", "fire_flow_schedules"
-):
-    from chalicelib.automation.runs import handlers as run_handlers
-if functions.serves("on_inbound_mail"):
     from chalicelib.automation.messages import handlers as message_handlers
+    from chalicelib.automation.runs import handlers as run_handlers
+    from chalicelib.automation.sending import handlers as sending_handlers
+else:
+    inbox = functions.on_first_call("chalicelib.automation.inbox")
+    sending_handlers = functions.on_first_call("chalicelib.automation.sending.handlers")
+    run_handlers = functions.on_first_call("chalicelib.automation.runs.handlers")
+    message_handlers = functions.on_first_call("chalicelib.automation.messages.handlers")
 
 app = Chalice(app_name="clientela-automation")
 obs = observability("automation")

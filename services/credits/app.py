@@ -8,13 +8,13 @@ Adding to it (each Lambda function imports only its own code: root README, "Cold
 - a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
   the API handler imports it on the first request of one of its routes on Lambda, and at once
   anywhere else (tests, the local stack, the OpenAPI document);
-- an event, queue or schedule handler: its modules imported under
-  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
+- an event, queue or schedule handler: its module named with `functions.on_first_call` (imported
+  with the handler's first call on Lambda), and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
@@ -31,20 +31,23 @@ ROUTE_MODULES = (
     "chalicelib.credits.referrals.routes",
     "chalicelib.credits.programmes.routes",
 )
-if functions.serves("on_customer_event"):
-    from chalicelib.credits.wallets.handlers import handle_batch
-if functions.serves("publish_credit_changes"):
-    from chalicelib.credits import publishing
-if functions.serves("expire_credits"):
-    from chalicelib.credits.ledger.handlers import expire_due
-if functions.serves("on_offer_event"):
-    from chalicelib.credits import inbox
-if functions.serves("reward_due_referrals"):
-    from chalicelib.credits.referrals import handlers as referral_handlers
-if functions.serves("grant_due_cashback"):
-    from chalicelib.credits.programmes import handlers as cashback_handlers
-if functions.serves("on_export_request"):
+# Each event, queue and schedule handler's code, imported with its first call on Lambda
+# (clientela.functions.on_first_call), at once anywhere else.
+if TYPE_CHECKING:
+    from chalicelib.credits import inbox, publishing
     from chalicelib.credits.extracts import handlers as extract_handlers
+    from chalicelib.credits.ledger import handlers as ledger_handlers
+    from chalicelib.credits.programmes import handlers as cashback_handlers
+    from chalicelib.credits.referrals import handlers as referral_handlers
+    from chalicelib.credits.wallets import handlers as wallet_handlers
+else:
+    wallet_handlers = functions.on_first_call("chalicelib.credits.wallets.handlers")
+    publishing = functions.on_first_call("chalicelib.credits.publishing")
+    ledger_handlers = functions.on_first_call("chalicelib.credits.ledger.handlers")
+    inbox = functions.on_first_call("chalicelib.credits.inbox")
+    referral_handlers = functions.on_first_call("chalicelib.credits.referrals.handlers")
+    cashback_handlers = functions.on_first_call("chalicelib.credits.programmes.handlers")
+    extract_handlers = functions.on_first_call("chalicelib.credits.extracts.handlers")
 
 app = Chalice(app_name="clientela-credits")
 obs = observability("credits")
@@ -59,7 +62,7 @@ if functions.serves(functions.API):
 @obs.tracer.capture_method
 def on_customer_event(event: SQSEvent) -> dict[str, Any]:
     """customer.created opens a wallet, customer.deleted closes it (bus -> queue -> here)."""
-    return handle_batch(event.to_dict(), event.context)
+    return wallet_handlers.handle_batch(event.to_dict(), event.context)
 
 
 @app.on_dynamodb_record(
@@ -75,7 +78,7 @@ def publish_credit_changes(event: DynamoDBEvent) -> dict[str, Any]:
 @obs.tracer.capture_method
 def expire_credits(event: CloudWatchEvent) -> dict[str, Any]:
     """Expires the lots whose date has passed (one `expiration` entry per lot)."""
-    return expire_due(event.to_dict())
+    return ledger_handlers.expire_due(event.to_dict())
 
 
 @app.on_sqs_message(queue=settings().offer_events_queue, batch_size=10)

@@ -9,13 +9,13 @@ Adding to it (each Lambda function imports only its own code: root README, "Cold
 - a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
   the API handler imports it on the first request of one of its routes on Lambda, and at once
   anywhere else (tests, the local stack, the OpenAPI document);
-- an event, queue or schedule handler: its modules imported under
-  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
+- an event, queue or schedule handler: its module named with `functions.on_first_call` (imported
+  with the handler's first call on Lambda), and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, DynamoDBEvent, SQSEvent
 
@@ -38,30 +38,19 @@ ROUTE_MODULES = (
     "chalicelib.customers.bulk.routes",
     "chalicelib.customers.migration.routes",
 )
-if functions.serves("publish_customer_changes"):
-    from chalicelib.customers.publishing import publish_changes
-if functions.serves("record_customer_history"):
-    from chalicelib.customers.timeline.usecases import record_history
-if functions.serves("on_inbound_event"):
-    from chalicelib.customers import inbox
-    from chalicelib.customers.imports import handlers as import_handlers
-    from chalicelib.customers.orders import handlers as order_handlers
-    from chalicelib.customers.privacy import handlers as privacy_handlers
-    from chalicelib.customers.profiles import handlers as profile_handlers
-    from chalicelib.customers.timeline import handlers as timeline_handlers
-
-    # Imported for the inbox handlers they register (chalicelib.customers.inbox.HANDLERS).
-    INBOX_MODULES = (
-        timeline_handlers,
-        order_handlers,
-        profile_handlers,
-        privacy_handlers,
-        import_handlers,
-    )
-if functions.serves("run_bulk_job"):
+# Each event and queue handler's code, imported with its first call on Lambda
+# (clientela.functions.on_first_call), at once anywhere else.
+if TYPE_CHECKING:
+    from chalicelib.customers import inbox, publishing
     from chalicelib.customers.bulk import usecases as bulk
-if functions.serves("on_export_request"):
     from chalicelib.customers.extracts import handlers as extract_handlers
+    from chalicelib.customers.timeline import usecases as timeline
+else:
+    publishing = functions.on_first_call("chalicelib.customers.publishing")
+    timeline = functions.on_first_call("chalicelib.customers.timeline.usecases")
+    inbox = functions.on_first_call("chalicelib.customers.inbox")
+    bulk = functions.on_first_call("chalicelib.customers.bulk.usecases")
+    extract_handlers = functions.on_first_call("chalicelib.customers.extracts.handlers")
 
 app = Chalice(app_name="clientela-customers")
 obs = observability("customers")
@@ -78,7 +67,7 @@ if functions.serves(functions.API):
 @obs.tracer.capture_method
 def publish_customer_changes(event: DynamoDBEvent) -> dict[str, Any]:
     """Table stream -> customer.created / customer.updated / customer.deleted on the bus."""
-    return publish_changes(event.to_dict()["Records"])
+    return publishing.publish_changes(event.to_dict()["Records"])
 
 
 @app.on_dynamodb_record(
@@ -87,7 +76,7 @@ def publish_customer_changes(event: DynamoDBEvent) -> dict[str, Any]:
 @obs.tracer.capture_method
 def record_customer_history(event: DynamoDBEvent) -> dict[str, Any]:
     """Table stream -> timeline entries for profile, tag and consent changes."""
-    return record_history(event.to_dict()["Records"])
+    return timeline.record_history(event.to_dict()["Records"])
 
 
 @app.on_sqs_message(queue=settings().inbox_queue, batch_size=10)

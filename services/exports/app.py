@@ -7,13 +7,13 @@ Adding to it (each Lambda function imports only its own code: root README, "Cold
 - a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
   the API handler imports it on the first request of one of its routes on Lambda, and at once
   anywhere else (tests, the local stack, the OpenAPI document);
-- an event, queue or schedule handler: its modules imported under
-  `if functions.serves("<its name>"):`, and the handler below, which hands over at once.
+- an event, queue or schedule handler: its module named with `functions.on_first_call` (imported
+  with the handler's first call on Lambda), and the handler below, which hands over at once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, SQSEvent
 
@@ -29,12 +29,16 @@ ROUTE_MODULES = (
     "chalicelib.exports.privacy.routes",
     "chalicelib.exports.imports.routes",
 )
-if functions.serves("on_export_part"):
+# Each event, queue and schedule handler's code, imported with its first call on Lambda
+# (clientela.functions.on_first_call), at once anywhere else.
+if TYPE_CHECKING:
     from chalicelib.exports.exports import handlers as export_handlers
-if functions.serves("on_privacy_event"):
-    from chalicelib.exports.privacy import handlers as privacy_handlers
-if functions.serves("run_imports"):
     from chalicelib.exports.imports import handlers as import_handlers
+    from chalicelib.exports.privacy import handlers as privacy_handlers
+else:
+    export_handlers = functions.on_first_call("chalicelib.exports.exports.handlers")
+    privacy_handlers = functions.on_first_call("chalicelib.exports.privacy.handlers")
+    import_handlers = functions.on_first_call("chalicelib.exports.imports.handlers")
 
 app = Chalice(app_name="clientela-exports")
 obs = observability("exports")

@@ -4,9 +4,10 @@ Every function of a Chalice app loads the same `app.py`, named by Lambda in `_HA
 (`app.<name>`). Each case imports an app in a fresh interpreter, as one of its functions, and
 reads `sys.modules`: what a function does not use must not be there. Timings are for
 `python -m bench --only startup`; the one bound checked here is the issue's: each function's
-import takes at most 2x a bare `import boto3`, in CPU time, medians of runs interleaved with
-boto3's in the same test (a ratio, so a slower or busier machine moves both sides). A
-service's case takes a few seconds: one fresh interpreter per function (two side by side) is
+import takes at most 2x a bare `import boto3`, in CPU time, against runs of boto3 in the same
+test (a ratio, so a slower or busier machine moves both sides): one reading where it is clearly
+under, medians of runs interleaved with boto3's where it is near. A service's case takes a few
+seconds: one fresh interpreter per function (two side by side) is
 the only place a function's imports can be seen alone.
 """
 
@@ -56,43 +57,13 @@ started = time.process_time()
 import boto3
 print(json.dumps({"cpu_seconds": time.process_time() - started}))
 """
-# The issue's bound (root README, "Cold start"), and the runs of each function and of boto3
-# whose medians are compared (the first run of each function is the imports check's).
+# The issue's bound (root README, "Cold start"), for every function of every app.
 MAX_RATIO = 2.0
+# A function whose first reading (the imports check's run, against two runs of boto3) is under
+# this share of the bound passes on it; any other is held to the bound by its median over RUNS
+# runs, and measured again (RUNS runs, each beside boto3's) RETRIES times at most while over.
+CLEARLY_UNDER = 0.8
 RUNS = 3
-# Not at the bound yet (root README, "Cold start": what they still import), each held under a
-# ceiling so that none grows back: their ratio, measured on a loaded machine, was 2.0-3.3x.
-STILL_OVER = {
-    "customers": (
-        "publish_customer_changes",
-        "record_customer_history",
-        "on_inbound_event",
-        "run_bulk_job",
-        "on_export_request",
-    ),
-    "automation": (
-        "on_contact_event",
-        "on_ses_feedback",
-        "on_flow_event",
-        "on_flow_step",
-        "fire_due_timers",
-        "fire_date_triggers",
-        "fire_flow_schedules",
-        "on_inbound_mail",
-    ),
-    "credits": (
-        "on_customer_event",
-        "publish_credit_changes",
-        "on_offer_event",
-        "on_export_request",
-        # 1.85-1.88x in the bench's run, 2.0-2.4x in this test's on a loaded machine: at the edge.
-        "expire_credits",
-        "reward_due_referrals",
-        "grant_due_cashback",
-    ),
-    "exports": ("on_export_part", "on_privacy_event", "run_imports"),
-}
-CEILING = 3.5
 RETRIES = 2
 # What no function needs at start-up but its own: the token authorizer's JWT library. What none
 # needs: `cryptography` (HS256 tokens need only hmac: clientela.auth), pydantic-settings
@@ -175,8 +146,8 @@ def test_each_function_imports_only_its_own_code(service: str, tables: Path) -> 
     functions = api["functions"]
     assert functions[:2] == ["app", AUTHORIZER]
 
-    runs = [[api, *_load(service, *functions[1:])]]
-    for function, found in zip(functions, runs[0], strict=True):
+    loaded = [api, *_load(service, *functions[1:])]
+    for function, found in zip(functions, loaded, strict=True):
         modules = found["modules"]
         assert found["resolves"], f"{service}: Lambda cannot find app.{function}"
         assert _loaded(modules, NEVER) == [], f"{service}: {function}"
@@ -184,32 +155,37 @@ def test_each_function_imports_only_its_own_code(service: str, tables: Path) -> 
             assert _loaded(modules, AUTHORIZER_ONLY) == [], f"{service}: {function}"
         if function != "app":
             assert _own(modules, service, "routes") == [], f"{service}: {function}"
+            # An event, queue or schedule handler's code loads with its first call.
+            for role in ("handlers", "usecases", "store"):
+                assert _own(modules, service, role) == [], f"{service}: {function}"
         else:
             assert _own(modules, service, "handlers") == [], f"{service}: the API handler"
             assert f"chalicelib.{service}.inbox" not in modules
             # With the route table, no route module is imported before its first request.
             assert _own(modules, service, "routes") == [], f"{service}: the API handler"
 
+    spent = {f: [found["cpu_seconds"]] for f, found in zip(functions, loaded, strict=True)}
     boto3 = _boto3(service)
-    for _ in range(RUNS - 1):
-        runs.append(_load(service, *functions, table=table))
+    base = statistics.median(boto3)
+    near = [f for f in functions if spent[f][0] / base > MAX_RATIO * CLEARLY_UNDER]
+    # One reading decides only when it is clearly under: near the bound, a busy machine (other
+    # tests, other work) can push a reading either way, so the median of RUNS runs decides,
+    # interleaved as the first; a function over it is measured again, beside boto3 each time,
+    # and one that really grew stays over in every round.
+    ordered = [f for f in functions if f in near]
+    for _ in range(RUNS - 1 if near else 0):
+        for function, found in zip(ordered, _load(service, *ordered, table=table), strict=True):
+            spent[function].append(found["cpu_seconds"])
         boto3 += _boto3(service)
     base = statistics.median(boto3)
-    ratios = {
-        function: statistics.median(run[index]["cpu_seconds"] for run in runs) / base
-        for index, function in enumerate(functions)
-    }
-    bound = {f: CEILING if f in STILL_OVER.get(service, ()) else MAX_RATIO for f in functions}
-    over = {f: ratio for f, ratio in ratios.items() if ratio > bound[f]}
-    # A busy machine (other tests, other work) can push one median over: each function over
-    # its bound is measured again, beside boto3 at the same moment, twice at most; a function
-    # that really grew stays over every time.
+    over = {f: statistics.median(spent[f]) / base for f in near}
+    over = {f: ratio for f, ratio in over.items() if ratio > MAX_RATIO}
     for _ in range(RETRIES):
         if not over:
             break
         over = {f: ratio for f, ratio in _ratios_again(service, list(over), table).items()
-                if ratio > bound[f]}  # fmt: skip
-    shown = {f: f"{ratio:.2f}x > {bound[f]}x" for f, ratio in over.items()}
+                if ratio > MAX_RATIO}  # fmt: skip
+    shown = {f: f"{ratio:.2f}x > {MAX_RATIO}x" for f, ratio in over.items()}
     assert shown == {}, f"{service}: imports over their bound, in CPU time vs import boto3"
 
 
@@ -231,3 +207,31 @@ def test_the_authorizer_loads_its_jwt_library_while_it_starts() -> None:
     (found,) = _load("customers", AUTHORIZER)
     assert _loaded(found["modules"], ("jwt",)) != []
     assert _own(found["modules"], "customers", "usecases") == []
+
+
+def test_a_handler_module_loads_with_its_first_call_on_lambda_and_at_once_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clientela import functions
+
+    (tmp_path / "first_call_probe.py").write_text("LOADED = True\ndef answer():\n    return 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "first_call_probe", raising=False)
+    monkeypatch.setenv("_HANDLER", "app.on_some_event")
+    handlers = functions.on_first_call("first_call_probe")
+    assert "first_call_probe" not in sys.modules
+    assert functions.load_now(handlers) is sys.modules["first_call_probe"]
+    assert functions.load_now(handlers.answer) is handlers.answer
+    monkeypatch.delitem(sys.modules, "first_call_probe")
+    handlers = functions.on_first_call("first_call_probe")
+    assert handlers.answer() == 42
+    assert sys.modules["first_call_probe"].LOADED
+    with pytest.raises(AttributeError):
+        _ = handlers.missing
+
+    monkeypatch.delitem(sys.modules, "first_call_probe")
+    monkeypatch.delenv("_HANDLER")
+    functions.on_first_call("first_call_probe")
+    assert "first_call_probe" in sys.modules
+    with pytest.raises(ModuleNotFoundError):
+        functions.on_first_call("no_such_handler_module")

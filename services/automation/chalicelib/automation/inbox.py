@@ -9,7 +9,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.automation.contacts import handlers as contacts
-from chalicelib.automation.privacy import handlers as privacy
 from clientela.batch import (
     BatchProcessor,
     EventType,
@@ -26,10 +25,12 @@ def handle_record(record: SQSRecord) -> None:
     event = parse_eventbridge(record.body)
     if event.event_type in contacts.FOLLOWED_EVENTS:
         outcome = contacts.follow(event)
-    elif event.event_type in privacy.FOLLOWED_EVENTS:
-        outcome = privacy.follow(event)
     else:
-        outcome = "none"
+        # The erasure path (messages, runs, sending) loads with the first privacy event, not
+        # while the function starts: most of its batches are contact events only.
+        from chalicelib.automation.privacy import handlers as privacy  # noqa: PLC0415
+
+        outcome = privacy.follow(event) if event.event_type in privacy.FOLLOWED_EVENTS else "none"
     # Ids and outcomes only: never the customer's personal data.
     logger.info(
         "contact event handled",

@@ -1,12 +1,13 @@
 """Events the customers service follows, from the bus through its inbox queue.
 
-Each area registers a handler per event type in `HANDLERS`; `handle_record` parses one SQS
-record into its contract and calls it. Handlers are idempotent on the event's natural id, so a
-redelivered or reordered event never counts twice.
+Each area registers a handler per event type in `HANDLERS` (`follows`), in its handler module
+(`AREAS`); `handle_record` parses one SQS record into its contract and calls it. Handlers are
+idempotent on the event's natural id, so a redelivered or reordered event never counts twice.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,22 @@ logger = Logger(service="customers")
 Handler = Callable[[IncomingEvent], None]
 
 HANDLERS: dict[str, Handler] = {}
+# The modules whose handlers register in HANDLERS: imported with the first event handled, not
+# while the function starts (root README, "Cold start"); importing them again is a no-op.
+AREAS = (
+    "chalicelib.customers.timeline.handlers",
+    "chalicelib.customers.orders.handlers",
+    "chalicelib.customers.profiles.handlers",
+    "chalicelib.customers.privacy.handlers",
+    "chalicelib.customers.imports.handlers",
+)
+
+
+def handlers() -> dict[str, Handler]:
+    """Every area's handlers, by the event type each follows."""
+    for module in AREAS:
+        importlib.import_module(module)
+    return HANDLERS
 
 
 def follows(event_type: str) -> Callable[[Handler], Handler]:
@@ -40,7 +57,7 @@ def follows(event_type: str) -> Callable[[Handler], Handler]:
 def handle_event(body: str | dict[str, Any]) -> None:
     """One EventBridge event (an SQS message body): parsed, then handed to its handler."""
     event = parse_eventbridge(body)
-    handler = HANDLERS.get(event.event_type)
+    handler = handlers().get(event.event_type)
     if handler is not None:
         handler(event)
     # Ids only: never the customer's personal data.

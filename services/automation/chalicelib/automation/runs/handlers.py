@@ -15,23 +15,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel
 
 from chalicelib.automation.contacts import usecases as contacts
 from chalicelib.automation.runs import usecases
 from chalicelib.automation.runs.store import CartLine
 from chalicelib.automation.stats import usecases as stats
-from clientela.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from clientela.events import IncomingEvent, parse_eventbridge
-from clientela_events import automation, credits, customers, segments, storefront
+
+# The batch utility and the contracts load in the queue handlers' functions, where they are
+# used, not in the three schedules' that share this module (root README, "Cold start").
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from pydantic import BaseModel
 
 logger = Logger(service="automation")
 
@@ -49,6 +47,8 @@ def _trigger_object(event: IncomingEvent) -> str:
     """What one run per (flow, customer, trigger object) counts: the order, the lot, the
     customer; for a cart update, the update itself (a newer one supersedes, a redelivered one
     is the same)."""
+    from clientela_events import credits, segments, storefront  # noqa: PLC0415
+
     data = event.data
     if isinstance(data, storefront.OrderPlacedV1):
         return f"order:{data.order_id}"
@@ -73,6 +73,8 @@ def _when(event: IncomingEvent) -> datetime:
 def _file_dates(store_id: str, data: BaseModel) -> dict[str, Any]:
     """The date index the date triggers read: birthday and sign-up from the profile, the last
     order's day from the orders."""
+    from clientela_events import customers, storefront  # noqa: PLC0415
+
     profile = None
     if isinstance(data, customers.CustomerCreatedV1):
         profile = data.customer
@@ -99,6 +101,8 @@ def _ordered_at(data: BaseModel) -> datetime | None:
     """When the customers service counted a new order of the customer (its aggregates moved):
     a guest order the store platform sent with only the e-mail is counted for the customer with
     that e-mail there, so this is how a flow hears of it."""
+    from clientela_events import customers  # noqa: PLC0415
+
     if not isinstance(data, customers.CustomerUpdatedV1) or data.new.last_order_at is None:
         return None
     before = data.old.last_order_at
@@ -106,6 +110,8 @@ def _ordered_at(data: BaseModel) -> datetime | None:
 
 
 def follow(event: IncomingEvent) -> dict[str, Any]:
+    from clientela_events import automation, segments, storefront  # noqa: PLC0415
+
     store_id = event.metadata.store_id
     data = event.data
     customer_id = _customer_id(data)
@@ -175,6 +181,12 @@ def _task_record(record: SQSRecord) -> None:
 
 
 def _batch(event: dict[str, Any], context: Any, handler: Any) -> dict[str, Any]:
+    from clientela.batch import (  # noqa: PLC0415
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
     response: dict[str, Any] = process_partial_response(  # type: ignore[assignment]
         event=event,
         record_handler=handler,

@@ -22,12 +22,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2 import Template as JinjaTemplate
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+# Jinja2 loads with the first template checked or rendered (`_environments`), not with this
+# module: most functions that import it never render (root README, "Cold start").
+if TYPE_CHECKING:
+    from jinja2 import Template as JinjaTemplate
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
 
 LANGUAGES = ("pt-BR", "es", "it", "en")
 MAX_RANGE = 1000
@@ -69,15 +71,7 @@ ALLOWED_FILTERS = [
     "urlencode",
     "wordcount",
 ]
-_REFUSED_NODES = (
-    nodes.Macro,
-    nodes.CallBlock,
-    nodes.Extends,
-    nodes.Include,
-    nodes.Import,
-    nodes.FromImport,
-    nodes.FilterBlock,
-)
+_REFUSED_NODES = ("Macro", "CallBlock", "Extends", "Include", "Import", "FromImport", "FilterBlock")
 
 
 @dataclass(frozen=True)
@@ -121,27 +115,9 @@ class TemplateError(Exception):
         self.part = part
 
 
-class _Sandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:  # noqa: ARG002 - Jinja's signature
-        sequences = [v for v in (left, right) if isinstance(v, str | list | tuple)]
-        numbers = [v for v in (left, right) if isinstance(v, int | float)]
-        if any(abs(n) > MAX_OPERAND for n in numbers) or (
-            operator == "*"
-            and sequences
-            and numbers
-            and len(sequences[0]) * numbers[0] > MAX_OPERAND
-        ):
-            raise SecurityError("an operand is too large")
-        if operator == "**":
-            if isinstance(right, int | float) and abs(right) > 64:
-                raise SecurityError("an exponent is too large")
-            return left**right
-        return left * right
-
-
 def _bounded_range(*args: int) -> range:
+    from jinja2.exceptions import SecurityError  # noqa: PLC0415
+
     values = range(*args)
     if len(values) > MAX_RANGE:
         raise SecurityError(f"range is limited to {MAX_RANGE} items")
@@ -153,27 +129,56 @@ def _blank_none(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _environment(autoescape: bool) -> _Sandbox:
-    env = _Sandbox(
-        autoescape=autoescape, undefined=StrictUndefined, auto_reload=False, finalize=_blank_none
-    )
-    env.filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
-    env.globals = {"range": _bounded_range}
-    return env
+@functools.cache
+def _environments() -> tuple[SandboxedEnvironment, SandboxedEnvironment]:
+    """The HTML (autoescaped) and the plain sandbox, built once, with the first template."""
+    from jinja2 import StrictUndefined  # noqa: PLC0415
+    from jinja2.exceptions import SecurityError  # noqa: PLC0415
+    from jinja2.sandbox import SandboxedEnvironment  # noqa: PLC0415
+
+    class _Sandbox(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:  # noqa: ARG002 - Jinja's signature
+            sequences = [v for v in (left, right) if isinstance(v, str | list | tuple)]
+            numbers = [v for v in (left, right) if isinstance(v, int | float)]
+            if any(abs(n) > MAX_OPERAND for n in numbers) or (
+                operator == "*"
+                and sequences
+                and numbers
+                and len(sequences[0]) * numbers[0] > MAX_OPERAND
+            ):
+                raise SecurityError("an operand is too large")
+            if operator == "**":
+                if isinstance(right, int | float) and abs(right) > 64:
+                    raise SecurityError("an exponent is too large")
+                return left**right
+            return left * right
+
+    def environment(autoescape: bool) -> SandboxedEnvironment:
+        env = _Sandbox(
+            autoescape=autoescape,
+            undefined=StrictUndefined,
+            auto_reload=False,
+            finalize=_blank_none,
+        )
+        env.filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
+        env.globals = {"range": _bounded_range}
+        return env
+
+    return environment(autoescape=True), environment(autoescape=False)
 
 
-_HTML = _environment(autoescape=True)
-_PLAIN = _environment(autoescape=False)
-
-
-def _check_shape(source: str, env: _Sandbox, part: str) -> None:
-    _compiled(source, env is _HTML, part)
+def _check_shape(source: str, html: bool, part: str) -> None:
+    _compiled(source, html, part)
 
 
 @functools.lru_cache(maxsize=256)
 def _compiled(source: str, html: bool, part: str) -> JinjaTemplate:
     """The checked, compiled template (cached: flows render the same few many times)."""
-    env = _HTML if html else _PLAIN
+    from jinja2 import TemplateSyntaxError, nodes  # noqa: PLC0415
+
+    env = _environments()[0 if html else 1]
     if len(source) > MAX_SOURCE_CHARS:
         raise TemplateError("template_too_large", f"at most {MAX_SOURCE_CHARS} characters", part)
     try:
@@ -182,7 +187,7 @@ def _compiled(source: str, html: bool, part: str) -> JinjaTemplate:
         raise TemplateError(
             "template_syntax", f"line {error.lineno}: {error.message}", part
         ) from None
-    for node in tree.find_all(_REFUSED_NODES):
+    for node in tree.find_all(tuple(getattr(nodes, name) for name in _REFUSED_NODES)):
         raise TemplateError("template_refused", f"{type(node).__name__} is not allowed", part)
     for loop in tree.find_all(nodes.For):
         if loop.recursive:
@@ -200,20 +205,25 @@ def _compiled(source: str, html: bool, part: str) -> JinjaTemplate:
 
 
 def _loop_depth(node: nodes.Node) -> int:
+    from jinja2 import nodes  # noqa: PLC0415
+
     inner = [_loop_depth(child) for child in node.iter_child_nodes()]
     return (1 if isinstance(node, nodes.For) else 0) + max(inner, default=0)
 
 
 def check_content(content: Content) -> None:
     """Refuses a part that is malformed or does what templates may not (TemplateError)."""
-    _check_shape(content.subject, _PLAIN, "subject")
-    _check_shape(content.html, _HTML, "html")
+    _check_shape(content.subject, False, "subject")
+    _check_shape(content.html, True, "html")
     if content.text is not None:
-        _check_shape(content.text, _PLAIN, "text")
+        _check_shape(content.text, False, "text")
 
 
-def _render(source: str, env: _Sandbox, context: Mapping[str, Any], part: str, limit: int) -> str:
-    compiled = _compiled(source, env is _HTML, part)
+def _render(source: str, html: bool, context: Mapping[str, Any], part: str, limit: int) -> str:
+    from jinja2 import UndefinedError  # noqa: PLC0415
+    from jinja2.exceptions import SecurityError  # noqa: PLC0415
+
+    compiled = _compiled(source, html, part)
     try:
         chunks: list[str] = []
         size = 0
@@ -260,10 +270,10 @@ def render(
     chosen = pick_language(template.contents, language, template.default_language)
     content = template.contents[chosen]
     values = plain_context(context)
-    subject = _render(content.subject, _PLAIN, values, "subject", 998)
-    body = _render(content.html, _HTML, values, "html", max_chars)
+    subject = _render(content.subject, False, values, "subject", 998)
+    body = _render(content.html, True, values, "html", max_chars)
     if content.text is not None:
-        text = _render(content.text, _PLAIN, values, "text", max_chars)
+        text = _render(content.text, False, values, "text", max_chars)
     else:
         text = html_to_text(body)
     return Rendered(chosen, " ".join(subject.split()), body, text)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.credits.ledger.rules import KeyReused, LedgerError
 from chalicelib.credits.ledger.usecases import claw_back, grant, store_settings
@@ -27,7 +27,9 @@ from chalicelib.credits.wallets.usecases import wallet_store
 from clientela import aws
 from clientela.events import OutgoingEvent
 from clientela_events.cashback import CashbackV1
-from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
+
+if TYPE_CHECKING:
+    from clientela_events.storefront import OrderPlacedV1
 
 log = logging.getLogger(__name__)
 EVENT_ID_NAMESPACE = uuid.UUID("5c0b2a8e-7d41-4f0e-9b6a-2f3e4d5c6b7a")
@@ -203,6 +205,10 @@ def _claw(cashback: PendingCashback, owed: Decimal, cancelled: bool) -> bool:
 def follow_event(store_id: str, data: Any) -> str:
     """Keeps each order's cashback in step with the order's events, in any order of arrival
     and however often each is delivered."""
+    # Here, not at the top: the cashback schedule and the stream publisher import this module
+    # and need no storefront contract (the order-event consumer has them loaded already).
+    from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1  # noqa: PLC0415
+
     if isinstance(data, OrderPlacedV1):
         return _placed(store_id, data)
     if isinstance(data, OrderCancelledV1):

@@ -38,9 +38,7 @@ from chalicelib.credits.settings import settings
 from clientela import aws
 from clientela.events import OutgoingEvent
 from clientela.ids import new_id
-from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1, CustomerUpdatedV1
 from clientela_events.referrals import ReferralV1
-from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1
 
 log = logging.getLogger(__name__)
 EVENT_ID_NAMESPACE = uuid.UUID("8d2b6c1e-4f3a-4e59-a7b0-1c2d3e4f5a6b")
@@ -374,6 +372,8 @@ FOLLOWED_EVENTS = (
 
 
 def _follow_customer(store_id: str, data: Any) -> str:
+    from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1, CustomerUpdatedV1  # noqa: PLC0415
+
     store = referral_store()
     if isinstance(data, CustomerCreatedV1 | CustomerUpdatedV1):
         customer = data.customer if isinstance(data, CustomerCreatedV1) else data.new
@@ -395,6 +395,10 @@ def _follow_customer(store_id: str, data: Any) -> str:
 def follow_event(store_id: str, data: Any) -> str:
     """Keeps the customers' read model and the referrals in step with customer and order
     events. Every step is conditional, so a redelivered or late event changes nothing."""
+    # Here, not at the top: the referral schedule and the stream publisher import this module
+    # and need no customer or storefront contract (the event consumers have them loaded).
+    from clientela_events.storefront import OrderCancelledV1, OrderPlacedV1, OrderRefundedV1  # noqa: PLC0415
+
     store = referral_store()
     if isinstance(data, OrderPlacedV1):
         if data.customer_id is None:

@@ -10,7 +10,6 @@ from chalicelib.credits.wallets.store import WalletStore
 from clientela import aws
 from clientela.idempotency import idempotent
 from clientela.ids import is_id
-from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1
 
 # The customer events credits acts on; its subscription rule (infra/credits.yaml) takes these.
 # (customer.merged is the ledger's: the merged customers' lots move to the kept one.)
@@ -43,6 +42,10 @@ def follow_customer_event(request: dict[str, Any]) -> dict[str, Any]:
 
     `request` carries the event id, type, store and the event data as JSON.
     """
+    # Here, not at the top: the other areas import this module for `wallet_store` alone, and
+    # their functions (schedules, the stream) should not load the customer contracts at start.
+    from clientela_events.customers import CustomerCreatedV1, CustomerDeletedV1  # noqa: PLC0415
+
     store = wallet_store()
     store_id = request["store_id"]
     if request["event_type"] == "customer.created":

@@ -1,6 +1,7 @@
 """`privacy.requested` from the exports service: the customers service's part of the request.
 
-Imported by app.py for its side effect: registering the handler in `inbox.HANDLERS`.
+Imported by the inbox (`inbox.AREAS`) for its side effect: registering the handler in
+`inbox.HANDLERS`.
 """
 
 from __future__ import annotations

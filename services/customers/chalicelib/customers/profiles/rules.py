@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -9,8 +10,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
-
-import phonenumbers
 
 from chalicelib.customers.errors import ContactRequired, InvalidField
 from clientela import money, numbers
@@ -25,7 +24,6 @@ MAX_NAME_LENGTH = 100
 MAX_NOTES_LENGTH = 5000
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_LENGTH = 500
-COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 GENDERS = ("female", "male", "non_binary", "other", "undisclosed")
 SOCIAL_NETWORKS = ("facebook", "twitter", "google")
 ENGAGEMENT_COUNTERS = ("loyalty_stamps", "comments", "shares", "push_notifications_received")
@@ -123,8 +121,21 @@ def normalise_email(value: str) -> str:
     return result.normalized.lower()
 
 
+# phonenumbers loads with the first phone or country checked, not with this module: the
+# functions that never check one (the stream consumers) do not pay for it while they start
+# (root README, "Cold start").
+@functools.cache
+def countries() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes a profile's country may take (phonenumbers' regions)."""
+    import phonenumbers  # noqa: PLC0415
+
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
 def normalise_phone(value: str, country: str | None) -> str:
     """E.164. Numbers without a country code are read as numbers of the customer's country."""
+    import phonenumbers  # noqa: PLC0415
+
     try:
         number = phonenumbers.parse(value, country or None)
     except phonenumbers.NumberParseException:
@@ -138,7 +149,7 @@ def normalise_phone(value: str, country: str | None) -> str:
 
 def normalise_country(value: str) -> str:
     code = value.strip().upper()
-    if code not in COUNTRIES:
+    if code not in countries():
         raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. BR")
     return code
 

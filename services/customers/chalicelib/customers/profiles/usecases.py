@@ -21,7 +21,6 @@ from chalicelib.customers.errors import (
 )
 from chalicelib.customers.photos import store as photo_store
 from chalicelib.customers.profiles import rules as domain
-from chalicelib.customers.profiles.models import CustomerCreate
 from chalicelib.customers.profiles.rules import Consent, Customer
 from chalicelib.customers.profiles.store import TOTALS_SK, CustomerStore
 from chalicelib.customers.settings import settings
@@ -80,6 +79,10 @@ def create_customer_once(request: dict[str, Any]) -> dict[str, Any]:
 
     Only the new id is kept with the key (never the profile): a retry reads the customer again.
     """
+    # Here, not at the top: the API models load in the API function, not in the stream and
+    # queue functions that import this module for its other use cases.
+    from chalicelib.customers.profiles.models import CustomerCreate  # noqa: PLC0415
+
     body = CustomerCreate.model_validate(request["body"])
     customer = create_customer(
         request["store_id"],

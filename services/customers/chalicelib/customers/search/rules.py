@@ -11,8 +11,6 @@ import functools
 import re
 from dataclasses import dataclass
 
-import phonenumbers
-
 from chalicelib.customers.profiles.rules import Customer
 from clientela import customer_filter
 from clientela.customer_filter import Filterable, fold
@@ -59,6 +57,8 @@ def national_forms(e164: str) -> frozenset[str]:
     """The digits of a number as dialled in its own country: `(11) 98765-4321` for
     +5511987654321, and, where a trunk prefix differs (`07911 123456` for +447911123456),
     the national significant number too (`7911123456`)."""
+    import phonenumbers  # noqa: PLC0415 - loaded with the first number, not at start
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

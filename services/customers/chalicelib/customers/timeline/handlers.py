@@ -3,7 +3,8 @@
 
 Each entry's id comes from the event id, so a redelivered event rewrites its entry. An event
 about a shopper who is not a customer of the store is dropped: no history without a profile.
-Imported by app.py for its side effect: registering the handlers in `inbox.HANDLERS`.
+Imported by the inbox (`inbox.AREAS`) for its side effect: registering the handlers in
+`inbox.HANDLERS`.
 """
 
 from __future__ import annotations

@@ -5,12 +5,7 @@ Each area of the product is a package of `chalicelib/customers/` holding the sam
 calls a use case, answers. Event handlers stay here, where Chalice finds them, and hand over at
 once.
 
-Adding to it (each Lambda function imports only its own code: root README, "Cold start"):
-- a route module: one line in `ROUTE_MODULES` (its `register(service)` declares its routes);
-  the API handler imports it on the first request of one of its routes on Lambda, and at once
-  anywhere else (tests, the local stack, the OpenAPI document);
-- an event, queue or schedule handler: its module named with `functions.on_first_call` (imported
-  with the handler's first call on Lambda), and the handler below, which hands over at once.
+Adding a route module or a handler: root README, "Adding to a service".
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def test_the_ledger_pages_and_filters(wallets: Api, customer: str) -> None:
     assert tampered.status == 422
 
 
-def test_100_concurrent_debits_never_overdraw(wallets: Api, customer: str, store_id: str) -> None:
+def test_40_concurrent_debits_never_overdraw(wallets: Api, customer: str, store_id: str) -> None:
     """From threads, through the use case (Chalice's test client keeps one current request per
     app, so it cannot serve threads): as many succeed as the balance covers, the rest are
     refused for insufficient credit (the route's 409), and the ledger sums to the balance."""
@@ -226,9 +226,10 @@ def test_100_concurrent_debits_never_overdraw(wallets: Api, customer: str, store
     from chalicelib.credits.ledger.rules import InsufficientCredit
 
     for _ in range(3):
-        grant(wallets, customer, "10.00", expires_at=FUTURE)
-    grant(wallets, customer, "7.00")
-    # 37.00 in all: 37 debits of 1.00 fit, 63 must be refused.
+        grant(wallets, customer, "5.00", expires_at=FUTURE)
+    grant(wallets, customer, "2.00")
+    # 17.00 in all: 17 debits of 1.00 fit, 23 must be refused. (Each race's losers retry, so
+    # the work grows with the square of the threads: 100 took 60-110 s of the suite.)
 
     def spend(number: int) -> str:
         try:
@@ -244,15 +245,15 @@ def test_100_concurrent_debits_never_overdraw(wallets: Api, customer: str, store
             return "insufficient-credit"
         return "spent"
 
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        results = list(pool.map(spend, range(100)))
-    assert results.count("spent") == 37
-    assert results.count("insufficient-credit") == 63
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(spend, range(40)))
+    assert results.count("spent") == 17
+    assert results.count("insufficient-credit") == 23
     assert debit(wallets, customer, "0.01").status == 409
     shown = wallet(wallets, customer, "?limit=200")
     assert shown["balance"] == "0.00"
     assert sum(Decimal(e["amount"]) for e in shown["entries"]) == Decimal(0)
-    assert len([e for e in shown["entries"] if e["type"] == "debit"]) == 37
+    assert len([e for e in shown["entries"] if e["type"] == "debit"]) == 17
     assert {lot["remaining"] for lot in shown["lots"]} == {"0.00"}
 
 

@@ -55,6 +55,9 @@ class AdjustableTime:
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start
         self._offset = timedelta()
+        # (real instant, offset from then on): when each advance happened, to tell the stack's
+        # time of a real instant (an object's LastModified) afterwards.
+        self._advances: list[tuple[datetime, timedelta]] = []
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
@@ -64,7 +67,22 @@ class AdjustableTime:
     def advance(self, delta: timedelta) -> datetime:
         with self._lock:
             self._offset += delta
+            self._advances.append((utc_now(), self._offset))
         return self()
+
+    def of_real(self, moment: datetime) -> datetime:
+        """The stack's time at a real instant: the instant plus the offset in effect then.
+
+        moto stamps what it stores (an S3 object's LastModified) with real time; an object
+        written after the clock moved a month ahead is new in the stack's time, not a month old.
+        """
+        with self._lock:
+            offset = timedelta()
+            for when, after in self._advances:
+                if when > moment:
+                    break
+                offset = after
+        return moment + offset
 
 
 @dataclass(frozen=True)
@@ -169,12 +187,16 @@ class Clock:
                     old = [
                         {"Key": item["Key"]}
                         for item in page.get("Contents", [])
-                        if item["LastModified"] <= cutoff
+                        if self._stack_time(item["LastModified"]) <= cutoff
                     ]
                     if old:
                         self._s3.delete_objects(Bucket=name, Delete={"Objects": old})  # type: ignore[typeddict-item]
                         deleted += len(old)
         return deleted
+
+    def _stack_time(self, real: datetime) -> datetime:
+        of_real = getattr(self.now, "of_real", None)
+        return of_real(real) if of_real is not None else real
 
     def _take_due(self, arn: str, expression: str, now: datetime) -> datetime | None:
         """The firing time that is due now, if any, and moves the rule to its next one."""

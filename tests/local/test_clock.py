@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time as pytime
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -179,3 +180,37 @@ def test_the_clock_applies_lifecycle_expiration_which_moto_only_stores(aws):
     time.advance(timedelta(hours=1, minutes=1))
     clock.tick()
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="files")["Contents"]] == ["imports/b.csv"]
+
+
+def test_an_object_written_after_the_clock_moved_ahead_is_new_in_the_stacks_time(aws):
+    """The e2e tests share a stack whose clock other tests move weeks ahead: a file written
+    after that (a privacy request's access file) must live its days from then, not go at once."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="later-files")
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="later-files",
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "week",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "Expiration": {"Days": 7},
+                }
+            ]
+        },
+    )
+    s3.put_object(Bucket="later-files", Key="before.csv", Body=b"x")
+    time = AdjustableTime()
+    clock = _clock(time)
+    time.advance(timedelta(days=30))
+    # moto stamps objects in whole seconds (an object of the advance's own second counts as
+    # older): the next second is plainly after the advance.
+    pytime.sleep(1.1)
+    s3.put_object(Bucket="later-files", Key="after.csv", Body=b"x")
+
+    clock.tick()
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="later-files")["Contents"]] == ["after.csv"]
+    time.advance(timedelta(days=7, minutes=1))
+    clock.tick()
+    assert "Contents" not in s3.list_objects_v2(Bucket="later-files")

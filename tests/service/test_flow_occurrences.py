@@ -40,8 +40,10 @@ def test_the_occurrences_of_a_scheduled_flow_and_their_fan_out(
     path = f"/flows/{flow_id}/occurrences"
     assert flows_api.call("GET", path).body == {"items": [], "next_cursor": None}
 
-    assert driver.fire_schedules(due) == {"fired": 1}
-    assert driver.fire_schedules(due + timedelta(days=1)) == {"fired": 1}
+    # The tick fires every store's due flows (other tests' too): its count says nothing of
+    # this flow, whose occurrences below do.
+    driver.fire_schedules(due)
+    driver.fire_schedules(due + timedelta(days=1))
 
     first = flows_api.call("GET", f"{path}?limit=1")
     assert first.status == 200, first.body

@@ -40,6 +40,9 @@ def test_an_expired_token_shows_sign_in_again(owner: Owner) -> None:
 def test_a_token_the_api_refuses_signs_out_too(owner: Owner) -> None:
     page = owner.open()
     expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
+    # The screen's own requests (the list, its count, segments, tags) must be answered first:
+    # one sent after the swap below would sign out before the search is typed.
+    page.wait_for_load_state("networkidle")
     forged = auth.issue_token(owner.store, auth.ALL_SCOPES, "not-the-key-" * 4, 3600)
     page.evaluate("token => sessionStorage.setItem('clientela.token', token)", forged)
     page.get_by_role("searchbox").fill("zz")

@@ -241,6 +241,14 @@ def test_unknown_fields_and_filters_are_refused_naming_them(exports: Api) -> Non
     assert answer.body["errors"][0]["field"].startswith("target.filter")
     answer = exports.call("POST", "/exports", {"kind": "report"})
     assert answer.status == 422
+    # The e-mails file has one column: other columns are refused, not silently dropped (found
+    # by the fuzz test: blank names were accepted).
+    for fields in ([""], ["email", "phone"]):
+        answer = exports.call("POST", "/exports", {"kind": "emails", "fields": fields})
+        assert answer.status == 422, answer.body
+        assert answer.body["errors"][0]["field"] == "fields"
+    answer = exports.call("POST", "/exports", {"kind": "emails", "fields": ["email"]})
+    assert answer.status == 202, answer.body
 
 
 def test_another_stores_job_is_not_found(apps: dict[str, Any], exports: Api) -> None:

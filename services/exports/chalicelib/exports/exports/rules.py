@@ -190,7 +190,7 @@ def columns_of(kind: str, fields: Sequence[str] | None) -> list[Column]:
     its currency gets the currency column after it, so no number is read in the wrong one.
     Raises UnknownField."""
     by_name = {c.name: c for c in COLUMNS[kind]}
-    names = list(fields) if fields and kind != "emails" else list(DEFAULT_FIELDS[kind])
+    names = list(fields) if fields else list(DEFAULT_FIELDS[kind])
     for name in names:
         if name not in by_name:
             raise UnknownField(name)

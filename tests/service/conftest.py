@@ -3,10 +3,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.test import Client
+
+if TYPE_CHECKING:
+    from bench.flowsdriver import FlowsDriver
 
 
 @dataclass
@@ -52,3 +55,18 @@ def customers_client(apps: dict[str, Any]) -> Iterator[Client]:
 @pytest.fixture
 def api(customers_client: Client, headers: dict[str, str]) -> Api:
     return Api(customers_client, headers)
+
+
+@pytest.fixture
+def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
+    """The automation API as the test's store."""
+    with Client(apps["automation"].app) as client:
+        yield Api(client, headers)
+
+
+@pytest.fixture
+def driver(apps: dict[str, Any], store_id: str) -> FlowsDriver:
+    """Runs the automation functions on the test's store as their event sources would."""
+    from bench.flowsdriver import FlowsDriver
+
+    return FlowsDriver(apps["automation"], store_id)

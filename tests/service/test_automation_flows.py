@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email import message_from_string
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver, sent_mail_to
 from clientela_events.automation import EmailClickedV1
@@ -26,17 +24,6 @@ from clientela_events.storefront import CartUpdatedV1, LineItemV1, OrderPlacedV1
 from tests.service.conftest import Api
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday, 09:00 in São Paulo
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
-
-
-@pytest.fixture
-def driver(apps: dict[str, Any], store_id: str) -> FlowsDriver:
-    return FlowsDriver(apps["automation"], store_id)
 
 
 def contact(

@@ -5,14 +5,10 @@ reads them when the run gets there; a filter the flows do not know cannot go liv
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email import message_from_string
 from typing import Any
-
-import pytest
-from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver, sent_mail_to
 from clientela.events import OutgoingEvent
@@ -22,12 +18,6 @@ from tests.service.automation_mail import created, invoke, sqs_record
 from tests.service.conftest import Api
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
 
 
 def _profile(customer_id: str, **fields: Any) -> CustomerV1:

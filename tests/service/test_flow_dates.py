@@ -5,13 +5,8 @@ occasion (a birthday each year), the built-in birthday and win-back flows live."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
-
-import pytest
-from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver, sent_mail_to
 from clientela_events.customers import (
@@ -26,17 +21,6 @@ from tests.service.conftest import Api
 
 # 10:00 in São Paulo (the stores' default zone here is UTC: 13:00 is the same day).
 T0 = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
-
-
-@pytest.fixture
-def driver(apps: dict[str, Any], store_id: str) -> FlowsDriver:
-    return FlowsDriver(apps["automation"], store_id)
 
 
 def profile(customer_id: str, email: str, birthday: date | None, version: int) -> CustomerV1:

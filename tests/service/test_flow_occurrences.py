@@ -5,11 +5,9 @@ a foreign cursor are refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver
@@ -17,17 +15,6 @@ from tests.conftest import token_for
 from tests.service.conftest import Api
 from tests.service.test_automation_flows import contact
 from tests.service.test_flow_schedules import at_minute, daily_flow
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
-
-
-@pytest.fixture
-def driver(apps: dict[str, Any], store_id: str) -> FlowsDriver:
-    return FlowsDriver(apps["automation"], store_id)
 
 
 def test_the_occurrences_of_a_scheduled_flow_and_their_fan_out(

@@ -5,28 +5,15 @@ contact the flow filter lets in enters once per occurrence, whatever the redeliv
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver, sent_mail_to
 from tests.service.conftest import Api
 from tests.service.test_automation_flows import contact
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
-
-
-@pytest.fixture
-def driver(apps: dict[str, Any], store_id: str) -> FlowsDriver:
-    return FlowsDriver(apps["automation"], store_id)
 
 
 def at_minute(moment: datetime) -> datetime:

@@ -7,29 +7,14 @@ flow's runs end too."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
-from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver, sent_mail_to
 from clientela_events.segments import SegmentExitedV1
 from tests.service.conftest import Api
 from tests.service.test_automation_flows import contact
 from tests.service.test_flow_segments import SEGMENT, T0, enter, segment_flow
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
-
-
-@pytest.fixture
-def driver(apps: dict[str, Any], store_id: str) -> FlowsDriver:
-    return FlowsDriver(apps["automation"], store_id)
 
 
 def leave(

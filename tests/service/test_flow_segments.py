@@ -5,12 +5,10 @@ redelivery starts nothing new, the re-entry policy holds, other segments start n
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver, sent_mail_to
 from clientela_events.segments import SegmentEnteredV1
@@ -19,17 +17,6 @@ from tests.service.test_automation_flows import contact
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SEGMENT = "01JQ0000000000000000000001"
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
-
-
-@pytest.fixture
-def driver(apps: dict[str, Any], store_id: str) -> FlowsDriver:
-    return FlowsDriver(apps["automation"], store_id)
 
 
 def segment_flow(api: Api, segment_id: str = SEGMENT, **extra: Any) -> str:

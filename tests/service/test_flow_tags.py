@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import boto3
-import pytest
-from chalice.test import Client
 
 from bench.flowsdriver import FlowsDriver
 from clientela_events.customers import CustomerV1
@@ -23,12 +20,6 @@ from tests.service.automation_mail import sqs_record
 from tests.service.conftest import Api
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def flows_api(apps: dict[str, Any], headers: dict[str, str]) -> Iterator[Api]:
-    with Client(apps["automation"].app) as client:
-        yield Api(client, headers)
 
 
 def tag_flow(flows_api: Api, step: str, tags: list[str]) -> str:

@@ -24,10 +24,8 @@ def store_id() -> str:
     return f"e2e-triggers-{uuid.uuid4().hex[:10]}"
 
 
-def test_entering_a_segment_starts_the_flow_and_the_mail_goes_out(
-    stack: Any, store_id: str
-) -> None:
-    shop = Shop(stack, store_id)
+def vip_welcome(shop: Shop) -> dict[str, Any]:
+    """A saved segment (tag `vip`) and a live flow it triggers: an hour's wait, then a mail."""
     segment = shop.ok("POST", "/segments", {"name": "VIP", "filter": {"tag": ["vip"]}})
     definition = {
         "trigger": {"type": "segment", "segment_id": segment["id"]},
@@ -36,7 +34,16 @@ def test_entering_a_segment_starts_the_flow_and_the_mail_goes_out(
             {"id": "hello", "type": "send_email", "template_id": "builtin-welcome"},
         ],
     }
-    flow = shop.ok("POST", "/flows", {"name": "VIP", "definition": definition, "state": "live"})
+    return dict(
+        shop.ok("POST", "/flows", {"name": "VIP", "definition": definition, "state": "live"})
+    )
+
+
+def test_entering_a_segment_starts_the_flow_and_the_mail_goes_out(
+    stack: Any, store_id: str
+) -> None:
+    shop = Shop(stack, store_id)
+    flow = vip_welcome(shop)
     customer_id, email = shop.customer("Vera")
     other_id, other_email = shop.customer("Olga")
     stack.wait_idle()
@@ -56,15 +63,7 @@ def test_leaving_the_segment_ends_the_run_and_nothing_more_is_sent(
     stack: Any, store_id: str
 ) -> None:
     shop = Shop(stack, store_id)
-    segment = shop.ok("POST", "/segments", {"name": "VIP", "filter": {"tag": ["vip"]}})
-    definition = {
-        "trigger": {"type": "segment", "segment_id": segment["id"]},
-        "steps": [
-            {"id": "wait", "type": "wait", "duration": {"hours": 1}, "next": "hello"},
-            {"id": "hello", "type": "send_email", "template_id": "builtin-welcome"},
-        ],
-    }
-    flow = shop.ok("POST", "/flows", {"name": "VIP", "definition": definition, "state": "live"})
+    flow = vip_welcome(shop)
     customer_id, email = shop.customer("Wanda")
     stack.wait_idle()
     shop.ok("PATCH", f"/customers/{customer_id}", {"tags": ["vip"]})

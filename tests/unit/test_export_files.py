@@ -75,7 +75,10 @@ NAMES = [c.name for c in columns_of("customers", FIELDS)]  # currency follows to
 def test_an_amount_brings_its_currency_and_unknown_fields_are_named() -> None:
     names = [c.name for c in columns_of("customers", ["total_spent", "email"])]
     assert names == ["total_spent", "currency", "email"]
-    assert [c.name for c in columns_of("emails", ["id", "phone"])] == ["email"]
+    assert [c.name for c in columns_of("emails", None)] == ["email"]
+    # The e-mails file has its one column: others are refused, not dropped without a word.
+    with pytest.raises(UnknownField, match="id"):
+        columns_of("emails", ["id", "phone"])
     with pytest.raises(UnknownField, match="password"):
         columns_of("customers", ["email", "password"])
 

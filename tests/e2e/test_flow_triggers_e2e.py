@@ -4,14 +4,17 @@ publishes segment.entered, automation starts the run) and leaving it ends the ru
 (segment.exited); a scheduled flow fires from the stack's
 clock and walks the store's contacts. The clock is advanced, never slept.
 
-Entries are dated by the customers service's own (real) time, which the stack's clock may be
-ahead of after earlier tests' advances: the test asserts what is sent once the wait is over.
+Entries are dated by the customers service's own (real) time, while the wait comes due by the
+stack's clock, which earlier tests' advances may have moved days ahead. The segment flow's wait
+is therefore that lead plus an hour: it comes due an hour after the entry in the stack's time,
+never at the next tick (which would send the mail before the test makes the customer leave).
 """
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,12 +28,15 @@ def store_id() -> str:
 
 
 def vip_welcome(shop: Shop) -> dict[str, Any]:
-    """A saved segment (tag `vip`) and a live flow it triggers: an hour's wait, then a mail."""
+    """A saved segment (tag `vip`) and a live flow it triggers: an hour's wait in the stack's
+    time, then a mail."""
     segment = shop.ok("POST", "/segments", {"name": "VIP", "filter": {"tag": ["vip"]}})
+    lead = shop.stack.clock_now() - datetime.now(UTC)
+    wait = {"minutes": 60 + max(0, math.ceil(lead.total_seconds() / 60))}
     definition = {
         "trigger": {"type": "segment", "segment_id": segment["id"]},
         "steps": [
-            {"id": "wait", "type": "wait", "duration": {"hours": 1}, "next": "hello"},
+            {"id": "wait", "type": "wait", "duration": wait, "next": "hello"},
             {"id": "hello", "type": "send_email", "template_id": "builtin-welcome"},
         ],
     }

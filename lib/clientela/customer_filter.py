@@ -227,3 +227,17 @@ def _orders(f: CustomerFilter, c: Filterable) -> bool:
 
 
 _CHECKS = (_tags, _facets, _status, _dates, _orders)
+
+# Every service that takes a filter names its parts from these, so a part added to
+# `CustomerFilter` reaches all of them. SAME_NAMED: the parts an API parameter of the same name
+# gives (`tags` is given by `tag`).
+SAME_NAMED = tuple(f.name for f in fields(CustomerFilter) if f.name not in ("now", "tags"))
+# The query parameters of GET /customers that filter.
+PARAMETERS = frozenset(("tag", *SAME_NAMED))
+# Ranges whose low end must not be after their high end.
+RANGES = (
+    ("created_from", "created_to"),
+    ("last_seen_from", "last_seen_to"),
+    ("orders_min", "orders_max"),
+    ("spent_min", "spent_max"),
+)

@@ -128,32 +128,11 @@ class CustomerFilter(_Model):
 
 
 # The filters of GET /customers a flow's filter passes on as they are (tags, consent, country
-# and language it checks itself).
-_SHARED = (
-    "favorite",
-    "sms_consent",
-    "city",
-    "status",
-    "created_from",
-    "created_to",
-    "last_seen_from",
-    "last_seen_to",
-    "orders_min",
-    "orders_max",
-    "spent_min",
-    "spent_max",
-    "last_order_before",
-    "last_order_after",
-    "never_ordered",
-    "rating_min",
-)
-
-# Ranges of a filter whose low end must not be after its high end.
-_RANGES = (
-    ("created_from", "created_to"),
-    ("last_seen_from", "last_seen_to"),
-    ("orders_min", "orders_max"),
-    ("spent_min", "spent_max"),
+# and language it checks itself; it has no text search).
+_SHARED = tuple(
+    name
+    for name in customer_filter.SAME_NAMED
+    if name not in ("q", "tag_mode", "email_consent", "country")
 )
 
 
@@ -162,7 +141,7 @@ def _filter_faults(at: str, name: str, given: CustomerFilter | None) -> list[Fau
     if given is None:
         return []
     faults = []
-    for low, high in _RANGES:
+    for low, high in customer_filter.RANGES:
         a, b = getattr(given, low), getattr(given, high)
         if isinstance(a, date):
             a, b = start_of(a), end_of(b)

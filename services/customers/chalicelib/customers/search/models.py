@@ -17,7 +17,7 @@ from pydantic import (
 from chalicelib.customers.profiles import rules as domain
 from chalicelib.customers.profiles.models import ConsentState, Customer
 from chalicelib.customers.search.rules import CustomerFilter, search_query, searchable
-from clientela.customer_filter import When, end_of, start_of
+from clientela.customer_filter import RANGES, SAME_NAMED, When, end_of, start_of
 from clientela.money import Amount
 from clientela.problems import Refused
 
@@ -113,13 +113,7 @@ class CustomerFilterQuery(BaseModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> CustomerFilterQuery:
-        pairs = [
-            ("created_from", "created_to"),
-            ("last_seen_from", "last_seen_to"),
-            ("orders_min", "orders_max"),
-            ("spent_min", "spent_max"),
-        ]
-        for low, high in pairs:
+        for low, high in RANGES:
             a, b = getattr(self, low), getattr(self, high)
             if a is None or b is None:
                 continue
@@ -130,36 +124,11 @@ class CustomerFilterQuery(BaseModel):
         return self
 
     def to_filter(self, now: datetime) -> CustomerFilter:
-        given = {name: getattr(self, name) for name in _PASSED_ON}
+        given = {name: getattr(self, name) for name in SAME_NAMED}
         built: CustomerFilter = CustomerFilter.of_parameters(
             now, tags=tuple(self.tag or ()), **given
         )
         return built
-
-
-# The parameters that are the filter's fields of the same name (`tag` becomes `tags`).
-_PASSED_ON = (
-    "q",
-    "tag_mode",
-    "favorite",
-    "email_consent",
-    "sms_consent",
-    "country",
-    "city",
-    "status",
-    "created_from",
-    "created_to",
-    "last_seen_from",
-    "last_seen_to",
-    "orders_min",
-    "orders_max",
-    "spent_min",
-    "spent_max",
-    "last_order_before",
-    "last_order_after",
-    "never_ordered",
-    "rating_min",
-)
 
 
 class ListQuery(CustomerFilterQuery):

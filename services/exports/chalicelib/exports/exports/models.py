@@ -16,36 +16,13 @@ from chalicelib.exports.exports.rules import (
     UnknownField,
     columns_of,
 )
+from clientela import customer_filter
 from clientela.problems import Refused
 
 # The filter parameters of GET /customers (the customers service validates their values when
 # it writes the rows; a bad value fails the job, naming the field). Names are checked here so
-# a typo is a 422 at once. tests/service/test_exports_api.py keeps this list equal to theirs.
-FILTER_PARAMETERS = frozenset(
-    {
-        "q",
-        "tag",
-        "tag_mode",
-        "favorite",
-        "email_consent",
-        "sms_consent",
-        "country",
-        "city",
-        "status",
-        "created_from",
-        "created_to",
-        "last_seen_from",
-        "last_seen_to",
-        "orders_min",
-        "orders_max",
-        "spent_min",
-        "spent_max",
-        "last_order_before",
-        "last_order_after",
-        "never_ordered",
-        "rating_min",
-    }
-)
+# a typo is a 422 at once.
+FILTER_PARAMETERS = customer_filter.PARAMETERS
 
 MAX_IDS = 1000
 FilterValue = str | int | float | bool | list[str]

@@ -20,27 +20,12 @@ import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Literal
+from typing import IO, Literal, get_args
 
-# What a row may carry (events/clientela_events/imports.py, ImportField).
-FIELDS = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "city",
-    "region",
-    "country",
-    "gender",
-    "birthday",
-    "language",
-    "tags",
-    "notes",
-    "email_consent",
-    "email_consent_at",
-    "sms_consent",
-    "sms_consent_at",
-)
+from clientela_events.imports import ImportField
+
+# What a row may carry: the contract the customers service applies rows by.
+FIELDS: tuple[str, ...] = get_args(ImportField)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 SAMPLE_BYTES = 64 * 1024
 _BLOCK = 256 * 1024

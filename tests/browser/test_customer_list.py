@@ -87,6 +87,45 @@ def test_a_heart_makes_a_favourite_and_the_favourites_filter_and_segment_find_it
     expect(page.get_by_role("link", name="Bruna Costa")).to_be_visible()
 
 
+# Where the list's first row is when it is first drawn: a MutationObserver runs before the page
+# is painted again, so the first position the owner could see is the one recorded.
+_FIRST_ROW_TOP = """
+window.firstRowTop = null;
+new MutationObserver(() => {
+  const row = document.querySelector("table.grid tbody tr");
+  if (row && window.firstRowTop === null) {
+    window.firstRowTop = row.getBoundingClientRect().top + window.scrollY;
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+def test_the_rows_stay_where_they_were_drawn_when_the_segments_arrive(owner: Owner) -> None:
+    """The rows are asked for first and the segments after: a list of segments that pushed the
+    table down would move the row the owner is about to click."""
+    owner.create_customer(first_name="Rosa", last_name="Maia", email="rosa@example.com.br")
+    for city in ("Recife", "Belém", "Natal", "Manaus", "Curitiba", "Goiânia", "Maceió"):
+        body = {"name": f"Buyers in {city}", "filter": {"city": city}}
+        assert owner.api("POST", "/segments", json=body).status_code == 201
+    segments = len(owner.api("GET", "/segments").json()["items"])
+    owner.page.add_init_script(_FIRST_ROW_TOP)
+
+    page = owner.open()
+    expect(page.locator(".segment-list li")).to_have_count(segments)
+    page.wait_for_load_state("networkidle")
+
+    drawn = page.evaluate("window.firstRowTop")
+    row = page.locator("table.grid tbody tr").first
+    now = row.evaluate("row => row.getBoundingClientRect().top + window.scrollY")
+    assert drawn is not None
+    assert abs(now - drawn) < 1, f"the first row moved from {drawn} to {now} px"
+    # More segments than the space kept for them: the rest are reached by scrolling the list.
+    last = page.locator(".segment-list li").last.get_by_role("button")
+    last.scroll_into_view_if_needed()
+    expect(last).to_be_in_viewport()
+    assert owner.axe_violations() == []
+
+
 def test_a_selection_is_tagged_in_one_action(owner: Owner) -> None:
     for first in ("Dora", "Elio", "Fabio"):
         owner.create_customer(

@@ -39,20 +39,12 @@ from decimal import Decimal
 from typing import Any
 
 from bench.text import heading, number, table
+from clientela_local.environment import in_process
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 REGION = "us-east-1"
 STORE = "bench-flows-store"
-ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "ERROR",
-}
+ENVIRONMENT = in_process(log_level="ERROR")
 METERED = ("dynamodb", "stepfunctions", "ses", "sesv2", "sqs", "events")
 
 

@@ -23,18 +23,10 @@ from bench.audit import BENCH_ACCESS_KEY, ServerLog
 from bench.billing import DynamoDBBilling, Peek
 from bench.meter import Meter
 from bench.usage import Usage
+from clientela_local.environment import in_process
 
 REGION = "us-east-1"
-ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}
+ENVIRONMENT = in_process()
 METERED_SERVICES = ("dynamodb", "events", "secretsmanager", "sqs")
 
 

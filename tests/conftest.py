@@ -17,6 +17,7 @@ import pytest
 from hypothesis import settings
 
 from clientela import auth
+from clientela_local.environment import in_process
 
 # No deadline: on a loaded machine (two pytest workers, moto servers) one slow example is not a
 # failure, and a verdict must not depend on timing. CI explores the same generated inputs every
@@ -26,16 +27,7 @@ settings.register_profile("untimed", deadline=None, print_blob=True)
 settings.register_profile("ci", parent=settings.get_profile("untimed"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "untimed")
 
-TEST_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}
+TEST_ENV = in_process()
 
 
 @contextlib.contextmanager

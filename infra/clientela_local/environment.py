@@ -33,6 +33,22 @@ def moto_environment(endpoint_url: str, moto_port: int, region: str) -> Values:
     return values
 
 
+def in_process(log_level: str = "WARNING") -> dict[str, str]:
+    """What the tests and the benches set in their own process before they call the apps' code
+    against a moto server (with its AWS_ENDPOINT_URL and MOTO_PORT): credentials moto accepts,
+    DynamoDB Streams on the plain endpoint, and no X-Ray daemon or metric lines to send to."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": log_level,
+    }
+
+
 def local_defaults() -> Values:
     """Quiet settings for a terminal, unless the developer chose otherwise: there is no X-Ray
     daemon to trace to, metrics (EMF lines) would drown the request log, and the gateway already

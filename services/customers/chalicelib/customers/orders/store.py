@@ -534,6 +534,15 @@ class OrderStore:
 
     # Reads -----------------------------------------------------------------------------
 
+    def _every(self, request: Item) -> Iterator[Item]:
+        """Every item a query finds, page after page (`request` is changed to page on)."""
+        while True:
+            answer = self._db.query(**request)
+            yield from answer.get("Items", [])
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
     def _batch_get(self, wanted: Sequence[Item], projection: str | None = None) -> list[Item]:
         """Every item of `wanted` that exists, strongly consistent, 100 keys a request."""
         found: list[Item] = []
@@ -660,13 +669,7 @@ class OrderStore:
                 ":without": _s(without),
             },
         }
-        found: list[str] = []
-        while True:
-            answer = self._db.query(**request)
-            found += [str(item["placed_at"]["S"]) for item in answer.get("Items", [])]
-            if "LastEvaluatedKey" not in answer:
-                return found
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return [str(item["placed_at"]["S"]) for item in self._every(request)]
 
     def orders_page(
         self,
@@ -820,13 +823,8 @@ class OrderStore:
             # Eventually consistent, as the index lanes: the first layout only loses orders, so
             # a stale read shows one already moved (kept once, by id), never misses one.
         }
-        while True:
-            answer = self._db.query(**request)
-            for item in answer.get("Items", []):
-                yield report_fact(item, with_lines=with_items)
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        for item in self._every(request):
+            yield report_fact(item, with_lines=with_items)
 
     def _facts_of_shard(
         self, store_id: str, shard: int, start: str, end: str, *, with_items: bool
@@ -846,13 +844,8 @@ class OrderStore:
                 ":cancelled": _s("cancelled"),
             },
         }
-        while True:
-            answer = self._db.query(**request)
-            for item in answer.get("Items", []):
-                yield report_fact(item, with_lines=with_items)
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        for item in self._every(request):
+            yield report_fact(item, with_lines=with_items)
 
     # Writes ----------------------------------------------------------------------------
 
@@ -1143,17 +1136,12 @@ class OrderStore:
             "ExpressionAttributeNames": {"#owner": "owner"},
             "ExpressionAttributeValues": {":owner": _s(keys.customer_pk(store_id, customer_id))},
         }
-        while True:
-            answer = self._db.query(**request)
-            for item in answer.get("Items", []):
-                order = read_order(item)
-                if isinstance(order, Order):
-                    if item["pk"]["S"] == old_pk:
-                        self._shards.adopt_entity(store_id, dict(item))
-                    yield order
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        for item in self._every(request):
+            order = read_order(item)
+            if isinstance(order, Order):
+                if item["pk"]["S"] == old_pk:
+                    self._shards.adopt_entity(store_id, dict(item))
+                yield order
 
     def reassign(self, store_id: str, order: Order, to_customer: str) -> None:
         """The order as the other customer's (a merge), if it still is the customer's it was.

@@ -149,22 +149,28 @@ def test_the_clock_thread_stops_promptly(aws):
     assert not clock._thread.is_alive()
 
 
-def test_the_clock_applies_lifecycle_expiration_which_moto_only_stores(aws):
+def _bucket_keeping_a_week(bucket: str, prefix: str) -> Any:
+    """A bucket whose objects under `prefix` expire after 7 days (moto stores the rule only)."""
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="files")
+    s3.create_bucket(Bucket=bucket)
     s3.put_bucket_lifecycle_configuration(
-        Bucket="files",
+        Bucket=bucket,
         LifecycleConfiguration={
             "Rules": [
                 {
                     "ID": "week",
                     "Status": "Enabled",
-                    "Filter": {"Prefix": "exports/"},
+                    "Filter": {"Prefix": prefix},
                     "Expiration": {"Days": 7},
-                },
+                }
             ]
         },
     )
+    return s3
+
+
+def test_the_clock_applies_lifecycle_expiration_which_moto_only_stores(aws):
+    s3 = _bucket_keeping_a_week("files", prefix="exports/")
     for key in ("exports/a.csv", "imports/b.csv"):
         s3.put_object(Bucket="files", Key=key, Body=b"x")
     time = AdjustableTime()  # objects are stamped with real time
@@ -185,21 +191,7 @@ def test_the_clock_applies_lifecycle_expiration_which_moto_only_stores(aws):
 def test_an_object_written_after_the_clock_moved_ahead_is_new_in_the_stacks_time(aws):
     """The e2e tests share a stack whose clock other tests move weeks ahead: a file written
     after that (a privacy request's access file) must live its days from then, not go at once."""
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="later-files")
-    s3.put_bucket_lifecycle_configuration(
-        Bucket="later-files",
-        LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": "week",
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": ""},
-                    "Expiration": {"Days": 7},
-                }
-            ]
-        },
-    )
+    s3 = _bucket_keeping_a_week("later-files", prefix="")
     s3.put_object(Bucket="later-files", Key="before.csv", Body=b"x")
     time = AdjustableTime()
     clock = _clock(time)
